@@ -1,0 +1,48 @@
+"""The numbers that define every ResNet in this repository, kept in one place.
+
+`layers_config` is the article's table, one row per depth of the paper's Table 1:
+which residual block the network stacks, how many blocks each of the four stages
+(conv2_x .. conv5_x) holds, and how many channels each stage puts out.
+Everything else -- the models, the summaries, the tests -- reads these numbers
+from here rather than keeping its own copy.
+"""
+
+layers_config = {
+    18: {'block_type': 'BasicBlock', 'num_blocks': [2, 2, 2, 2], 'out_channels': [64, 128, 256, 512]},
+    34: {'block_type': 'BasicBlock', 'num_blocks': [3, 4, 6, 3], 'out_channels': [64, 128, 256, 512]},
+    50: {'block_type': 'BottleneckBlock', 'num_blocks': [3, 4, 6, 3], 'out_channels': [256, 512, 1024, 2048]},
+    101: {'block_type': 'BottleneckBlock', 'num_blocks': [3, 4, 23, 3], 'out_channels': [256, 512, 1024, 2048]},
+    152: {'block_type': 'BottleneckBlock', 'num_blocks': [3, 8, 36, 3], 'out_channels': [256, 512, 1024, 2048]},
+}
+
+SUPPORTED_LAYERS = tuple(layers_config)
+
+# conv1 of Table 1: a 7x7 convolution from the 3 colour channels to 64 channels.
+STEM_CHANNELS = 64
+
+# Where a down-sampling bottleneck puts its stride of 2.  The paper ("v1") puts it
+# on the first 1x1 conv; the article, Paddle and torchvision ("v1.5") put it on the
+# 3x3 conv, which costs a little more computation and is slightly more accurate.
+# The parameters are the same either way.
+STRIDE_PLACEMENT = {'v1': '1x1', 'v1.5': '3x3'}
+DEFAULT_VARIANT = 'v1.5'
+
+# Every ResNet that paddle.vision.models builds, under its Paddle name.  Each is a
+# depth of layers_config; ResNeXt splits the bottleneck's 3x3 conv into `groups`
+# groups of `width_per_group` channels, and Wide ResNet widens that conv.  With the
+# defaults (1 group of 64 per 64 bottleneck channels) the bottleneck is the paper's.
+ARCHS = {
+    'resnet18': {'layers': 18},
+    'resnet34': {'layers': 34},
+    'resnet50': {'layers': 50},
+    'resnet101': {'layers': 101},
+    'resnet152': {'layers': 152},
+    'resnext50_32x4d': {'layers': 50, 'groups': 32, 'width_per_group': 4},
+    'resnext50_64x4d': {'layers': 50, 'groups': 64, 'width_per_group': 4},
+    'resnext101_32x4d': {'layers': 101, 'groups': 32, 'width_per_group': 4},
+    'resnext101_64x4d': {'layers': 101, 'groups': 64, 'width_per_group': 4},
+    'resnext152_32x4d': {'layers': 152, 'groups': 32, 'width_per_group': 4},
+    'resnext152_64x4d': {'layers': 152, 'groups': 64, 'width_per_group': 4},
+    'wide_resnet50_2': {'layers': 50, 'width_per_group': 128},
+    'wide_resnet101_2': {'layers': 101, 'width_per_group': 128},
+}

@@ -1,0 +1,161 @@
+"""ResNet (He et al., 2015), built from the article's `layers_config` table.
+
+The network of the paper's Table 1, in four parts:
+  conv1      7x7 conv, stride 2, BN, ReLU, then a 3x3 max pool, stride 2;
+  conv2_x .. conv5_x   all residual blocks, in ONE nn.Sequential (`residual_block`);
+             every stage after the first halves the map in its first block;
+  head       global average pool, flatten, and a fully connected layer.
+"""
+from itertools import accumulate
+
+from paddle import nn
+
+from blocks import BasicBlock, BottleneckBlock
+from configs import ARCHS, DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT, layers_config
+
+BLOCK_TYPES = {'BasicBlock': BasicBlock, 'BottleneckBlock': BottleneckBlock}
+
+
+class ResNet(nn.Layer):
+    """ResNet-18/34/50/101/152 and, through `groups` and `width_per_group`, ResNeXt
+    and Wide ResNet.  `num_classes <= 0` drops the fc layer (and the flatten), and
+    `with_pool=False` drops the average pool, as in paddle.vision.models.ResNet.
+    `variant` is 'v1.5' (stride on the bottleneck's 3x3 conv, the default) or 'v1'.
+    """
+
+    def __init__(self, layers=50, num_classes=1000, with_pool=True,
+                 groups=1, width_per_group=64, variant=DEFAULT_VARIANT):
+        super().__init__()
+        if layers not in layers_config:
+            raise ValueError(f'ResNet has no {layers}-layer version here; '
+                             f'supported layers are {list(layers_config)}')
+        if variant not in STRIDE_PLACEMENT:
+            raise ValueError(f'variant must be one of {list(STRIDE_PLACEMENT)}, not {variant!r}')
+        if num_classes > 0 and not with_pool:
+            raise ValueError('with_pool=False needs num_classes <= 0: without the average pool '
+                             'the fc layer would see a whole feature map, not one vector per image')
+        config = layers_config[layers]
+        block_type = BLOCK_TYPES[config['block_type']]
+        block_options = {}
+        if block_type is BottleneckBlock:
+            block_options = dict(groups=groups, width_per_group=width_per_group,
+                                 stride_on=STRIDE_PLACEMENT[variant])
+        elif (groups, width_per_group) != (1, 64):
+            raise ValueError(f'groups and width_per_group change the bottleneck block only; '
+                             f'ResNet-{layers} is built from BasicBlock')
+        self.layers, self.num_classes, self.with_pool = layers, num_classes, with_pool
+
+        self.conv = nn.Conv2D(3, STEM_CHANNELS, kernel_size=7, stride=2, padding=3, bias_attr=False)
+        self.bn = nn.BatchNorm2D(STEM_CHANNELS)
+        self.relu = nn.ReLU()
+        self.max_pool = nn.MaxPool2D(kernel_size=3, stride=2, padding=1)
+
+        blocks = []
+        input_channels = STEM_CHANNELS
+        for stage, (num_blocks, output_channels) in enumerate(
+                zip(config['num_blocks'], config['out_channels'])):
+            for index in range(num_blocks):
+                # conv2_x follows the max pool, which has already halved the map.
+                stride = 2 if index == 0 and stage > 0 else 1
+                blocks.append(block_type(input_channels, output_channels, stride, **block_options))
+                input_channels = output_channels
+        self.residual_block = nn.Sequential(*blocks)
+        # The index in residual_block after which each stage (conv2_x .. conv5_x) ends.
+        self.stage_ends = [end - 1 for end in accumulate(config['num_blocks'])]
+
+        if with_pool:
+            self.avg_pool = nn.AdaptiveAvgPool2D(output_size=1)
+        if num_classes > 0:
+            self.flatten = nn.Flatten()
+            self.fc = nn.Linear(input_channels, num_classes)
+
+    def stem(self, x):
+        return self.max_pool(self.relu(self.bn(self.conv(x))))
+
+    def forward(self, x):
+        x = self.residual_block(self.stem(x))
+        if self.with_pool:
+            x = self.avg_pool(x)
+        if self.num_classes > 0:
+            x = self.fc(self.flatten(x))
+        return x
+
+    def forward_features(self, x, stages=(2, 3, 4, 5)):
+        """The feature maps C2..C5, the outputs of conv2_x..conv5_x, as {stage: tensor}.
+
+        It runs the same blocks as forward(), one at a time, and stops after the
+        last stage asked for.
+        """
+        wanted = {self.stage_ends[stage - 2]: stage for stage in stages}
+        features = {}
+        x = self.stem(x)
+        for index, block in enumerate(self.residual_block):
+            x = block(x)
+            if index in wanted:
+                features[wanted[index]] = x
+                if len(features) == len(wanted):
+                    break
+        return features
+
+
+def build(arch, pretrained=None, **kwargs):
+    """The network paddle.vision.models calls `arch`, e.g. 'resnet50'."""
+    if arch not in ARCHS:
+        raise ValueError(f'unknown architecture {arch!r}; supported are {list(ARCHS)}')
+    model = ResNet(**{**ARCHS[arch], **kwargs})
+    if pretrained:
+        from resnet_tools.weights import load_official
+        load_official(model, pretrained)
+    return model
+
+
+def resnet18(pretrained=None, **kwargs):
+    return build('resnet18', pretrained, **kwargs)
+
+
+def resnet34(pretrained=None, **kwargs):
+    return build('resnet34', pretrained, **kwargs)
+
+
+def resnet50(pretrained=None, **kwargs):
+    return build('resnet50', pretrained, **kwargs)
+
+
+def resnet101(pretrained=None, **kwargs):
+    return build('resnet101', pretrained, **kwargs)
+
+
+def resnet152(pretrained=None, **kwargs):
+    return build('resnet152', pretrained, **kwargs)
+
+
+def resnext50_32x4d(pretrained=None, **kwargs):
+    return build('resnext50_32x4d', pretrained, **kwargs)
+
+
+def resnext50_64x4d(pretrained=None, **kwargs):
+    return build('resnext50_64x4d', pretrained, **kwargs)
+
+
+def resnext101_32x4d(pretrained=None, **kwargs):
+    return build('resnext101_32x4d', pretrained, **kwargs)
+
+
+def resnext101_64x4d(pretrained=None, **kwargs):
+    return build('resnext101_64x4d', pretrained, **kwargs)
+
+
+def resnext152_32x4d(pretrained=None, **kwargs):
+    return build('resnext152_32x4d', pretrained, **kwargs)
+
+
+def resnext152_64x4d(pretrained=None, **kwargs):
+    return build('resnext152_64x4d', pretrained, **kwargs)
+
+
+def wide_resnet50_2(pretrained=None, **kwargs):
+    return build('wide_resnet50_2', pretrained, **kwargs)
+
+
+def wide_resnet101_2(pretrained=None, **kwargs):
+    return build('wide_resnet101_2', pretrained, **kwargs)

@@ -1,0 +1,28 @@
+"""Shared by the tests: where things are, and how to run a script as a user does."""
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / 'shared' / 'reference'
+
+
+def run_script(name, *args, timeout=300):
+    """Run scripts/<name> in a fresh Python, as `python scripts/<name> args...`."""
+    return subprocess.run([sys.executable, str(REPO / 'scripts' / name), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def count_params(model, trainable_only=False):
+    return sum(int(p.numel()) for p in model.parameters()
+               if not (trainable_only and p.stop_gradient))
+
+
+@pytest.fixture
+def reference():
+    """The article's printed tables, read from ../shared/reference/."""
+    if not REFERENCE.is_dir():
+        pytest.fail(f'the article tables are missing: {REFERENCE} should hold them')
+    return lambda name: (REFERENCE / name).read_text(encoding='utf-8')
