@@ -23,10 +23,10 @@ residual block, built from the article's layers_config table.
   python scripts/summary.py --arch resnext50_32x4d --input-size 64
 """
 
-EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79) for paragraph in (
+EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for paragraph in (
     f'Input sizes: each side from 32 (a ResNet halves the map five times), or from '
     f'the stride for a block, up to {summary.MAX_INPUT_SIZE}.',
-    'Why two lines differ from the article: ' + summary.TRAINABLE_NOTE,
+    summary.TRAINABLE_NOTE,
 ))
 
 
