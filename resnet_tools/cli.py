@@ -10,6 +10,8 @@ import os
 import sys
 import warnings
 
+from configs import ARCHS, SUPPORTED_LAYERS
+
 # Messages Paddle prints that are about Paddle's own setup, not about the user's input.
 PADDLE_NOISE = (
     r'No ccache found',
@@ -45,3 +47,42 @@ def run(main, prog):
         return main()
     except UsageError as error:
         fail(prog, str(error))
+
+
+def integer(flag, text, low=None, high=None):
+    """int(text), or a UsageError naming `flag`; checked against [low, high] if given."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f'{flag} {text} is not an integer')
+    if low is not None and not low <= value <= high:
+        raise UsageError(f'{flag} {value} is out of range: from {low} to {high}')
+    return value
+
+
+def add_network_arguments(parser):
+    """--layers N or --arch NAME: the choice of network the scripts offer."""
+    which = parser.add_mutually_exclusive_group()
+    add_network_choices(which)
+    return which
+
+
+def add_network_choices(group):
+    group.add_argument('--layers', metavar='N',
+                       help=f'the ResNet depth: {", ".join(map(str, SUPPORTED_LAYERS))} (default: 50)')
+    group.add_argument('--arch', metavar='NAME',
+                       help='a paddle.vision.models name: ' + ', '.join(ARCHS))
+
+
+def arch_name(layers=None, arch=None):
+    """The paddle.vision name for `--layers N` or `--arch NAME` (default: resnet50)."""
+    if arch is not None:
+        if arch not in ARCHS:
+            raise UsageError(f'--arch {arch} is not known; choose from {", ".join(ARCHS)}')
+        return arch
+    if layers is None:
+        return 'resnet50'
+    if str(layers) not in map(str, SUPPORTED_LAYERS):
+        raise UsageError(f'--layers {layers} is not a ResNet depth; '
+                         f'choose from {", ".join(map(str, SUPPORTED_LAYERS))}')
+    return f'resnet{int(layers)}'

@@ -12,8 +12,8 @@ import paddle
 
 import resnet
 from blocks import BasicBlock, BottleneckBlock
-from configs import ARCHS, SUPPORTED_LAYERS, layers_config
-from resnet_tools.cli import UsageError
+from configs import ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, layers_config
+from resnet_tools.cli import UsageError, arch_name
 
 BLOCKS = {'basic': BasicBlock, 'bottleneck': BottleneckBlock}
 
@@ -59,6 +59,12 @@ def image_size(values, minimum, what):
     return (values[0], values[-1])
 
 
+def check_variant(variant):
+    if variant not in STRIDE_PLACEMENT:
+        raise UsageError(f'--variant {variant} is not known; '
+                         f'choose from {", ".join(STRIDE_PLACEMENT)}')
+
+
 def capture_summary(build_model, input_shape):
     """Build a model in a fresh name scope and return (paddle.summary's text, its totals)."""
     with paddle.utils.unique_name.guard():
@@ -70,15 +76,11 @@ def capture_summary(build_model, input_shape):
     return printed.getvalue().rstrip('\n') + '\n', totals
 
 
-def network_summary(layers=50, arch=None, input_size=(DEFAULT_INPUT_SIZE,), num_classes=1000):
-    """The summary of ResNet-`layers`, or of `arch` (a paddle.vision name) if given."""
-    if arch is None:
-        if str(layers) not in map(str, SUPPORTED_LAYERS):
-            raise UsageError(f'--layers {layers} is not a ResNet depth; '
-                             f'choose from {", ".join(map(str, SUPPORTED_LAYERS))}')
-        arch = f'resnet{int(layers)}'
-    if arch not in ARCHS:
-        raise UsageError(f'--arch {arch} is not known; choose from {", ".join(ARCHS)}')
+def network_spec(layers=50, arch=None, input_size=(DEFAULT_INPUT_SIZE,), num_classes=1000,
+                 variant=DEFAULT_VARIANT):
+    """(name, build_model, input_shape) of ResNet-`layers`, or of `arch` if given, once
+    every argument is checked."""
+    arch = arch_name(layers, arch)
     depth = ARCHS[arch]['layers']
     minimum = total_stride(depth)
     height, width = image_size(input_size, minimum,
@@ -86,13 +88,21 @@ def network_summary(layers=50, arch=None, input_size=(DEFAULT_INPUT_SIZE,), num_
     if not 0 <= num_classes <= MAX_CLASSES:
         raise UsageError(f'--num-classes {num_classes} is out of range: from 1 to {MAX_CLASSES}, '
                          f'or 0 to drop the fc layer')
-    return capture_summary(lambda: resnet.build(arch, num_classes=num_classes),
-                           (None, 3, height, width))
+    check_variant(variant)
+    return (arch, lambda: resnet.build(arch, num_classes=num_classes, variant=variant),
+            (None, 3, height, width))
 
 
-def block_summary(block='basic', in_channels=64, out_channels=128, stride=2,
-                  input_size=(DEFAULT_INPUT_SIZE,)):
-    """The summary of one residual block, by default the article's (64, 128, 2)."""
+def network_summary(layers=50, arch=None, input_size=(DEFAULT_INPUT_SIZE,), num_classes=1000,
+                    variant=DEFAULT_VARIANT):
+    """The summary of ResNet-`layers`, or of `arch` (a paddle.vision name) if given."""
+    _, build_model, input_shape = network_spec(layers, arch, input_size, num_classes, variant)
+    return capture_summary(build_model, input_shape)
+
+
+def block_spec(block='basic', in_channels=64, out_channels=128, stride=2,
+               input_size=(DEFAULT_INPUT_SIZE,), variant=DEFAULT_VARIANT):
+    """(name, build_model, input_shape) of one residual block, once every argument is checked."""
     if block not in BLOCKS:
         raise UsageError(f'--block {block} is not a block type; choose from {", ".join(BLOCKS)}')
     if stride not in BLOCK_STRIDES:
@@ -105,6 +115,18 @@ def block_summary(block='basic', in_channels=64, out_channels=128, stride=2,
         raise UsageError(f'--out-channels {out_channels} does not suit a bottleneck block, '
                          f'whose inner width is a quarter of it: give a multiple of 4')
     height, width = image_size(input_size, stride, f'a block of stride {stride}')
+    check_variant(variant)
     block_type = BLOCKS[block]
-    return capture_summary(lambda: block_type(in_channels, out_channels, stride),
-                           (None, in_channels, height, width))
+    # Only the bottleneck has a choice of where its stride goes.
+    options = {'stride_on': STRIDE_PLACEMENT[variant]} if block_type is BottleneckBlock else {}
+    return (f'{block_type.__name__}({in_channels}, {out_channels}, {stride})',
+            lambda: block_type(in_channels, out_channels, stride, **options),
+            (None, in_channels, height, width))
+
+
+def block_summary(block='basic', in_channels=64, out_channels=128, stride=2,
+                  input_size=(DEFAULT_INPUT_SIZE,), variant=DEFAULT_VARIANT):
+    """The summary of one residual block, by default the article's (64, 128, 2)."""
+    _, build_model, input_shape = block_spec(block, in_channels, out_channels, stride,
+                                             input_size, variant)
+    return capture_summary(build_model, input_shape)
