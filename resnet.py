@@ -19,7 +19,8 @@ BLOCK_TYPES = {'BasicBlock': BasicBlock, 'BottleneckBlock': BottleneckBlock}
 class ResNet(nn.Layer):
     """ResNet-18/34/50/101/152 and, through `groups` and `width_per_group`, ResNeXt
     and Wide ResNet.  `num_classes <= 0` drops the fc layer (and the flatten), and
-    `with_pool=False` drops the average pool, as in paddle.vision.models.ResNet.
+    `with_pool=False` drops the average pool, as in paddle.vision.models.ResNet (with
+    an fc layer, only inputs whose last feature map is 1x1 then fit, e.g. 32x32).
     `variant` is 'v1.5' (stride on the bottleneck's 3x3 conv, the default) or 'v1'.
     """
 
@@ -31,9 +32,6 @@ class ResNet(nn.Layer):
                              f'supported layers are {list(layers_config)}')
         if variant not in STRIDE_PLACEMENT:
             raise ValueError(f'variant must be one of {list(STRIDE_PLACEMENT)}, not {variant!r}')
-        if num_classes > 0 and not with_pool:
-            raise ValueError('with_pool=False needs num_classes <= 0: without the average pool '
-                             'the fc layer would see a whole feature map, not one vector per image')
         config = layers_config[layers]
         block_type = BLOCK_TYPES[config['block_type']]
         block_options = {}
@@ -76,6 +74,11 @@ class ResNet(nn.Layer):
         x = self.residual_block(self.stem(x))
         if self.with_pool:
             x = self.avg_pool(x)
+        elif self.num_classes > 0 and x.shape[2:] != [1, 1]:
+            # paddle.vision builds this combination too, and fails here with a matmul error.
+            raise ValueError(f'with_pool=False hands the fc layer the whole {x.shape[2]}x'
+                             f'{x.shape[3]} feature map, but it takes one vector per image: '
+                             f'use inputs small enough for a 1x1 map, or num_classes=0')
         if self.num_classes > 0:
             x = self.fc(self.flatten(x))
         return x
@@ -86,6 +89,10 @@ class ResNet(nn.Layer):
         It runs the same blocks as forward(), one at a time, and stops after the
         last stage asked for.
         """
+        named = range(2, 2 + len(self.stage_ends))
+        if not stages or not set(stages) <= set(named):
+            raise ValueError(f'stages must be some of {list(named)} (conv2_x .. conv5_x), '
+                             f'not {stages!r}')
         wanted = {self.stage_ends[stage - 2]: stage for stage in stages}
         features = {}
         x = self.stem(x)

@@ -1,0 +1,270 @@
+"""Ours next to paddle.vision.models: parameter counts, state-dict layouts and logits.
+
+For each architecture the official model is built with Paddle's random initialisation
+(seeded), its BatchNorm layers are given random statistics too, its state dict is
+loaded into ours through resnet_tools.weights, and both run the same random batch in
+eval mode.  The logits must be bitwise equal: the two networks run the same operators
+on the same tensors in the same order.
+"""
+import re
+import textwrap
+
+import numpy as np
+import paddle
+from paddle import nn
+from paddle.vision import models
+from tabulate import tabulate
+
+import resnet
+from configs import ARCHS
+from resnet_tools import weights
+from resnet_tools.cli import UsageError
+from resnet_tools.summary import capture_summary, total_stride
+
+SEED = 0
+BATCH = 2
+# 64x64 keeps all 13 networks to about a minute on 2 CPU cores.  Every layer
+# and weight is used at any input size, so a small one checks the same arithmetic
+# (the last feature map is 2x2, so the average pool still averages).
+DEFAULT_INPUT_SIZE = 64
+MAX_INPUT_SIZE = 512
+# Bitwise equality: same operators, same tensors, same order, same process.
+TOLERANCE = 0.0
+
+HEADERS = ['architecture', 'total\nours', 'total\nofficial', 'trainable\nours',
+           'trainable\nofficial', 'state dict\nkeys, shapes', 'max |logit\ndiff|', 'verdict']
+
+
+def parameter_counts(model):
+    """(total, trainable) parameters, BatchNorm's running statistics counted in the total."""
+    total = sum(int(np.prod(p.shape)) for p in model.parameters())
+    trainable = sum(int(np.prod(p.shape)) for p in model.parameters() if not p.stop_gradient)
+    return total, trainable
+
+
+def official_model(arch, **kwargs):
+    return getattr(models, arch)(**kwargs)
+
+
+def vary_batch_norm(model, seed=SEED):
+    """Give every BatchNorm layer its own random scale, shift, mean and variance.
+
+    Freshly built, all BatchNorm layers of one width are alike (1, 0, 0, 1), so
+    loading bn2's tensors into bn1 would go unnoticed; after this it would not.
+    """
+    rng = np.random.RandomState(seed)
+    for layer in model.sublayers():
+        if isinstance(layer, nn.BatchNorm2D):
+            size = layer.weight.shape
+            for tensor, values in ((layer.weight, rng.uniform(0.5, 1.5, size)),
+                                   (layer.bias, rng.normal(0, 0.1, size)),
+                                   (layer._mean, rng.normal(0, 0.1, size)),
+                                   (layer._variance, rng.uniform(0.5, 1.5, size))):
+                tensor.set_value(values.astype('float32'))
+
+
+def random_batch(input_size, seed=SEED):
+    values = np.random.RandomState(seed).standard_normal((BATCH, 3, input_size, input_size))
+    return paddle.to_tensor(values.astype('float32'))
+
+
+def input_size_from(text):
+    """The --input-size value as an integer a ResNet can take."""
+    if not text.isdigit():
+        raise UsageError(f'--input-size {text} is not a positive integer')
+    input_size = int(text)
+    minimum = max(total_stride(spec['layers']) for spec in ARCHS.values())
+    if not minimum <= input_size <= MAX_INPUT_SIZE:
+        raise UsageError(f'--input-size {input_size} is out of range: from {minimum} (a ResNet '
+                         f'halves the map {minimum.bit_length() - 1} times) to {MAX_INPUT_SIZE}')
+    return input_size
+
+
+def compare(arch, input_size=DEFAULT_INPUT_SIZE, seed=SEED, state=None):
+    """One row of the table, as a dict; 'agrees' says whether everything matched.
+
+    `state`, if given, is a paddle.vision state dict of `arch` (see weights_file) that
+    both models run with, instead of seeded random weights.
+    """
+    paddle.seed(seed)
+    num_classes = 1000 if state is None else weights.num_classes_of(weights.shapes_of(state))
+    official = official_model(arch, num_classes=num_classes)
+    if state is None:
+        vary_batch_norm(official, seed)
+    else:
+        official.set_state_dict(state)
+    ours = weights.skeleton(arch, num_classes)   # its weights all come from the official model
+    counts, official_counts = parameter_counts(ours), parameter_counts(official)
+    official_state = official.state_dict()
+    ours_shapes = weights.layout_shapes(ours, weights.OFFICIAL)
+    layout_same = ours_shapes == weights.shapes_of(official_state)
+    diff = None
+    if layout_same:
+        weights.load_official(ours, official_state)
+        ours.eval()
+        official.eval()
+        batch = random_batch(input_size, seed)
+        with paddle.no_grad():
+            diff = float(paddle.abs(ours(batch) - official(batch)).max())
+    agrees = counts == official_counts and layout_same and diff is not None and diff <= TOLERANCE
+    return {
+        'arch': arch, 'total': counts[0], 'official total': official_counts[0],
+        'trainable': counts[1], 'official trainable': official_counts[1],
+        'keys': len(ours_shapes), 'official keys': len(official_state),
+        'layout same': layout_same, 'diff': diff, 'agrees': agrees,
+    }
+
+
+def weights_file(path, arch=None):
+    """(paddle.vision's state dict from the .pdparams file `path`, in either layout,
+    its architecture, (md5 status, message) as weights.check_md5 gives them)."""
+    state = weights.read_state_dict(path)
+    state, arch, _ = weights.in_layout(state, weights.OFFICIAL, arch, where=str(path))
+    return state, arch, weights.check_md5(path)
+
+
+def table_row(row):
+    if row['layout same']:
+        layout = f'{row["keys"]}, same'
+    else:
+        layout = f'{row["keys"]} vs {row["official keys"]}, DIFFERENT'
+    diff = 'not run' if row['diff'] is None else f'{row["diff"]:g}'
+    return [row['arch'], row['total'], row['official total'], row['trainable'],
+            row['official trainable'], layout, diff, 'same' if row['agrees'] else 'DIFFERENT']
+
+
+def comparison_table(rows):
+    return tabulate([table_row(row) for row in rows], headers=HEADERS, intfmt=',',
+                    colalign=('left', 'right', 'right', 'right', 'right', 'left', 'right', 'left'))
+
+
+def method_note(input_size, weights_path=None):
+    if weights_path is None:
+        how = (f'the official model (paddle.seed({SEED}), BatchNorm statistics randomised) '
+               f'and ours after loading its state dict,')
+    else:
+        how = f'the official model and ours, each loaded from {weights_path},'
+    return textwrap.fill(
+        f'Logits: {how} both in eval mode, on one random batch of '
+        f'{BATCH} x 3 x {input_size} x {input_size} (small to keep the run short; every '
+        f'layer and weight takes part at any size). "same" needs equal counts, equal '
+        f'state-dict keys and shapes, and max |logit diff| <= {TOLERANCE:g}.', 79,
+        break_on_hyphens=False, break_long_words=False)
+
+
+# --- the per-layer view -----------------------------------------------------------
+
+def per_layer_rows(arch):
+    """[our name, official name, type, weight shape, params] for every layer that
+    paddle.summary lists (all but the nn.Sequential containers), in our order."""
+    ours = weights.skeleton(arch)
+    rows = []
+    for name, layer in ours.named_sublayers():
+        if isinstance(layer, nn.Sequential):
+            continue
+        official = weights.official_layer_name(name, ours.stage_ends)
+        weight = getattr(layer, 'weight', None)
+        params = sum(int(np.prod(p.shape)) for p in layer._parameters.values() if p is not None)
+        rows.append([name, official, type(layer).__name__,
+                     '' if weight is None else str(list(weight.shape)), params])
+    calls = {}
+    for row in rows:
+        calls.setdefault(row[1], []).append(row)
+    for official, shared in calls.items():
+        if official is None:
+            for row in shared:
+                row[1] = '- (forward() calls paddle.flatten)'
+        elif len(shared) > 1:
+            for call, row in enumerate(shared, start=1):
+                row[1] = f'{official} (call {call} of {len(shared)})'
+    return rows
+
+
+def per_layer_table(arch):
+    legend = tabulate(weights.MAPPING, headers=['ours', 'paddle.vision'])
+    return legend + '\n\n' + tabulate(per_layer_rows(arch), intfmt=',',
+                    headers=['ours', 'paddle.vision', 'type', 'weight shape', 'params'])
+
+
+ROW = re.compile(r'^\s*([A-Za-z0-9]+)-(\d+)(\s|$)')
+
+
+def summary_rows(text):
+    """The table rows of paddle.summary's text, as lists of their columns."""
+    return [re.split(r'\s{2,}', line.strip()) for line in text.splitlines() if ROW.match(line)]
+
+
+def summary_line(text, label):
+    return next(line for line in text.splitlines() if line.startswith(label))
+
+
+def first_projection_block(rows):
+    """The rows of the first residual block with a projection shortcut (the most convs)."""
+    ends = [i for i, row in enumerate(rows) if row[0].split('-')[0].endswith('Block')]
+    starts = [next(i for i, row in enumerate(rows) if row[0].startswith('MaxPool2D')) + 1]
+    starts += [end + 1 for end in ends[:-1]]
+    blocks = [rows[start:end + 1] for start, end in zip(starts, ends)]
+    convs = [sum(row[0].startswith('Conv2D') for row in block) for block in blocks]
+    return blocks[convs.index(max(convs))]
+
+
+def summary_comparison(arch, input_size=DEFAULT_INPUT_SIZE):
+    """paddle.summary of ours and of the official model: rows per type, and totals."""
+    shape = (None, 3, input_size, input_size)
+    texts = {'ours': capture_summary(lambda: resnet.build(arch), shape)[0],
+             'paddle.vision': capture_summary(lambda: official_model(arch), shape)[0]}
+    rows = {who: summary_rows(text) for who, text in texts.items()}
+    types = {}
+    for who, table in rows.items():
+        for row in table:
+            kind = ROW.match(row[0]).group(1)
+            types.setdefault(kind, {}).setdefault(who, 0)
+            types[kind][who] += 1
+    counts = [[kind, by.get('ours', 0), by.get('paddle.vision', 0),
+               '' if by.get('ours', 0) == by.get('paddle.vision', 0) else 'differs']
+              for kind, by in types.items()]
+    lines = [[label, summary_line(texts['ours'], label).split(': ')[1],
+              summary_line(texts['paddle.vision'], label).split(': ')[1]]
+             for label in ('Total params', 'Trainable params', 'Forward/backward pass size (MB)')]
+    return {'counts': counts, 'lines': lines,
+            'first block': {who: first_projection_block(table) for who, table in rows.items()}}
+
+
+WHY_SUMMARIES_DIFFER = (
+    "Why the two paddle.summary tables differ (paddle/hapi/model_summary.py): summary() "
+    "puts a forward hook on every sublayer except nn.Sequential and nn.LayerList "
+    "containers, and each hook writes its row into a dict under the key '<class>-<n>', "
+    "n taken from the layer's unique name. A layer that runs several times writes the "
+    "same key again: it keeps ONE row, at the place of its first call, showing the "
+    "shapes of its last call.",
+    "paddle.vision's blocks own one self.relu and call it after bn1, after bn2 (the "
+    "bottleneck only) and after the addition, so its table has one ReLU row per block "
+    "(right after bn1, but with the shape of the addition's output: see the tables "
+    "above). Ours builds a ReLU for each place (conv_bn_block1.2, conv_bn_block2.2, "
+    "relu_out), so it lists every one. The official head calls the function "
+    "paddle.flatten, which no hook sees; ours has an nn.Flatten layer and a Flatten row.",
+    "The official _make_layer builds the downsample conv and BN before the block, and "
+    "the block runs them last, so their numbers come before those of the block's own "
+    "convs while their rows come after them; ours builds and runs them last. ReLU and "
+    "Flatten have no parameters, so the totals agree; the 'Forward/backward pass size' "
+    "adds up the output of every row, so the table with fewer rows estimates less "
+    "memory. The network computes the same either way.",
+)
+
+
+def summary_report(arch, input_size=DEFAULT_INPUT_SIZE):
+    """The text of --per-layer after the mapping table."""
+    comparison = summary_comparison(arch, input_size)
+    parts = [
+        f'paddle.summary of both on a 1 x 3 x {input_size} x {input_size} input, '
+        f'rows per layer type:',
+        tabulate(comparison['counts'], headers=['type', 'ours', 'paddle.vision', '']),
+        tabulate(comparison['lines'], headers=['', 'ours', 'paddle.vision'],
+                 disable_numparse=True, colalign=('left', 'right', 'right')),
+    ]
+    for who, rows in comparison['first block'].items():
+        parts.append(f'The first block with a downsample shortcut, in the table of {who}:\n'
+                     + tabulate(rows, headers=['Layer (type)', 'Input Shape', 'Output Shape',
+                                               'Param #']))
+    parts.extend(textwrap.fill(paragraph, 79) for paragraph in WHY_SUMMARIES_DIFFER)
+    return '\n\n'.join(parts)

@@ -1,0 +1,354 @@
+"""One set of weights, two sets of names: this repository's and paddle.vision's.
+
+Both networks hold the same tensors in the same order; only the names differ, by
+the rules in MAPPING.  `official_layer_name` applies them to one of our layer
+names, finding the stage s and index j of block i from the model's `stage_ends`;
+so the mapping of every network comes from its structure, not from a table typed
+out per depth.
+"""
+import functools
+import hashlib
+import os
+import pathlib
+import tempfile
+import warnings
+
+import numpy as np
+import paddle
+from paddle.vision.models.resnet import model_urls
+
+import resnet
+from configs import ARCHS
+from resnet_tools.cli import UsageError, arch_name
+
+OURS, OFFICIAL = 'ours', 'official'
+LAYOUT_NAMES = {OURS: "this repository's layout", OFFICIAL: "paddle.vision's layout"}
+
+MAPPING = (
+    ('conv, bn, relu, max_pool', 'conv1, bn1, relu, maxpool'),
+    ('residual_block.{i}', 'layer{s}.{j}: block j of stage s (conv{s+1}_x in the paper)'),
+    ('residual_block.{i}.conv_bn_block{k}.0, .1', 'layer{s}.{j}.conv{k}, .bn{k}'),
+    ('residual_block.{i}.conv_bn_block{k}.2, .relu_out',
+     'layer{s}.{j}.relu: one ReLU, which the block calls 2 or 3 times'),
+    ('residual_block.{i}.down_sample_block.0, .1', 'layer{s}.{j}.downsample.0, .1'),
+    ('avg_pool, flatten, fc', 'avgpool, (the function paddle.flatten), fc'),
+)
+
+# Our top-level layers and their official names.  Ours has an nn.Flatten layer where
+# the official forward() calls the function paddle.flatten, so it has no counterpart.
+TOP_LEVEL = {'conv': 'conv1', 'bn': 'bn1', 'relu': 'relu', 'max_pool': 'maxpool',
+             'avg_pool': 'avgpool', 'fc': 'fc', 'flatten': None}
+# The three parts of our conv_bn_block{k} (conv, BN, ReLU) in the official block.
+CONV_BN_PARTS = ('conv{k}', 'bn{k}', 'relu')
+SHOW_KEYS = 3          # how many missing or unexpected keys an error lists
+PLAUSIBLE = 0.5        # below this share of matching shapes a file is no ResNet of ours
+
+
+class WeightsError(UsageError):
+    """A weights file that cannot be read, or does not fit the network."""
+
+
+class WeightsWarning(UserWarning):
+    """A file named like one of Paddle's published weight files, with another md5."""
+
+
+def stage_and_index(block, stage_ends):
+    """(s, j) such that residual_block[block] is layer{s}[j] in paddle.vision."""
+    start = 0
+    for stage, end in enumerate(stage_ends, start=1):
+        if block <= end:
+            return stage, block - start
+        start = end + 1
+    raise IndexError(f'residual_block has no block {block}')
+
+
+def official_layer_name(name, stage_ends):
+    """paddle.vision's name for our layer `name`, or None where it has no such layer.
+
+    Our nn.Sequential containers (residual_block, conv_bn_block{k}) and nn.Flatten have
+    no official counterpart; the official ReLU is one layer per block, shared.
+    """
+    parts = name.split('.')
+    if parts[0] != 'residual_block':
+        return TOP_LEVEL[parts[0]] if len(parts) == 1 else None
+    if len(parts) == 1:
+        return None
+    stage, index = stage_and_index(int(parts[1]), stage_ends)
+    block = f'layer{stage}.{index}'
+    if len(parts) == 2:
+        return block
+    part, rest = parts[2], parts[3:]
+    if part == 'relu_out':
+        return f'{block}.relu'
+    if part == 'down_sample_block':
+        return '.'.join([block, 'downsample', *rest])
+    if not rest:
+        return None
+    k = part[len('conv_bn_block'):]
+    return f'{block}.{CONV_BN_PARTS[int(rest[0])].format(k=k)}'
+
+
+def key_map(model):
+    """{our state-dict key: the official key} for every tensor of `model`, in order."""
+    mapping = {}
+    for key in model.state_dict():
+        layer, _, tensor = key.rpartition('.')
+        mapping[key] = f'{official_layer_name(layer, model.stage_ends)}.{tensor}'
+    return mapping
+
+
+def skeleton(arch, num_classes=1000):
+    """Our `arch` with shapes but no initialised weights: cheap, for the names and shapes."""
+    with paddle.LazyGuard():
+        return resnet.build(arch, num_classes=num_classes)
+
+
+def layout_shapes(model, layout):
+    """{key: shape} of our `model`'s state dict, under the names of `layout`."""
+    mapping = key_map(model)
+    return {(key if layout == OURS else mapping[key]): tuple(tensor.shape)
+            for key, tensor in model.state_dict().items()}
+
+
+@functools.lru_cache(maxsize=None)
+def expected_shapes(arch, layout, num_classes=1000):
+    return layout_shapes(skeleton(arch, num_classes), layout)
+
+
+def shapes_of(state):
+    return {key: tuple(value.shape) for key, value in state.items()}
+
+
+def detect_layout(state):
+    """OURS or OFFICIAL from the key names, or None if they are neither."""
+    if 'conv1.weight' in state or any(key.startswith('layer1.') for key in state):
+        return OFFICIAL
+    if 'conv.weight' in state or any(key.startswith('residual_block.') for key in state):
+        return OURS
+    return None
+
+
+def guess_arch(shapes, layout):
+    """(the architecture whose state dict looks most like `shapes`, how much alike, 0..1).
+
+    Alike means: keys with the same shape, over all keys of either.  A ResNet-50 file
+    shares every key with ResNet-101, so the share, not the count, decides.
+    """
+    def likeness(arch):
+        expected = expected_shapes(arch, layout)
+        same = sum(expected.get(key) == shape for key, shape in shapes.items())
+        return same / len(expected.keys() | shapes.keys())
+    scores = {arch: likeness(arch) for arch in ARCHS}
+    best = max(scores, key=scores.get)
+    return best, scores[best]
+
+
+def num_classes_of(shapes):
+    """The fc layer's outputs in a state dict (fc.weight in both layouts), or 0 if none."""
+    weight = shapes.get('fc.weight')
+    return weight[1] if weight else 0
+
+
+def listed(keys):
+    keys = sorted(keys)
+    more = f' and {len(keys) - SHOW_KEYS} more' if len(keys) > SHOW_KEYS else ''
+    return ', '.join(keys[:SHOW_KEYS]) + more
+
+
+def check_fits(shapes, expected, arch, where):
+    """Raise a WeightsError saying how `shapes` (from `where`) differ from `expected`."""
+    if shapes == expected:
+        return
+    missing, unexpected = expected.keys() - shapes.keys(), shapes.keys() - expected.keys()
+    wrong = [key for key in expected if key in shapes and shapes[key] != expected[key]]
+    layout = detect_layout(shapes)
+    guess, likeness = guess_arch(shapes, layout)
+    if guess != arch and likeness >= PLAUSIBLE:
+        raise WeightsError(f'{where} holds {guess} weights (judging by their shapes), '
+                           f'not {arch}: use --arch {guess}, or resnet.{guess}()')
+    if missing:
+        raise WeightsError(f'{where} misses {len(missing)} key(s) of {arch}: {listed(missing)}')
+    if unexpected:
+        raise WeightsError(f'{where} has {len(unexpected)} key(s) that {arch} does not have: '
+                           f'{listed(unexpected)}')
+    key = wrong[0]
+    raise WeightsError(f'{where}: shape mismatch for {key}: {list(shapes[key])} in the file, '
+                       f'{list(expected[key])} in {arch}')
+
+
+def file_md5(path):
+    digest = hashlib.md5()
+    with open(path, 'rb') as file:
+        for chunk in iter(lambda: file.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def published_file(arch):
+    return model_urls[arch][0].rsplit('/', 1)[1]
+
+
+def check_md5(path):
+    """(status, message) for a file against the md5 list of paddle.vision.models.resnet.
+
+    status is 'published' (its md5 is one of Paddle's published files), 'mismatch'
+    (it is named like a published file, e.g. resnet50.pdparams, but its md5 is not
+    that file's) or None (neither; nothing to check).
+    """
+    name, digest = pathlib.Path(path).name, file_md5(path)
+    for arch, (_, md5) in model_urls.items():
+        if digest == md5:
+            return 'published', (f'md5 {digest}: this is Paddle\'s published '
+                                 f'{published_file(arch)}')
+    for arch, (_, md5) in model_urls.items():
+        if name == published_file(arch):
+            return 'mismatch', (f'{name} is named like Paddle\'s published weights, but '
+                                f'its md5 is {digest}, not {md5}: it is not that file, '
+                                f'or it is damaged')
+    return None, None
+
+
+def read_state_dict(path):
+    """The state dict in a .pdparams file, or a WeightsError saying why there is none."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise WeightsError(f'{path}: no such file')
+    if path.is_dir():
+        raise WeightsError(f'{path} is a directory, not a .pdparams file')
+    try:
+        with open(path, 'rb'):
+            pass
+    except OSError as error:
+        raise WeightsError(f'{path} cannot be read: {error.strerror}')
+    try:
+        state = paddle.load(str(path))
+    except Exception:
+        raise WeightsError(f'{path} is not a Paddle state dict: paddle.load cannot read it')
+    if not (isinstance(state, dict) and state
+            and all(isinstance(key, str) for key in state)
+            and all(isinstance(value, (paddle.Tensor, np.ndarray)) for value in state.values())):
+        raise WeightsError(f'{path} is not a Paddle state dict: it holds '
+                           f'{describe(state)}, not names mapped to tensors')
+    if detect_layout(state) is None:
+        raise WeightsError(f'{path} is a state dict, but not of a ResNet: its keys start with '
+                           f'{listed(state)}')
+    return state
+
+
+def known_arch(arch):
+    return arch_name(arch=arch)
+
+
+def describe(value):
+    if isinstance(value, dict):
+        return 'an empty dict' if not value else 'a dict of other things'
+    return f'a {type(value).__name__}'
+
+
+def identify(state, layout, arch=None, where='the state dict'):
+    """(architecture, num_classes) of `state`, a state dict in `layout`.
+
+    `arch` is recognised from the shapes when not given, and checked when it is.
+    """
+    shapes = shapes_of(state)
+    if arch is None:
+        arch, likeness = guess_arch(shapes, layout)
+        if likeness < PLAUSIBLE:
+            raise WeightsError(f'{where} does not look like any paddle.vision ResNet: '
+                               f'at best {likeness:.0%} of its shapes fit {arch}')
+    else:
+        known_arch(arch)
+    num_classes = num_classes_of(shapes)
+    check_fits(shapes, expected_shapes(arch, layout, num_classes), arch, where)
+    return arch, num_classes
+
+
+def in_layout(state, to, arch=None, where='the state dict'):
+    """(`state` under the names of layout `to`, its architecture, its num_classes).
+
+    The tensors are the same objects, in the order of the target layout.
+    """
+    layout = detect_layout(state)
+    arch, num_classes = identify(state, layout, arch, where)
+    if layout != to:
+        mapping = key_map(skeleton(arch, num_classes))
+        if to == OURS:
+            state = {ours: state[official] for ours, official in mapping.items()}
+        else:
+            state = {official: state[ours] for ours, official in mapping.items()}
+    return state, arch, num_classes
+
+
+def convert(state, to, arch=None, where='the state dict'):
+    """(`state` renamed from the other layout into layout `to`, its architecture)."""
+    if detect_layout(state) == to:
+        raise WeightsError(f'{where} is in {LAYOUT_NAMES[to]} already')
+    state, arch, _ = in_layout(state, to, arch, where)
+    return state, arch
+
+
+def check_output(output, force=False):
+    """A WeightsError unless `output` can be written: its folder exists, and it does not
+    (or `force` says to overwrite it)."""
+    output = pathlib.Path(output)
+    if output.exists() and not force:
+        raise WeightsError(f'{output} exists already; give --force to overwrite it')
+    if not output.parent.is_dir():
+        raise WeightsError(f'{output.parent} is not a directory, '
+                           f'so {output.name} cannot be written there')
+    return output
+
+
+def save_atomically(state, output, force=False):
+    """paddle.save to a temporary file next to `output`, then rename it into place."""
+    output = check_output(output, force)
+    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f'.{output.name}.',
+                                         suffix='.tmp')
+    os.close(handle)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        paddle.save(state, temporary)
+        os.chmod(temporary, 0o666 & ~umask)   # mkstemp makes it private; a saved file is not
+        os.replace(temporary, output)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def model_arch(model):
+    """The paddle.vision name of the network `model` is, judging by its shapes."""
+    return guess_arch(layout_shapes(model, OURS), OURS)[0]
+
+
+def load_weights(model, source, layouts=(OURS, OFFICIAL)):
+    """Load a .pdparams file (or a state dict) in either layout into our `model`.
+
+    Returns the layout the weights were in.  A file named like one of Paddle's
+    published files whose md5 differs gives a WeightsWarning.  Anything that does not
+    fit the model raises a WeightsError naming what is wrong.
+    """
+    if isinstance(source, dict):
+        state, where = source, 'the state dict'
+    elif not isinstance(source, (str, os.PathLike)):
+        raise WeightsError(f'weights come from a .pdparams path or a state dict, '
+                           f'not {source!r}: nothing is downloaded here')
+    else:
+        state, where = read_state_dict(source), str(source)
+        status, message = check_md5(source)
+        if status == 'mismatch':
+            warnings.warn(message, WeightsWarning, stacklevel=2)
+    layout = detect_layout(state)
+    if layout not in layouts:
+        raise WeightsError(f'{where} is not in {" or ".join(LAYOUT_NAMES[l] for l in layouts)}')
+    check_fits(shapes_of(state), layout_shapes(model, layout), model_arch(model), where)
+    if layout == OFFICIAL:
+        state = {ours: state[official] for ours, official in key_map(model).items()}
+    model.set_state_dict(state)
+    return layout
+
+
+def load_official(model, source):
+    """Load paddle.vision's weights (a .pdparams path or a state dict) into our `model`,
+    e.g. resnet.resnet50(pretrained='resnet50.pdparams').  Nothing is downloaded."""
+    return load_weights(model, source, layouts=(OFFICIAL,))

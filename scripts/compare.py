@@ -1,0 +1,80 @@
+"""Compare every ResNet here with paddle.vision.models: counts, state dicts and logits."""
+import argparse
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from resnet_tools.cli import ArgumentParser, UsageError, quiet_paddle, run  # noqa: E402
+
+quiet_paddle()
+
+from configs import ARCHS  # noqa: E402
+from resnet_tools import compare, weights  # noqa: E402
+
+DESCRIPTION = f"""\
+Build each architecture here and in paddle.vision.models, load the official
+model's weights into ours, and compare: parameter totals, trainable parameters,
+state-dict keys and shapes, and the logits on one random batch in eval mode.
+Exit code 0 if every architecture agrees, 1 if any does not.
+
+  python scripts/compare.py                          all {len(ARCHS)}, about a minute on 2 cores
+  python scripts/compare.py --weights resnet50.pdparams
+                                                     ours and paddle.vision's resnet50,
+                                                     both with Paddle's published weights
+  python scripts/compare.py --arch resnet50 --per-layer
+                                                     every layer of ours next to the
+                                                     official one, and why the two
+                                                     paddle.summary tables differ
+"""
+
+
+def parse_args(argv):
+    parser = ArgumentParser(prog='compare.py', description=DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--arch', metavar='NAME', action='append',
+                        help='compare only this architecture (may be repeated): '
+                             + ', '.join(ARCHS))
+    parser.add_argument('--per-layer', action='store_true',
+                        help='with one --arch: the layer-by-layer mapping and the two summaries')
+    parser.add_argument('--weights', metavar='FILE',
+                        help="run both with this .pdparams file instead of random weights: "
+                             "paddle.vision's (e.g. resnet50.pdparams) or one in our layout; "
+                             "the architecture is recognised from it")
+    parser.add_argument('--input-size', metavar='N', type=str,
+                        help=f'height and width of the random input '
+                             f'(default: {compare.DEFAULT_INPUT_SIZE})')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    archs = [weights.known_arch(arch) for arch in args.arch or ARCHS]
+    input_size = compare.input_size_from(args.input_size or str(compare.DEFAULT_INPUT_SIZE))
+    state, md5 = None, (None, None)
+    if args.weights:
+        if len(archs) != 1 and args.arch:
+            raise UsageError('--weights goes with one --arch at most')
+        state, arch, md5 = compare.weights_file(args.weights, args.arch and archs[0])
+        archs = [arch]
+    if args.per_layer and len(archs) != 1:
+        raise UsageError('--per-layer needs exactly one --arch, e.g. --arch resnet50')
+    rows = [compare.compare(arch, input_size, state=state) for arch in archs]
+    print(compare.comparison_table(rows))
+    print()
+    print(compare.method_note(input_size, args.weights))
+    status, md5_message = md5
+    if status == 'published':
+        print(md5_message)
+    elif status == 'mismatch':
+        sys.stderr.write(f'compare.py: warning: {md5_message}\n')
+    if args.per_layer:
+        print()
+        print(compare.per_layer_table(archs[0]))
+        print()
+        print(compare.summary_report(archs[0], input_size))
+    return 0 if all(row['agrees'] for row in rows) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(run(main, 'compare.py'))

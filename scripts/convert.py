@@ -1,0 +1,69 @@
+"""Convert ResNet weights between paddle.vision's key names and this repository's."""
+import argparse
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from resnet_tools.cli import ArgumentParser, quiet_paddle, run  # noqa: E402
+
+quiet_paddle()
+
+from configs import ARCHS  # noqa: E402
+from resnet_tools import weights  # noqa: E402
+
+DESCRIPTION = """\
+Rename the tensors of a ResNet state dict (.pdparams) from paddle.vision's key
+names (conv1, layer1.0.conv1, ...) to this repository's (conv,
+residual_block.0.conv_bn_block1.0, ...), or back. The tensors are not touched.
+
+  python scripts/convert.py --to-ours resnet50.pdparams resnet50_ours.pdparams
+  python scripts/convert.py --to-official resnet50_ours.pdparams back.pdparams
+
+The architecture is recognised from the shapes, or checked against --arch. The
+file's md5 is compared with the list in paddle.vision.models.resnet: one of
+Paddle's published files is named as such, and a file named like one (e.g.
+resnet50.pdparams) whose md5 differs gets a warning. The output is written to a
+temporary file and renamed into place, so a failure leaves no half file. Exit
+code 2 and one line on stderr for a file that does not fit.
+"""
+
+
+def parse_args(argv):
+    parser = ArgumentParser(prog='convert.py', description=DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    direction = parser.add_mutually_exclusive_group(required=True)
+    direction.add_argument('--to-ours', dest='to', action='store_const', const=weights.OURS,
+                           help="from paddle.vision's layout to this repository's")
+    direction.add_argument('--to-official', dest='to', action='store_const',
+                           const=weights.OFFICIAL,
+                           help="from this repository's layout to paddle.vision's")
+    parser.add_argument('input', metavar='INPUT', help='the .pdparams file to convert')
+    parser.add_argument('output', metavar='OUTPUT', help='where to write the converted file')
+    parser.add_argument('--arch', metavar='NAME',
+                        help='the expected architecture (default: recognised from the shapes): '
+                             + ', '.join(ARCHS))
+    parser.add_argument('--force', action='store_true', help='overwrite OUTPUT if it exists')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    weights.check_output(args.output, args.force)   # before the work, not after it
+    state = weights.read_state_dict(args.input)
+    status, md5_message = weights.check_md5(args.input)
+    converted, arch = weights.convert(state, args.to, args.arch, where=args.input)
+    weights.save_atomically(converted, args.output, force=args.force)
+    source = weights.OFFICIAL if args.to == weights.OURS else weights.OURS
+    how = 'as given by --arch' if args.arch else 'recognised from its shapes'
+    print(f'read  {args.input}: {len(state)} tensors in {weights.LAYOUT_NAMES[source]}, '
+          f'{arch} ({how})')
+    if status == 'published':
+        print(md5_message)
+    elif status == 'mismatch':
+        sys.stderr.write(f'convert.py: warning: {md5_message}\n')
+    print(f'wrote {args.output}: {len(converted)} tensors in {weights.LAYOUT_NAMES[args.to]}')
+
+
+if __name__ == '__main__':
+    run(main, 'convert.py')
