@@ -1,0 +1,120 @@
+"""paddle.hub entry points: every ResNet of this repository, under its paddle.vision name.
+
+    import paddle
+    paddle.hub.list('path/to/this/repo', source='local')
+    paddle.hub.help('path/to/this/repo', 'resnet50', source='local')
+    model = paddle.hub.load('path/to/this/repo', 'resnet50', source='local', num_classes=10)
+
+Each entry point below is its name and a one-line docstring: `_entry_point` turns
+it into a builder of the network of that name, and adds to the docstring the
+network's shape, read from configs, and the arguments.  paddle.hub lists every
+public callable of this module as an entry point, so everything else starts with
+an underscore.
+"""
+import textwrap as _textwrap
+
+import resnet as _resnet
+# resnet.build() imports resnet_tools.weights only when given weights, and paddle.hub
+# takes this repository off sys.path once this file is loaded: import it now.
+import resnet_tools.weights as _weights  # noqa: F401
+from configs import ARCHS as _ARCHS, layers_config as _layers_config
+
+dependencies = ['paddle', 'numpy']
+
+_ARGS = """
+    Args:
+        pretrained: None for random weights, or the path of paddle.vision's .pdparams
+            file for this network (e.g. resnet50.pdparams); nothing is downloaded.
+        num_classes: outputs of the fc layer (default 1000); 0 or less drops it.
+        with_pool: keep the global average pool (default True).
+        variant: 'v1.5' (stride on the 3x3 conv, as paddle.vision) or 'v1' (the paper).
+
+    The returned model also has forward_features(x, stages=(2, 3, 4, 5)), which
+    gives the feature maps C2..C5 as {stage: tensor}.
+"""
+
+
+def _entry_point(builder):
+    """Build the architecture the entry point is named after; describe it from configs."""
+    arch = builder.__name__
+    config = _ARCHS[arch]
+    stages = _layers_config[config['layers']]
+    shape = (f"{stages['block_type']}, blocks per stage (conv2_x..conv5_x) "
+             f"{', '.join(map(str, stages['num_blocks']))}, "
+             f"stage outputs {', '.join(map(str, stages['out_channels']))} channels")
+    if 'groups' in config or 'width_per_group' in config:
+        shape += (f"; the bottleneck's 3x3 conv has groups={config.get('groups', 1)}, "
+                  f"width_per_group={config.get('width_per_group', 64)} (paddle.vision's terms)")
+
+    def build(pretrained=None, **kwargs):
+        return _resnet.build(arch, pretrained, **kwargs)
+
+    build.__name__ = build.__qualname__ = arch
+    shape = _textwrap.fill(shape + '.', 84, initial_indent='    ', subsequent_indent='    ')
+    build.__doc__ = f'{builder.__doc__.strip()}\n\n{shape}\n{_ARGS}'
+    return build
+
+
+@_entry_point
+def resnet18():
+    """ResNet-18 (He et al., 2015), as paddle.vision.models.resnet18."""
+
+
+@_entry_point
+def resnet34():
+    """ResNet-34 (He et al., 2015), as paddle.vision.models.resnet34."""
+
+
+@_entry_point
+def resnet50():
+    """ResNet-50 (He et al., 2015), the article's network, as paddle.vision.models.resnet50."""
+
+
+@_entry_point
+def resnet101():
+    """ResNet-101 (He et al., 2015), as paddle.vision.models.resnet101."""
+
+
+@_entry_point
+def resnet152():
+    """ResNet-152 (He et al., 2015), as paddle.vision.models.resnet152."""
+
+
+@_entry_point
+def resnext50_32x4d():
+    """ResNeXt-50 32x4d (Xie et al., 2017), as paddle.vision.models.resnext50_32x4d."""
+
+
+@_entry_point
+def resnext50_64x4d():
+    """ResNeXt-50 64x4d (Xie et al., 2017), as paddle.vision.models.resnext50_64x4d."""
+
+
+@_entry_point
+def resnext101_32x4d():
+    """ResNeXt-101 32x4d (Xie et al., 2017), as paddle.vision.models.resnext101_32x4d."""
+
+
+@_entry_point
+def resnext101_64x4d():
+    """ResNeXt-101 64x4d (Xie et al., 2017), as paddle.vision.models.resnext101_64x4d."""
+
+
+@_entry_point
+def resnext152_32x4d():
+    """ResNeXt-152 32x4d (Xie et al., 2017), as paddle.vision.models.resnext152_32x4d."""
+
+
+@_entry_point
+def resnext152_64x4d():
+    """ResNeXt-152 64x4d (Xie et al., 2017), as paddle.vision.models.resnext152_64x4d."""
+
+
+@_entry_point
+def wide_resnet50_2():
+    """Wide ResNet-50-2 (Zagoruyko and Komodakis, 2016), as paddle.vision.models.wide_resnet50_2."""
+
+
+@_entry_point
+def wide_resnet101_2():
+    """Wide ResNet-101-2 (Zagoruyko and Komodakis, 2016), as paddle.vision.models.wide_resnet101_2."""

@@ -1,0 +1,254 @@
+"""Save a ResNet as a static graph and check it under Paddle Inference.
+
+paddle.jit.save traces forward() into a program (model.json) and its weights
+(model.pdiparams), the two files Paddle Inference loads.  The batch dimension of
+the input is left open (-1), so one exported model serves any batch size; the
+height and width are fixed at the size the export was checked at.
+
+The check feeds the saved model, loaded by paddle.inference, the same input as the
+dynamic-graph model, at two batch sizes, and compares the logits relative to the
+largest one: random weights give logits in the thousands, where an absolute bound
+would say nothing.
+"""
+import contextlib
+import os
+import pathlib
+import shutil
+import tempfile
+import warnings
+
+import numpy as np
+import paddle
+import paddle.inference
+
+import resnet
+from configs import ARCHS
+from resnet_tools import summary
+from resnet_tools.cli import UsageError
+from resnet_tools.weights import (WeightsWarning, load_weights, num_classes_of, read_state_dict,
+                                  shapes_of)
+
+MODEL_FILE, PARAMS_FILE = 'model.json', 'model.pdiparams'
+# Everything paddle.jit.save may write for a model (older Paddle wrote .pdmodel);
+# --force replaces only a directory that holds nothing else.
+EXPORT_FILES = {MODEL_FILE, PARAMS_FILE, 'model.pdmodel', 'model.pdiparams.info'}
+INPUT_NAME = 'image'
+TOLERANCE = 1e-5          # the largest max|diff| / max|logit| accepted
+CHECK_BATCHES = (1, 4)    # two batch sizes through one predictor: the batch is dynamic
+SEED = 0
+
+
+def input_shape(arch, input_size):
+    """(-1, 3, height, width) for one or two --input-size values."""
+    minimum = summary.total_stride(ARCHS[arch]['layers'])
+    height, width = summary.image_size(
+        input_size, minimum, f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
+    return (-1, 3, height, width)
+
+
+def build_model(arch, weights=None, num_classes=None):
+    """Our `arch` in eval mode, with seeded random weights or those of a .pdparams file.
+
+    `num_classes` defaults to the fc layer of the weights, or 1000.  Returns (model,
+    warnings about the file, e.g. an md5 that is not the published one).
+    """
+    if num_classes is None:
+        num_classes = 1000
+        if weights is not None:
+            # A fine-tuned model has its own number of classes: take it from the file.
+            num_classes = num_classes_of(shapes_of(read_state_dict(weights)))
+    if not 0 <= num_classes <= summary.MAX_CLASSES:
+        raise UsageError(f'--num-classes {num_classes} is out of range: from 1 to '
+                         f'{summary.MAX_CLASSES}, or 0 to drop the fc layer')
+    paddle.seed(SEED)
+    model = resnet.build(arch, num_classes=num_classes)
+    notes = []
+    if weights is not None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            load_weights(model, weights)
+        notes = [str(w.message) for w in caught if issubclass(w.category, WeightsWarning)]
+    model.eval()
+    return model, notes
+
+
+def save(model, directory, shape):
+    """paddle.jit.save `model` into `directory` as model.json + model.pdiparams."""
+    spec = paddle.static.InputSpec(list(shape), 'float32', INPUT_NAME)
+    paddle.jit.save(model, os.path.join(directory, 'model'), input_spec=[spec])
+
+
+def inference_config(directory):
+    """A Paddle Inference CPU config with its default optimisations, but no pass logs.
+
+    The defaults are IR optimisation with oneDNN (conv + BN + ReLU fusion and the
+    like) and one math thread, as the dynamic graph uses by default.
+    """
+    config = paddle.inference.Config(os.path.join(directory, MODEL_FILE),
+                                     os.path.join(directory, PARAMS_FILE))
+    config.disable_gpu()
+    # Without this, every optimisation pass prints a line to stderr.
+    config.disable_glog_info()
+    return config
+
+
+class Predictor:
+    """A paddle.inference predictor that takes and returns numpy arrays."""
+
+    def __init__(self, directory):
+        self.config = inference_config(directory)
+        self.predictor = paddle.inference.create_predictor(self.config)
+        self.input = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
+        self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[0])
+
+    def __call__(self, images):
+        self.input.reshape(list(images.shape))
+        self.input.copy_from_cpu(images)
+        self.predictor.run()
+        return self.output.copy_to_cpu()
+
+    def onednn_enabled(self):
+        return self.config.onednn_enabled()
+
+
+def random_images(batch, shape, seed=SEED):
+    """A seeded batch of standard-normal images, roughly what a normalised photo is."""
+    return np.random.RandomState(seed).standard_normal((batch, *shape[1:])).astype('float32')
+
+
+def eager(model, images):
+    with paddle.no_grad():
+        return model(paddle.to_tensor(images)).numpy()
+
+
+def compare(model, predictor, shape, batches=CHECK_BATCHES):
+    """(max|diff|, max|logit|, the output shape) over `batches`, the same input each.
+
+    An output of the wrong shape counts as an infinite difference.
+    """
+    max_diff = max_logit = 0.0
+    for batch in batches:
+        images = random_images(batch, shape, seed=SEED + batch)
+        expected, got = eager(model, images), predictor(images)
+        max_logit = max(max_logit, float(np.abs(expected).max()))
+        if got.shape != expected.shape:
+            max_diff = float('inf')
+        else:
+            max_diff = max(max_diff, float(np.abs(got - expected).max()))
+    return max_diff, max_logit, (-1, *expected.shape[1:])
+
+
+def missing_parents(output):
+    """The directories above `output` that do not exist yet, the outermost first."""
+    missing = []
+    for parent in pathlib.Path(output).absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f'{parent} is a file, so {output} cannot be written there')
+            break
+        missing.insert(0, parent)
+    return missing
+
+
+def check_output(output, force):
+    """Refuse an `output` that exists (unless --force may replace it) or cannot be made."""
+    output = pathlib.Path(output)
+    missing_parents(output)
+    if not output.exists():
+        return
+    if not output.is_dir():
+        raise UsageError(f'{output} is a file; --output names a directory to create')
+    if not force:
+        raise UsageError(f'{output} exists already; give --force to replace it')
+    others = sorted(path.name for path in output.iterdir() if path.name not in EXPORT_FILES)
+    if others:
+        raise UsageError(f'{output} holds more than an exported model (e.g. {others[0]}); '
+                         f'--force replaces only a directory that export.py wrote')
+
+
+@contextlib.contextmanager
+def staging(output):
+    """A temporary directory next to `output`, removed unless it was moved into place.
+
+    Directories made above `output` for it are removed too if nothing was installed.
+    """
+    output = pathlib.Path(output)
+    made = missing_parents(output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f'cannot create {output.parent}: {error.strerror}')
+    directory = tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.', suffix='.tmp')
+    # mkdtemp makes it private (0700); the export should get the usual permissions.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(directory, 0o777 & ~umask)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+        if not output.exists():
+            for parent in reversed(made):
+                with contextlib.suppress(OSError):   # someone else put a file there meanwhile
+                    parent.rmdir()
+
+
+def install(directory, output):
+    """Move the finished `directory` to `output`, replacing an older export there."""
+    output = pathlib.Path(output)
+    if not output.exists():
+        os.rename(directory, output)
+        return
+    # A directory cannot be renamed over a non-empty one: set the old one aside first.
+    old = tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.', suffix='.old')
+    os.rename(output, os.path.join(old, 'export'))
+    try:
+        os.rename(directory, output)
+    except OSError:
+        os.rename(os.path.join(old, 'export'), output)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def export(arch, output, weights=None, force=False, input_size=(224,), num_classes=None):
+    """Save `arch` to `output` and check it under Paddle Inference.
+
+    Returns a dict with what was saved and the comparison.  `output` is only
+    written when the relative difference is within TOLERANCE.
+    """
+    shape = input_shape(arch, input_size)
+    check_output(output, force)
+    model, notes = build_model(arch, weights, num_classes)
+    with staging(output) as directory:
+        save(model, directory, shape)
+        predictor = Predictor(directory)
+        max_diff, max_logit, output_shape = compare(model, predictor, shape)
+        relative = max_diff / max_logit if max_logit else max_diff
+        passed = relative <= TOLERANCE
+        files = sorted(os.listdir(directory))
+        if passed:
+            install(directory, output)
+    return {'arch': arch, 'output': str(output), 'files': files, 'shape': shape,
+            'output_shape': output_shape,
+            'weights': weights, 'notes': notes, 'onednn': predictor.onednn_enabled(),
+            'max_diff': max_diff, 'max_logit': max_logit, 'relative': relative,
+            'passed': passed}
+
+
+def report(result):
+    """The lines export.py prints for a result of export()."""
+    weights = result['weights'] or f'random weights, paddle.seed({SEED})'
+    shape, output_shape = (', '.join(map(str, result[key])) for key in ('shape', 'output_shape'))
+    mode = 'oneDNN on' if result['onednn'] else 'oneDNN off'
+    verdict = 'OK' if result['passed'] else f'ABOVE {TOLERANCE:g}'
+    lines = [f"{result['arch']} ({weights}): input [{shape}], output [{output_shape}]",
+             f"Paddle Inference on CPU ({mode}) vs the dynamic graph, batches "
+             f"{' and '.join(map(str, CHECK_BATCHES))}: max|diff| {result['max_diff']:.3g}, "
+             f"max|logit| {result['max_logit']:.4g}",
+             f"relative difference {result['relative']:.3g} (limit {TOLERANCE:g}): {verdict}"]
+    if result['passed']:
+        lines.append(f"saved {result['output']}/: {', '.join(result['files'])}")
+    else:
+        lines.append(f"nothing saved to {result['output']}")
+    return lines

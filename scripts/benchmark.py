@@ -1,0 +1,72 @@
+"""Time our ResNet against paddle.vision's, eager and exported under Paddle Inference."""
+import argparse
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from resnet_tools.cli import (ArgumentParser, add_network_arguments, arch_name, integer,  # noqa: E402
+                              quiet_paddle, run)
+
+quiet_paddle()
+
+from resnet_tools import benchmark, export  # noqa: E402
+
+PROG = 'benchmark.py'
+
+DESCRIPTION = f"""\
+Time this repository's ResNet against paddle.vision.models' (same weights, same
+input), interleaved after a warm-up, and print the medians as a Markdown table:
+
+  eager forward (eval) and one training step (forward, backward, SGD) at
+  --batch-size, ours next to the official model; target: speed >= {benchmark.EAGER_TARGET:g};
+  our model exported by paddle.jit.save and run by Paddle Inference on CPU (its
+  default optimisations, oneDNN) at batch {' and '.join(map(str, benchmark.INFERENCE_BATCHES))}, \
+next to the official eager
+  model; target: speed >= {benchmark.INFERENCE_TARGET:g}.
+
+  python scripts/benchmark.py                         ResNet-50, 224x224, batch 8
+  python scripts/benchmark.py --layers 18 --input-size 64 --repeats 3   a quick look
+
+A full ResNet-50 run takes a few minutes on 2 cores.  It is a benchmark, not a
+test: the exit code is 0 whether or not a target is met.
+"""
+
+
+def parse_args(argv):
+    parser = ArgumentParser(prog=PROG, description=DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_network_arguments(parser)
+    parser.add_argument('--batch-size', metavar='B', default='8',
+                        help='batch of the eager rows (default: 8)')
+    parser.add_argument('--input-size', metavar='N', nargs='+',
+                        help='height [width] of the input (default: 224)')
+    parser.add_argument('--repeats', metavar='R', default='10',
+                        help='timed runs of each side per row; the median is shown (default: 10)')
+    parser.add_argument('--warmup', metavar='W', default='2',
+                        help='untimed runs of each side first (default: 2)')
+    return parser.parse_args(argv)
+
+
+def show_progress(what):
+    sys.stderr.write(f'{PROG}: timing {what} ...\n')
+    sys.stderr.flush()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    arch = arch_name(args.layers, args.arch)
+    input_size = [integer('--input-size', value, 1, 1 << 30) for value in args.input_size or ['224']]
+    export.input_shape(arch, input_size)   # checks the size before any network is built
+    print(benchmark.report(
+        arch,
+        batch_size=integer('--batch-size', args.batch_size, 1, benchmark.MAX_BATCH),
+        input_size=input_size,
+        warmup=integer('--warmup', args.warmup, 0, benchmark.MAX_REPEATS),
+        repeats=integer('--repeats', args.repeats, 1, benchmark.MAX_REPEATS),
+        # Progress is for a person watching; a redirected run prints the table only.
+        progress=show_progress if sys.stderr.isatty() else lambda what: None))
+
+
+if __name__ == '__main__':
+    run(main, PROG)

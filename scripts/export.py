@@ -1,0 +1,74 @@
+"""Export a ResNet with paddle.jit.save and check it under Paddle Inference."""
+import argparse
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from resnet_tools.cli import (ArgumentParser, add_network_arguments, arch_name, integer,  # noqa: E402
+                              quiet_paddle, run)
+
+quiet_paddle()
+
+from resnet_tools import export  # noqa: E402
+
+PROG = 'export.py'
+
+DESCRIPTION = f"""\
+Save a ResNet as a static graph (paddle.jit.save) for Paddle Inference, then load
+it with paddle.inference on CPU, feed it the input the dynamic-graph model gets,
+and compare the two: max|diff| / max|logit| must be at most {export.TOLERANCE:g}.
+
+  python scripts/export.py --layers 50 --output exported/resnet50
+  python scripts/export.py --arch resnext50_32x4d --output exported/resnext50
+  python scripts/export.py --layers 50 --weights resnet50.pdparams --output exported/r50
+
+The directory gets {export.MODEL_FILE} (the program) and {export.PARAMS_FILE} (the weights);
+the input, named '{export.INPUT_NAME}', is [-1, 3, height, width]: any batch size.
+"""
+
+EPILOG = """\
+Exit codes: 0 saved and checked; 1 the check failed (nothing saved);
+2 a bad argument or weights file (nothing saved).  The directory appears only
+once it is complete and checked; --force replaces a directory that holds an
+earlier export and nothing else.
+"""
+
+
+def parse_args(argv):
+    parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_network_arguments(parser)
+    parser.add_argument('--weights', metavar='FILE',
+                        help='a .pdparams file, in our layout or paddle.vision\'s '
+                             '(default: seeded random weights)')
+    parser.add_argument('--output', metavar='DIR', required=True,
+                        help='the directory to create for the exported model')
+    parser.add_argument('--force', action='store_true',
+                        help='replace DIR if it holds an earlier export')
+    parser.add_argument('--input-size', metavar='N', nargs='+',
+                        help='height [width] of the input (default: 224)')
+    parser.add_argument('--num-classes', metavar='K',
+                        help='outputs of the fc layer, 0 to drop it (default: as in --weights, else 1000)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    arch = arch_name(args.layers, args.arch)
+    input_size = [integer('--input-size', value) for value in args.input_size or ['224']]
+    num_classes = None if args.num_classes is None else integer('--num-classes', args.num_classes)
+    result = export.export(arch, args.output, args.weights, args.force, input_size, num_classes)
+    for note in result['notes']:
+        sys.stderr.write(f'{PROG}: warning: {note}\n')
+    print('\n'.join(export.report(result)))
+    if not result['passed']:
+        sys.stderr.write(f'{PROG}: error: Paddle Inference does not reproduce the dynamic '
+                         f'graph: relative difference {result["relative"]:.3g} > '
+                         f'{export.TOLERANCE:g}\n')
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run(main, PROG))
