@@ -22,7 +22,6 @@ import paddle
 import paddle.inference
 
 import resnet
-from configs import ARCHS
 from resnet_tools import summary
 from resnet_tools.cli import UsageError
 from resnet_tools.weights import (WeightsWarning, load_weights, num_classes_of, read_state_dict,
@@ -40,10 +39,7 @@ SEED = 0
 
 def input_shape(arch, input_size):
     """(-1, 3, height, width) for one or two --input-size values."""
-    minimum = summary.total_stride(ARCHS[arch]['layers'])
-    height, width = summary.image_size(
-        input_size, minimum, f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
-    return (-1, 3, height, width)
+    return (-1, 3, *summary.network_image_size(arch, input_size))
 
 
 def build_model(arch, weights=None, num_classes=None):
@@ -57,9 +53,7 @@ def build_model(arch, weights=None, num_classes=None):
         if weights is not None:
             # A fine-tuned model has its own number of classes: take it from the file.
             num_classes = num_classes_of(shapes_of(read_state_dict(weights)))
-    if not 0 <= num_classes <= summary.MAX_CLASSES:
-        raise UsageError(f'--num-classes {num_classes} is out of range: from 1 to '
-                         f'{summary.MAX_CLASSES}, or 0 to drop the fc layer')
+    summary.check_num_classes(num_classes)
     paddle.seed(SEED)
     model = resnet.build(arch, num_classes=num_classes)
     notes = []

@@ -76,18 +76,26 @@ def capture_summary(build_model, input_shape):
     return printed.getvalue().rstrip('\n') + '\n', totals
 
 
+def network_image_size(arch, input_size):
+    """(height, width) from --input-size, checked against what network `arch` can take."""
+    minimum = total_stride(ARCHS[arch]['layers'])
+    return image_size(input_size, minimum,
+                      f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
+
+
+def check_num_classes(num_classes):
+    if not 0 <= num_classes <= MAX_CLASSES:
+        raise UsageError(f'--num-classes {num_classes} is out of range: from 1 to {MAX_CLASSES}, '
+                         f'or 0 to drop the fc layer')
+
+
 def network_spec(layers=50, arch=None, input_size=(DEFAULT_INPUT_SIZE,), num_classes=1000,
                  variant=DEFAULT_VARIANT):
     """(name, build_model, input_shape) of ResNet-`layers`, or of `arch` if given, once
     every argument is checked."""
     arch = arch_name(layers, arch)
-    depth = ARCHS[arch]['layers']
-    minimum = total_stride(depth)
-    height, width = image_size(input_size, minimum,
-                               f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
-    if not 0 <= num_classes <= MAX_CLASSES:
-        raise UsageError(f'--num-classes {num_classes} is out of range: from 1 to {MAX_CLASSES}, '
-                         f'or 0 to drop the fc layer')
+    height, width = network_image_size(arch, input_size)
+    check_num_classes(num_classes)
     check_variant(variant)
     return (arch, lambda: resnet.build(arch, num_classes=num_classes, variant=variant),
             (None, 3, height, width))
