@@ -6,7 +6,8 @@ import sys
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / 'shared' / 'reference'
+# The article's tables, copied into the repository (see tests/golden/README.md).
+GOLDEN = REPO / 'tests' / 'golden'
 
 
 def run_script(name, *args, timeout=300):
@@ -22,7 +23,5 @@ def count_params(model, trainable_only=False):
 
 @pytest.fixture
 def reference():
-    """The article's printed tables, read from ../shared/reference/."""
-    if not REFERENCE.is_dir():
-        pytest.fail(f'the article tables are missing: {REFERENCE} should hold them')
-    return lambda name: (REFERENCE / name).read_text(encoding='utf-8')
+    """The article's printed tables, as kept in tests/golden/."""
+    return lambda name: (GOLDEN / name).read_text(encoding='utf-8')
