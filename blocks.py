@@ -1,11 +1,20 @@
 """The two residual blocks of ResNet (He et al., 2015, Figure 5).
 
 A block computes relu(F(x) + shortcut(x)).  F is a short stack of conv + BN
-layers; the shortcut is the identity, unless the block changes the size of the
-feature map or its number of channels.  Then the input has to be reshaped to
-match F(x), and a 1x1 conv + BN does that (option B of the paper).
+layers.  The shortcut is the identity where x already has the shape of F(x);
+where the block changes the size of the feature map or its number of channels,
+the paper's Section 3.3 offers three ways to make x fit (Table 3 compares them):
+  'A'  subsample x and pad the new channels with zeros: no parameters;
+  'B'  a 1x1 conv + BN projection, only where the shape changes (the default,
+       as in the article and Paddle);
+  'C'  a projection in every block.
+'none' drops the shortcut: the block is then a layer of the paper's plain
+network, relu(F(x)), the baseline of Figures 1, 4 and 6.
 """
+import paddle.nn.functional as F
 from paddle import nn
+
+SHORTCUTS = ('A', 'B', 'C', 'none')
 
 
 def conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1, relu=True):
@@ -21,35 +30,71 @@ def conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1, relu=Tru
     return nn.Sequential(*layers)
 
 
-def projection_shortcut(input_channels, output_channels, stride):
-    """The 1x1 conv + BN shortcut, or None where the identity fits already."""
-    if stride == 1 and input_channels == output_channels:
+class ZeroPadShortcut(nn.Layer):
+    """Option A: the identity, made to fit.  Keeping every stride-th pixel halves
+    the map as the strided conv of F does, and the channels F adds start at zero."""
+
+    def __init__(self, input_channels, output_channels, stride):
+        super().__init__()
+        if output_channels < input_channels:
+            raise ValueError(f'option A pads channels, it cannot drop them: '
+                             f'{input_channels} -> {output_channels}')
+        self.added_channels, self.stride = output_channels - input_channels, stride
+
+    def forward(self, x):
+        x = x[:, :, ::self.stride, ::self.stride]
+        # pad lists (before, after) for every axis: N, C, H, W.
+        return F.pad(x, [0, 0, 0, self.added_channels, 0, 0, 0, 0])
+
+
+def make_shortcut(kind, input_channels, output_channels, stride):
+    """The layer that turns x into the shape of F(x), or None for the identity."""
+    if kind not in SHORTCUTS:
+        raise ValueError(f'shortcut must be one of {list(SHORTCUTS)}, not {kind!r}')
+    fits = stride == 1 and input_channels == output_channels
+    if kind == 'none' or (fits and kind != 'C'):
         return None
+    if kind == 'A':
+        return ZeroPadShortcut(input_channels, output_channels, stride)
     return conv_bn(input_channels, output_channels, 1, stride, relu=False)
 
 
-class BasicBlock(nn.Layer):
-    """Figure 5, left: two 3x3 convs.  ResNet-18 and ResNet-34 stack this block.
+class ResidualBlock(nn.Layer):
+    """What both blocks share: relu(F(x) + shortcut(x)), or relu(F(x)) in a plain net."""
 
-    The first conv carries the stride, so a stride of 2 halves the feature map.
-    """
-
-    def __init__(self, input_channels, output_channels, stride=1):
-        super().__init__()
-        self.conv_bn_block1 = conv_bn(input_channels, output_channels, 3, stride)
-        self.conv_bn_block2 = conv_bn(output_channels, output_channels, 3, relu=False)
-        self.down_sample_block = projection_shortcut(input_channels, output_channels, stride)
+    def add_shortcut(self, shortcut, input_channels, output_channels, stride):
+        # Called once F is built: Paddle numbers layers in the order they are made,
+        # and the article's tables number F's convs before the projection.
+        self.residual = shortcut != 'none'
+        self.down_sample_block = make_shortcut(shortcut, input_channels, output_channels, stride)
         # The ReLU comes after the addition, so it is not part of F.
         self.relu_out = nn.ReLU()
 
     def forward(self, inputs):
-        x = self.conv_bn_block1(inputs)
-        x = self.conv_bn_block2(x)
-        shortcut = inputs if self.down_sample_block is None else self.down_sample_block(inputs)
-        return self.relu_out(shortcut + x)
+        x = self.residual_path(inputs)
+        if self.residual:
+            x = x + (inputs if self.down_sample_block is None else self.down_sample_block(inputs))
+        return self.relu_out(x)
 
 
-class BottleneckBlock(nn.Layer):
+class BasicBlock(ResidualBlock):
+    """Figure 5, left: two 3x3 convs.  ResNet-18 and ResNet-34 stack this block,
+    and so do the CIFAR-10 networks of Section 4.2.
+
+    The first conv carries the stride, so a stride of 2 halves the feature map.
+    """
+
+    def __init__(self, input_channels, output_channels, stride=1, shortcut='B'):
+        super().__init__()
+        self.conv_bn_block1 = conv_bn(input_channels, output_channels, 3, stride)
+        self.conv_bn_block2 = conv_bn(output_channels, output_channels, 3, relu=False)
+        self.add_shortcut(shortcut, input_channels, output_channels, stride)
+
+    def residual_path(self, x):
+        return self.conv_bn_block2(self.conv_bn_block1(x))
+
+
+class BottleneckBlock(ResidualBlock):
     """Figure 5, right: 1x1 down to a narrow width, 3x3 at that width, 1x1 back up.
 
     ResNet-50, -101 and -152 stack this block.  The narrow width is a quarter of
@@ -62,19 +107,14 @@ class BottleneckBlock(nn.Layer):
     """
 
     def __init__(self, input_channels, output_channels, stride=1,
-                 groups=1, width_per_group=64, stride_on='3x3'):
+                 groups=1, width_per_group=64, stride_on='3x3', shortcut='B'):
         super().__init__()
         width = output_channels // 4 * width_per_group // 64 * groups
         stride_1x1, stride_3x3 = (stride, 1) if stride_on == '1x1' else (1, stride)
         self.conv_bn_block1 = conv_bn(input_channels, width, 1, stride_1x1)
         self.conv_bn_block2 = conv_bn(width, width, 3, stride_3x3, groups=groups)
         self.conv_bn_block3 = conv_bn(width, output_channels, 1, relu=False)
-        self.down_sample_block = projection_shortcut(input_channels, output_channels, stride)
-        self.relu_out = nn.ReLU()
+        self.add_shortcut(shortcut, input_channels, output_channels, stride)
 
-    def forward(self, inputs):
-        x = self.conv_bn_block1(inputs)
-        x = self.conv_bn_block2(x)
-        x = self.conv_bn_block3(x)
-        shortcut = inputs if self.down_sample_block is None else self.down_sample_block(inputs)
-        return self.relu_out(shortcut + x)
+    def residual_path(self, x):
+        return self.conv_bn_block3(self.conv_bn_block2(self.conv_bn_block1(x)))

@@ -5,15 +5,39 @@ The network of the paper's Table 1, in four parts:
   conv2_x .. conv5_x   all residual blocks, in ONE nn.Sequential (`residual_block`);
              every stage after the first halves the map in its first block;
   head       global average pool, flatten, and a fully connected layer.
+The CIFAR-10 networks of Section 4.2 (CifarResNet) are the same three parts on a
+small image: a 3x3 stem without max pool, three stages, and a 10-way fc.
 """
 from itertools import accumulate
 
 from paddle import nn
 
-from blocks import BasicBlock, BottleneckBlock
-from configs import ARCHS, DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT, layers_config
+from blocks import SHORTCUTS, BasicBlock, BottleneckBlock
+from configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT, CIFAR_STEM_CHANNELS,
+                     DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT, cifar_layers_config,
+                     layers_config)
 
 BLOCK_TYPES = {'BasicBlock': BasicBlock, 'BottleneckBlock': BottleneckBlock}
+
+
+def stack_stages(config, input_channels, **block_options):
+    """Every residual block of a network in ONE nn.Sequential, and the index in it
+    after which each stage ends.  Every stage after the first halves the map in its
+    first block."""
+    block_type = BLOCK_TYPES[config['block_type']]
+    blocks = []
+    for stage, (num_blocks, output_channels) in enumerate(
+            zip(config['num_blocks'], config['out_channels'])):
+        for index in range(num_blocks):
+            stride = 2 if index == 0 and stage > 0 else 1
+            blocks.append(block_type(input_channels, output_channels, stride, **block_options))
+            input_channels = output_channels
+    return nn.Sequential(*blocks), [end - 1 for end in accumulate(config['num_blocks'])]
+
+
+def check_shortcut(shortcut):
+    if shortcut not in SHORTCUTS:
+        raise ValueError(f'shortcut must be one of {list(SHORTCUTS)}, not {shortcut!r}')
 
 
 class ResNet(nn.Layer):
@@ -22,21 +46,22 @@ class ResNet(nn.Layer):
     `with_pool=False` drops the average pool, as in paddle.vision.models.ResNet (with
     an fc layer, only inputs whose last feature map is 1x1 then fit, e.g. 32x32).
     `variant` is 'v1.5' (stride on the bottleneck's 3x3 conv, the default) or 'v1'.
+    `shortcut` is 'B' (the default), 'A', 'C' or 'none' for the plain network.
     """
 
     def __init__(self, layers=50, num_classes=1000, with_pool=True,
-                 groups=1, width_per_group=64, variant=DEFAULT_VARIANT):
+                 groups=1, width_per_group=64, variant=DEFAULT_VARIANT, shortcut='B'):
         super().__init__()
         if layers not in layers_config:
             raise ValueError(f'ResNet has no {layers}-layer version here; '
                              f'supported layers are {list(layers_config)}')
         if variant not in STRIDE_PLACEMENT:
             raise ValueError(f'variant must be one of {list(STRIDE_PLACEMENT)}, not {variant!r}')
+        check_shortcut(shortcut)
         config = layers_config[layers]
-        block_type = BLOCK_TYPES[config['block_type']]
-        block_options = {}
-        if block_type is BottleneckBlock:
-            block_options = dict(groups=groups, width_per_group=width_per_group,
+        block_options = {'shortcut': shortcut}
+        if BLOCK_TYPES[config['block_type']] is BottleneckBlock:
+            block_options.update(groups=groups, width_per_group=width_per_group,
                                  stride_on=STRIDE_PLACEMENT[variant])
         elif (groups, width_per_group) != (1, 64):
             raise ValueError(f'groups and width_per_group change the bottleneck block only; '
@@ -48,18 +73,9 @@ class ResNet(nn.Layer):
         self.relu = nn.ReLU()
         self.max_pool = nn.MaxPool2D(kernel_size=3, stride=2, padding=1)
 
-        blocks = []
-        input_channels = STEM_CHANNELS
-        for stage, (num_blocks, output_channels) in enumerate(
-                zip(config['num_blocks'], config['out_channels'])):
-            for index in range(num_blocks):
-                # conv2_x follows the max pool, which has already halved the map.
-                stride = 2 if index == 0 and stage > 0 else 1
-                blocks.append(block_type(input_channels, output_channels, stride, **block_options))
-                input_channels = output_channels
-        self.residual_block = nn.Sequential(*blocks)
-        # The index in residual_block after which each stage (conv2_x .. conv5_x) ends.
-        self.stage_ends = [end - 1 for end in accumulate(config['num_blocks'])]
+        # conv2_x keeps its stride at 1: the max pool before it has halved the map.
+        self.residual_block, self.stage_ends = stack_stages(config, STEM_CHANNELS, **block_options)
+        input_channels = config['out_channels'][-1]
 
         if with_pool:
             self.avg_pool = nn.AdaptiveAvgPool2D(output_size=1)
@@ -105,11 +121,53 @@ class ResNet(nn.Layer):
         return features
 
 
+class CifarResNet(nn.Layer):
+    """The CIFAR-10 networks of Section 4.2: 6n+2 layers, on 32x32 images.
+
+    A 3x3 conv with 16 filters, BN and ReLU (no max pool: the image is small
+    already), three stages of n BasicBlocks on 16, 32 and 64 channels, global
+    average pool and fc.  `shortcut` is 'A' by default, as the paper trains them,
+    or 'none' for the plain network of Figure 6.  `in_channels` is 3 for colour
+    images, 1 for grey ones such as scikit-learn's digits.
+    """
+
+    def __init__(self, layers=20, num_classes=CIFAR_NUM_CLASSES, shortcut=CIFAR_SHORTCUT,
+                 in_channels=3):
+        super().__init__()
+        if layers not in cifar_layers_config:
+            raise ValueError(f'the CIFAR ResNet has no {layers}-layer version here; '
+                             f'supported layers are {list(cifar_layers_config)}')
+        check_shortcut(shortcut)
+        config = cifar_layers_config[layers]
+        self.layers, self.num_classes, self.with_pool = layers, num_classes, True
+        self.conv = nn.Conv2D(in_channels, CIFAR_STEM_CHANNELS, kernel_size=3, padding=1,
+                              bias_attr=False)
+        self.bn = nn.BatchNorm2D(CIFAR_STEM_CHANNELS)
+        self.relu = nn.ReLU()
+        self.residual_block, self.stage_ends = stack_stages(config, CIFAR_STEM_CHANNELS,
+                                                            shortcut=shortcut)
+        self.avg_pool = nn.AdaptiveAvgPool2D(output_size=1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(config['out_channels'][-1], num_classes)
+
+    def stem(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+    def forward(self, x):
+        x = self.avg_pool(self.residual_block(self.stem(x)))
+        return self.fc(self.flatten(x))
+
+
 def build(arch, pretrained=None, **kwargs):
-    """The network paddle.vision.models calls `arch`, e.g. 'resnet50'."""
-    if arch not in ARCHS:
-        raise ValueError(f'unknown architecture {arch!r}; supported are {list(ARCHS)}')
-    model = ResNet(**{**ARCHS[arch], **kwargs})
+    """The network called `arch`: a paddle.vision.models name such as 'resnet50', or
+    one of the CIFAR-10 networks, 'cifar_resnet20' .. 'cifar_plain1202'."""
+    if arch in CIFAR_ARCHS:
+        model = CifarResNet(**{**CIFAR_ARCHS[arch], **kwargs})
+    elif arch in ARCHS:
+        model = ResNet(**{**ARCHS[arch], **kwargs})
+    else:
+        raise ValueError(f'unknown architecture {arch!r}; supported are '
+                         f'{list(ARCHS) + list(CIFAR_ARCHS)}')
     if pretrained:
         from resnet_tools.weights import load_official
         load_official(model, pretrained)
