@@ -231,9 +231,8 @@ def block_column(block, input_shape, title):
     for index, conv in enumerate(convs):
         column.add(conv_label(conv), note='x'.join(map(str, shapes[id(conv)][1:])))
         column.add('BN, ReLU' if index + 1 < len(convs) else 'BN', kind='text')
-    column.column.bands.append(figures.Band(first, column.row - 1, 'F(x)', 'residual path'))
-    add = column.add('', kind='add')
-    column.column.items[add].label = SUM_LABEL[kind]
+    column.column.bands.append(figures.Band(first, column.row - 1, 'F(x)'))
+    add = column.add(SUM_LABEL[kind], kind='add')
     if kind:
         column.column.arcs.append(figures.Arc(first, add - 1, kind != 'identity',
                                               f'shortcut-{kind}-1',
@@ -247,7 +246,8 @@ def block_figure(name, build_block, input_shape):
     with paddle.utils.unique_name.guard():
         block = build_block()
     column = block_column(block, input_shape, name)
-    legend = [f'input {"x".join(map(str, input_shape[1:]))}; shapes are channels x height x width']
+    legend = [f'input {"x".join(map(str, input_shape[1:]))}; F(x): the residual path; '
+              f'left: the shape each layer puts out, channels x height x width']
     legend += [SHORTCUT_LEGEND[kind] for kind in kinds_in([column])]
     return figures.draw([column], legend), column
 

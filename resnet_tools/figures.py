@@ -34,7 +34,10 @@ STYLE = {
     'svg.hashsalt': 'figures',     # ids of clip paths and the like, random by default
     'svg.fonttype': 'none',        # <text> elements, not glyph outlines
     'pdf.fonttype': 42,
-    'font.family': 'DejaVu Sans',  # shipped with matplotlib, so a PNG looks the same anywhere
+    # DejaVu Sans ships with matplotlib, so a PNG looks the same anywhere; a browser
+    # without it shows an SVG's text in the next of these it has.
+    'font.family': 'sans-serif',
+    'font.sans-serif': ['DejaVu Sans', 'Arial', 'Helvetica'],
     'font.size': 8,
 }
 NO_METADATA = {
