@@ -26,7 +26,7 @@ CIFAR_INPUT_SIZE = 32
 SHORTCUT_KINDS = ('identity', 'projection', 'zeropad')
 SHORTCUT_LEGEND = {
     'identity': 'solid arc: identity shortcut, x',
-    'projection': 'dashed arc: projection shortcut, a 1x1 conv + BN (Ws x), where the shape changes',
+    'projection': 'dashed arc: projection shortcut, a 1x1 conv + BN (Ws x), labelled with its conv',
     'zeropad': 'dashed arc: option A shortcut, x subsampled and padded with zero channels',
 }
 SUM_LABEL = {None: 'F(x)', 'identity': 'F(x) + x', 'projection': 'F(x) + Ws x',

@@ -3,6 +3,7 @@ Figure 5 (one residual block) from the model itself."""
 import argparse
 import pathlib
 import sys
+import textwrap
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
@@ -13,6 +14,7 @@ quiet_paddle()
 
 from resnet_tools import architecture_figure as drawing  # noqa: E402
 from resnet_tools import figures, summary  # noqa: E402
+from configs import CIFAR_ARCHS  # noqa: E402
 
 DESCRIPTION = """\
 Draw a ResNet as the paper's Figure 3 draws ResNet-34 (a box per weighted layer,
@@ -28,13 +30,15 @@ does. Every label is read from the model built with these arguments.
   python scripts/draw.py --readme-figures docs/figures
 """
 
-EPILOG = """\
-The output's extension picks the format: .svg (text stays text; each shortcut is an
-element with the id shortcut-identity-K, shortcut-projection-K or shortcut-zeropad-K,
-K counted from 1 in order of depth over all blocks of the network), .png or .pdf.
-The same command writes the same bytes every time. Plain networks: cifar_plain20 ..
-cifar_plain1202, or --shortcut none.
-"""
+EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for paragraph in (
+    "--arch also takes the CIFAR-10 networks of the paper's Section 4.2, drawn at 32x32 "
+    "with 10 classes: " + ', '.join(name for name in CIFAR_ARCHS if name.startswith('cifar_resnet'))
+    + ', and their plain twins cifar_plain20 .. cifar_plain1202.',
+    "The output's extension picks the format: .svg (text stays text; each shortcut is an "
+    "element with the id shortcut-identity-K, shortcut-projection-K or shortcut-zeropad-K, "
+    "K counted from 1 in order of depth over all blocks of the network), .png or .pdf. "
+    "The same command writes the same bytes every time.",
+))
 
 README_FIGURES = 'docs/figures'
 
