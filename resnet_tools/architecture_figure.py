@@ -260,7 +260,7 @@ def check_shortcut(shortcut):
 
 
 def cifar_spec(arch, input_size, num_classes):
-    """(name, build_model, input_shape) of a CIFAR network once every argument is checked.
+    """(name, input_shape) of a CIFAR network once every argument is checked.
 
     summary.network_spec knows the paddle.vision names only; these are the same
     checks for the CIFAR names (a 32x32 image, halved twice, and always an fc)."""
@@ -290,10 +290,11 @@ def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, v
     else:
         num_classes = 1000 if num_classes is None else num_classes
         variant = variant or DEFAULT_VARIANT
-        name, _, input_shape = summary.network_spec(layers, arch, input_size or [summary.DEFAULT_INPUT_SIZE],
-                                                    num_classes, variant)
+        name, _, input_shape = summary.network_spec(
+            layers, arch, input_size or [summary.DEFAULT_INPUT_SIZE], num_classes, variant)
         options = {'variant': variant}
-    residual = shortcut or resnet_config(name).get('shortcut', 'B')
+    # None: the builder's own default, option B (A for the CIFAR networks).
+    residual = shortcut or (CIFAR_ARCHS.get(name) or ARCHS[name]).get('shortcut')
     plain = None
     if compare:
         if shortcut == 'none':
@@ -303,16 +304,15 @@ def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, v
             residual = CIFAR_SHORTCUT     # the plain CIFAR nets' twins are option A's
 
         def plain():
-            return resnet.build(name, num_classes=num_classes, shortcut='none', **options)
+            return resnet.build(name, num_classes=num_classes, **{**options, 'shortcut': 'none'})
+
+    if residual:
+        options['shortcut'] = residual
 
     def build():
-        return resnet.build(name, num_classes=num_classes, shortcut=residual, **options)
+        return resnet.build(name, num_classes=num_classes, **options)
 
     return network_figure(name, build, input_shape, variant, max_blocks, columns, plain)
-
-
-def resnet_config(arch):
-    return CIFAR_ARCHS.get(arch) or ARCHS[arch]
 
 
 def block_drawing(block='basic', in_channels=64, out_channels=128, stride=2,
