@@ -1,0 +1,363 @@
+"""The paper's pictures of ResNet, drawn from a built model: Figure 3's column of
+layers with its shortcuts, and Figure 5's residual block.
+
+Every label and every arc is read off the model: its convs' kernel sizes, channels,
+groups and strides, its pools, its fc layer, and each block's shortcut (none in a
+plain block; `down_sample_block` None for the identity, a ZeroPadShortcut for
+option A, a 1x1 conv + BN for a projection).  Output sizes come from one forward
+pass at the input size asked for.  resnet_tools.figures draws the result.
+"""
+import pathlib
+
+import paddle
+from paddle import nn
+
+import resnet
+from blocks import SHORTCUTS, ZeroPadShortcut
+from configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT, DEFAULT_VARIANT,
+                     cifar_layers_config)
+from resnet_tools import figures, summary
+from resnet_tools.cli import UsageError
+from resnet_tools.teaching import HEAD, display_name, layer_count, residual_convs, stage_blocks
+
+# A stage of more blocks than this is drawn as its first block, a gap and its last.
+MAX_BLOCKS = 6
+CIFAR_INPUT_SIZE = 32
+SHORTCUT_KINDS = ('identity', 'projection', 'zeropad')
+SHORTCUT_LEGEND = {
+    'identity': 'solid arc: identity shortcut, x',
+    'projection': 'dashed arc: projection shortcut, a 1x1 conv + BN (Ws x), labelled with its conv',
+    'zeropad': 'dashed arc: option A shortcut, x subsampled and padded with zero channels',
+}
+SUM_LABEL = {None: 'F(x)', 'identity': 'F(x) + x', 'projection': 'F(x) + Ws x',
+             'zeropad': 'F(x) + pad(x)'}
+
+
+# --- labels, the paper's way --------------------------------------------------------
+
+def stride_text(stride):
+    stride = stride[0] if isinstance(stride, (list, tuple)) else stride
+    return f', /{stride}' if stride > 1 else ''
+
+
+def conv_label(conv):
+    """'7x7 conv, 64, /2', '3x3 conv, 128, C=32': kernel, filters, groups, stride."""
+    kernel = 'x'.join(map(str, conv._kernel_size))
+    groups = f', C={conv._groups}' if conv._groups > 1 else ''
+    return f'{kernel} conv, {conv._out_channels}{groups}{stride_text(conv._stride)}'
+
+
+def pool_label(pool):
+    if isinstance(pool, (nn.AdaptiveAvgPool2D, nn.AdaptiveMaxPool2D)):
+        return 'avg pool'
+    return f'pool{stride_text(pool.ksize if pool.stride is None else pool.stride)}'
+
+
+def shortcut_kind(block):
+    """None for a plain block, else 'identity', 'zeropad' or 'projection'."""
+    if not block.residual:
+        return None
+    if block.down_sample_block is None:
+        return 'identity'
+    if isinstance(block.down_sample_block, ZeroPadShortcut):
+        return 'zeropad'
+    return 'projection'
+
+
+def shortcut_label(block, kind):
+    shortcut = block.down_sample_block
+    if kind == 'projection':
+        return conv_label(shortcut[0])
+    if kind == 'zeropad':
+        channels = residual_convs(block)[-1]._out_channels
+        return f'zero-pad to {channels}{stride_text(shortcut.stride)}'
+    return ''
+
+
+def size_text(shape):
+    return 'x'.join(map(str, shape[-2:]))
+
+
+def output_shapes(model, layers, input_shape):
+    """{id(layer): its output shape} for `layers`, from one forward pass on zeros."""
+    shapes, hooks = {}, []
+    for layer in layers:
+        hooks.append(layer.register_forward_post_hook(
+            lambda layer, inputs, output: shapes.__setitem__(id(layer), list(output.shape))))
+    model.eval()
+    try:
+        with paddle.no_grad():
+            model(paddle.zeros([1 if size is None else size for size in input_shape]))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return shapes
+
+
+# --- Figure 3: a whole network ------------------------------------------------------
+
+class ColumnBuilder:
+    """Items, arcs, bands and breaks of a figures.Column, added row by row."""
+
+    def __init__(self, title, box_prefix=''):
+        self.column = figures.Column(title, [])
+        self.box_prefix, self.boxes = box_prefix, 0
+
+    @property
+    def row(self):
+        return len(self.column.items)
+
+    def add(self, label, kind='box', note=''):
+        gid = None
+        if kind == 'box':
+            self.boxes += 1
+            gid = f'{self.box_prefix}box-{self.boxes}'
+        self.column.items.append(figures.Item(label, kind, note, gid))
+        return self.row - 1
+
+
+def network_column(model, input_shape, title, max_blocks=MAX_BLOCKS, box_prefix=''):
+    """Figure 3's column for a ResNet (or CifarResNet) `model`: a box for the stem conv,
+    the pools, every conv of every drawn block's residual path and the fc; an arc for
+    every shortcut; a band for every stage with its name and output size."""
+    stages = stage_blocks(model)
+    blocks = [block for _, stage in stages for block in stage]
+    heads = [getattr(model, name) for name in ('max_pool', 'avg_pool', 'fc') if hasattr(model, name)]
+    shapes = output_shapes(model, [model.conv] + blocks + heads, input_shape)
+    numbers = shortcut_numbers(blocks)
+    column = ColumnBuilder(title, box_prefix)
+    column.add(f'image {size_text(input_shape)}', kind='text')
+
+    first = column.add(conv_label(model.conv))
+    column.column.bands.append(figures.Band(first, first, 'conv1', size_text(shapes[id(model.conv)])))
+    bands = column.column.bands
+    for stage, (name, stage_members) in enumerate(stages):
+        first = column.row
+        if stage == 0 and hasattr(model, 'max_pool'):
+            # As in the paper's Table 1, the max pool opens conv2_x.
+            column.add(pool_label(model.max_pool))
+        shown = stage_members
+        if 0 < max_blocks < len(stage_members):
+            shown = [stage_members[0], None, stage_members[-1]]
+        for block in shown:
+            column.column.breaks.append(column.row)
+            if block is None:
+                left_out = len(stage_members) - 2
+                convs = left_out * len(residual_convs(stage_members[0]))
+                column.add(f'{left_out} blocks ({convs} convs) left out', kind='gap')
+                continue
+            add_block(column, block, numbers[id(block)])
+        bands.append(figures.Band(first, column.row - 1, name,
+                                  size_text(shapes[id(stage_members[-1])]), len(bands)))
+    first = column.row
+    column.column.breaks.append(first)
+    if hasattr(model, 'avg_pool'):
+        column.add(pool_label(model.avg_pool))
+    if hasattr(model, 'fc'):
+        column.add(f'fc {model.fc.weight.shape[1]}')
+    if column.row > first:
+        last = shapes[id(heads[-1])]
+        note = size_text(last) if len(last) == 4 else f'{last[-1]}-d'
+        bands.append(figures.Band(first, column.row - 1, HEAD, note, len(bands)))
+    return column.column
+
+
+def shortcut_numbers(blocks):
+    """{id(block): (kind, K)}: the K-th shortcut of its kind, in order of depth, over
+    every block of the model (so a block keeps its number when others are left out)."""
+    counts, numbers = dict.fromkeys(SHORTCUT_KINDS, 0), {}
+    for block in blocks:
+        kind = shortcut_kind(block)
+        if kind:
+            counts[kind] += 1
+        numbers[id(block)] = (kind, counts.get(kind))
+    return numbers
+
+
+def add_block(column, block, number):
+    kind, count = number
+    first = column.row
+    for conv in residual_convs(block):
+        column.add(conv_label(conv))
+    if kind:
+        column.column.arcs.append(figures.Arc(first, column.row - 1, kind != 'identity',
+                                              f'shortcut-{kind}-{count}',
+                                              shortcut_label(block, kind)))
+
+
+def kinds_in(columns):
+    drawn = {arc.gid.split('-')[1] for column in columns for arc in column.arcs}
+    return [kind for kind in SHORTCUT_KINDS if kind in drawn]
+
+
+def describe(arch, model, input_shape, variant):
+    bottleneck = any(len(residual_convs(block)) == 3 for block in model.residual_block)
+    classes = f', {model.fc.weight.shape[1]} classes' if hasattr(model, 'fc') else ', no fc'
+    return (f'{arch}{f" ({variant})" if bottleneck and variant else ""}, '
+            f'input {input_shape[1]}x{size_text(input_shape)}{classes}')
+
+
+def network_figure(arch, build_model, input_shape, variant=None, max_blocks=MAX_BLOCKS,
+                   columns=1, build_plain=None):
+    """Figure 3 for one network, or, given `build_plain`, its plain twin beside it."""
+    with paddle.utils.unique_name.guard():
+        model = build_model()
+    depth = layer_count(model)[1]
+    if build_plain is None:
+        drawn = [network_column(model, input_shape, display_name(arch), max_blocks)]
+    else:
+        with paddle.utils.unique_name.guard():
+            plain = build_plain()
+        drawn = [network_column(plain, input_shape, f'{depth}-layer plain', max_blocks, 'plain-'),
+                 network_column(model, input_shape, f'{depth}-layer residual', max_blocks)]
+    legend = [describe(arch, model, input_shape, variant),
+              "left of each stage: its name in the paper's Table 1 and the size of its output"]
+    legend += [SHORTCUT_LEGEND[kind] for kind in kinds_in(drawn)]
+    pieces = [piece for column in drawn for piece in figures.wrap(column, columns)]
+    return figures.draw(pieces, legend), drawn
+
+
+# --- Figure 5: one block ------------------------------------------------------------
+
+def block_column(block, input_shape, title):
+    """Figure 5 for one block: x, the convs of F(x) with BN and ReLU between them and
+    the shape each puts out, the shortcut, the addition and the final ReLU."""
+    convs = residual_convs(block)
+    shapes = output_shapes(block, convs + [block], input_shape)
+    kind = shortcut_kind(block)
+    column = ColumnBuilder(title)
+    column.add('x', kind='text', note='x'.join(map(str, input_shape[1:])))
+    first = column.row
+    for index, conv in enumerate(convs):
+        column.add(conv_label(conv), note='x'.join(map(str, shapes[id(conv)][1:])))
+        column.add('BN, ReLU' if index + 1 < len(convs) else 'BN', kind='text')
+    column.column.bands.append(figures.Band(first, column.row - 1, 'F(x)'))
+    add = column.add(SUM_LABEL[kind], kind='add')
+    if kind:
+        column.column.arcs.append(figures.Arc(first, add - 1, kind != 'identity',
+                                              f'shortcut-{kind}-1',
+                                              shortcut_label(block, kind) or 'identity x',
+                                              into=add))
+    column.add('ReLU', kind='text', note='x'.join(map(str, shapes[id(block)][1:])))
+    return column.column
+
+
+def block_figure(name, build_block, input_shape):
+    with paddle.utils.unique_name.guard():
+        block = build_block()
+    column = block_column(block, input_shape, name)
+    legend = [f'input {"x".join(map(str, input_shape[1:]))}; F(x): the residual path; '
+              f'left: the shape each layer puts out, channels x height x width']
+    legend += [SHORTCUT_LEGEND[kind] for kind in kinds_in([column])]
+    return figures.draw([column], legend), column
+
+
+# --- the choice of network, checked as summary.py checks it -----------------------
+
+def check_shortcut(shortcut):
+    if shortcut is not None and shortcut not in SHORTCUTS:
+        raise UsageError(f'--shortcut {shortcut} is not known; choose from {", ".join(SHORTCUTS)}')
+
+
+def cifar_spec(arch, input_size, num_classes):
+    """(name, input_shape) of a CIFAR network once every argument is checked.
+
+    summary.network_spec knows the paddle.vision names only; these are the same
+    checks for the CIFAR names (a 32x32 image, halved twice, and always an fc)."""
+    minimum = 2 ** (len(cifar_layers_config[CIFAR_ARCHS[arch]['layers']]['num_blocks']) - 1)
+    height, width = summary.image_size(input_size, minimum,
+                                       f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
+    if not 1 <= num_classes <= summary.MAX_CLASSES:
+        raise UsageError(f'--num-classes {num_classes} is out of range for {arch}: '
+                         f'from 1 to {summary.MAX_CLASSES}')
+    return arch, (None, 3, height, width)
+
+
+def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, variant=None,
+                    shortcut=None, compare=False, max_blocks=MAX_BLOCKS, columns=1):
+    """(figure, drawn columns) of Figure 3 for the network the scripts' arguments name:
+    `--layers` or `--arch` (a paddle.vision or a CIFAR name), `--shortcut` to build it
+    with another option, `compare` to put its plain twin beside it.  None means the
+    network's default (224 and 1000 classes, 32 and 10 for CIFAR)."""
+    check_shortcut(shortcut)
+    if arch in CIFAR_ARCHS:
+        if variant is not None:
+            raise UsageError(f'--variant places the stride of a bottleneck block; '
+                             f'{arch} has none')
+        num_classes = CIFAR_NUM_CLASSES if num_classes is None else num_classes
+        name, input_shape = cifar_spec(arch, input_size or [CIFAR_INPUT_SIZE], num_classes)
+        options = {}
+    else:
+        num_classes = 1000 if num_classes is None else num_classes
+        variant = variant or DEFAULT_VARIANT
+        name, _, input_shape = summary.network_spec(
+            layers, arch, input_size or [summary.DEFAULT_INPUT_SIZE], num_classes, variant)
+        options = {'variant': variant}
+    # None: the builder's own default, option B (A for the CIFAR networks).
+    residual = shortcut or (CIFAR_ARCHS.get(name) or ARCHS[name]).get('shortcut')
+    plain = None
+    if compare:
+        if shortcut == 'none':
+            raise UsageError('--compare puts the plain network beside the residual one; '
+                             'leave out --shortcut none')
+        if residual == 'none':
+            residual = CIFAR_SHORTCUT     # the plain CIFAR nets' twins are option A's
+
+        def plain():
+            return resnet.build(name, num_classes=num_classes, **{**options, 'shortcut': 'none'})
+
+    if residual:
+        options['shortcut'] = residual
+
+    def build():
+        return resnet.build(name, num_classes=num_classes, **options)
+
+    return network_figure(name, build, input_shape, variant, max_blocks, columns, plain)
+
+
+def block_drawing(block='basic', in_channels=64, out_channels=128, stride=2,
+                  input_size=None, variant=None):
+    """(figure, drawn column) of Figure 5 for the block summary.py's --block arguments name."""
+    name, build_block, input_shape = summary.block_spec(
+        block, in_channels, out_channels, stride, input_size or [summary.DEFAULT_INPUT_SIZE],
+        variant or DEFAULT_VARIANT)
+    return block_figure(name, build_block, input_shape)
+
+
+def contents(columns):
+    """'ResNet-34: 36 boxes, 13 identity + 3 projection shortcuts', a part per column."""
+    parts = []
+    for column in columns:
+        boxes = sum(item.kind == 'box' for item in column.items)
+        kinds = [arc.gid.split('-')[1] for arc in column.arcs]
+        arcs = ' + '.join(f'{kinds.count(kind)} {kind}' for kind in SHORTCUT_KINDS if kind in kinds)
+        parts.append(f'{column.title}: {boxes} boxes, {arcs or "no"} shortcuts')
+    return '; '.join(parts)
+
+
+# The figures both READMEs show: ResNet-34 beside its plain twin as in the paper's
+# Figure 3, ResNet-50, and the two blocks of Figure 5 as the paper draws them
+# (identity shortcuts, on the 56x56 maps of conv2_x).
+README_FIGURES = {
+    'resnet34.svg': (network_drawing, {'arch': 'resnet34', 'compare': True}),
+    'resnet50.svg': (network_drawing, {'arch': 'resnet50'}),
+    'basic_block.svg': (block_drawing, {'block': 'basic', 'in_channels': 64, 'out_channels': 64,
+                                        'stride': 1, 'input_size': [56]}),
+    'bottleneck_block.svg': (block_drawing, {'block': 'bottleneck', 'in_channels': 256,
+                                             'out_channels': 256, 'stride': 1,
+                                             'input_size': [56]}),
+}
+
+
+def readme_figures(directory):
+    """Draw every figure of README_FIGURES into `directory`, replacing what is there."""
+    directory = pathlib.Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f'cannot create {directory}: {error.strerror}')
+    written = []
+    for name, (drawing, arguments) in README_FIGURES.items():
+        figure, _ = drawing(**arguments)
+        written.append(figures.save(figure, directory / name, force=True))
+    return written
