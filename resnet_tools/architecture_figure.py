@@ -246,8 +246,8 @@ def block_figure(name, build_block, input_shape):
     with paddle.utils.unique_name.guard():
         block = build_block()
     column = block_column(block, input_shape, name)
-    legend = [f'input {"x".join(map(str, input_shape[1:]))}; F(x): the residual path; '
-              f'left: the shape each layer puts out, channels x height x width']
+    legend = [f'input {"x".join(map(str, input_shape[1:]))}; F(x): the residual path',
+              'left: the shape each layer puts out, channels x height x width']
     legend += [SHORTCUT_LEGEND[kind] for kind in kinds_in([column])]
     return figures.draw([column], legend), column
 
