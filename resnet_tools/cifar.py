@@ -16,7 +16,7 @@ from resnet_tools.cli import UsageError
 # default here is the two ends, which show the effect in minutes on a CPU.
 DEFAULT_DEPTHS = (20, 56)
 KINDS = (('plain', 'plain'), ('resnet', 'ResNet'))   # (arch prefix, the paper's name)
-# On the 1,438 digits, 10 epochs of batch 128 (120 steps) show it; see the README.
+# On the 1,438 training digits, 10 epochs of batch 128 (120 steps) show it; see the README.
 DIGITS_SETTINGS = training.Settings(epochs=10)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from resnet_tools.cli import UsageError, integer
 
 DATASETS = ('digits', 'cifar10')
-# The fixed split of the digits: a fifth of them (360 images) for testing.
+# The fixed split of the digits: a fifth of them (359 images) for testing.
 DIGITS_SPLIT_SEED = 0
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_MAX_VALUE = 16     # the digits' pixels are counts from 0 to 16
@@ -166,8 +166,8 @@ def load(name, data_file=None, train_size=None, test_size=None):
 
 def add_arguments(parser):
     parser.add_argument('--data', default='digits', metavar='NAME',
-                        help='digits (scikit-learn\'s 8x8 handwritten digits, 1,437 training and '
-                             '360 test images, a fixed split) or cifar10 (needs --data-file) '
+                        help='digits (scikit-learn\'s 8x8 handwritten digits, 1,438 training and '
+                             '359 test images, a fixed split) or cifar10 (needs --data-file) '
                              '(default: digits)')
     parser.add_argument('--data-file', metavar='FILE',
                         help='the CIFAR-10 python archive, cifar-10-python.tar.gz, for --data cifar10')
