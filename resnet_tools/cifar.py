@@ -72,7 +72,8 @@ def run_degradation(depths, data, settings, output, resume=False, force=False, d
 def finished_runs(directory):
     """{arch: (run description, log rows)} of the CIFAR runs in directory/<arch>/."""
     runs = {}
-    for arch in CIFAR_ARCHS:
+    # Plain networks first, as in the figure, each kind by depth.
+    for arch in sorted(CIFAR_ARCHS, key=lambda name: ('resnet' in name, CIFAR_ARCHS[name]['layers'])):
         log = os.path.join(directory, arch, training.LOG_FILE)
         if os.path.isfile(log):
             run = training.read_run(os.path.join(directory, arch))

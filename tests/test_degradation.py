@@ -121,3 +121,10 @@ def test_the_committed_run_shows_the_degradation_problem_and_its_fix():
     assert final['cifar_resnet56'] <= final['cifar_plain56']
     with open(DOCS_RUNS / 'cifar_resnet56' / training.LOG_FILE, newline='') as file:
         assert len(list(csv.DictReader(file))) == cifar.DIGITS_SETTINGS.epochs
+
+
+@pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')
+@pytest.mark.parametrize('readme', ['README.md', 'README_zh-CN.md'])
+def test_the_readme_table_is_the_committed_runs_table(readme):
+    table = cifar.format_table(cifar.finished_runs(DOCS_RUNS))
+    assert f'```text\n{table}\n```' in (REPO / readme).read_text(encoding='utf-8')
