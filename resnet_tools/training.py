@@ -204,6 +204,14 @@ def prepare_output(output, resume, force):
     return existing
 
 
+def flatten(description):
+    """{'settings': {'epochs': 1}} -> {'epochs': 1}: one name for each setting."""
+    flat = {}
+    for key, value in description.items():
+        flat.update(flatten(value) if isinstance(value, dict) else {key: value})
+    return flat
+
+
 def read_checkpoint(output, name, description):
     """The checkpoint in `output`, checked against the run asked for."""
     path = os.path.join(output, OPTIMIZER_FILE)
@@ -221,9 +229,9 @@ def read_checkpoint(output, name, description):
     if checkpoint.get('params_sha256') != hashlib.sha256(params).hexdigest():
         raise UsageError(f'--resume: {PARAMS_FILE} and {OPTIMIZER_FILE} in {output} are not from '
                          f'the same epoch (was the run stopped while saving?)')
-    saved = checkpoint.get('description', {})
+    saved, asked = flatten(checkpoint.get('description', {})), flatten(description)
     differences = [f'{key} {saved.get(key)!r} (now {value!r})'
-                   for key, value in description.items() if saved.get(key) != value]
+                   for key, value in asked.items() if saved.get(key) != value]
     if differences:
         raise UsageError(f'--resume: the run in {output} had other settings: '
                          + ', '.join(differences))

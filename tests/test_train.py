@@ -310,7 +310,7 @@ def test_second_run_into_an_output_is_refused_and_resume_of_another_net_too(caps
     assert code == 2 and 'the checkpoint in' in err and 'is of cifar_resnet20, not cifar_resnet56' in err
     code, err = error_of(capsys, '--arch', 'cifar_resnet20', '--epochs', '2', *TINY, '--output', output,
                          '--resume')
-    assert code == 2 and 'had other settings' in err and "'epochs': 1" in err
+    assert code == 2 and 'had other settings: epochs 1 (now 2)' in err
     code, err = error_of(capsys, '--epochs', '1', *TINY, '--output', tmp_path / 'empty', '--resume')
     assert code == 2 and 'has no checkpoint' in err
     assert (output / 'model.pdparams').read_bytes() == before
@@ -350,3 +350,11 @@ def test_two_processes_under_paddle_distributed_launch_end_with_the_same_weights
     assert 'epoch 1/1' in worker_logs[0] and 'epoch 1/1' not in worker_logs[1]
     assert hashlib.sha256((output / 'model.pdparams').read_bytes()).hexdigest() == \
         paddle.load(str(output / 'model.pdopt'))['params_sha256']
+
+
+def test_the_progress_bar_shows_loss_and_error(tmp_path, capsys):
+    train_quietly('cifar_resnet20', tiny_digits(), tmp_path / 'run', settings=settings(epochs=1),
+                  progress=training.tqdm_progress)
+    err = capsys.readouterr().err
+    # 96 images in batches of 32: three steps.
+    assert 'epoch 1/1' in err and '3/3' in err and 'loss=' in err and 'error=' in err
