@@ -59,13 +59,15 @@ def run_degradation(depths, data, settings, output, resume=False, force=False, d
                     progress=None, report=print):
     """Train every network of degradation_archs(depths) into output/<arch>, alike."""
     archs = degradation_archs(depths)
+    # --resume continues the runs that have a checkpoint and starts the others.
+    started = {arch: resume and training.has_checkpoint(os.path.join(output, arch)) for arch in archs}
     for arch in archs:
         # Check every folder before the first run, not after an hour of training.
-        training.prepare_output(os.path.join(output, arch), resume, force)
+        training.prepare_output(os.path.join(output, arch), started[arch], force)
     for arch in archs:
         report(f'{display_name(arch)} ({arch}) into {os.path.join(output, arch)}')
         train_network(arch, data, settings, os.path.join(output, arch), progress, report,
-                      resume=resume, force=force, device=device)
+                      resume=started[arch], force=force, device=device)
     return archs
 
 

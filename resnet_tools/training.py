@@ -187,6 +187,10 @@ def describe_row(row, epochs):
             f"{row['seconds']:.1f} s")
 
 
+def has_checkpoint(output):
+    return all(os.path.exists(os.path.join(output, name)) for name in (PARAMS_FILE, OPTIMIZER_FILE))
+
+
 def prepare_output(output, resume, force):
     """Refuse to mix a new run into an old one; with --force, clear the old one."""
     if resume and force:
@@ -196,7 +200,7 @@ def prepare_output(output, resume, force):
         raise UsageError(f'--output {output} is a file, not a directory')
     existing = [name for name in OUTPUT_FILES if os.path.exists(os.path.join(output, name))]
     if resume:
-        if not all(os.path.exists(os.path.join(output, name)) for name in (PARAMS_FILE, OPTIMIZER_FILE)):
+        if not has_checkpoint(output):
             raise UsageError(f'--resume: {output} has no checkpoint ({PARAMS_FILE} and {OPTIMIZER_FILE})')
     elif existing and not force:
         raise UsageError(f'{output} holds a run already ({", ".join(existing)}); add --resume to '

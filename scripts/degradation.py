@@ -37,8 +37,9 @@ iterations, on a GPU:
 EPILOG = """\
 --plot-only DIR draws the figure and the table from finished runs' log.csv (and
 run.json, for the parameter counts) in DIR/<arch>/, wherever they were trained,
-into DIR (or --output).  --resume continues unfinished runs and skips finished
-ones.  Exit codes: 0 done; 2 a bad argument (one line on stderr).
+into DIR (or --output).  --resume continues unfinished runs, skips finished ones
+and starts the others; the settings must be the same.
+Exit codes: 0 done; 2 a bad argument (one line on stderr).
 """
 
 
