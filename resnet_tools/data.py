@@ -144,8 +144,10 @@ def cifar10(data_file, train_size=None, test_size=None):
     if data_file is None:
         raise UsageError('--data cifar10 needs --data-file cifar-10-python.tar.gz '
                          '(the CIFAR-10 python archive; nothing is downloaded)')
-    if not os.path.isfile(data_file):
+    if not os.path.exists(data_file):
         raise UsageError(f'--data-file {data_file} does not exist')
+    if not os.path.isfile(data_file):
+        raise UsageError(f'--data-file {data_file} is not a file')
     train_images, train_labels = limit('--train-size', *read_cifar10(data_file, 'train'), train_size)
     test_images, test_labels = limit('--test-size', *read_cifar10(data_file, 'test'), test_size)
     train_images, test_images = subtract_pixel_mean(train_images.astype(np.float32) / 255,

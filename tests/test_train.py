@@ -354,7 +354,7 @@ def test_two_processes_under_paddle_distributed_launch_end_with_the_same_weights
 
 def test_the_progress_bar_shows_loss_and_error(tmp_path, capsys):
     train_quietly('cifar_resnet20', tiny_digits(), tmp_path / 'run', settings=settings(epochs=1),
-                  progress=training.tqdm_progress)
+                  progress=lambda total, text: training.tqdm_progress(total, text, mininterval=0))
     err = capsys.readouterr().err
     # 96 images in batches of 32: three steps.
     assert 'epoch 1/1' in err and '3/3' in err and 'loss=' in err and 'error=' in err
