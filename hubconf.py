@@ -7,7 +7,9 @@
 
 Each entry point below is its name and a one-line docstring: `_entry_point` turns
 it into a builder of the network of that name, and adds to the docstring the
-network's shape, read from configs, and the arguments.  paddle.hub lists every
+network's shape, read from configs, and the arguments.  The CIFAR-10 networks of
+the paper's Section 4.2, cifar_resnet20 .. cifar_plain1202, are made at the end
+from configs.CIFAR_ARCHS by `_cifar_entry_point`, docstring and all.  paddle.hub lists every
 public callable of this module as an entry point, so everything else starts with
 an underscore.
 """
@@ -17,7 +19,9 @@ import resnet as _resnet
 # resnet.build() imports resnet_tools.weights only when given weights, and paddle.hub
 # takes this repository off sys.path once this file is loaded: import it now.
 import resnet_tools.weights as _weights  # noqa: F401
-from configs import ARCHS as _ARCHS, layers_config as _layers_config
+from configs import (ARCHS as _ARCHS, CIFAR_ARCHS as _CIFAR_ARCHS,
+                     CIFAR_NUM_CLASSES as _CIFAR_NUM_CLASSES,
+                     cifar_layers_config as _cifar_layers_config, layers_config as _layers_config)
 
 dependencies = ['paddle', 'numpy']
 
@@ -118,3 +122,43 @@ def wide_resnet50_2():
 @_entry_point
 def wide_resnet101_2():
     """Wide ResNet-101-2 (Zagoruyko and Komodakis, 2016), as paddle.vision.models.wide_resnet101_2."""
+
+
+_CIFAR_ARGS = f"""
+    Args:
+        num_classes: outputs of the fc layer (default {_CIFAR_NUM_CLASSES}).
+        in_channels: channels of the input image (default 3; 1 for grey images such as
+            scikit-learn's digits, as scripts/train.py --data digits trains it).
+        shortcut: 'A' (zero-padding shortcuts, the paper's choice for CIFAR-10), 'B', 'C',
+            or 'none' (the plain network).
+
+    The weights are random; those of a scripts/train.py run load with
+    model.set_state_dict(paddle.load('OUTPUT/model.pdparams')).
+"""
+
+
+def _cifar_entry_point(arch):
+    """The builder of the CIFAR network `arch`, its docstring made from configs."""
+    config = _CIFAR_ARCHS[arch]
+    layers = config['layers']
+    stages = _cifar_layers_config[layers]
+    blocks = stages['num_blocks'][0]
+    if config['shortcut'] == 'none':
+        title = f'Plain-{layers}, the plain twin of ResNet-{layers} without shortcuts (Figure 6)'
+    else:
+        title = f'ResNet-{layers} with shortcut option {config["shortcut"]}'
+    shape = (f"6n+2 = {layers} layers, n = {blocks}: a 3x3 conv, then {stages['block_type']}s "
+             f"({', '.join(map(str, stages['num_blocks']))} per stage) on "
+             f"{', '.join(map(str, stages['out_channels']))} channels, global average pool, fc.")
+
+    def build(**kwargs):
+        return _resnet.build(arch, **kwargs)
+
+    build.__name__ = build.__qualname__ = arch
+    shape = _textwrap.fill(shape, 84, initial_indent='    ', subsequent_indent='    ')
+    build.__doc__ = (f'{title}, for CIFAR-10 (He et al., 2015, Section 4.2).\n\n'
+                     f'{shape}\n{_CIFAR_ARGS}')
+    return build
+
+
+globals().update({_arch: _cifar_entry_point(_arch) for _arch in _CIFAR_ARCHS})

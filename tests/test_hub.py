@@ -10,7 +10,7 @@ import paddle
 import pytest
 
 import resnet
-from configs import ARCHS, layers_config
+from configs import ARCHS, CIFAR_ARCHS, cifar_layers_config, layers_config
 from conftest import REPO
 
 # A fresh Python in another directory, so that nothing of the repository is on
@@ -50,7 +50,7 @@ def from_outside(tmp_path_factory):
 
 
 def test_list_gives_one_entry_point_per_architecture(from_outside):
-    assert from_outside['names'] == sorted(ARCHS)
+    assert from_outside['names'] == sorted([*ARCHS, *CIFAR_ARCHS])
 
 
 def test_help_describes_resnet50_from_the_configs(from_outside):
@@ -114,3 +114,30 @@ def test_pretrained_loads_paddle_visions_weights(tmp_path):
     images = paddle.randn([2, 3, 64, 64])
     with paddle.no_grad():
         assert np.array_equal(model(images).numpy(), official(images).numpy())
+
+
+@pytest.mark.parametrize('arch', sorted(CIFAR_ARCHS))
+def test_every_cifar_entry_point_is_described_from_the_configs(hubconf, arch):
+    doc = paddle.hub.help(str(REPO), arch, source='local')
+    assert doc == getattr(hubconf, arch).__doc__
+    layers = CIFAR_ARCHS[arch]['layers']
+    blocks = cifar_layers_config[layers]['num_blocks']
+    assert f'6n+2 = {layers} layers, n = {blocks[0]}:' in doc
+    assert f"({', '.join(map(str, blocks))} per stage)" in ' '.join(doc.split())
+    kind = 'Plain' if CIFAR_ARCHS[arch]['shortcut'] == 'none' else 'ResNet'
+    assert doc.startswith(f'{kind}-{layers}')
+    assert 'in_channels' in doc and 'num_classes' in doc
+
+
+@pytest.mark.parametrize('arch', ['cifar_resnet20', 'cifar_plain20'])
+def test_cifar_entry_points_build_the_cifar_networks(arch):
+    model = paddle.hub.load(str(REPO), arch, source='local', in_channels=1, num_classes=7)
+    expected = resnet.build(arch, in_channels=1, num_classes=7)
+    assert type(model).__name__ == 'CifarResNet'
+    assert ({k: v.shape for k, v in model.state_dict().items()}
+            == {k: v.shape for k, v in expected.state_dict().items()})
+    assert [block.residual for block in model.residual_block] == \
+        [CIFAR_ARCHS[arch]['shortcut'] != 'none'] * 9
+    model.eval()
+    with paddle.no_grad():
+        assert model(paddle.rand([2, 1, 8, 8])).shape == [2, 7]

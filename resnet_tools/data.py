@@ -1,0 +1,187 @@
+"""Image classification data that needs no download, as numpy arrays.
+
+`digits`: scikit-learn's handwritten digits (1,797 real 8x8 grey images, shipped
+inside the package), split into training and test images once, with a fixed seed,
+so that every run and every network sees the same split.
+
+`cifar10`: the CIFAR-10 python archive the user has (cifar-10-python.tar.gz), read
+by paddle.vision.datasets.Cifar10, with the augmentation of the paper's Section 4.2:
+4 pixels of zero padding on each side, a random 32x32 crop and a random horizontal
+flip, drawn anew every epoch.
+
+Both are scaled to [0, 1] and have the per-pixel mean of the training images
+subtracted (the paper's "per-pixel mean subtracted"), from training and test alike.
+Nothing here knows which network will see the images.
+"""
+import os
+import pickle
+import tarfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from resnet_tools.cli import UsageError, integer
+
+DATASETS = ('digits', 'cifar10')
+# The fixed split of the digits: a fifth of them (359 images) for testing.
+DIGITS_SPLIT_SEED = 0
+DIGITS_TEST_FRACTION = 0.2
+DIGITS_MAX_VALUE = 16     # the digits' pixels are counts from 0 to 16
+CIFAR_PADDING = 4         # Section 4.2: "4 pixels are padded on each side"
+
+
+@dataclass
+class Data:
+    """Training and test images (N, channels, height, width, float32) and labels (N, int64).
+
+    `padding` > 0 turns on the random crop and flip of the training images.
+    """
+    name: str
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    num_classes: int
+    padding: int = 0
+
+    @property
+    def in_channels(self):
+        return self.train_images.shape[1]
+
+    def describe(self):
+        _, channels, height, width = self.train_images.shape
+        augmentation = (f', random crop after {self.padding}-pixel padding and horizontal flip'
+                        if self.padding else '')
+        return (f'{self.name}: {len(self.train_labels)} training and {len(self.test_labels)} test '
+                f'images, {channels}x{height}x{width}, {self.num_classes} classes, per-pixel mean '
+                f'subtracted{augmentation}')
+
+    def augmentation(self, rng):
+        """One epoch's random choices for every training image: crop offsets and flips."""
+        count = len(self.train_labels)
+        if not self.padding:
+            return None
+        return (rng.integers(0, 2 * self.padding + 1, size=(count, 2)),
+                rng.random(count) < 0.5)
+
+    def train_batch(self, indices, positions=None, augmentation=None):
+        """The training images `indices`, augmented with the choices at `positions`."""
+        images = self.train_images[indices]
+        if augmentation is not None:
+            images = crop_and_flip(images, self.padding, augmentation[0][positions],
+                                   augmentation[1][positions])
+        return images, self.train_labels[indices]
+
+
+def crop_and_flip(images, padding, offsets, flips):
+    """Zero-pad every image by `padding`, crop it back to its size at `offsets`, and
+    mirror it left-right where `flips` is True."""
+    height, width = images.shape[2:]
+    padded = np.pad(images, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    out = np.empty_like(images)
+    for i, ((top, left), flip) in enumerate(zip(offsets, flips)):
+        crop = padded[i, :, top:top + height, left:left + width]
+        out[i] = crop[:, :, ::-1] if flip else crop
+    return out
+
+
+def subtract_pixel_mean(train, test):
+    mean = train.mean(axis=0, keepdims=True, dtype=np.float64).astype(np.float32)
+    return train - mean, test - mean
+
+
+def limit(flag, images, labels, size):
+    """The first `size` images (all of them for None)."""
+    if size is None:
+        return images, labels
+    if not 1 <= size <= len(labels):
+        raise UsageError(f'{flag} {size} is out of range: the data have {len(labels)} such images')
+    return images[:size], labels[:size]
+
+
+def digits(train_size=None, test_size=None):
+    """scikit-learn's 8x8 digits, one channel, with the fixed seeded split."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = (bunch.images / DIGITS_MAX_VALUE).astype(np.float32)[:, None]
+    labels = bunch.target.astype(np.int64)
+    order = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(len(labels))
+    test_count = round(len(labels) * DIGITS_TEST_FRACTION)
+    test, train = order[:test_count], order[test_count:]
+    train_images, train_labels = limit('--train-size', images[train], labels[train], train_size)
+    test_images, test_labels = limit('--test-size', images[test], labels[test], test_size)
+    train_images, test_images = subtract_pixel_mean(train_images, test_images)
+    return Data('digits', train_images, train_labels, test_images, test_labels,
+                num_classes=len(bunch.target_names))
+
+
+def read_cifar10(data_file, mode):
+    """(images N x 3 x 32 x 32 uint8, labels) of one part of the archive, through Paddle."""
+    from paddle.vision.datasets import Cifar10
+
+    try:
+        dataset = Cifar10(data_file=data_file, mode=mode, download=False, backend='cv2')
+        samples = dataset.data
+    except (tarfile.TarError, pickle.UnpicklingError, EOFError, KeyError, ValueError,
+            AssertionError, OSError) as error:
+        raise UsageError(f'--data-file {data_file} is not a CIFAR-10 python archive '
+                         f'({type(error).__name__}: {error})'.replace('\n', ' '))
+    if not samples:
+        raise UsageError(f'--data-file {data_file} is not a CIFAR-10 python archive: it has no '
+                         f'{"data_batch" if mode == "train" else "test_batch"} files')
+    try:
+        images = np.stack([np.asarray(image, dtype=np.uint8).reshape(3, 32, 32)
+                           for image, _ in samples])
+    except ValueError:
+        raise UsageError(f'--data-file {data_file} is not a CIFAR-10 python archive: '
+                         f'its images are not 3x32x32')
+    return images, np.array([label for _, label in samples], dtype=np.int64)
+
+
+def cifar10(data_file, train_size=None, test_size=None):
+    """The CIFAR-10 archive: 50,000 training and 10,000 test images, 3x32x32."""
+    if data_file is None:
+        raise UsageError('--data cifar10 needs --data-file cifar-10-python.tar.gz '
+                         '(the CIFAR-10 python archive; nothing is downloaded)')
+    if not os.path.exists(data_file):
+        raise UsageError(f'--data-file {data_file} does not exist')
+    if not os.path.isfile(data_file):
+        raise UsageError(f'--data-file {data_file} is not a file')
+    train_images, train_labels = limit('--train-size', *read_cifar10(data_file, 'train'), train_size)
+    test_images, test_labels = limit('--test-size', *read_cifar10(data_file, 'test'), test_size)
+    train_images, test_images = subtract_pixel_mean(train_images.astype(np.float32) / 255,
+                                                    test_images.astype(np.float32) / 255)
+    return Data('cifar10', train_images, train_labels, test_images, test_labels,
+                num_classes=10, padding=CIFAR_PADDING)
+
+
+def load(name, data_file=None, train_size=None, test_size=None):
+    if name == 'digits':
+        if data_file is not None:
+            raise UsageError('--data-file is for --data cifar10; the digits come with scikit-learn')
+        return digits(train_size, test_size)
+    if name == 'cifar10':
+        return cifar10(data_file, train_size, test_size)
+    raise UsageError(f'--data {name} is not known; choose from {", ".join(DATASETS)}')
+
+
+def add_arguments(parser):
+    parser.add_argument('--data', default='digits', metavar='NAME',
+                        help='digits (scikit-learn\'s 8x8 handwritten digits, 1,438 training and '
+                             '359 test images, a fixed split) or cifar10 (needs --data-file) '
+                             '(default: digits)')
+    parser.add_argument('--data-file', metavar='FILE',
+                        help='the CIFAR-10 python archive, cifar-10-python.tar.gz, for --data cifar10')
+    parser.add_argument('--train-size', metavar='N',
+                        help='train on the first N training images only (default: all); '
+                             'for quick trials')
+    parser.add_argument('--test-size', metavar='N',
+                        help='test on the first N test images only (default: all)')
+
+
+def from_args(args):
+    """The data that the --data, --data-file, --train-size and --test-size flags ask for."""
+    sizes = [None if text is None else integer(flag, text)
+             for flag, text in (('--train-size', args.train_size), ('--test-size', args.test_size))]
+    return load(args.data, args.data_file, *sizes)

@@ -1,0 +1,65 @@
+"""Error curves of training runs, drawn from their logs, in the style of the
+paper's Figure 6: one panel per group of runs, training error dashed and test
+error solid against epochs, one colour per key shared by all panels.
+
+Same logs, same bytes: the SVG's ids come from a fixed salt, and neither file
+carries a date or the matplotlib version.
+"""
+import os
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+FORMATS = ('png', 'svg')
+DPI = 100
+METADATA = {'png': {'Software': None}, 'svg': {'Date': None, 'Creator': None}}
+STYLE = {'svg.hashsalt': 'resnet-paddle', 'svg.fonttype': 'path', 'figure.dpi': DPI}
+
+
+def draw_error_curves(panels, output, subtitle=None):
+    """Draw `panels`, [(title, [(label, colour key, log rows)])], to output.png and output.svg.
+
+    Log rows are dicts with 'epoch', 'train_error' and 'test_error' (fractions).
+    Returns the paths written.
+    """
+    keys = sorted({key for _, curves in panels for _, key, _ in curves}, key=sort_key)
+    colours = {key: f'C{index % 10}' for index, key in enumerate(keys)}
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), sharey=True,
+                                    squeeze=False)
+        highest = 0
+        for ax, (title, curves) in zip(axes[0], panels):
+            for label, key, rows in curves:
+                epochs = [row['epoch'] for row in rows]
+                for column, style, width, what in (('train_error', '--', 1.0, 'train'),
+                                                   ('test_error', '-', 2.0, 'test')):
+                    errors = [100 * row[column] for row in rows]
+                    highest = max(highest, *errors)
+                    ax.plot(epochs, errors, style, color=colours[key], linewidth=width,
+                            label=f'{label} {what}')
+            ax.set_title(title)
+            ax.set_xlabel('epoch')
+            ax.grid(True, linewidth=0.3)
+            if curves:
+                ax.legend(fontsize='small')
+        axes[0][0].set_ylabel('error (%)')
+        axes[0][0].set_ylim(0, min(100, highest * 1.05) or 1)
+        caption = 'dashed: training error, solid: test error'
+        figure.suptitle(f'{caption}; {subtitle}' if subtitle else caption, fontsize='small')
+        figure.tight_layout()
+        paths = []
+        for form in FORMATS:
+            path = f'{output}.{form}'
+            temporary = f'{output}.tmp{os.getpid()}.{form}'
+            figure.savefig(temporary, format=form, metadata=METADATA[form])
+            os.replace(temporary, path)
+            paths.append(path)
+        plt.close(figure)
+    return paths
+
+
+def sort_key(key):
+    """Numbers in numeric order ('20' before '110'), then anything else."""
+    return (0, int(key), '') if key.isdigit() else (1, 0, key)

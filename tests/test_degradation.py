@@ -1,0 +1,139 @@
+"""scripts/degradation.py: Figure 6 drawn from logs, its table, and a tiny real run."""
+import csv
+import json
+import shutil
+
+import pytest
+
+from conftest import REPO, run_script
+from resnet_tools import cifar, plots, training
+
+# The README's figure and the logs of the run it was drawn from.
+DOCS_RUNS = REPO / 'docs' / 'runs' / 'degradation'
+DOCS_FIGURE = REPO / 'docs' / 'figures' / 'degradation.png'
+
+
+def write_run(directory, arch, train_errors, test_errors, params=None, seconds=1.5):
+    """A finished run as train.py leaves it: log.csv (and run.json if params is given)."""
+    directory.mkdir(parents=True)
+    rows = [{'epoch': epoch + 1, 'lr': 0.1, 'train_loss': 1.0, 'train_error': train,
+             'test_loss': 1.0, 'test_error': test, 'seconds': seconds}
+            for epoch, (train, test) in enumerate(zip(train_errors, test_errors))]
+    (directory / training.LOG_FILE).write_text(training.format_log(rows))
+    if params is not None:
+        (directory / training.RUN_FILE).write_text(json.dumps({'model': arch, 'params': params,
+                                                               'data': 'made-up'}))
+
+
+@pytest.fixture
+def logs(tmp_path):
+    runs = tmp_path / 'runs'
+    write_run(runs / 'cifar_plain20', 'cifar_plain20', [0.5, 0.1, 0.02], [0.6, 0.2, 0.05], 100)
+    write_run(runs / 'cifar_plain56', 'cifar_plain56', [0.9, 0.85, 0.8], [0.9, 0.86, 0.82], 300)
+    write_run(runs / 'cifar_resnet20', 'cifar_resnet20', [0.4, 0.05, 0.0], [0.5, 0.1, 0.03], 100)
+    write_run(runs / 'cifar_resnet56', 'cifar_resnet56', [0.3, 0.04, 0.001], [0.4, 0.08, 0.025])
+    return runs
+
+
+def test_plot_only_draws_the_figure_and_the_table_from_the_logs(logs):
+    result = run_script('degradation.py', '--plot-only', logs)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ['network', 'params', 'training', 'error', '%', 'test', 'error', '%',
+                                'seconds']
+    table = {line.split()[0]: line.split()[1:] for line in lines[2:6]}
+    assert table == {'plain-20': ['100', '2.00', '5.00', '4'], 'plain-56': ['300', '80.00', '82.00', '4'],
+                     'ResNet-20': ['100', '0.00', '3.00', '4'], 'ResNet-56': ['0.10', '2.50', '4']}
+    assert (logs / 'degradation.png').read_bytes().startswith(b'\x89PNG')
+    svg = (logs / 'degradation.svg').read_text()
+    assert '<svg' in svg and '<dc:date>' not in svg
+
+
+def test_the_figure_is_the_same_bytes_every_time(logs, tmp_path):
+    runs = cifar.finished_runs(logs)
+    first = [open(path, 'rb').read() for path in cifar.draw(runs, str(tmp_path / 'one'))]
+    second = [open(path, 'rb').read() for path in cifar.draw(runs, str(tmp_path / 'two'))]
+    assert first == second
+    changed = dict(runs)
+    run, log = changed['cifar_plain56']
+    changed['cifar_plain56'] = (run, [{**row, 'train_error': 0.5} for row in log])
+    third = [open(path, 'rb').read() for path in cifar.draw(changed, str(tmp_path / 'three'))]
+    assert third[0] != first[0] and third[1] != first[1]
+
+
+def test_figure_panels_hold_plain_left_and_resnet_right(logs, monkeypatch):
+    drawn = {}
+    monkeypatch.setattr(plots, 'draw_error_curves',
+                        lambda panels, output, subtitle: drawn.update(panels=panels))
+    cifar.draw(cifar.finished_runs(logs), 'unused')
+    assert [(title, [(label, key) for label, key, _ in curves]) for title, curves in drawn['panels']] == [
+        ('plain', [('plain-20', '20'), ('plain-56', '56')]),
+        ('ResNet', [('ResNet-20', '20'), ('ResNet-56', '56')])]
+
+
+def test_plot_only_needs_runs(tmp_path):
+    result = run_script('degradation.py', '--plot-only', tmp_path)
+    assert result.returncode == 2 and 'holds no runs' in result.stderr
+    assert result.stderr.count('\n') == 1
+
+
+def test_bad_depth_and_missing_output_are_one_line(tmp_path):
+    result = run_script('degradation.py', '--depths', '21', '--output', tmp_path / 'out')
+    assert result.returncode == 2 and '--depths 21 is not a CIFAR depth' in result.stderr
+    result = run_script('degradation.py')
+    assert result.returncode == 2 and '--output DIR is needed' in result.stderr
+    assert not (tmp_path / 'out').exists()
+
+
+def test_a_tiny_degradation_run_trains_both_twins_alike(tmp_path):
+    output = tmp_path / 'out'
+    result = run_script('degradation.py', '--depths', '20', '--train-size', '64', '--test-size', '32',
+                        '--batch-size', '32', '--epochs', '1', '--device', 'cpu', '--output', output)
+    assert result.returncode == 0, result.stderr
+    for arch in ('cifar_plain20', 'cifar_resnet20'):
+        run = training.read_run(output / arch)
+        assert run['model'] == arch and run['train_images'] == 64 and run['settings']['epochs'] == 1
+    # Option A shortcuts have no parameters: the twins have the same count (Section 4.2).
+    assert training.read_run(output / 'cifar_plain20')['params'] == \
+        training.read_run(output / 'cifar_resnet20')['params']
+    assert (output / 'degradation.png').exists() and (output / 'degradation.svg').exists()
+    assert 'plain-20' in result.stdout and 'ResNet-20' in result.stdout
+    # A second run into it is refused before anything trains; --resume finds it finished.
+    again = run_script('degradation.py', '--depths', '20', '--output', output)
+    assert again.returncode == 2 and 'holds a run already' in again.stderr
+    before = (output / 'cifar_resnet20' / 'model.pdparams').read_bytes()
+    shutil.rmtree(output / 'cifar_resnet20')
+    resumed = run_script('degradation.py', '--depths', '20', '--train-size', '64', '--test-size', '32',
+                         '--batch-size', '32', '--epochs', '1', '--device', 'cpu', '--output', output,
+                         '--resume')
+    assert resumed.returncode == 0, resumed.stderr
+    # plain-20 was finished and trains no more; ResNet-20 starts again, the same run.
+    assert resumed.stdout.count('epoch 1/1') == 1
+    assert (output / 'cifar_resnet20' / 'model.pdparams').read_bytes() == before
+
+
+@pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')
+def test_the_readme_figure_is_drawn_from_the_committed_logs(tmp_path):
+    shutil.copytree(DOCS_RUNS, tmp_path / 'runs')
+    cifar.draw(cifar.finished_runs(tmp_path / 'runs'), str(tmp_path / 'figure'))
+    assert (tmp_path / 'figure.png').read_bytes() == DOCS_FIGURE.read_bytes(), \
+        'redraw it: python scripts/degradation.py --plot-only docs/runs/degradation --output docs/figures'
+
+
+@pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')
+def test_the_committed_run_shows_the_degradation_problem_and_its_fix():
+    # Figure 6 of the paper: the deeper plain network has the higher training error,
+    # the deeper ResNet does not.
+    final = {arch: training.read_log(DOCS_RUNS / arch / training.LOG_FILE)[-1]['train_error']
+             for arch in ('cifar_plain20', 'cifar_plain56', 'cifar_resnet20', 'cifar_resnet56')}
+    assert final['cifar_plain56'] > final['cifar_plain20']
+    assert final['cifar_resnet56'] <= final['cifar_plain56']
+    with open(DOCS_RUNS / 'cifar_resnet56' / training.LOG_FILE, newline='') as file:
+        assert len(list(csv.DictReader(file))) == cifar.DIGITS_SETTINGS.epochs
+
+
+@pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')
+@pytest.mark.parametrize('readme', ['README.md', 'README_zh-CN.md'])
+def test_the_readme_table_is_the_committed_runs_table(readme):
+    table = cifar.format_table(cifar.finished_runs(DOCS_RUNS))
+    assert f'```text\n{table}\n```' in (REPO / readme).read_text(encoding='utf-8')

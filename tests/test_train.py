@@ -1,0 +1,360 @@
+"""scripts/train.py and the modules under it: data, the training loop, resume, the
+2-process launch and every bad input.  Tiny subsets of the digits and a small
+CIFAR-10-format archive made here keep each run to a second or two."""
+import hashlib
+import importlib.util
+import io
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import paddle
+import pytest
+
+from conftest import REPO, run_script
+from resnet_tools import cifar, data, training
+from resnet_tools.cli import UsageError
+
+TINY = ['--train-size', '96', '--test-size', '48', '--batch-size', '32', '--device', 'cpu']
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name[:-3], REPO / 'scripts' / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+train_script = load_script('train.py')
+
+
+def run_train(*args):
+    """train.py in this process: (exit code, stdout, stderr)."""
+    return train_script.main([str(a) for a in args])
+
+
+def error_of(capsys, *args):
+    """The one-line error and exit code of train.py with `args`."""
+    with pytest.raises(SystemExit) as exit_:
+        train_script.run(lambda: run_train(*args), 'train.py')
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'Traceback' not in err
+    return exit_.value.code, err
+
+
+def tiny_digits(train_size=96, test_size=48):
+    return data.digits(train_size, test_size)
+
+
+def settings(**changes):
+    return training.Settings(**{'epochs': 2, 'batch_size': 32, **changes})
+
+
+def train_quietly(arch, images, output, **options):
+    return cifar.train_network(arch, images, options.pop('settings', settings()), str(output),
+                               report=lambda line: None, **options)
+
+
+def state_arrays(path):
+    return {key: value.numpy() for key, value in paddle.load(str(path)).items()}
+
+
+def without_seconds(log_text):
+    return [line.rsplit(',', 1)[0] for line in log_text.splitlines()]
+
+
+# --- data ---------------------------------------------------------------------------
+
+def test_digits_have_a_fixed_split_of_real_8x8_images():
+    images = data.digits()
+    # sklearn.datasets.load_digits: 1,797 images of 8x8, ten classes.
+    assert len(images.train_labels) + len(images.test_labels) == 1797
+    assert len(images.test_labels) == 359          # round(0.2 * 1797)
+    assert images.train_images.shape[1:] == (1, 8, 8) and images.in_channels == 1
+    assert images.num_classes == 10 and images.padding == 0
+    again = data.digits()
+    assert np.array_equal(images.train_labels, again.train_labels)
+    assert np.array_equal(images.test_images, again.test_images)
+    # Per-pixel mean subtracted: every pixel of the training set averages to 0.
+    assert np.abs(images.train_images.mean(axis=0)).max() < 1e-6
+    # No test image is also a training image.
+    train = {row.tobytes() for row in images.train_images}
+    assert not any(row.tobytes() in train for row in images.test_images)
+
+
+def test_subsets_are_the_first_images_of_the_split():
+    full, small = data.digits(), data.digits(100, 40)
+    assert np.array_equal(small.train_labels, full.train_labels[:100])
+    assert np.array_equal(small.test_labels, full.test_labels[:40])
+
+
+def test_crop_and_flip_moves_and_mirrors_the_image():
+    image = np.arange(2 * 4 * 5, dtype=np.float32).reshape(1, 2, 4, 5)
+    same = data.crop_and_flip(image, 2, np.array([[2, 2]]), np.array([False]))
+    assert np.array_equal(same, image)
+    mirrored = data.crop_and_flip(image, 2, np.array([[2, 2]]), np.array([True]))
+    assert np.array_equal(mirrored, image[..., ::-1])
+    # Offset (0, 0) is the top-left corner of the padded image: two rows and columns
+    # of zeros, then the image.
+    corner = data.crop_and_flip(image, 2, np.array([[0, 0]]), np.array([False]))
+    assert np.all(corner[..., :2, :] == 0) and np.all(corner[..., :, :2] == 0)
+    assert np.array_equal(corner[..., 2:, 2:], image[..., :2, :3])
+
+
+def make_cifar_archive(path, train=(20, 20, 20, 20, 20), test=30, seed=0):
+    """A CIFAR-10 python archive in the published layout, with random images."""
+    rng = np.random.default_rng(seed)
+    with tarfile.open(path, 'w:gz') as archive:
+        parts = [(f'data_batch_{i + 1}', n) for i, n in enumerate(train)] + [('test_batch', test)]
+        for name, count in parts:
+            batch = {b'data': rng.integers(0, 256, size=(count, 3072), dtype=np.uint8),
+                     b'labels': rng.integers(0, 10, size=count).tolist()}
+            content = pickle.dumps(batch)
+            member = tarfile.TarInfo(f'cifar-10-batches-py/{name}')
+            member.size = len(content)
+            archive.addfile(member, io.BytesIO(content))
+    return path
+
+
+def test_cifar10_is_read_through_paddle_with_the_papers_augmentation(tmp_path):
+    archive = make_cifar_archive(tmp_path / 'cifar-10-python.tar.gz')
+    images = data.cifar10(str(archive))
+    assert images.train_images.shape == (100, 3, 32, 32)
+    assert images.test_images.shape == (30, 3, 32, 32)
+    assert images.padding == 4          # Section 4.2: 4 pixels padded on each side
+    assert np.abs(images.train_images.mean(axis=0)).max() < 1e-6
+    # The first image of data_batch_1, as the archive holds it (rows of R, G, B).
+    with tarfile.open(archive) as tar:
+        first = pickle.load(tar.extractfile('cifar-10-batches-py/data_batch_1'), encoding='bytes')
+    raw = first[b'data'].reshape(-1, 3, 32, 32).astype(np.float32) / 255
+    assert images.train_labels[0] == first[b'labels'][0]
+    assert np.allclose(images.train_images[0] - images.train_images[1], raw[0] - raw[1], atol=1e-6)
+    choices = images.augmentation(np.random.default_rng(0))
+    assert choices[0].min() >= 0 and choices[0].max() <= 8 and choices[1].any() and not choices[1].all()
+
+
+# --- the training loop -----------------------------------------------------------------
+
+def test_learning_rate_drops_at_half_and_three_quarters():
+    # The paper: 0.1, divided by 10 at 32k and 48k of 64k iterations.
+    rates = [training.learning_rate(training.Settings(epochs=8), epoch) for epoch in range(8)]
+    assert rates == pytest.approx([0.1] * 4 + [0.01] * 2 + [0.001] * 2)
+
+
+def test_a_short_run_lowers_the_training_loss(tmp_path):
+    result = train_quietly('cifar_resnet20', tiny_digits(), tmp_path / 'run',
+                           settings=settings(epochs=2, milestones=(1.0,)))
+    first, second = result['log']
+    assert second['train_loss'] < first['train_loss']
+    assert result['params'] == training.count_parameters(
+        cifar.resnet.build('cifar_resnet20', in_channels=1))
+    rows = training.read_log(tmp_path / 'run' / training.LOG_FILE)
+    assert [row['epoch'] for row in rows] == [1, 2]
+    assert list(rows[0]) == list(training.LOG_COLUMNS)
+    assert rows[1]['train_loss'] == pytest.approx(second['train_loss'], abs=1e-6)
+
+
+def test_the_same_seed_repeats_a_run_exactly_and_another_does_not(tmp_path):
+    images = tiny_digits()
+    one = train_quietly('cifar_plain20', images, tmp_path / 'one', settings=settings(epochs=1))
+    two = train_quietly('cifar_plain20', images, tmp_path / 'two', settings=settings(epochs=1))
+    other = train_quietly('cifar_plain20', images, tmp_path / 'other',
+                          settings=settings(epochs=1, seed=1))
+    assert one['digest'] == two['digest'] != other['digest']
+    assert (tmp_path / 'one' / 'model.pdparams').read_bytes() == \
+        (tmp_path / 'two' / 'model.pdparams').read_bytes()
+
+
+class Stop(Exception):
+    pass
+
+
+def test_resume_after_an_epoch_is_bitwise_a_run_that_never_stopped(tmp_path):
+    images, run_settings = tiny_digits(), settings(epochs=3)
+    straight = train_quietly('cifar_resnet20', images, tmp_path / 'straight', settings=run_settings)
+
+    def stop_after_first_epoch(line):
+        if line.startswith('epoch 1/'):
+            raise Stop
+    with pytest.raises(Stop):
+        cifar.train_network('cifar_resnet20', images, run_settings, str(tmp_path / 'stopped'),
+                            report=stop_after_first_epoch)
+    assert len(training.read_log(tmp_path / 'stopped' / training.LOG_FILE)) == 1
+    resumed = train_quietly('cifar_resnet20', images, tmp_path / 'stopped', settings=run_settings,
+                            resume=True)
+    assert resumed['digest'] == straight['digest']
+    a, b = state_arrays(tmp_path / 'straight' / 'model.pdparams'), \
+        state_arrays(tmp_path / 'stopped' / 'model.pdparams')
+    assert a.keys() == b.keys() and all(np.array_equal(a[key], b[key]) for key in a)
+    # The optimiser's momentum too, and the log but for its wall-clock seconds.
+    optimizer_a = paddle.load(str(tmp_path / 'straight' / 'model.pdopt'))['optimizer']
+    optimizer_b = paddle.load(str(tmp_path / 'stopped' / 'model.pdopt'))['optimizer']
+    assert all(np.array_equal(optimizer_a[key].numpy(), optimizer_b[key].numpy()) for key in optimizer_a)
+    logs = [(tmp_path / name / training.LOG_FILE).read_text() for name in ('straight', 'stopped')]
+    assert without_seconds(logs[0]) == without_seconds(logs[1])
+
+
+def test_resume_of_a_finished_run_trains_nothing_more(tmp_path):
+    images = tiny_digits()
+    done = train_quietly('cifar_resnet20', images, tmp_path / 'run', settings=settings(epochs=1))
+    again = train_quietly('cifar_resnet20', images, tmp_path / 'run', settings=settings(epochs=1),
+                          resume=True)
+    assert again['digest'] == done['digest'] and len(again['log']) == 1
+
+
+def test_checkpoint_pair_from_different_epochs_is_refused(tmp_path):
+    images = tiny_digits()
+    train_quietly('cifar_resnet20', images, tmp_path / 'a', settings=settings(epochs=1))
+    train_quietly('cifar_resnet20', images, tmp_path / 'b', settings=settings(epochs=1, seed=5))
+    os.replace(tmp_path / 'b' / 'model.pdparams', tmp_path / 'a' / 'model.pdparams')
+    with pytest.raises(UsageError, match='not from the same epoch'):
+        train_quietly('cifar_resnet20', images, tmp_path / 'a', settings=settings(epochs=1),
+                      resume=True)
+
+
+# --- the script --------------------------------------------------------------------
+
+def test_train_script_writes_log_checkpoint_and_run_description(tmp_path):
+    result = run_script('train.py', '--arch', 'cifar_resnet20', '--epochs', '1', *TINY,
+                        '--output', tmp_path / 'run')
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ''     # no progress bar off a terminal, no Paddle warnings
+    assert 'epoch 1/1  lr 0.1' in result.stdout
+    digest = re.search(r'weights sha256 \(process 1 of 1\): (\w+)', result.stdout).group(1)
+    assert digest == training.weights_digest(paddle.load(str(tmp_path / 'run' / 'model.pdparams')))
+    run = training.read_run(tmp_path / 'run')
+    assert run['model'] == 'cifar_resnet20' and run['train_images'] == 96
+    assert run['settings']['momentum'] == 0.9 and run['settings']['weight_decay'] == 1e-4
+    assert sorted(os.listdir(tmp_path / 'run')) == sorted(training.OUTPUT_FILES)
+
+
+def test_train_script_on_a_cifar10_archive(tmp_path, capsys):
+    archive = make_cifar_archive(tmp_path / 'cifar-10-python.tar.gz')
+    assert run_train('--arch', 'cifar_plain20', '--data', 'cifar10', '--data-file', archive,
+                     '--epochs', '1', '--batch-size', '50', '--device', 'cpu',
+                     '--output', tmp_path / 'run') == 0
+    out = capsys.readouterr().out
+    assert 'cifar10: 100 training and 30 test images, 3x32x32' in out
+    assert training.read_run(tmp_path / 'run')['params'] == training.count_parameters(
+        cifar.resnet.build('cifar_plain20'))
+
+
+def write_bad_archive(tmp_path):
+    path = tmp_path / 'corrupt.tar.gz'
+    path.write_bytes(b'this is not a tar archive' * 10)
+    return path
+
+
+BAD_INPUTS = {
+    'unknown arch': (['--arch', 'resnet50'], '--arch resnet50 is not known; choose from cifar_resnet20'),
+    'missing data file': (['--data', 'cifar10', '--data-file', 'nowhere.tar.gz'], 'does not exist'),
+    'cifar10 without a file': (['--data', 'cifar10'], '--data cifar10 needs --data-file'),
+    'unknown data': (['--data', 'mnist'], '--data mnist is not known; choose from digits, cifar10'),
+    'epochs below 1': (['--epochs', '0'], '--epochs 0 is out of range: it must be at least 1'),
+    'epochs not a number': (['--epochs', 'ten'], "argument --epochs: invalid int value: 'ten'"),
+    'train size too large': (['--train-size', '5000'], '--train-size 5000 is out of range'),
+    'device': (['--device', 'tpu'], '--device tpu is not known; choose from cpu, gpu'),
+}
+
+
+@pytest.mark.parametrize('case', BAD_INPUTS)
+def test_bad_input_is_one_line_and_exit_code_2(case, capsys, tmp_path):
+    args, message = BAD_INPUTS[case]
+    code, err = error_of(capsys, *args, '--output', tmp_path / 'run')
+    assert code == 2 and message in err and err.startswith('train.py: error: ')
+    assert not (tmp_path / 'run').exists()
+
+
+def test_corrupt_data_file_is_one_line(capsys, tmp_path):
+    code, err = error_of(capsys, '--data', 'cifar10', '--data-file', write_bad_archive(tmp_path),
+                         '--output', tmp_path / 'run')
+    assert code == 2 and 'is not a CIFAR-10 python archive' in err
+
+
+def test_archive_without_cifar_batches_is_one_line(capsys, tmp_path):
+    path = tmp_path / 'other.tar.gz'
+    with tarfile.open(path, 'w:gz') as archive:
+        member = tarfile.TarInfo('readme.txt')
+        archive.addfile(member, io.BytesIO(b''))
+    code, err = error_of(capsys, '--data', 'cifar10', '--data-file', path, '--output', tmp_path / 'run')
+    assert code == 2 and 'it has no data_batch files' in err
+
+
+@pytest.mark.skipif(paddle.is_compiled_with_cuda(), reason='this Paddle has CUDA')
+def test_gpu_without_cuda_is_one_line(capsys, tmp_path):
+    code, err = error_of(capsys, *TINY[:-2], '--device', 'gpu', '--output', tmp_path / 'run')
+    assert code == 2 and 'the installed Paddle has no CUDA' in err
+
+
+def test_batch_not_divisible_by_the_processes_is_one_line(capsys, tmp_path, monkeypatch):
+    # What paddle.distributed.launch --nproc_per_node 3 tells every process.
+    monkeypatch.setenv('PADDLE_TRAINERS_NUM', '3')
+    monkeypatch.setenv('PADDLE_TRAINER_ID', '0')
+    code, err = error_of(capsys, '--batch-size', '128', '--output', tmp_path / 'run')
+    assert code == 2 and '--batch-size 128 is the global batch and must divide evenly among the 3' in err
+
+
+def test_second_run_into_an_output_is_refused_and_resume_of_another_net_too(capsys, tmp_path):
+    output = tmp_path / 'run'
+    assert run_train('--arch', 'cifar_resnet20', '--epochs', '1', *TINY, '--output', output) == 0
+    before = (output / 'model.pdparams').read_bytes()
+    capsys.readouterr()
+    code, err = error_of(capsys, '--arch', 'cifar_resnet20', '--epochs', '1', *TINY, '--output', output)
+    assert code == 2 and 'holds a run already' in err and '--resume' in err and '--force' in err
+    code, err = error_of(capsys, '--arch', 'cifar_resnet56', '--epochs', '1', *TINY, '--output', output,
+                         '--resume')
+    assert code == 2 and 'the checkpoint in' in err and 'is of cifar_resnet20, not cifar_resnet56' in err
+    code, err = error_of(capsys, '--arch', 'cifar_resnet20', '--epochs', '2', *TINY, '--output', output,
+                         '--resume')
+    assert code == 2 and 'had other settings: epochs 1 (now 2)' in err
+    code, err = error_of(capsys, '--epochs', '1', *TINY, '--output', tmp_path / 'empty', '--resume')
+    assert code == 2 and 'has no checkpoint' in err
+    assert (output / 'model.pdparams').read_bytes() == before
+    # --force starts over: the same command gives the same weights again.
+    assert run_train('--arch', 'cifar_resnet20', '--epochs', '1', *TINY, '--output', output,
+                     '--force') == 0
+    assert (output / 'model.pdparams').read_bytes() == before
+
+
+def test_bad_input_from_the_shell_has_no_traceback(tmp_path):
+    result = run_script('train.py', '--arch', 'cifar_resnet21', '--output', tmp_path / 'run')
+    assert result.returncode == 2
+    assert result.stderr.startswith('train.py: error: --arch cifar_resnet21 is not known')
+    assert result.stderr.count('\n') == 1 and result.stdout == ''
+
+
+def test_two_processes_under_paddle_distributed_launch_end_with_the_same_weights(tmp_path):
+    # CPU Paddle runs data-parallel over gloo; each process prints the sha256 of
+    # its weights, and the test hashes rank 0's saved checkpoint itself.
+    logs, output = tmp_path / 'logs', tmp_path / 'run'
+    command = [sys.executable, '-m', 'paddle.distributed.launch', '--nproc_per_node', '2',
+               '--log_dir', str(logs), str(REPO / 'scripts' / 'train.py'), '--arch', 'cifar_resnet20',
+               '--train-size', '64', '--test-size', '32', '--batch-size', '16', '--epochs', '1',
+               '--device', 'cpu', '--output', str(output)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                            env={**os.environ, 'PYTHONPATH': str(REPO)})
+    worker_logs = [(logs / f'workerlog.{rank}').read_text(errors='replace') for rank in (0, 1)]
+    assert result.returncode == 0, worker_logs
+    digests = [re.search(rf'weights sha256 \(process {rank + 1} of 2\): (\w+)', text).group(1)
+               for rank, text in enumerate(worker_logs)]
+    saved = training.weights_digest(paddle.load(str(output / 'model.pdparams')))
+    assert digests == [saved, saved]
+    run = training.read_run(output)
+    assert run['processes'] == 2 and run['settings']['batch_size'] == 16
+    assert [row['epoch'] for row in training.read_log(output / training.LOG_FILE)] == [1]
+    # Only rank 0 writes: rank 1 reports no epochs.
+    assert 'epoch 1/1' in worker_logs[0] and 'epoch 1/1' not in worker_logs[1]
+    assert hashlib.sha256((output / 'model.pdparams').read_bytes()).hexdigest() == \
+        paddle.load(str(output / 'model.pdopt'))['params_sha256']
+
+
+def test_the_progress_bar_shows_loss_and_error(tmp_path, capsys):
+    train_quietly('cifar_resnet20', tiny_digits(), tmp_path / 'run', settings=settings(epochs=1),
+                  progress=lambda total, text: training.tqdm_progress(total, text, mininterval=0))
+    err = capsys.readouterr().err
+    # 96 images in batches of 32: three steps.
+    assert 'epoch 1/1' in err and '3/3' in err and 'loss=' in err and 'error=' in err
