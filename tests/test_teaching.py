@@ -12,7 +12,9 @@ import resnet
 from blocks import BottleneckBlock
 from configs import SUPPORTED_LAYERS, layers_config
 from conftest import REPO, count_params, run_script
-from resnet_tools import summary, teaching
+from resnet_tools import summary, tables, teaching
+from resnet_tools.profile import profile, size_formula
+from resnet_tools.render import render
 from resnet_tools.macs import model_macs
 from test_summary import ARTICLE_TABLES
 
@@ -26,7 +28,7 @@ def resnet50_stages():
 
 @pytest.fixture(scope='module')
 def resnet50_layers():
-    return teaching.layer_table(lambda: resnet.ResNet(50), (None, 3, 224, 224), 'resnet50')
+    return tables.layer_table(profile(lambda: resnet.ResNet(50), (None, 3, 224, 224)), 'ResNet-50')
 
 
 def csv_rows(text):
@@ -76,7 +78,7 @@ def test_readme_shows_the_stage_table_as_printed(resnet50_stages):
     readme = (REPO / 'README.md').read_text(encoding='utf-8')
     section = readme.split('## Tables to teach from')[1].split('\n## ')[0]
     excerpt = section.split('```text\n')[1].split('```')[0].splitlines()
-    printed = teaching.render(resnet50_stages, teaching.stage_view, 'plain').splitlines()
+    printed = render(resnet50_stages, teaching.stage_view, 'plain').splitlines()
     assert excerpt == printed[2:2 + len(excerpt)]
     assert len(excerpt) == 2 + len(resnet50_stages['rows']) + 1
     v15, v1 = (resnet50_stages['macs_by_variant'][v] / 1e9 for v in ('v1.5', 'v1'))
@@ -106,7 +108,7 @@ def test_resnext_stage_is_written_as_the_resnext_paper_does():
 
 @pytest.mark.parametrize('depth', SUPPORTED_LAYERS)
 def test_explain_formulas_give_the_shapes_paddle_produced(depth):
-    data = teaching.layer_table(lambda: resnet.ResNet(depth), (None, 3, 64, 96), 'x')
+    data = tables.layer_table(profile(lambda: resnet.ResNet(depth), (None, 3, 64, 96)), 'x')
     explained = [row for row in data['rows'] if row['formula']]
     kinds = {row['layer'].split('-')[0] for row in explained}
     assert kinds == {'Conv2D', 'MaxPool2D', 'AdaptiveAvgPool2D'}
@@ -140,9 +142,9 @@ def test_explain_at_224_is_the_articles_arithmetic(resnet50_layers):
 
 def test_a_formula_that_disagrees_with_paddle_is_caught():
     conv = nn.Conv2D(3, 8, 3, stride=2, padding=1)
-    assert teaching.size_formula(conv, [1, 3, 9, 9], [1, 8, 5, 5]) == '(9 + 2*1 - 3) // 2 + 1 = 5'
+    assert size_formula(conv, [1, 3, 9, 9], [1, 8, 5, 5]) == '(9 + 2*1 - 3) // 2 + 1 = 5'
     with pytest.raises(AssertionError, match='the formula gives'):
-        teaching.size_formula(conv, [1, 3, 9, 9], [1, 8, 4, 4])
+        size_formula(conv, [1, 3, 9, 9], [1, 8, 4, 4])
 
 
 @pytest.mark.parametrize('layer, formula', [
@@ -154,7 +156,7 @@ def test_a_formula_that_disagrees_with_paddle_is_caught():
 ])
 def test_formulas_beyond_resnet_agree_with_paddle(layer, formula):
     x = paddle.zeros([1, 3, 17, 20])
-    assert teaching.size_formula(layer, x.shape, layer(x).shape) == formula
+    assert size_formula(layer, x.shape, layer(x).shape) == formula
 
 
 def test_layer_rows_are_paddle_summarys_rows(resnet50_layers):
@@ -169,7 +171,7 @@ def test_trainable_column_names_batchnorms_tensors(resnet50_layers):
     rows = {row['layer']: row for row in resnet50_layers['rows']}
     assert rows['BatchNorm2D-1']['trainable'] == ['weight', 'bias']
     assert rows['BatchNorm2D-1']['non_trainable'] == ['_mean', '_variance']
-    assert teaching.trainable_text(rows['BatchNorm2D-1']) == 'weight, bias (not _mean, _variance)'
+    assert tables.trainable_text(rows['BatchNorm2D-1']) == 'weight, bias (not _mean, _variance)'
     # The non-trainable total is exactly the BatchNorm running statistics: 2 per channel.
     bn_channels = sum(row['output_shape'][1] for row in resnet50_layers['rows']
                       if row['layer'].startswith('BatchNorm2D'))
@@ -254,7 +256,7 @@ def test_overview_json_and_table():
     resnet18 = resnet.ResNet(18, num_classes=10)
     assert data['rows'][0]['params'] == count_params(resnet18)
     assert data['rows'][0]['macs']['v1.5'] == model_macs(resnet18, (1, 3, 32, 32))
-    markdown = teaching.render(data, teaching.overview_view, 'markdown')
+    markdown = render(data, teaching.overview_view, 'markdown')
     (line,) = [line for line in markdown.splitlines() if line.startswith('| ResNet-50 ')]
     assert '| 1 + 3 x (3+4+6+3) + 1 = 50 ' in line
     assert f'| {data["rows"][2]["params"]:,} |' in line
@@ -273,7 +275,7 @@ def test_new_flags_leave_the_articles_tables_unchanged(reference, name, args, ou
 
 def test_teaching_tables_do_not_disturb_paddle_summary_numbering():
     first, _ = summary.block_summary('bottleneck')
-    teaching.layer_table(lambda: resnet.ResNet(18), (None, 3, 32, 32), 'resnet18')
+    tables.layer_table(profile(lambda: resnet.ResNet(18), (None, 3, 32, 32)), 'ResNet-18')
     assert summary.block_summary('bottleneck')[0] == first
 
 
