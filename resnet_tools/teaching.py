@@ -104,7 +104,8 @@ def layer_count(model):
 
 def stem_text(model):
     conv = model.conv
-    return f'{conv_text(conv)}, stride {conv._stride[0]}'
+    stride = f', stride {conv._stride[0]}' if conv._stride[0] > 1 else ''
+    return f'{conv_text(conv)}{stride}'
 
 
 def is_plain(model):
