@@ -41,8 +41,9 @@ def render(data, view, fmt):
         return out.getvalue()
     numbers = ['right' if all(NUMBER.fullmatch(line[i]) for line in body) else 'left'
                for i in range(len(header))]
+    # Leading blanks indent the rows of the --depth table; tabulate strips them unless told.
     table = tabulate(body, header, tablefmt=TABLE_STYLES[fmt], colalign=numbers,
-                     disable_numparse=True)
+                     disable_numparse=True, preserve_whitespace=True)
     # A note is a paragraph; a line break inside one is kept.
     lines = [note.split('\n') for note in notes]
     if fmt == 'plain':

@@ -275,7 +275,7 @@ def model_request(args, view, fmt, sizes, depth):
             raise UsageError('--model shows one network; --models lists several: give one')
         names = tuple(args['models'])
         for name in names:
-            zoo.model_spec(name, sizes)     # every name and size checked before any is built
+            zoo.model_spec(name, sizes, '--models')     # all checked before any is built
         return Request('models', fmt, models=names, model_sizes=sizes)
     spec = zoo.model_spec(args['model'], sizes)
     kind = 'depth' if view == '--depth' else (

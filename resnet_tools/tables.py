@@ -130,9 +130,12 @@ def depth_table(result, network, depth, variant=None):
     for layer in shown:
         inputs, output, _, calls = result.calls[layer]
         path = paths[layer]
+        # A row whose sublayers have rows of their own: its numbers are theirs.
+        expanded = any(other.startswith(path + '.') for other in shown_paths)
         rows.append({'layer': f'{type(layer).__name__}', 'path': path,
                      'depth': path.count('.') + 1, 'input_shape': inputs,
-                     'output_shape': output, 'calls': calls, **sums[path]})
+                     'output_shape': output, 'calls': calls, 'expanded': expanded,
+                     **sums[path]})
     return {'view': 'depth', 'network': network, 'variant': variant, 'depth': depth,
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
             'rows': rows, 'totals': totals(result), 'notes': notes(result)}
@@ -143,9 +146,11 @@ def depth_view(data):
     body, csv_rows = [], []
     for row in data['rows']:
         indent = '  ' * (row['depth'] - 1)
+        # As torchinfo: '--' where the numbers are in the rows below.
+        params = '--' if row['expanded'] and not row['params'] else f'{row["params"]:,}'
+        macs = ('--' if row['expanded'] else '-') if row['macs'] is None else f'{row["macs"]:,}'
         body.append([f'{indent}{row["layer"]}: {row["path"]}', str(row['input_shape']),
-                     str(row['output_shape']), f'{row["params"]:,}',
-                     '-' if row['macs'] is None else f'{row["macs"]:,}'])
+                     str(row['output_shape']), params, macs])
         csv_rows.append({'layer': row['layer'], 'path': row['path'], 'depth': row['depth'],
                          'input_shape': str(row['input_shape']),
                          'output_shape': str(row['output_shape']), 'params': row['params'],

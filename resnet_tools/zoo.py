@@ -60,22 +60,22 @@ class ModelSpec:
     vision: bool             # one of paddle.vision.models (else a user's factory)
 
 
-def model_spec(name, input_size=None):
+def model_spec(name, input_size=None, flag='--model'):
     """The ModelSpec of --model NAME with --input-size `input_size` (a list of 1, 2 or 3
     integers: side, height width, or channels height width), once both are checked."""
     if ':' in name:
-        build, default = user_factory(name), DEFAULT_INPUT
+        build, default = user_factory(name, flag), DEFAULT_INPUT
     elif name in VISION_MODELS:
         build, default = VISION_MODELS[name], OWN_INPUT.get(name, DEFAULT_INPUT)
     else:
         close = difflib.get_close_matches(name, VISION_MODELS, n=3)
         hint = (f'did you mean {" or ".join(close)}?' if close
                 else f'choose from {", ".join(VISION_MODELS)}')
-        raise UsageError(f'--model {name} is not a paddle.vision.models network; {hint} '
+        raise UsageError(f'{flag} {name} is not a paddle.vision.models network; {hint} '
                          f'(or give path/to/file.py:function for your own)')
     shape = input_shape(name, input_size, default)
     if name in FIXED_INPUT and shape[1:] != default:
-        raise UsageError(f'--model {name} takes only its input of {"x".join(map(str, default))}, '
+        raise UsageError(f'{flag} {name} takes only its input of {"x".join(map(str, default))}, '
                          f'not {"x".join(map(str, shape[1:]))}: {FIXED_INPUT[name]}')
     return ModelSpec(name, build, (None, *shape[1:]), ':' not in name)
 
@@ -98,17 +98,17 @@ def input_shape(name, values, default):
     return (None, channels, sides[0], sides[-1])
 
 
-def user_factory(text):
+def user_factory(text, flag='--model'):
     """The function named by 'path/to/file.py:function' or 'package.module:function'."""
     where, _, function = text.rpartition(':')
     if not where or not function:
-        raise UsageError(f'--model {text}: give path/to/file.py:function or '
+        raise UsageError(f'{flag} {text}: give path/to/file.py:function or '
                          f'package.module:function')
     try:
         if where.endswith('.py') or '/' in where:
             path = pathlib.Path(where)
             if not path.is_file():
-                raise UsageError(f'--model {text}: there is no file {where}')
+                raise UsageError(f'{flag} {text}: there is no file {where}')
             spec = importlib.util.spec_from_file_location(path.stem, path)
             module = importlib.util.module_from_spec(spec)
             sys.path.insert(0, str(path.resolve().parent))
@@ -121,14 +121,15 @@ def user_factory(text):
     except UsageError:
         raise
     except Exception as error:  # noqa: BLE001 -- any error of the user's module is theirs
-        raise UsageError(f'--model {text}: {where} does not import: '
+        raise UsageError(f'{flag} {text}: {where} does not import: '
                          f'{type(error).__name__}: {first_line(error)}')
     factory = getattr(module, function, None)
     if factory is None:
-        raise UsageError(f'--model {text}: {where} has no {function}')
+        raise UsageError(f'{flag} {text}: {where} has no {function}')
     if not callable(factory):
-        raise UsageError(f'--model {text}: {function} is a {type(factory).__name__}, '
-                         f'not a function that returns a paddle.nn.Layer')
+        raise UsageError(f'{flag} {text}: {function} is not callable (its type is '
+                         f'{type(factory).__name__}); give a function that returns a '
+                         f'paddle.nn.Layer')
     return factory
 
 
@@ -142,12 +143,12 @@ def profile_model(spec):
     try:
         return profile(spec.build, spec.input_shape)
     except NotALayerError as error:
-        raise UsageError(f'--model {spec.name}: {error}')
+        raise UsageError(f'{spec.name}: {error}')
     except ShapeError as error:
-        raise UsageError(f'--model {spec.name} does not take an input of '
+        raise UsageError(f'{spec.name} does not take an input of '
                          f'{list(spec.input_shape[1:])}: {error}')
     except Exception as error:  # noqa: BLE001 -- the model's own error, on this input
-        raise UsageError(f'--model {spec.name} fails on an input of {list(spec.input_shape[1:])} '
+        raise UsageError(f'{spec.name} fails on an input of {list(spec.input_shape[1:])} '
                          f'(channels, height, width): {type(error).__name__}: '
                          f'{first_line(error)}')
 
@@ -162,7 +163,7 @@ def weighted_layers(result):
 def models_table(names, input_size=None):
     """One row per model: input, params, trainable, MACs, weighted layers, output shape,
     and torchvision's published parameter count and GFLOPS where it has the network."""
-    specs = [model_spec(name, input_size) for name in names]
+    specs = [model_spec(name, input_size, '--models') for name in names]
     rows, differences = [], {}
     for spec in progress(specs, 'models'):
         result = profile_model(spec)
