@@ -168,8 +168,8 @@ NOT_COUNTED_LAYER_TYPES = {
 # One line each for the --models table: how paddle.vision's network differs from
 # torchvision's of the same name (the details and the numbers are in DIFFERS above).
 DIFFERENCE = {
-    'googlenet': 'a different network: no BatchNorm, 5x5 convs where torchvision has 3x3, '
-                 'floor-mode pools, and both auxiliary heads always run (three outputs)',
+    'googlenet': 'no BatchNorm, 5x5 convs where torchvision has 3x3, floor-mode pools, and '
+                 'both auxiliary heads always run (three outputs)',
     'inception_v3': 'no auxiliary head, which torchvision counts in its parameters; the main '
                     'network is the same',
     'squeezenet1_0': 'floor-mode max pools where torchvision rounds up, so smaller maps and '
