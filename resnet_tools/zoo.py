@@ -14,7 +14,6 @@ import pathlib
 import sys
 from dataclasses import dataclass
 
-from paddle import nn
 from paddle.vision import models
 
 from resnet_tools import torchvision_published as torchvision
