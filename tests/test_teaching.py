@@ -304,7 +304,8 @@ def test_help_states_the_macs_convention():
     text = ' '.join(result.stdout.split())
     assert 'multiply-adds of the conv and fc layers' in text
     assert 'residual additions and biases are not counted' in text
-    for flag in ('--stages', '--overview', '--explain', '--macs', '--format', '--variant'):
+    for flag in ('--stages', '--overview', '--explain', '--macs', '--format', '--variant',
+                 '--depth', '--model', '--models', 'cifar_resnet20', 'inception_v3'):
         assert flag in text
 
 

@@ -87,9 +87,14 @@ def test_default_inputs_and_fixed_sizes():
 
 
 def test_the_vgg_bn_forms_are_vgg_with_batch_norm():
-    result = zoo.profile_model(zoo.model_spec('vgg11_bn', [32]))
-    assert any(row.name.startswith('BatchNorm2D') for row in result.rows)
-    assert result.params == count_params(models.vgg11(batch_norm=True))
+    plain, bn = (zoo.profile_model(zoo.model_spec(name, [32])) for name in ('vgg11', 'vgg11_bn'))
+    channels = [row.output_shape[1] for row in bn.rows if row.name.startswith('BatchNorm2D')]
+    # One BatchNorm after each of VGG-11's eight convs: 64, 128, 256, 256, 512 x 4 channels,
+    # with a trainable scale and shift and two running statistics per channel.
+    assert channels == [64, 128, 256, 256, 512, 512, 512, 512]
+    assert bn.params - plain.params == 4 * sum(channels)
+    assert bn.trainable_params - plain.trainable_params == 2 * sum(channels) == \
+        PUBLISHED['vgg11_bn']['params'] - PUBLISHED['vgg11']['params']
 
 
 def test_googlenets_three_outputs():
