@@ -32,7 +32,7 @@ CIFAR_INPUT_SIZE = 32
 IMAGENET_CLASSES = 1000
 DEFAULT_BLOCK = {'in_channels': 64, 'out_channels': 128, 'stride': 2}
 BLOCK_STRIDES = (1, 2)
-MAX_INPUT_SIZE = 1024   # ResNet-50 needs about 5 GB for the summary's forward pass here
+MAX_INPUT_SIZE = 1024   # export.py runs the model at this size: ResNet-50 needs about 5 GB
 MAX_CHANNELS = 4096
 MAX_CLASSES = 100_000
 
