@@ -205,6 +205,8 @@ def tabulate(shape, model, output, order, calls, programs=()):
             output_shape=out, params=params, trainable_params=trainable_params,
             trainable=trainable, frozen=frozen, macs=macs,
             formula=size_formula(layer, inputs[0], out) if inputs else None, calls=count)
+    # A layer whose call raised an error the model caught has no shapes to show.
+    order = [layer for layer in order if layer in calls]
     return Profile(model, shape, list(rows.values()), shapes_of(output), order,
                    {layer: calls[layer] for layer in order}, programs)
 
@@ -229,8 +231,9 @@ def size_formula(layer, in_shape, out_shape):
     """The output size of a conv or pooling layer worked out from its own kernel,
     stride and padding, e.g. '(224 + 2*3 - 7) // 2 + 1 = 112'.  Raises AssertionError
     if the result is not the size Paddle produced."""
-    if len(in_shape) != 4 or len(out_shape) != 4 or not isinstance(out_shape[0], int):
-        return None
+    if not all(len(shape) == 4 and all(isinstance(size, int) for size in shape)
+               for shape in (in_shape, out_shape)):
+        return None     # not one feature map in and one out
     sides = list(in_shape[-2:]), list(out_shape[-2:])
     if isinstance(layer, (nn.AdaptiveAvgPool2D, nn.AdaptiveMaxPool2D)):
         wanted = [sides[0][i] if size is None else size

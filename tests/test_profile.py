@@ -64,7 +64,11 @@ class TwoOutputs(nn.Layer):
 
 
 CASES = [
-    ('BasicBlock(64, 128, 2)', lambda: BasicBlock(64, 128, 2), (None, 64, 56, 56)),
+    # The article's three tables (tests/golden/), as current Paddle prints them.
+    ('article: BasicBlock(64, 128, 2)', lambda: BasicBlock(64, 128, 2), (None, 64, 224, 224)),
+    ('article: BottleneckBlock(64, 128, 2)', lambda: BottleneckBlock(64, 128, 2),
+     (None, 64, 224, 224)),
+    ('article: ResNet-50', lambda: resnet.build('resnet50'), (None, 3, 224, 224)),
     ('BottleneckBlock v1', lambda: BottleneckBlock(64, 256, 2, stride_on='1x1'), (None, 64, 32, 32)),
     ('ResNet-34', lambda: resnet.build('resnet34'), (None, 3, 64, 96)),
     ('cifar_resnet20 (option A)', lambda: resnet.build('cifar_resnet20'), (None, 3, 32, 32)),
