@@ -67,18 +67,20 @@ def add_network_arguments(parser):
     return which
 
 
-def add_network_choices(group):
+def add_network_choices(group, archs=ARCHS, more=''):
+    """--layers and --arch; `archs` are the names --arch offers, `more` adds to its help."""
     group.add_argument('--layers', metavar='N',
                        help=f'the ResNet depth: {", ".join(map(str, SUPPORTED_LAYERS))} (default: 50)')
     group.add_argument('--arch', metavar='NAME',
-                       help='a paddle.vision.models name: ' + ', '.join(ARCHS))
+                       help='a paddle.vision.models name: ' + ', '.join(ARCHS) + more)
 
 
-def arch_name(layers=None, arch=None):
-    """The paddle.vision name for `--layers N` or `--arch NAME` (default: resnet50)."""
+def arch_name(layers=None, arch=None, archs=ARCHS):
+    """The paddle.vision name for `--layers N` or `--arch NAME` (default: resnet50);
+    `archs` are the names --arch accepts."""
     if arch is not None:
-        if arch not in ARCHS:
-            raise UsageError(f'--arch {arch} is not known; choose from {", ".join(ARCHS)}')
+        if arch not in archs:
+            raise UsageError(f'--arch {arch} is not known; choose from {", ".join(archs)}')
         return arch
     if layers is None:
         return 'resnet50'

@@ -2,14 +2,18 @@
 
 The convention is the paper's "FLOPs" and torchvision's "GFLOPS": one multiply-add
 for every weight a conv or fc layer applies to produce an output value, so a conv
-output element costs (in_channels / groups) * kh * kw and an fc output value costs
-in_features.  Biases, BatchNorm, ReLU, pooling and the residual additions are left
-out: together they are well under 1 % of a ResNet's count, and neither the paper
-nor torchvision counts them.
+output element costs (in_channels / groups) * kh * kw (depthwise convs included) and
+an fc output value costs in_features; a transposed conv spends
+(out_channels / groups) * kh * kw on every input element.  Biases, BatchNorm,
+activations, pooling and the operations a forward pass does outside layers (the
+residual additions, concatenations) are left out: together they are well under 1 %
+of a ResNet's count, and neither the paper nor torchvision counts them.
+MACS_CONVENTION says this once for every table; `uncounted` names the layers of a
+model that do work the convention leaves out.
 
-The count comes from the shapes Paddle actually produces in a forward pass, so it
-follows the input size, the stride placement and any grouping.  (paddle.flops would
-do this too, but it raises a TypeError with numpy 2 on Paddle 3.3.)
+The count comes from the shapes Paddle produces for the model's input, so it follows
+the input size, the stride placement and any grouping.  (paddle.flops would do this
+too, but it raises a TypeError with numpy 2 on Paddle 3.3.)
 """
 import contextlib
 import math
@@ -17,21 +21,53 @@ import math
 import paddle
 from paddle import nn
 
-# The layers that carry multiply-adds under the convention above.  Transposed convs
-# are not among them: ResNet has none, and their count runs over inputs, not outputs.
-COUNTED = (nn.Conv1D, nn.Conv2D, nn.Conv3D, nn.Linear)
+MACS_CONVENTION = (
+    'MACs are the multiply-adds of the conv and fc layers, as the paper counts '
+    '"FLOPs" and torchvision reports "GFLOPS": (in_channels / groups) x kh x kw for '
+    'every conv output value, in_features for every fc output. BatchNorm, ReLU, '
+    'pooling, the residual additions and biases are not counted, as neither the '
+    'paper nor torchvision counts them.'
+)
+
+CONVS = (nn.Conv1D, nn.Conv2D, nn.Conv3D)
+TRANSPOSED_CONVS = (nn.Conv1DTranspose, nn.Conv2DTranspose, nn.Conv3DTranspose)
+# The layers that carry multiply-adds under the convention above.
+COUNTED = CONVS + TRANSPOSED_CONVS + (nn.Linear,)
+# Layers that multiply or average, and so do arithmetic the convention leaves out.
+# (ReLU, max pooling, dropout in eval mode and flatten only compare or copy.)
+UNCOUNTED = tuple(getattr(nn, name) for name in (
+    'BatchNorm', 'BatchNorm1D', 'BatchNorm2D', 'BatchNorm3D', 'SyncBatchNorm', 'LayerNorm',
+    'GroupNorm', 'InstanceNorm1D', 'InstanceNorm2D', 'InstanceNorm3D', 'LocalResponseNorm',
+    'AvgPool1D', 'AvgPool2D', 'AvgPool3D', 'AdaptiveAvgPool1D', 'AdaptiveAvgPool2D',
+    'AdaptiveAvgPool3D', 'Hardswish', 'Hardsigmoid', 'Swish', 'Silu', 'Sigmoid', 'GELU',
+    'Mish', 'Softmax', 'Upsample', 'Bilinear', 'LSTM', 'GRU', 'SimpleRNN',
+    'MultiHeadAttention') if hasattr(nn, name))
 
 
-def layer_macs(layer, output):
-    """The multiply-adds `layer` spent producing `output`, or None if it has none."""
-    if isinstance(layer, (nn.Conv1D, nn.Conv2D, nn.Conv3D)):
+def layer_macs(layer, output, inputs=None):
+    """The multiply-adds `layer` spent producing `output` (from `inputs`), or None if the
+    convention does not count the layer."""
+    if isinstance(layer, CONVS):
         # weight: [out_channels, in_channels / groups, *kernel]; one output element
         # is the dot product of its input window with one filter.
         return math.prod(output.shape) * math.prod(layer.weight.shape[1:])
+    if isinstance(layer, TRANSPOSED_CONVS) and inputs:
+        # weight: [in_channels, out_channels / groups, *kernel]; every input element
+        # is multiplied into a window of every filter of its group.
+        return math.prod(inputs[0].shape) * math.prod(layer.weight.shape[1:])
     if isinstance(layer, nn.Linear):
         # weight: [in_features, out_features]
         return math.prod(output.shape) * layer.weight.shape[0]
     return None
+
+
+def uncounted(layers):
+    """The classes among `layers` that do arithmetic the convention does not count, but
+    for BatchNorm and pooling, which MACS_CONVENTION names already."""
+    return sorted({type(layer).__name__ for layer in layers if isinstance(layer, UNCOUNTED)
+                   and not isinstance(layer, COUNTED)
+                   and 'BatchNorm' not in type(layer).__name__
+                   and 'Pool' not in type(layer).__name__})
 
 
 @contextlib.contextmanager
@@ -43,7 +79,7 @@ def counting(model, on_call=None):
     counts = {}
 
     def hook(layer, inputs, output):
-        macs = layer_macs(layer, output)
+        macs = layer_macs(layer, output, inputs)
         if macs is not None:
             counts[layer] = counts.get(layer, 0) + macs
         if on_call is not None:
@@ -66,7 +102,8 @@ def evaluating(model):
     was_training = model.training
     model.eval()
     try:
-        with paddle.no_grad():
+        # The static graph computes no gradients unless asked to.
+        with paddle.no_grad() if paddle.in_dynamic_mode() else contextlib.nullcontext():
             yield
     finally:
         if was_training:

@@ -1,28 +1,38 @@
-"""paddle.summary tables of the network and of single blocks, as the article prints them.
+"""paddle.summary tables of the network and of single blocks, as the article prints them,
+and the checks of what scripts/summary.py is asked for.
 
 paddle.summary names each row after the layer's unique name, which Paddle takes
 from a counter that runs for the whole process: a second ResNet built in the same
 process would start at Conv2D-54, not Conv2D-1.  So every model here is built
-inside a fresh `unique_name.guard()`, and its table starts from 1, as the article's.
+inside a fresh `unique_name.guard()` (resnet_tools.profile does it), and its table
+starts from 1, as the article's.  The table itself is paddle.summary's text, written
+by resnet_tools.render from the rows of resnet_tools.profile, byte for byte.
 """
-import contextlib
-import io
-
-import paddle
+import functools
+from dataclasses import dataclass
 
 import resnet
 from blocks import BasicBlock, BottleneckBlock
-from configs import ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, layers_config
-from resnet_tools.cli import UsageError, arch_name
+from configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, DEFAULT_VARIANT, STRIDE_PLACEMENT,
+                     cifar_layers_config, layers_config)
+from resnet_tools import tables, teaching, zoo
+from resnet_tools.cli import UsageError, arch_name, integer
+from resnet_tools.profile import profile
+from resnet_tools.render import FORMATS, render, summary_text
 
+# --arch of summary.py: paddle.vision's ResNets and the CIFAR-10 networks of Section 4.2.
+SUMMARY_ARCHS = {**ARCHS, **CIFAR_ARCHS}
 BLOCKS = {'basic': BasicBlock, 'bottleneck': BottleneckBlock}
 
 # The article's block tables: BasicBlock(64, 128, 2) and BottleneckBlock(64, 128, 2)
 # on a (None, 64, 224, 224) input, and ResNet-50 on (None, 3, 224, 224).
 DEFAULT_INPUT_SIZE = 224
+# Section 4.2 of the paper: 32x32 CIFAR-10 images, 10 classes.
+CIFAR_INPUT_SIZE = 32
+IMAGENET_CLASSES = 1000
 DEFAULT_BLOCK = {'in_channels': 64, 'out_channels': 128, 'stride': 2}
 BLOCK_STRIDES = (1, 2)
-MAX_INPUT_SIZE = 1024   # ResNet-50 needs about 5 GB for the summary's forward pass here
+MAX_INPUT_SIZE = 1024   # export.py runs the model at this size: ResNet-50 needs about 5 GB
 MAX_CHANNELS = 4096
 MAX_CLASSES = 100_000
 
@@ -48,6 +58,21 @@ def total_stride(layers):
     return 2 ** (2 + len(layers_config[layers]['num_blocks']) - 1)
 
 
+def arch_stride(arch):
+    """The total stride of network `arch`: 32 for the ImageNet ResNets, 4 for the CIFAR
+    networks (no stride in the stem; the second and third stages halve the map)."""
+    if arch in CIFAR_ARCHS:
+        return 2 ** (len(cifar_layers_config[CIFAR_ARCHS[arch]['layers']]['num_blocks']) - 1)
+    return total_stride(ARCHS[arch]['layers'])
+
+
+def default_input(arch):
+    """(input side, number of classes) a network is made for."""
+    if arch in CIFAR_ARCHS:
+        return CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES
+    return DEFAULT_INPUT_SIZE, IMAGENET_CLASSES
+
+
 def image_size(values, minimum, what):
     """(height, width) from one or two integers, checked against [minimum, MAX_INPUT_SIZE]."""
     if len(values) not in (1, 2):
@@ -66,19 +91,15 @@ def check_variant(variant):
 
 
 def capture_summary(build_model, input_shape):
-    """Build a model in a fresh name scope and return (paddle.summary's text, its totals)."""
-    with paddle.utils.unique_name.guard():
-        model = build_model()
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        totals = paddle.summary(model, input_size=input_shape)
-    # paddle.summary ends its table with a blank line; the article's tables do not.
-    return printed.getvalue().rstrip('\n') + '\n', totals
+    """Build a model in a fresh name scope and return (paddle.summary's text, its totals:
+    {'total_params', 'trainable_params'}).  The text is what paddle.summary prints but
+    for its last line, which is blank (the article's tables end without it)."""
+    return summary_text(profile(build_model, input_shape))
 
 
 def network_image_size(arch, input_size):
     """(height, width) from --input-size, checked against what network `arch` can take."""
-    minimum = total_stride(ARCHS[arch]['layers'])
+    minimum = arch_stride(arch)
     return image_size(input_size, minimum,
                       f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
 
@@ -89,20 +110,28 @@ def check_num_classes(num_classes):
                          f'or 0 to drop the fc layer')
 
 
-def network_spec(layers=50, arch=None, input_size=(DEFAULT_INPUT_SIZE,), num_classes=1000,
-                 variant=DEFAULT_VARIANT):
+def network_spec(layers=50, arch=None, input_size=None, num_classes=None, variant=None):
     """(name, build_model, input_shape) of ResNet-`layers`, or of `arch` if given, once
-    every argument is checked."""
-    arch = arch_name(layers, arch)
-    height, width = network_image_size(arch, input_size)
+    every argument is checked.  None stands for the network's own default: a 224x224
+    input, 1000 classes and v1.5 for the ImageNet ResNets, 32x32 and 10 classes for the
+    CIFAR networks, which have no bottleneck and so no variant."""
+    arch = arch_name(layers, arch, SUMMARY_ARCHS)
+    side, classes = default_input(arch)
+    height, width = network_image_size(arch, input_size or (side,))
+    num_classes = classes if num_classes is None else num_classes
     check_num_classes(num_classes)
-    check_variant(variant)
-    return (arch, lambda: resnet.build(arch, num_classes=num_classes, variant=variant),
-            (None, 3, height, width))
+    options = {'num_classes': num_classes}
+    if arch in CIFAR_ARCHS:
+        if variant is not None:
+            raise UsageError(f'--variant places the stride of a bottleneck block; {arch} '
+                             f'is built from basic blocks only')
+    else:
+        options['variant'] = variant or DEFAULT_VARIANT
+        check_variant(options['variant'])
+    return arch, lambda: resnet.build(arch, **options), (None, 3, height, width)
 
 
-def network_summary(layers=50, arch=None, input_size=(DEFAULT_INPUT_SIZE,), num_classes=1000,
-                    variant=DEFAULT_VARIANT):
+def network_summary(layers=50, arch=None, input_size=None, num_classes=None, variant=None):
     """The summary of ResNet-`layers`, or of `arch` (a paddle.vision name) if given."""
     _, build_model, input_shape = network_spec(layers, arch, input_size, num_classes, variant)
     return capture_summary(build_model, input_shape)
@@ -138,3 +167,148 @@ def block_summary(block='basic', in_channels=64, out_channels=128, stride=2,
     _, build_model, input_shape = block_spec(block, in_channels, out_channels, stride,
                                              input_size, variant)
     return capture_summary(build_model, input_shape)
+
+
+# --- what scripts/summary.py is asked for: parse, check once, build, tabulate, render ---
+
+VIEWS = ('--stages', '--overview', '--depth', '--models')
+MAX_DEPTH = 32
+
+
+@dataclass
+class Request:
+    """A summary.py command line, checked: what to build, which table, which format."""
+    view: str                # 'summary' (paddle.summary's own), 'layers', 'depth',
+                             # 'stages', 'overview' or 'models'
+    fmt: str
+    name: str = ''           # the network, as titles name it
+    build_model: object = None
+    input_shape: tuple = ()
+    variant: str | None = None
+    num_classes: int | None = None
+    macs: bool = False
+    explain: bool = False
+    depth: int | None = None
+    model: object = None     # the zoo.ModelSpec of --model
+    models: tuple = ()       # the names of --models ...
+    model_sizes: list | None = None     # ... and their --input-size
+
+
+def check_format(name):
+    if name not in FORMATS:
+        raise UsageError(f'--format {name} is not known; choose from {", ".join(FORMATS)}')
+    return name
+
+
+def given_flags(args, flags):
+    return [flag for flag in flags if args.get(flag.lstrip('-').replace('-', '_')) not in
+            (None, False, [])]
+
+
+def check_request(args):
+    """The Request of summary.py's parsed arguments (a dict: flag name -> the text given,
+    True/False for switches, None if absent); every check of the command line is here."""
+    fmt = check_format(args['format'] or 'plain')
+    view = ([flag for flag in VIEWS if args.get(flag.lstrip('-'))] or [None])[0]
+    for flag in ('--macs', '--explain'):
+        if args[flag.lstrip('-')] and view in ('--stages', '--overview', '--models'):
+            raise UsageError(f'{flag} adds a column to the per-layer table; '
+                             f'{view} is a table of its own')
+    if args['explain'] and view == '--depth':
+        raise UsageError('--explain adds a column to the per-layer table; '
+                         '--depth groups its rows')
+    sizes = None if args['input_size'] is None else [integer('--input-size', value)
+                                                     for value in args['input_size']]
+    depth = None if args['depth'] is None else integer('--depth', args['depth'], 1, MAX_DEPTH)
+    if view == '--overview':
+        for flag in given_flags(args, ('--layers', '--arch', '--block', '--model',
+                                       '--variant', '--depth')):
+            raise UsageError(f'--overview shows every depth in both variants; '
+                             f'it takes no {flag}')
+    if view == '--models' or args['model'] is not None:
+        return model_request(args, view, fmt, sizes, depth)
+    if args['block'] is not None:
+        if view == '--stages':
+            raise UsageError('--stages is for a whole network, not for --block')
+        if args['num_classes'] is not None:
+            raise UsageError('--num-classes is for a whole network, not for --block')
+        block = {name: integer(f'--{name.replace("_", "-")}', args[name])
+                 for name in DEFAULT_BLOCK if args[name] is not None}
+        name, build_model, input_shape = block_spec(
+            args['block'], input_size=sizes or (DEFAULT_INPUT_SIZE,),
+            variant=args['variant'] or DEFAULT_VARIANT, **{**DEFAULT_BLOCK, **block})
+        # Only the bottleneck has a choice of where its stride goes.
+        variant = (args['variant'] or DEFAULT_VARIANT) if args['block'] == 'bottleneck' else None
+    else:
+        for flag in given_flags(args, ('--in-channels', '--out-channels', '--stride')):
+            raise UsageError(f'{flag} goes with --block only')
+        num_classes = None if args['num_classes'] is None else integer('--num-classes',
+                                                                      args['num_classes'])
+        if view == '--overview':
+            return Request('overview', fmt, input_shape=(None, 3, *image_size(
+                sizes or (DEFAULT_INPUT_SIZE,), total_stride(max(layers_config)),
+                'every ResNet (each halves the map 5 times)')),
+                num_classes=IMAGENET_CLASSES if num_classes is None else num_classes)
+        name, build_model, input_shape = network_spec(args['layers'], args['arch'], sizes,
+                                                      num_classes, args['variant'])
+        num_classes = num_classes if num_classes is not None else default_input(name)[1]
+        variant = None if name in CIFAR_ARCHS else args['variant'] or DEFAULT_VARIANT
+    kind = {'--stages': 'stages', '--depth': 'depth'}.get(view)
+    if kind is None:
+        kind = 'summary' if fmt == 'plain' and not (args['macs'] or args['explain']) else 'layers'
+    return Request(kind, fmt, name, build_model, input_shape, variant,
+                   None if args['block'] is not None else num_classes,
+                   args['macs'], args['explain'], depth)
+
+
+def model_request(args, view, fmt, sizes, depth):
+    """The Request of --model NAME or --models NAME...: paddle.vision's networks or a
+    user's own, which take none of the ResNet options."""
+    for flag in given_flags(args, ('--layers', '--arch', '--block', '--variant', '--stages',
+                                   '--num-classes', '--in-channels', '--out-channels',
+                                   '--stride')):
+        which = '--models' if view == '--models' else '--model'
+        raise UsageError(f'{flag} is for this repository\'s ResNets; {which} builds '
+                         f'paddle.vision\'s networks as they are')
+    if view == '--models':
+        if args['model'] is not None:
+            raise UsageError('--model shows one network; --models lists several: give one')
+        names = tuple(args['models'])
+        for name in names:
+            zoo.model_spec(name, sizes, '--models')     # all checked before any is built
+        return Request('models', fmt, models=names, model_sizes=sizes)
+    spec = zoo.model_spec(args['model'], sizes)
+    kind = 'depth' if view == '--depth' else (
+        'summary' if fmt == 'plain' and not (args['macs'] or args['explain']) else 'layers')
+    return Request(kind, fmt, spec.name, input_shape=spec.input_shape, macs=args['macs'],
+                   explain=args['explain'], depth=depth, model=spec)
+
+
+def tabulate(request):
+    """(data, view function) of the table a Request asks for; for the 'summary' view,
+    (paddle.summary's text, None)."""
+    if request.view == 'overview':
+        return teaching.overview(request.input_shape, request.num_classes), teaching.overview_view
+    if request.view == 'models':
+        return zoo.models_table(request.models, request.model_sizes), zoo.models_view
+    if request.view == 'stages':
+        return (teaching.stage_table(request.name, request.input_shape, request.num_classes,
+                                     request.variant or DEFAULT_VARIANT), teaching.stage_view)
+    if request.model is not None:
+        result, name = zoo.profile_model(request.model), request.name
+    else:
+        result = profile(request.build_model, request.input_shape)
+        name = teaching.display_name(request.name)
+    if request.view == 'summary':
+        return summary_text(result)[0], None
+    if request.view == 'depth':
+        return (tables.depth_table(result, name, request.depth or 1, request.variant),
+                tables.depth_view)
+    return (tables.layer_table(result, name, request.variant),
+            functools.partial(tables.layer_view, macs=request.macs, explain=request.explain))
+
+
+def produce(request):
+    """The text summary.py prints for a Request."""
+    data, view = tabulate(request)
+    return data if view is None else render(data, view, request.fmt)

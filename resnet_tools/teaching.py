@@ -1,42 +1,22 @@
-"""Tables to teach ResNet from: the paper's Table 1 by stage, all five depths side by
-side, the per-layer table with multiply-adds, trainable tensors and the arithmetic
-behind every output size, in plain text, GitHub/Markdown tables, CSV or JSON.
+"""Tables to teach ResNet from: the paper's Table 1 by stage (and its CIFAR-10 table
+for the networks of Section 4.2), and all five depths side by side.
 
-Every number comes from a model built here and one forward pass through it: the
-shapes are the ones Paddle produced, the parameters the ones the layers hold, the
-multiply-adds those of resnet_tools.macs.  The layer names are paddle.summary's.
+These are the ResNet views of scripts/summary.py; they build on the general parts,
+which know nothing of ResNet: resnet_tools.profile (one row per layer from one pass
+over the input shape), resnet_tools.macs (the multiply-adds), resnet_tools.tables
+(the per-layer and depth tables) and resnet_tools.render (every output format).
 """
-import csv
-import io
-import json
-import math
-import re
-import textwrap
-from dataclasses import dataclass
-
-import paddle
 from paddle import nn
-from tabulate import tabulate
 
 import resnet
-from configs import DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS
-from resnet_tools import macs as counting
-from resnet_tools.cli import UsageError
+from configs import CIFAR_ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS
+from resnet_tools.macs import MACS_CONVENTION
+from resnet_tools.profile import profile
+from resnet_tools.render import gmacs, percent
+from resnet_tools.progress import progress
 
-FORMATS = ('plain', 'github', 'markdown', 'csv', 'json')
-TABLE_STYLES = {'plain': 'simple', 'github': 'github', 'markdown': 'pipe'}
 OTHER_VARIANT = {'v1.5': 'v1', 'v1': 'v1.5'}
 HEAD = 'pool, fc'
-GIGA = 10 ** 9
-NUMBER = re.compile(r'[-\d,.]*( %)?')
-
-MACS_CONVENTION = (
-    'MACs are the multiply-adds of the conv and fc layers, as the paper counts '
-    '"FLOPs" and torchvision reports "GFLOPS": (in_channels / groups) x kh x kw for '
-    'every conv output value, in_features for every fc output. BatchNorm, ReLU, '
-    'pooling, the residual additions and biases are not counted, as neither the '
-    'paper nor torchvision counts them.'
-)
 
 
 def display_name(name):
@@ -45,168 +25,29 @@ def display_name(name):
     return f'ResNet-{depth}' if depth.isdigit() else name
 
 
-def check_format(name):
-    if name not in FORMATS:
-        raise UsageError(f'--format {name} is not known; choose from {", ".join(FORMATS)}')
-    return name
-
-
-def check_view(stages, overview, macs, explain, given):
-    """Refuse the combinations of views and flags that make no sense; `given` says
-    which of --layers, --arch, --block and --variant the user gave."""
-    if overview:
-        for flag, present in given.items():
-            if present:
-                raise UsageError(f'--overview shows every depth in both variants; '
-                                 f'it takes no {flag}')
-    if stages and given['--block']:
-        raise UsageError('--stages is for a whole network, not for --block')
-    view = '--stages' if stages else '--overview' if overview else None
-    for flag, present in (('--macs', macs), ('--explain', explain)):
-        if view and present:
-            raise UsageError(f'{flag} adds a column to the per-layer table; '
-                             f'{view} is a table of its own')
-
-
-# --- one forward pass, one row per layer that paddle.summary shows -----------------
-
-@dataclass
-class LayerRow:
-    name: str                # paddle.summary's name, e.g. 'Conv2D-1'
-    layer: nn.Layer
-    input_shape: list        # paddle.summary's: one shape per input
-    output_shape: list
-    params: int
-    trainable_params: int
-    trainable: list          # names of the layer's own trainable tensors ...
-    frozen: list             # ... and of the others (BatchNorm's running statistics)
-    macs: int | None         # None: not a conv or fc layer, so not counted
-    formula: str | None      # how the output size follows from the input size
-
-
-@dataclass
-class Profile:
-    model: nn.Layer
-    input_shape: list
-    rows: list
-    output_shape: list
-
-    @property
-    def params(self):
-        return sum(row.params for row in self.rows)
-
-    @property
-    def trainable_params(self):
-        return sum(row.trainable_params for row in self.rows)
-
-    @property
-    def macs(self):
-        return sum(row.macs or 0 for row in self.rows)
-
-
-def summary_name(layer):
-    """The name paddle.summary gives `layer`: its class and the counter of its unique name."""
-    return f'{type(layer).__name__}-{int(layer.full_name().split("_")[-1]) + 1}'
-
-
-def shown_by_summary(layer, model):
-    # paddle.summary leaves out containers and the model itself (unless it has no sublayers).
-    return not isinstance(layer, (nn.Sequential, nn.LayerList)) and (
-        layer is not model or not model.sublayers())
-
-
-def profile(build_model, input_shape):
-    """Build a model in a fresh name scope (so its names start at 1, as in paddle.summary),
-    run one forward pass on an input of `input_shape` (None for the batch means 1) and
-    return a row for every layer paddle.summary would show, in its order."""
-    with paddle.utils.unique_name.guard():
-        model = build_model()
-    shape = [1 if size is None else size for size in input_shape]
-    rows = []
-
-    def on_call(layer, inputs, output, macs):
-        if not shown_by_summary(layer, model):
-            return
-        own = layer._parameters.items()
-        trainable = [name for name, p in own if p.trainable and not p.stop_gradient]
-        rows.append(LayerRow(
-            name=summary_name(layer), layer=layer,
-            input_shape=[list(x.shape) for x in inputs], output_shape=list(output.shape),
-            params=sum(math.prod(p.shape) for _, p in own),
-            trainable_params=sum(math.prod(p.shape) for name, p in own if name in trainable),
-            trainable=trainable, frozen=[name for name, _ in own if name not in trainable],
-            macs=macs, formula=size_formula(layer, inputs[0].shape, output.shape)))
-
-    with counting.evaluating(model), counting.counting(model, on_call):
-        output = model(paddle.zeros(shape, dtype='float32'))
-    return Profile(model, shape, rows, list(output.shape))
-
-
-# --- the arithmetic of output sizes -------------------------------------------------
-
-def pair(value):
-    return list(value) if isinstance(value, (list, tuple)) else [value, value]
-
-
-def window_formula(size, kernel, stride, padding, dilation=1, ceil_mode=False):
-    """(text, value) of the output size of a sliding window along one side."""
-    # A dilated kernel reaches over dilation*(kernel - 1) + 1 positions.
-    reach = f'{kernel}' if dilation == 1 else f'{dilation}*({kernel} - 1) - 1'
-    span = size + 2 * padding - (dilation * (kernel - 1) + 1)
-    if ceil_mode:
-        return f'ceil(({size} + 2*{padding} - {reach}) / {stride}) + 1', -(-span // stride) + 1
-    return f'({size} + 2*{padding} - {reach}) // {stride} + 1', span // stride + 1
-
-
-def size_formula(layer, in_shape, out_shape):
-    """The output size of a conv or pooling layer worked out from its own kernel,
-    stride and padding, e.g. '(224 + 2*3 - 7) // 2 + 1 = 112'.  Raises AssertionError
-    if the result is not the size Paddle produced."""
-    sides = list(in_shape[-2:]), list(out_shape[-2:])
-    if isinstance(layer, (nn.AdaptiveAvgPool2D, nn.AdaptiveMaxPool2D)):
-        wanted = pair(layer._output_size)
-        check(layer, wanted, sides[1])
-        return f'adaptive: {sides[0][0]}x{sides[0][1]} -> {wanted[0]}x{wanted[1]}'
-    if isinstance(layer, nn.Conv2D):
-        window = dict(kernel=layer._kernel_size, stride=layer._stride,
-                      padding=layer._padding, dilation=layer._dilation, ceil_mode=[False] * 2)
-    elif isinstance(layer, (nn.MaxPool2D, nn.AvgPool2D)):
-        stride = layer.ksize if layer.stride is None else layer.stride
-        window = dict(kernel=layer.ksize, stride=stride, padding=layer.padding,
-                      dilation=1, ceil_mode=[layer.ceil_mode] * 2)
-    else:
-        return None
-    if isinstance(window['padding'], str) or len(pair(window['padding'])) != 2:
-        return None     # 'SAME' / 'VALID' or uneven padding: not the textbook formula
-    window = {key: pair(value) for key, value in window.items()}
-    texts, values = zip(*(window_formula(sides[0][i], **{k: v[i] for k, v in window.items()})
-                          for i in range(2)))
-    check(layer, list(values), sides[1])
-    if texts[0] == texts[1]:
-        return f'{texts[0]} = {values[0]}'
-    return f'H: {texts[0]} = {values[0]}; W: {texts[1]} = {values[1]}'
-
-
-def check(layer, computed, produced):
-    if list(computed) != list(produced):
-        raise AssertionError(f'{summary_name(layer)}: the formula gives {computed}, '
-                             f'Paddle produced {produced}')
-
-
 # --- the model read the paper's way -------------------------------------------------
 
+def is_cifar(model):
+    """The CIFAR-10 networks of Section 4.2 have no max pool: their image is small already."""
+    return not hasattr(model, 'max_pool')
+
+
 def stage_of(model):
-    """{layer: 'conv1' | 'conv2_x' .. 'conv5_x' | HEAD} for every layer of a ResNet.
-    As in the paper's Table 1, the max pool opens conv2_x."""
+    """{layer: stage} for every layer of a ResNet.  ImageNet: 'conv1', 'conv2_x' ..
+    'conv5_x', HEAD; as in the paper's Table 1, the max pool opens conv2_x.  CIFAR:
+    'stage 1' .. 'stage 3', HEAD; as in the paper's table of Section 4.2 (1+2n, 2n,
+    2n layers), the stem conv is counted with the first stage."""
     stages = {}
 
     def mark(layer, stage):
         for sublayer in layer.sublayers(include_self=True):
             stages[sublayer] = stage
 
+    first = stage_blocks(model)[0][0]
     for layer in (model.conv, model.bn, model.relu):
-        mark(layer, 'conv1')
-    mark(model.max_pool, 'conv2_x')
+        mark(layer, first if is_cifar(model) else 'conv1')
+    if not is_cifar(model):
+        mark(model.max_pool, first)
     for stage, blocks in stage_blocks(model):
         for block in blocks:
             mark(block, stage)
@@ -229,11 +70,13 @@ def conv_text(conv):
 
 
 def stage_blocks(model):
-    """[(stage, [blocks])] of conv2_x .. conv5_x."""
+    """[(stage, [blocks])]: conv2_x .. conv5_x, or stage 1 .. stage 3 of a CIFAR network."""
     blocks = list(model.residual_block)
     starts = [0] + [end + 1 for end in model.stage_ends[:-1]]
-    return [(f'conv{stage}_x', blocks[start:end + 1])
-            for stage, (start, end) in enumerate(zip(starts, model.stage_ends), start=2)]
+    names = ([f'stage {i}' for i in range(1, len(starts) + 1)] if is_cifar(model)
+             else [f'conv{i}_x' for i in range(2, len(starts) + 2)])
+    return [(name, blocks[start:end + 1])
+            for name, start, end in zip(names, starts, model.stage_ends)]
 
 
 def block_text(blocks):
@@ -261,7 +104,12 @@ def layer_count(model):
 
 def stem_text(model):
     conv = model.conv
-    return f'{conv_text(conv)}, stride {conv._stride[0]}'
+    stride = f', stride {conv._stride[0]}' if conv._stride[0] > 1 else ''
+    return f'{conv_text(conv)}{stride}'
+
+
+def is_plain(model):
+    return not model.residual_block[0].residual
 
 
 def pool_text(pool):
@@ -278,29 +126,11 @@ def head_text(model):
     return ', '.join(parts) or '(none)'
 
 
-def gmacs(value, digits=3):
-    return f'{value / GIGA:.{digits}f}'
-
-
-def percent(part, whole):
-    return round(100 * part / whole, 1) if whole else 0.0
-
-
 # --- the stage table: the paper's Table 1 for one depth -----------------------------
 
-def stage_table(arch, input_shape, num_classes=1000, variant=DEFAULT_VARIANT):
-    """The rows of Table 1 for the network paddle.vision calls `arch`: [{stage,
-    output_size, block, params, macs, share_percent}], the totals, and the sentences
-    printed under it.  The other variant is built too, for the sentence on v1 vs v1.5."""
-    result, other = (profile(lambda v=v: resnet.build(arch, num_classes=num_classes, variant=v),
-                             input_shape) for v in (variant, OTHER_VARIANT[variant]))
-    name = display_name(arch)
+def stage_rows(result, order, texts):
+    """[{stage, output_size, block, params, macs, share_percent}] of a profiled ResNet."""
     stages = stage_of(result.model)
-    order = ['conv1'] + [stage for stage, _ in stage_blocks(result.model)] + [HEAD]
-    texts = {'conv1': stem_text(result.model), HEAD: head_text(result.model)}
-    for stage, blocks in stage_blocks(result.model):
-        texts[stage] = block_text(blocks)
-    texts['conv2_x'] = f'{pool_text(result.model.max_pool)}, then {texts["conv2_x"]}'
     rows = []
     for stage in order:
         members = [row for row in result.rows if stages[row.layer] == stage]
@@ -309,6 +139,25 @@ def stage_table(arch, input_shape, num_classes=1000, variant=DEFAULT_VARIANT):
         rows.append({'stage': stage, 'output_size': maps[-1][-2:] if maps else None,
                      'block': texts[stage], 'params': sum(row.params for row in members),
                      'macs': macs, 'share_percent': percent(macs, result.macs)})
+    return rows
+
+
+def stage_table(arch, input_shape, num_classes=1000, variant=DEFAULT_VARIANT):
+    """The rows of Table 1 for the network paddle.vision calls `arch`: [{stage,
+    output_size, block, params, macs, share_percent}], the totals, and the sentences
+    printed under it.  The other variant is built too, for the sentence on v1 vs v1.5.
+    A CIFAR network (`cifar_resnet20` ...) gets the table of the paper's Section 4.2."""
+    if arch in CIFAR_ARCHS:
+        return cifar_stage_table(arch, input_shape, num_classes)
+    result, other = (profile(lambda v=v: resnet.build(arch, num_classes=num_classes, variant=v),
+                             input_shape) for v in (variant, OTHER_VARIANT[variant]))
+    name = display_name(arch)
+    order = ['conv1'] + [stage for stage, _ in stage_blocks(result.model)] + [HEAD]
+    texts = {'conv1': stem_text(result.model), HEAD: head_text(result.model)}
+    for stage, blocks in stage_blocks(result.model):
+        texts[stage] = block_text(blocks)
+    texts['conv2_x'] = f'{pool_text(result.model.max_pool)}, then {texts["conv2_x"]}'
+    rows = stage_rows(result, order, texts)
     count, depth = layer_count(result.model)
     macs_by_variant = {variant: result.macs, OTHER_VARIANT[variant]: other.macs}
     totals = {'params': result.params, 'trainable_params': result.trainable_params,
@@ -317,6 +166,41 @@ def stage_table(arch, input_shape, num_classes=1000, variant=DEFAULT_VARIANT):
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
             'rows': rows, 'totals': totals, 'macs_by_variant': macs_by_variant,
             'notes': [variant_sentence(name, result, other, variant), MACS_CONVENTION]}
+
+
+def cifar_stage_table(arch, input_shape, num_classes):
+    """The table of the paper's Section 4.2 for a CIFAR-10 network: one row per stage
+    with its output map size (32x32, 16x16, 8x8 on a 32x32 image), its number of layers
+    (1+2n, 2n, 2n) and of filters (16, 32, 64), then params and MACs, as stage_table."""
+    result = profile(lambda: resnet.build(arch, num_classes=num_classes), input_shape)
+    model = result.model
+    stages = stage_blocks(model)
+    order = [stage for stage, _ in stages] + [HEAD]
+    texts = {stage: block_text(blocks) for stage, blocks in stages}
+    texts[order[0]] = f'{stem_text(model)}, then {texts[order[0]]}'
+    texts[HEAD] = head_text(model)
+    rows = stage_rows(result, order, texts)
+    n = len(stages[0][1])
+    per_block = len(residual_convs(stages[0][1][0]))
+    for row, (stage, blocks) in zip(rows, stages):
+        convs = per_block * len(blocks) + (row is rows[0])
+        formula = f'{"1+" if row is rows[0] else ""}{per_block}n'
+        row.update(layers=convs, layers_text=f'{formula} = {convs}',
+                   filters=blocks[-1].conv_bn_block1[0]._out_channels)
+    rows[-1].update(layers=1, layers_text='1', filters=None)
+    count, depth = layer_count(model)
+    totals = {'params': result.params, 'trainable_params': result.trainable_params,
+              'macs': result.macs, 'layers': depth, 'layer_count': count,
+              'layers_text': f'6n+2 = {depth} (n = {n})'}
+    kind = ('the plain network: no shortcuts' if is_plain(model) else
+            'option A shortcuts: identity, zero-padded where the width doubles, '
+            'no parameters')
+    sentence = (f'{arch}: {depth} layers, {kind}. Section 4.2 of the paper trains it on '
+                f'32x32 CIFAR-10 images; every stage after the first halves the map and '
+                f'doubles the filters.')
+    return {'view': 'stages', 'network': arch, 'variant': None,
+            'input_shape': result.input_shape, 'output_shape': result.output_shape,
+            'rows': rows, 'totals': totals, 'notes': [sentence, MACS_CONVENTION]}
 
 
 def variant_sentence(name, result, other, variant):
@@ -335,6 +219,8 @@ def variant_sentence(name, result, other, variant):
 
 
 def stage_view(data):
+    if data['variant'] is None:
+        return cifar_stage_view(data)
     header = ['Stage', 'Output size', 'Block', 'Params', 'MACs (G)', 'Share']
     body = [[row['stage'], 'x'.join(map(str, row['output_size'] or [])), row['block'],
              f'{row["params"]:,}', gmacs(row['macs']), f'{row["share_percent"]:.1f} %']
@@ -353,13 +239,41 @@ def stage_view(data):
     return title, header, body, csv_rows, data['notes']
 
 
+def megamacs(value):
+    return f'{value / 10 ** 6:.2f}'
+
+
+def cifar_stage_view(data):
+    header = ['Stage', 'Output map size', 'Layers', 'Filters', 'Block', 'Params', 'MACs (M)',
+              'Share']
+    body, csv_rows = [], []
+    for row in data['rows']:
+        size = 'x'.join(map(str, row['output_size'] or []))
+        filters = '' if row['filters'] is None else str(row['filters'])
+        body.append([row['stage'], size, row['layers_text'], filters, row['block'],
+                     f'{row["params"]:,}', megamacs(row['macs']),
+                     f'{row["share_percent"]:.1f} %'])
+        csv_rows.append({'stage': row['stage'], 'output_size': size, 'layers': row['layers'],
+                         'filters': filters, 'block': row['block'], 'params': row['params'],
+                         'macs': row['macs'], 'share_percent': row['share_percent']})
+    totals = data['totals']
+    body.append(['total', '', totals['layers_text'], '', '', f'{totals["params"]:,}',
+                 megamacs(totals['macs']), '100.0 %'])
+    csv_rows.append({'stage': 'total', 'output_size': '', 'layers': totals['layers'],
+                     'filters': '', 'block': totals['layer_count'], 'params': totals['params'],
+                     'macs': totals['macs'], 'share_percent': 100.0})
+    title = (f'{data["network"]}, input {data["input_shape"]}, as in the CIFAR-10 table of '
+             f'the paper (Section 4.2)')
+    return title, header, body, csv_rows, data['notes']
+
+
 # --- the overview: all five depths --------------------------------------------------
 
 def overview(input_shape=(None, 3, 224, 224), num_classes=1000):
     """One row per depth of layers_config: the layer count, params, MACs of both
     variants, and the output shape."""
     rows, sentence = [], None
-    for depth in SUPPORTED_LAYERS:
+    for depth in progress(SUPPORTED_LAYERS, 'ResNet depths'):
         results = {variant: profile(lambda v=variant: resnet.ResNet(
             depth, num_classes=num_classes, variant=v), input_shape)
             for variant in STRIDE_PLACEMENT}
@@ -398,99 +312,3 @@ def overview_view(data):
     return title, header, body, csv_rows, data['notes']
 
 
-# --- the per-layer table ------------------------------------------------------------
-
-def layer_table(build_model, input_shape, name, variant=None):
-    """The per-layer table of paddle.summary, with MACs, trainable tensors and formulas.
-    `variant` is only for the title: None where the stride placement does not apply."""
-    result = profile(build_model, input_shape)
-    rows = [{'layer': row.name, 'input_shape': row.input_shape,
-             'output_shape': row.output_shape, 'params': row.params,
-             'trainable_params': row.trainable_params, 'trainable': row.trainable,
-             'non_trainable': row.frozen, 'macs': row.macs, 'formula': row.formula}
-            for row in result.rows]
-    totals = {'params': result.params, 'trainable_params': result.trainable_params,
-              'non_trainable_params': result.params - result.trainable_params,
-              'macs': result.macs}
-    return {'view': 'layers', 'network': display_name(name), 'variant': variant,
-            'input_shape': result.input_shape,
-            'output_shape': result.output_shape, 'rows': rows, 'totals': totals,
-            'notes': [MACS_CONVENTION]}
-
-
-def trainable_text(row):
-    if not row['trainable'] and not row['non_trainable']:
-        return ''
-    frozen = f' (not {", ".join(row["non_trainable"])})' if row['non_trainable'] else ''
-    return (', '.join(row['trainable']) or 'none') + frozen
-
-
-def layer_view(data, macs=False, explain=False):
-    header = ['Layer (type)', 'Input Shape', 'Output Shape', 'Param #']
-    if macs:
-        header += ['Trainable', 'MACs']
-    if explain:
-        header += ['Output size']
-    body, csv_rows = [], []
-    for row in data['rows']:
-        line = [row['layer'], str(row['input_shape']), str(row['output_shape']),
-                f'{row["params"]:,}']
-        record = {'layer': row['layer'], 'input_shape': str(row['input_shape']),
-                  'output_shape': str(row['output_shape']), 'params': row['params']}
-        if macs:
-            line += [trainable_text(row), '-' if row['macs'] is None else f'{row["macs"]:,}']
-            record.update(trainable_params=row['trainable_params'],
-                          trainable=trainable_text(row),
-                          macs='' if row['macs'] is None else row['macs'])
-        if explain:
-            line.append(row['formula'] or '')
-            record['formula'] = row['formula'] or ''
-        body.append(line)
-        csv_rows.append(record)
-    totals = data['totals']
-    lines = [f'Total params: {totals["params"]:,}',
-             f'Trainable params: {totals["trainable_params"]:,}',
-             f'Non-trainable params: {totals["non_trainable_params"]:,}']
-    if macs:
-        lines.append(f'Total MACs: {totals["macs"]:,} ({gmacs(totals["macs"], 2)} G)')
-    notes = ['\n'.join(lines)] + ([MACS_CONVENTION] if macs else [])
-    total = {'layer': 'total', 'input_shape': '', 'output_shape': '', 'params': totals['params']}
-    if macs:
-        total.update(trainable_params=totals['trainable_params'], trainable='',
-                     macs=totals['macs'])
-    if explain:
-        total['formula'] = ''
-    csv_rows.append(total)
-    variant = f' ({data["variant"]})' if data['variant'] else ''
-    title = f'{data["network"]}{variant}, input {data["input_shape"]}'
-    return title, header, body, csv_rows, notes
-
-
-# --- output formats -----------------------------------------------------------------
-
-def render(data, view, fmt):
-    """`data` (from stage_table, overview or layer_table) in format `fmt`; `view` is the
-    matching *_view function, which gives (title, header, body, csv_rows, notes)."""
-    if fmt == 'json':
-        return json.dumps(data, indent=2, sort_keys=True) + '\n'
-    title, header, body, csv_rows, notes = view(data)
-    if fmt == 'csv':
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(csv_rows[0]), lineterminator='\n')
-        writer.writeheader()
-        writer.writerows(csv_rows)
-        return out.getvalue()
-    numbers = ['right' if all(NUMBER.fullmatch(line[i]) for line in body) else 'left'
-               for i in range(len(header))]
-    table = tabulate(body, header, tablefmt=TABLE_STYLES[fmt], colalign=numbers,
-                     disable_numparse=True)
-    # A note is a paragraph; a line break inside one is kept.
-    lines = [note.split('\n') for note in notes]
-    if fmt == 'plain':
-        # Empty cells at the end of a row would leave trailing blanks.
-        table = '\n'.join(line.rstrip() for line in table.split('\n'))
-        wrapped = ['\n'.join(textwrap.fill(line, 79, break_on_hyphens=False) for line in note)
-                   for note in lines]
-        return f'{title}\n\n{table}\n\n' + '\n\n'.join(wrapped) + '\n'
-    return f'**{title}**\n\n{table}\n\n' + ''.join(f'- {line}\n' for note in lines
-                                                     for line in note)

@@ -11,6 +11,7 @@ quiet_paddle()
 
 from configs import ARCHS  # noqa: E402
 from resnet_tools import compare, weights  # noqa: E402
+from resnet_tools.progress import progress  # noqa: E402
 
 DESCRIPTION = f"""\
 Build each architecture here and in paddle.vision.models, load the official
@@ -59,7 +60,8 @@ def main(argv=None):
         archs = [arch]
     if args.per_layer and len(archs) != 1:
         raise UsageError('--per-layer needs exactly one --arch, e.g. --arch resnet50')
-    rows = [compare.compare(arch, input_size, state=state) for arch in archs]
+    rows = [compare.compare(arch, input_size, state=state)
+            for arch in progress(archs, 'networks')]
     print(compare.comparison_table(rows))
     print()
     print(compare.method_note(input_size, args.weights))

@@ -10,9 +10,11 @@ from paddle import nn
 
 import resnet
 from blocks import BottleneckBlock
-from configs import SUPPORTED_LAYERS, layers_config
+from configs import CIFAR_NUM_CLASSES, SUPPORTED_LAYERS, layers_config
 from conftest import REPO, count_params, run_script
-from resnet_tools import summary, teaching
+from resnet_tools import summary, tables, teaching
+from resnet_tools.profile import profile, size_formula
+from resnet_tools.render import render
 from resnet_tools.macs import model_macs
 from test_summary import ARTICLE_TABLES
 
@@ -26,7 +28,7 @@ def resnet50_stages():
 
 @pytest.fixture(scope='module')
 def resnet50_layers():
-    return teaching.layer_table(lambda: resnet.ResNet(50), (None, 3, 224, 224), 'resnet50')
+    return tables.layer_table(profile(lambda: resnet.ResNet(50), (None, 3, 224, 224)), 'ResNet-50')
 
 
 def csv_rows(text):
@@ -76,7 +78,7 @@ def test_readme_shows_the_stage_table_as_printed(resnet50_stages):
     readme = (REPO / 'README.md').read_text(encoding='utf-8')
     section = readme.split('## Tables to teach from')[1].split('\n## ')[0]
     excerpt = section.split('```text\n')[1].split('```')[0].splitlines()
-    printed = teaching.render(resnet50_stages, teaching.stage_view, 'plain').splitlines()
+    printed = render(resnet50_stages, teaching.stage_view, 'plain').splitlines()
     assert excerpt == printed[2:2 + len(excerpt)]
     assert len(excerpt) == 2 + len(resnet50_stages['rows']) + 1
     v15, v1 = (resnet50_stages['macs_by_variant'][v] / 1e9 for v in ('v1.5', 'v1'))
@@ -106,7 +108,7 @@ def test_resnext_stage_is_written_as_the_resnext_paper_does():
 
 @pytest.mark.parametrize('depth', SUPPORTED_LAYERS)
 def test_explain_formulas_give_the_shapes_paddle_produced(depth):
-    data = teaching.layer_table(lambda: resnet.ResNet(depth), (None, 3, 64, 96), 'x')
+    data = tables.layer_table(profile(lambda: resnet.ResNet(depth), (None, 3, 64, 96)), 'x')
     explained = [row for row in data['rows'] if row['formula']]
     kinds = {row['layer'].split('-')[0] for row in explained}
     assert kinds == {'Conv2D', 'MaxPool2D', 'AdaptiveAvgPool2D'}
@@ -140,9 +142,9 @@ def test_explain_at_224_is_the_articles_arithmetic(resnet50_layers):
 
 def test_a_formula_that_disagrees_with_paddle_is_caught():
     conv = nn.Conv2D(3, 8, 3, stride=2, padding=1)
-    assert teaching.size_formula(conv, [1, 3, 9, 9], [1, 8, 5, 5]) == '(9 + 2*1 - 3) // 2 + 1 = 5'
+    assert size_formula(conv, [1, 3, 9, 9], [1, 8, 5, 5]) == '(9 + 2*1 - 3) // 2 + 1 = 5'
     with pytest.raises(AssertionError, match='the formula gives'):
-        teaching.size_formula(conv, [1, 3, 9, 9], [1, 8, 4, 4])
+        size_formula(conv, [1, 3, 9, 9], [1, 8, 4, 4])
 
 
 @pytest.mark.parametrize('layer, formula', [
@@ -154,7 +156,7 @@ def test_a_formula_that_disagrees_with_paddle_is_caught():
 ])
 def test_formulas_beyond_resnet_agree_with_paddle(layer, formula):
     x = paddle.zeros([1, 3, 17, 20])
-    assert teaching.size_formula(layer, x.shape, layer(x).shape) == formula
+    assert size_formula(layer, x.shape, layer(x).shape) == formula
 
 
 def test_layer_rows_are_paddle_summarys_rows(resnet50_layers):
@@ -169,7 +171,7 @@ def test_trainable_column_names_batchnorms_tensors(resnet50_layers):
     rows = {row['layer']: row for row in resnet50_layers['rows']}
     assert rows['BatchNorm2D-1']['trainable'] == ['weight', 'bias']
     assert rows['BatchNorm2D-1']['non_trainable'] == ['_mean', '_variance']
-    assert teaching.trainable_text(rows['BatchNorm2D-1']) == 'weight, bias (not _mean, _variance)'
+    assert tables.trainable_text(rows['BatchNorm2D-1']) == 'weight, bias (not _mean, _variance)'
     # The non-trainable total is exactly the BatchNorm running statistics: 2 per channel.
     bn_channels = sum(row['output_shape'][1] for row in resnet50_layers['rows']
                       if row['layer'].startswith('BatchNorm2D'))
@@ -254,7 +256,7 @@ def test_overview_json_and_table():
     resnet18 = resnet.ResNet(18, num_classes=10)
     assert data['rows'][0]['params'] == count_params(resnet18)
     assert data['rows'][0]['macs']['v1.5'] == model_macs(resnet18, (1, 3, 32, 32))
-    markdown = teaching.render(data, teaching.overview_view, 'markdown')
+    markdown = render(data, teaching.overview_view, 'markdown')
     (line,) = [line for line in markdown.splitlines() if line.startswith('| ResNet-50 ')]
     assert '| 1 + 3 x (3+4+6+3) + 1 = 50 ' in line
     assert f'| {data["rows"][2]["params"]:,} |' in line
@@ -273,7 +275,7 @@ def test_new_flags_leave_the_articles_tables_unchanged(reference, name, args, ou
 
 def test_teaching_tables_do_not_disturb_paddle_summary_numbering():
     first, _ = summary.block_summary('bottleneck')
-    teaching.layer_table(lambda: resnet.ResNet(18), (None, 3, 32, 32), 'resnet18')
+    tables.layer_table(profile(lambda: resnet.ResNet(18), (None, 3, 32, 32)), 'ResNet-18')
     assert summary.block_summary('bottleneck')[0] == first
 
 
@@ -302,5 +304,94 @@ def test_help_states_the_macs_convention():
     text = ' '.join(result.stdout.split())
     assert 'multiply-adds of the conv and fc layers' in text
     assert 'residual additions and biases are not counted' in text
-    for flag in ('--stages', '--overview', '--explain', '--macs', '--format', '--variant'):
+    for flag in ('--stages', '--overview', '--explain', '--macs', '--format', '--variant',
+                 '--depth', '--model', '--models', 'cifar_resnet20', 'inception_v3'):
         assert flag in text
+
+
+# --- the CIFAR-10 networks of Section 4.2 -------------------------------------------
+
+@pytest.mark.parametrize('arch, n', [('cifar_resnet20', 3), ('cifar_plain56', 9)])
+def test_cifar_stages_are_the_papers_cifar_table(arch, n):
+    data = teaching.stage_table(arch, (None, 3, 32, 32), CIFAR_NUM_CLASSES)
+    *stages, head = data['rows']
+    # Section 4.2 of the paper: output map size 32x32, 16x16, 8x8; # layers 1+2n, 2n,
+    # 2n; # filters 16, 32, 64; then global average pooling and a 10-way fc: 6n+2 layers.
+    assert [row['output_size'] for row in stages] == [[32, 32], [16, 16], [8, 8]]
+    assert [row['layers_text'] for row in stages] == [f'1+2n = {1 + 2 * n}', f'2n = {2 * n}',
+                                                      f'2n = {2 * n}']
+    assert [row['filters'] for row in stages] == [16, 32, 64]
+    assert head['block'] == 'global average pool, 10-d fc' and head['layers'] == 1
+    assert data['totals']['layers'] == sum(row['layers'] for row in data['rows']) == 6 * n + 2
+    assert data['totals']['layers_text'] == f'6n+2 = {6 * n + 2} (n = {n})'
+    assert stages[1]['block'] == f'[3x3, 32; 3x3, 32] x {n}'
+    model = resnet.build(arch)
+    assert sum(row['params'] for row in data['rows']) == data['totals']['params'] == \
+        count_params(model)
+    assert sum(row['macs'] for row in data['rows']) == data['totals']['macs'] == \
+        model_macs(model, (1, 3, 32, 32))
+    assert data['output_shape'] == [1, 10]
+
+
+def test_cifar_residual_and_plain_networks_have_the_same_parameters():
+    # Section 4.2: option A shortcuts add no parameters, so each residual network has
+    # exactly as many as its plain counterpart.
+    residual, plain = (teaching.stage_table(arch, (None, 3, 32, 32), CIFAR_NUM_CLASSES)
+                       for arch in ('cifar_resnet32', 'cifar_plain32'))
+    assert [row['params'] for row in residual['rows']] == [row['params'] for row in plain['rows']]
+    assert 'option A shortcuts' in residual['notes'][0] and 'no shortcuts' in plain['notes'][0]
+
+
+def summarize(**flags):
+    """summary.py's text for the given flags, in this process."""
+    args = {name: None for name in ('layers', 'arch', 'block', 'model', 'in_channels',
+                                    'out_channels', 'stride', 'input_size', 'num_classes',
+                                    'variant', 'depth', 'models', 'format')}
+    args.update(stages=False, overview=False, explain=False, macs=False)
+    args.update(flags)
+    return summary.produce(summary.check_request(args))
+
+
+def test_cifar_networks_default_to_32x32_and_10_classes():
+    text = summarize(arch='cifar_resnet20')
+    lines = text.splitlines()
+    assert lines[3].split()[:5] == ['Conv2D-1', '[[1,', '3,', '32,', '32]]']
+    assert lines[-11].split()[0] == 'Linear-1' and '[1, 10]' in lines[-11]
+    assert 'Total params: 271,098' in text
+    data = json.loads(summarize(arch='cifar_resnet20', explain=True, macs=True, format='json'))
+    assert data['totals']['params'] == count_params(resnet.build('cifar_resnet20'))
+    assert data['rows'][0]['formula'] == '(32 + 2*1 - 3) // 1 + 1 = 32'
+    assert data['totals']['macs'] == model_macs(resnet.build('cifar_resnet20'), (1, 3, 32, 32))
+
+
+@pytest.mark.parametrize('fmt', ['plain', 'github', 'markdown', 'csv', 'json'])
+def test_cifar_stages_in_every_format(fmt):
+    text = summarize(arch='cifar_resnet20', stages=True, format=fmt)
+    if fmt == 'json':
+        assert json.loads(text)['totals']['layers'] == 20
+    elif fmt == 'csv':
+        rows = csv_rows(text)
+        assert [row['output_size'] for row in rows] == ['32x32', '16x16', '8x8', '1x1', '']
+        assert [row['filters'] for row in rows[:3]] == ['16', '32', '64']
+    else:
+        assert '6n+2 = 20 (n = 3)' in text and '1+2n = 7' in text
+        assert 'as in the CIFAR-10 table of the paper (Section 4.2)' in text
+
+
+def test_cifar_depth_2_is_one_row_per_block():
+    data = json.loads(summarize(arch='cifar_resnet20', depth='2', format='json'))
+    blocks = [row for row in data['rows'] if row['layer'] == 'BasicBlock']
+    assert len(blocks) == 9 and all(row['depth'] == 2 for row in blocks)
+    assert sum(row['params'] for row in data['rows']) == data['totals']['params']
+    assert sum(row['macs'] or 0 for row in data['rows']) == data['totals']['macs']
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--arch', 'cifar_resnet56', '--variant', 'v1'], '--variant places the stride of a bottleneck'),
+    (['--arch', 'cifar_resnet20', '--input-size', '2'], 'each side must be from 4 to 1024'),
+    (['--arch', 'cifar_resnet21'], '--arch cifar_resnet21 is not known; choose from resnet18,'),
+])
+def test_cifar_bad_input_is_one_line(args, message):
+    result = run_script('summary.py', *args)
+    assert result.returncode == 2 and result.stdout == ''
+    assert len(result.stderr.splitlines()) == 1 and message in result.stderr

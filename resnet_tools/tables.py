@@ -1,0 +1,164 @@
+"""Tables of any paddle.nn.Layer from its Profile: the per-layer table with MACs,
+trainable tensors and output-size formulas, and the table grouped by nesting depth.
+Knows nothing of ResNet; each table is `data` (for --format json) and a `*_view`
+function for resnet_tools.render.
+"""
+from resnet_tools.macs import MACS_CONVENTION, uncounted
+from resnet_tools.render import gmacs
+
+
+def totals(result):
+    return {'params': result.params, 'trainable_params': result.trainable_params,
+            'non_trainable_params': result.params - result.trainable_params,
+            'macs': result.macs}
+
+
+def uncounted_note(result):
+    """The sentence naming the layers that do work the MACs convention leaves out, or None."""
+    names = uncounted(result.order)
+    if not names:
+        return None
+    return f'Not counted in the MACs (see the convention): {", ".join(names)}.'
+
+
+def notes(result):
+    return [note for note in (MACS_CONVENTION, uncounted_note(result)) if note]
+
+
+# --- the per-layer table ------------------------------------------------------------
+
+def layer_table(result, network, variant=None):
+    """The per-layer table of paddle.summary for a Profile, with MACs, trainable tensors
+    and formulas.  `network` and `variant` are for the title (variant None: no variant)."""
+    rows = [{'layer': row.name, 'input_shape': row.input_shape,
+             'output_shape': row.output_shape, 'params': row.params,
+             'trainable_params': row.trainable_params, 'trainable': row.trainable,
+             'non_trainable': row.frozen, 'macs': row.macs, 'formula': row.formula}
+            for row in result.rows]
+    return {'view': 'layers', 'network': network, 'variant': variant,
+            'input_shape': result.input_shape, 'output_shape': result.output_shape,
+            'rows': rows, 'totals': totals(result), 'notes': notes(result)}
+
+
+def trainable_text(row):
+    if not row['trainable'] and not row['non_trainable']:
+        return ''
+    frozen = f' (not {", ".join(row["non_trainable"])})' if row['non_trainable'] else ''
+    return (', '.join(row['trainable']) or 'none') + frozen
+
+
+def total_lines(data, macs):
+    numbers = data['totals']
+    lines = [f'Total params: {numbers["params"]:,}',
+             f'Trainable params: {numbers["trainable_params"]:,}',
+             f'Non-trainable params: {numbers["non_trainable_params"]:,}']
+    if macs:
+        lines.append(f'Total MACs: {numbers["macs"]:,} ({gmacs(numbers["macs"], 2)} G)')
+    return '\n'.join(lines)
+
+
+def title(data):
+    variant = f' ({data["variant"]})' if data.get('variant') else ''
+    return f'{data["network"]}{variant}, input {data["input_shape"]}'
+
+
+def layer_view(data, macs=False, explain=False):
+    header = ['Layer (type)', 'Input Shape', 'Output Shape', 'Param #']
+    if macs:
+        header += ['Trainable', 'MACs']
+    if explain:
+        header += ['Output size']
+    body, csv_rows = [], []
+    for row in data['rows']:
+        line = [row['layer'], str(row['input_shape']), str(row['output_shape']),
+                f'{row["params"]:,}']
+        record = {'layer': row['layer'], 'input_shape': str(row['input_shape']),
+                  'output_shape': str(row['output_shape']), 'params': row['params']}
+        if macs:
+            line += [trainable_text(row), '-' if row['macs'] is None else f'{row["macs"]:,}']
+            record.update(trainable_params=row['trainable_params'],
+                          trainable=trainable_text(row),
+                          macs='' if row['macs'] is None else row['macs'])
+        if explain:
+            line.append(row['formula'] or '')
+            record['formula'] = row['formula'] or ''
+        body.append(line)
+        csv_rows.append(record)
+    numbers = data['totals']
+    total = {'layer': 'total', 'input_shape': '', 'output_shape': '', 'params': numbers['params']}
+    if macs:
+        total.update(trainable_params=numbers['trainable_params'], trainable='',
+                     macs=numbers['macs'])
+    if explain:
+        total['formula'] = ''
+    csv_rows.append(total)
+    return (title(data), header, body, csv_rows,
+            [total_lines(data, macs)] + (data['notes'] if macs else []))
+
+
+# --- the table grouped by nesting depth ---------------------------------------------
+
+def depth_table(result, network, depth, variant=None):
+    """One row per sublayer down to `depth` levels of nesting, in the order the forward
+    pass first reaches them, as torchinfo's `depth` does.  A row's params and MACs are
+    its own plus those of every sublayer folded into it (deeper than `depth`); a row
+    whose sublayers have rows of their own keeps only its own, so the rows add up to
+    the totals."""
+    paths = {layer: path for path, layer in result.model.named_sublayers()}
+    called = [layer for layer in result.order if layer in paths]
+    own = {row.layer: row for row in result.rows}
+    shown = [layer for layer in called if paths[layer].count('.') < depth]
+    shown_paths = {paths[layer] for layer in shown}
+    owner = {}
+    for layer in called:
+        # The deepest shown ancestor (or the layer itself) takes its numbers.
+        parts = paths[layer].split('.')
+        for cut in range(min(len(parts), depth), 0, -1):
+            if '.'.join(parts[:cut]) in shown_paths:
+                owner[layer] = '.'.join(parts[:cut])
+                break
+    sums = {paths[layer]: {'params': 0, 'trainable_params': 0, 'macs': None} for layer in shown}
+    for layer in called:
+        if layer not in own or layer not in owner:
+            continue
+        row, total = own[layer], sums[owner[layer]]
+        total['params'] += row.params
+        total['trainable_params'] += row.trainable_params
+        if row.macs is not None:
+            total['macs'] = (total['macs'] or 0) + row.macs
+    rows = []
+    for layer in shown:
+        inputs, output, _, calls = result.calls[layer]
+        path = paths[layer]
+        # A row whose sublayers have rows of their own: its numbers are theirs.
+        expanded = any(other.startswith(path + '.') for other in shown_paths)
+        rows.append({'layer': f'{type(layer).__name__}', 'path': path,
+                     'depth': path.count('.') + 1, 'input_shape': inputs,
+                     'output_shape': output, 'calls': calls, 'expanded': expanded,
+                     **sums[path]})
+    return {'view': 'depth', 'network': network, 'variant': variant, 'depth': depth,
+            'input_shape': result.input_shape, 'output_shape': result.output_shape,
+            'rows': rows, 'totals': totals(result), 'notes': notes(result)}
+
+
+def depth_view(data):
+    header = ['Layer (type): path', 'Input Shape', 'Output Shape', 'Param #', 'MACs']
+    body, csv_rows = [], []
+    for row in data['rows']:
+        indent = '  ' * (row['depth'] - 1)
+        # As torchinfo: '--' where the numbers are in the rows below.
+        params = '--' if row['expanded'] and not row['params'] else f'{row["params"]:,}'
+        macs = ('--' if row['expanded'] else '-') if row['macs'] is None else f'{row["macs"]:,}'
+        body.append([f'{indent}{row["layer"]}: {row["path"]}', str(row['input_shape']),
+                     str(row['output_shape']), params, macs])
+        csv_rows.append({'layer': row['layer'], 'path': row['path'], 'depth': row['depth'],
+                         'input_shape': str(row['input_shape']),
+                         'output_shape': str(row['output_shape']), 'params': row['params'],
+                         'trainable_params': row['trainable_params'],
+                         'macs': '' if row['macs'] is None else row['macs']})
+    numbers = data['totals']
+    csv_rows.append({'layer': 'total', 'path': '', 'depth': '', 'input_shape': '',
+                     'output_shape': '', 'params': numbers['params'],
+                     'trainable_params': numbers['trainable_params'], 'macs': numbers['macs']})
+    heading = f'{title(data)}, depth {data["depth"]}'
+    return heading, header, body, csv_rows, [total_lines(data, True)] + data['notes']

@@ -1,0 +1,47 @@
+"""Time the summary commands in fresh processes, as multiples of importing Paddle."""
+import argparse
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from resnet_tools.cli import ArgumentParser, integer, quiet_paddle, run  # noqa: E402
+
+quiet_paddle()
+
+from resnet_tools import timings  # noqa: E402
+
+DESCRIPTION = """\
+Time `python -c "import paddle"` and the summary commands, each in a fresh Python
+process, in turn (so that a busy moment of the machine hits all of them), and print
+the median of each as a multiple of the import time, as a Markdown table.
+
+  python scripts/timings.py                 5 rounds of the summary commands
+  python scripts/timings.py --with-compare  ... and compare.py (about a minute a round)
+
+It measures, it does not test: the exit code is 0 whether or not a target is met.
+"""
+
+
+def parse_args(argv):
+    parser = ArgumentParser(prog='timings.py', description=DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--repeats', metavar='N', default='5',
+                        help='rounds; each command runs once per round (default: 5)')
+    parser.add_argument('--with-compare', action='store_true',
+                        help='time scripts/compare.py too')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    repeats = integer('--repeats', args.repeats, 1, 100)
+    chosen = timings.COMMANDS + (timings.SLOW_COMMANDS if args.with_compare else ())
+    times = timings.measure([command for command, _ in chosen], repeats)
+    print(f'median of {repeats} runs each, in fresh processes; machine: {timings.machine()}')
+    print()
+    print(timings.table(times, [target for _, target in chosen]))
+
+
+if __name__ == '__main__':
+    run(main, 'timings.py')

@@ -1,0 +1,121 @@
+"""resnet_tools.profile and resnet_tools.render.summary_text: the rows of any model from
+shape inference in Paddle's static graph, printed as paddle.summary prints them -- checked
+byte for byte against paddle.summary itself, which runs the model."""
+import contextlib
+import io
+
+import paddle
+import pytest
+from paddle import nn
+from paddle.vision import models
+
+import resnet
+from blocks import BasicBlock, BottleneckBlock
+from resnet_tools.profile import NotALayerError, ShapeError, profile
+from resnet_tools.render import summary_text
+
+
+def paddle_summary(build_model, input_shape):
+    """What paddle.summary prints (without its last blank line) and returns."""
+    with paddle.utils.unique_name.guard():
+        model = build_model()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        totals = paddle.summary(model, input_size=input_shape)
+    return printed.getvalue().rstrip('\n') + '\n', totals
+
+
+class CallsOneLayerTwice(nn.Layer):
+    """paddle.vision's ResNet calls one ReLU several times; paddle.summary keeps one row."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2D(3, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.relu(self.conv(x))
+        x = self.relu(paddle.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+        return self.fc(x)
+
+
+class ReadsValues(nn.Layer):
+    """A forward pass that looks at a tensor's value cannot run in the static graph."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2D(1, 2, 3)
+
+    def forward(self, x):
+        scale = 2.0 if float(x.sum()) >= 0 else 1.0
+        return self.conv(x * scale)
+
+
+class TwoOutputs(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2D(3, 4, 3, stride=2)
+        self.fc = nn.Linear(4 * 7 * 7, 5)
+
+    def forward(self, x):
+        x = self.conv(x)
+        return x, self.fc(paddle.flatten(x, 1))
+
+
+CASES = [
+    # The article's three tables (tests/golden/), as current Paddle prints them.
+    ('article: BasicBlock(64, 128, 2)', lambda: BasicBlock(64, 128, 2), (None, 64, 224, 224)),
+    ('article: BottleneckBlock(64, 128, 2)', lambda: BottleneckBlock(64, 128, 2),
+     (None, 64, 224, 224)),
+    ('article: ResNet-50', lambda: resnet.build('resnet50'), (None, 3, 224, 224)),
+    ('BottleneckBlock v1', lambda: BottleneckBlock(64, 256, 2, stride_on='1x1'), (None, 64, 32, 32)),
+    ('ResNet-34', lambda: resnet.build('resnet34'), (None, 3, 64, 96)),
+    ('cifar_resnet20 (option A)', lambda: resnet.build('cifar_resnet20'), (None, 3, 32, 32)),
+    ('cifar_plain20', lambda: resnet.build('cifar_plain20'), (None, 3, 32, 32)),
+    ('LeNet', models.LeNet, (None, 1, 28, 28)),
+    ('mobilenet_v3_small', models.mobilenet_v3_small, (None, 3, 64, 64)),
+    ('shufflenet_v2_x0_25', models.shufflenet_v2_x0_25, (None, 3, 64, 64)),
+    ('paddle.vision resnet18 (one ReLU, many calls)', models.resnet18, (None, 3, 64, 64)),
+    ('googlenet (three outputs)', models.googlenet, (None, 3, 224, 224)),
+    ('a layer called twice', CallsOneLayerTwice, (None, 3, 8, 8)),
+    ('two outputs of different ranks', TwoOutputs, (None, 3, 16, 16)),
+    ('reads tensor values', ReadsValues, (None, 1, 5, 5)),
+]
+
+
+@pytest.mark.parametrize('name, build_model, input_shape', CASES, ids=[c[0] for c in CASES])
+def test_the_table_is_paddle_summarys_byte_for_byte(name, build_model, input_shape):
+    ours = summary_text(profile(build_model, input_shape))
+    assert ours == paddle_summary(build_model, input_shape)
+    assert paddle.in_dynamic_mode()
+
+
+def test_rows_keep_one_name_per_layer_and_sum_its_macs():
+    result = profile(CallsOneLayerTwice, (None, 3, 8, 8))
+    rows = {row.name: row for row in result.rows}
+    assert list(rows) == ['Conv2D-1', 'ReLU-1', 'Linear-1']
+    # The second call's shapes, as paddle.summary shows them.
+    assert rows['ReLU-1'].calls == 2 and rows['ReLU-1'].output_shape == [1, 4]
+    assert rows['Conv2D-1'].macs == 4 * 8 * 8 * 3 * 3 * 3 and rows['Linear-1'].macs == 2 * 4
+
+
+def test_parameter_values_play_no_part():
+    # The static graph never initialises the parameters: the counts are the model's own.
+    result = profile(lambda: resnet.build('resnet50'), (None, 3, 224, 224))
+    model = resnet.build('resnet50')
+    assert result.params == sum(int(p.numel()) for p in model.parameters())
+    assert result.trainable_params == sum(int(p.numel()) for p in model.parameters()
+                                          if not p.stop_gradient)
+    assert result.output_shape == [1, 1000]
+
+
+def test_the_dynamic_graph_is_back_after_an_error():
+    with pytest.raises(NotALayerError, match='not a paddle.nn.Layer'):
+        profile(lambda: 'a string', (None, 3, 8, 8))
+    assert paddle.in_dynamic_mode()
+    with pytest.raises(ShapeError, match='would make a 0x0 map'):
+        profile(lambda: nn.Sequential(nn.Conv2D(3, 4, 5), nn.ReLU()), (None, 3, 4, 4))
+    assert paddle.in_dynamic_mode()
+    # and the process goes on computing eagerly
+    assert float(paddle.ones([2]).sum()) == 2.0

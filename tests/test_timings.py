@@ -1,0 +1,39 @@
+"""resnet_tools.timings (the arithmetic of scripts/timings.py, with a made-up clock: no
+timing here) and resnet_tools.progress (a bar only when stderr is a terminal)."""
+import io
+import sys
+
+from resnet_tools import progress, timings
+
+
+def test_ratios_are_medians_over_the_import_median():
+    seconds = {timings.IMPORT: [2.0, 1.0, 1.5], ('scripts/summary.py', '--overview'): [9.0, 3.0, 6.0]}
+    clock = iter(value for round_ in zip(*seconds.values()) for value in round_)
+    times = timings.measure([('scripts/summary.py', '--overview')], 3, clock=lambda _: next(clock))
+    assert times == seconds
+    (_, base, one), (text, median, ratio) = timings.ratios(times)
+    assert (base, one) == (1.5, 1.0)
+    assert text == 'python scripts/summary.py --overview' and (median, ratio) == (6.0, 4.0)
+    table = timings.table(times, [4.0]).splitlines()
+    assert table[2] == '| `python -c "import paddle"` | 1.50 | 1.00 |  |'
+    assert table[3] == '| `python scripts/summary.py --overview` | 6.00 | 4.00 | <= 4: met |'
+
+
+def test_every_timed_command_has_a_target_or_none():
+    for command, target in timings.COMMANDS + timings.SLOW_COMMANDS:
+        assert command[0].startswith('scripts/') and (timings.REPO / command[0]).is_file()
+        assert target is None or target > 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_shows_only_on_a_terminal(monkeypatch):
+    for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, 'stderr', stream)
+        assert list(progress.progress(range(3), 'counting')) == [0, 1, 2]
+        assert ('counting' in stream.getvalue()) == shown
+        if not shown:
+            assert stream.getvalue() == ''

@@ -1,0 +1,234 @@
+"""--model, --models and --depth: any paddle.vision model or a user's own network, with
+MACs checked against the figures torchvision publishes for the same architectures."""
+import csv
+import importlib.util
+import io
+import json
+import textwrap
+
+import paddle
+import pytest
+from paddle import nn
+from paddle.vision import models
+
+import resnet
+from conftest import REPO, count_params, run_script
+from resnet_tools import summary, tables, zoo
+from resnet_tools.cli import UsageError
+from resnet_tools.macs import layer_macs, model_macs, uncounted
+from resnet_tools.profile import profile
+from resnet_tools.torchvision_published import DIFFERENCE, PUBLISHED
+from test_profile import paddle_summary
+from test_teaching import summarize
+
+# scripts/summary.py itself, for its parse_args.
+_spec = importlib.util.spec_from_file_location('summary_script', REPO / 'scripts' / 'summary.py')
+SCRIPT = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(SCRIPT)
+
+# Where paddle.vision's network is torchvision's, its conv + fc multiply-adds must be
+# torchvision's published GFLOPS to the printed 3 decimals, and its trainable
+# parameters torchvision's num_params.  The figures are the `_ops` and `num_params`
+# of each model's weights metadata in pytorch/vision: torchvision/models/alexnet.py
+# (AlexNet_Weights), vgg.py (VGG11_Weights, VGG16_BN_Weights), mobilenetv2.py
+# (MobileNet_V2_Weights), mobilenetv3.py (MobileNet_V3_Small/Large_Weights),
+# shufflenetv2.py (ShuffleNet_V2_X0_5/X1_0_Weights), densenet.py (DenseNet121_Weights),
+# resnet.py (ResNeXt50_32X4D_Weights, Wide_ResNet50_2_Weights); copied with their
+# sources into resnet_tools/torchvision_published.py.
+SAME_AS_TORCHVISION = ['alexnet', 'vgg11', 'vgg16_bn', 'mobilenet_v2', 'mobilenet_v3_small',
+                       'mobilenet_v3_large', 'shufflenet_v2_x0_5', 'shufflenet_v2_x1_0',
+                       'densenet121', 'resnext50_32x4d', 'wide_resnet50_2']
+
+
+@pytest.mark.parametrize('name', SAME_AS_TORCHVISION)
+def test_macs_and_trainable_params_are_torchvisions(name):
+    spec = zoo.model_spec(name)
+    result = zoo.profile_model(spec)
+    assert round(result.macs / 1e9, 3) == PUBLISHED[name]['gflops']
+    assert result.trainable_params == PUBLISHED[name]['params']
+    assert name not in DIFFERENCE
+
+
+def test_inception_v3_macs_are_torchvisions_at_299():
+    # torchvision/models/inception.py, Inception_V3_Weights: _ops 5.713 at 299x299; its
+    # num_params counts the auxiliary head, which paddle.vision's network does not have.
+    spec = zoo.model_spec('inception_v3')
+    assert spec.input_shape == (None, 3, 299, 299)
+    result = zoo.profile_model(spec)
+    assert round(result.macs / 1e9, 3) == PUBLISHED['inception_v3']['gflops']
+    assert result.trainable_params < PUBLISHED['inception_v3']['params']
+    assert 'inception_v3' in DIFFERENCE
+
+
+def test_counts_agree_with_a_forward_pass_of_the_model():
+    # The static graph's count against the model run eagerly with hooks.
+    result = zoo.profile_model(zoo.model_spec('mobilenet_v3_small', [96]))
+    assert result.macs == model_macs(models.mobilenet_v3_small(), (1, 3, 96, 96))
+    assert result.params == count_params(models.mobilenet_v3_small())
+
+
+def test_depthwise_and_transposed_convs_by_hand():
+    x = paddle.rand([1, 8, 10, 10])
+    depthwise = nn.Conv2D(8, 8, 3, padding=1, groups=8)
+    # 8 x 10 x 10 outputs, each a 3 x 3 window of its own channel.
+    assert layer_macs(depthwise, depthwise(x), [x]) == 8 * 10 * 10 * 3 * 3
+    transposed = nn.Conv2DTranspose(8, 4, 2, stride=2)
+    # Every input value is multiplied into a 2 x 2 window of each of the 4 filters.
+    assert layer_macs(transposed, transposed(x), [x]) == 8 * 10 * 10 * 4 * 2 * 2
+
+
+def test_default_inputs_and_fixed_sizes():
+    assert zoo.model_spec('LeNet').input_shape == (None, 1, 28, 28)
+    assert zoo.model_spec('vgg16').input_shape == (None, 3, 224, 224)
+    assert zoo.model_spec('mobilenet_v2', [3, 96, 128]).input_shape == (None, 3, 96, 128)
+    with pytest.raises(UsageError, match='alexnet takes only its input of 3x224x224, not '
+                                         '3x256x256: it has no adaptive pool'):
+        zoo.model_spec('alexnet', [256])
+
+
+def test_the_vgg_bn_forms_are_vgg_with_batch_norm():
+    plain, bn = (zoo.profile_model(zoo.model_spec(name, [32])) for name in ('vgg11', 'vgg11_bn'))
+    channels = [row.output_shape[1] for row in bn.rows if row.name.startswith('BatchNorm2D')]
+    # One BatchNorm after each of VGG-11's eight convs: 64, 128, 256, 256, 512 x 4 channels,
+    # with a trainable scale and shift and two running statistics per channel.
+    assert channels == [64, 128, 256, 256, 512, 512, 512, 512]
+    assert bn.params - plain.params == 4 * sum(channels)
+    assert bn.trainable_params - plain.trainable_params == 2 * sum(channels) == \
+        PUBLISHED['vgg11_bn']['params'] - PUBLISHED['vgg11']['params']
+
+
+def test_googlenets_three_outputs():
+    data = json.loads(summarize(model='googlenet', macs=True, format='json'))
+    assert data['output_shape'] == [[1, 1000]] * 3
+    assert data['totals']['trainable_params'] == count_params(models.googlenet(), True)
+
+
+def test_plain_model_table_is_paddle_summarys():
+    result = run_script('summary.py', '--model', 'LeNet')
+    assert result.returncode == 0 and result.stderr == ''
+    assert result.stdout == paddle_summary(models.LeNet, (None, 1, 28, 28))[0]
+
+
+def test_uncounted_layers_are_named():
+    result = zoo.profile_model(zoo.model_spec('mobilenet_v3_small', [64]))
+    assert uncounted(result.order) == ['Hardsigmoid', 'Hardswish']
+    notes = tables.layer_table(result, 'mobilenet_v3_small')['notes']
+    assert notes[-1] == 'Not counted in the MACs (see the convention): Hardsigmoid, Hardswish.'
+
+
+# --- a user's own network -----------------------------------------------------------
+
+NETWORK = '''
+from paddle import nn
+
+SIZE = 3
+
+def build(classes=10):
+    return nn.Sequential(nn.Conv2D(1, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2D(1),
+                         nn.Flatten(), nn.Linear(8, classes))
+
+def not_a_layer():
+    return [1, 2]
+
+def fixed():
+    return nn.Sequential(nn.Conv2D(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+'''
+
+
+@pytest.fixture
+def network_file(tmp_path):
+    path = tmp_path / 'my_net.py'
+    path.write_text(textwrap.dedent(NETWORK), encoding='utf-8')
+    return path
+
+
+def test_a_users_factory_from_a_file_and_from_a_package(network_file, monkeypatch):
+    expected = 1 * 8 * 9 + 8 + 8 * 10 + 10
+    data = json.loads(summarize(model=f'{network_file}:build', input_size=['1', '16', '16'],
+                                macs=True, format='json'))
+    assert data['totals']['params'] == expected
+    assert data['totals']['macs'] == 8 * 16 * 16 * 9 + 10 * 8
+    assert data['input_shape'] == [1, 1, 16, 16] and data['output_shape'] == [1, 10]
+    monkeypatch.syspath_prepend(str(network_file.parent))
+    text = summarize(model='my_net:build', input_size=['1', '16', '16'])
+    assert f'Total params: {expected:,}' in text
+
+
+@pytest.mark.parametrize('model, sizes, message', [
+    ('{dir}/nothing.py:build', None, 'there is no file'),
+    ('{dir}/my_net.py:missing', None, 'has no missing'),
+    ('{dir}/my_net.py:SIZE', None, 'SIZE is not callable (its type is int)'),
+    ('{dir}/my_net.py:not_a_layer', None, 'it returned a list, not a paddle.nn.Layer'),
+    ('{dir}/my_net.py:fixed', ['3', '16', '16'], 'fails on an input of [3, 16, 16]'),
+    ('no_such_package.module:build', None, 'no_such_package.module does not import: '
+                                           'ModuleNotFoundError'),
+    ('resnet5', None, 'did you mean resnet50'),
+    ('inception_v3', ['64'], 'does not take an input of [3, 64, 64]: Conv2D-'),
+])
+def test_bad_models_are_one_line_and_exit_code_2(network_file, model, sizes, message):
+    args = ['--model', model.format(dir=network_file.parent)]
+    result = run_script('summary.py', *args, *(['--input-size', *sizes] if sizes else []))
+    assert result.returncode == 2 and result.stdout == ''
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert message in result.stderr and 'Traceback' not in result.stderr
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--model', 'resnet50', '--stages'], '--stages is for this repository\'s ResNets'),
+    (['--model', 'resnet50', '--variant', 'v1'], '--variant is for this repository\'s'),
+    (['--models', 'resnet18', 'vgg17'], '--models vgg17 is not a paddle.vision.models network'),
+    (['--models', 'resnet18', '--macs'], '--macs adds a column to the per-layer table'),
+    (['--depth', '0'], '--depth 0 is out of range: from 1 to 32'),
+    (['--depth', '2', '--explain'], '--explain adds a column to the per-layer table'),
+])
+def test_bad_combinations_are_one_line(args, message):
+    arguments = vars(SCRIPT.parse_args(args))
+    with pytest.raises(UsageError, match=message.replace('(', r'\(').replace('[', r'\[')):
+        summary.check_request(arguments)
+
+
+# --- --depth ------------------------------------------------------------------------
+
+def test_depth_2_of_our_resnet50_is_one_row_per_residual_block():
+    result = profile(lambda: resnet.build('resnet50'), (None, 3, 224, 224))
+    data = tables.depth_table(result, 'ResNet-50', 2)
+    blocks = [row for row in data['rows'] if row['depth'] == 2]
+    assert [row['path'] for row in blocks] == [f'residual_block.{i}' for i in range(16)]
+    assert {row['layer'] for row in blocks} == {'BottleneckBlock'}
+    # Rows add up to the totals: what is folded in is counted once.
+    assert sum(row['params'] for row in data['rows']) == data['totals']['params'] == 25_610_152
+    assert sum(row['macs'] or 0 for row in data['rows']) == data['totals']['macs'] == result.macs
+    first = blocks[0]
+    assert first['params'] == count_params(resnet.build('resnet50').residual_block[0])
+    assert first['input_shape'] == [[1, 64, 56, 56]] and first['output_shape'] == [1, 256, 56, 56]
+
+
+def test_depth_of_a_paddle_vision_model_in_csv():
+    text = summarize(model='resnet18', depth='1', input_size=['64'], format='csv')
+    rows = list(csv.DictReader(io.StringIO(text)))
+    # paddle.vision's ResNet: conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc.
+    assert [row['path'] for row in rows[:-1]] == ['conv1', 'bn1', 'relu', 'maxpool', 'layer1',
+                                                  'layer2', 'layer3', 'layer4', 'avgpool', 'fc']
+    assert rows[-1]['layer'] == 'total'
+    assert sum(int(row['params']) for row in rows[:-1]) == int(rows[-1]['params']) == \
+        count_params(models.resnet18())
+    plain = summarize(model='resnet18', depth='3', input_size=['64'])
+    assert '    Conv2D: layer1.0.conv1' in plain
+
+
+# --- --models -----------------------------------------------------------------------
+
+def test_models_side_by_side():
+    data = zoo.models_table(['alexnet', 'squeezenet1_0', 'LeNet', 'shufflenet_v2_x0_25'])
+    rows = {row['model']: row for row in data['rows']}
+    assert rows['alexnet']['torchvision_params'] == rows['alexnet']['trainable_params']
+    assert rows['alexnet']['weighted_layers'] == 8          # 5 convs and 3 fc layers
+    assert rows['LeNet']['input_shape'] == [1, 28, 28] and rows['LeNet']['output_shape'] == [1, 10]
+    assert rows['LeNet']['torchvision_params'] is None
+    assert rows['squeezenet1_0']['differs_from_torchvision'] == DIFFERENCE['squeezenet1_0']
+    text = zoo.models_view(data)
+    body = {line[0]: line for line in text[2]}
+    assert body['squeezenet1_0 *'][-1] == '0.819' and body['LeNet'][-2:] == ['-', '-']
+    assert any('torchvision/models/alexnet.py' in note for note in data['notes'])
+    assert any(note.startswith('* squeezenet1_0: ') for note in data['notes'])
+    assert rows['shufflenet_v2_x0_25']['params'] == count_params(models.shufflenet_v2_x0_25())
