@@ -201,7 +201,9 @@ def test_pdf_and_png_are_the_same_every_time(suffix, magic):
 def test_the_readme_figures_are_up_to_date(tmp_path):
     written = drawing.readme_figures(tmp_path)
     committed = REPO / 'docs' / 'figures'
-    assert sorted(path.name for path in written) == sorted(path.name for path in committed.iterdir())
+    # docs/figures also holds degradation.py's figure, which test_degradation checks.
+    assert sorted(path.name for path in written) == [
+        'basic_block.svg', 'bottleneck_block.svg', 'resnet34.svg', 'resnet50.svg']
     for path in written:
         assert path.read_bytes() == (committed / path.name).read_bytes(), \
             f'docs/figures/{path.name} is out of date: run python scripts/draw.py --readme-figures'
