@@ -1,6 +1,7 @@
 """The configuration tables that every network in this repository is built from."""
 from .cifar import (
     CIFAR_ARCHS,
+    CIFAR_INPUT_SIZE,
     CIFAR_LAYERS,
     CIFAR_NUM_CLASSES,
     CIFAR_SHORTCUT,
@@ -16,6 +17,6 @@ from .resnet import (
     layers_config,
 )
 
-__all__ = ["ARCHS", "CIFAR_ARCHS", "CIFAR_LAYERS", "CIFAR_NUM_CLASSES", "CIFAR_SHORTCUT",
+__all__ = ["ARCHS", "CIFAR_ARCHS", "CIFAR_INPUT_SIZE", "CIFAR_LAYERS", "CIFAR_NUM_CLASSES", "CIFAR_SHORTCUT",
            "CIFAR_STEM_CHANNELS", "DEFAULT_VARIANT", "STEM_CHANNELS", "STRIDE_PLACEMENT",
            "SUPPORTED_LAYERS", "cifar_layers_config", "layers_config"]

@@ -17,6 +17,8 @@ CIFAR_LAYERS = tuple(cifar_layers_config)
 # The stem of Section 4.2: one 3x3 conv with 16 filters, and no max pool.
 CIFAR_STEM_CHANNELS = 16
 CIFAR_NUM_CLASSES = 10
+# CIFAR-10's images are 32x32.
+CIFAR_INPUT_SIZE = 32
 
 # The paper trains the CIFAR networks with option A (zero-padding shortcuts, so that
 # a residual network has exactly the parameters of its plain twin).

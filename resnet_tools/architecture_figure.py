@@ -7,22 +7,20 @@ plain block; `down_sample_block` None for the identity, a ZeroPadShortcut for
 option A, a 1x1 conv + BN for a projection).  Output sizes come from one forward
 pass at the input size asked for.  resnet_tools.figures draws the result.
 """
+import functools
 import pathlib
 
 import paddle
 from paddle import nn
 
-import resnet
-from blocks import SHORTCUTS, ZeroPadShortcut
-from configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT, DEFAULT_VARIANT,
-                     cifar_layers_config)
+from blocks import ZeroPadShortcut
+from configs import CIFAR_ARCHS, CIFAR_SHORTCUT, DEFAULT_VARIANT
 from resnet_tools import figures, summary
 from resnet_tools.cli import UsageError
 from resnet_tools.teaching import HEAD, display_name, layer_count, residual_convs, stage_blocks
 
 # A stage of more blocks than this is drawn as its first block, a gap and its last.
 MAX_BLOCKS = 6
-CIFAR_INPUT_SIZE = 32
 SHORTCUT_KINDS = ('identity', 'projection', 'zeropad')
 SHORTCUT_LEGEND = {
     'identity': 'solid arc: identity shortcut, x',
@@ -254,64 +252,26 @@ def block_figure(name, build_block, input_shape):
 
 # --- the choice of network, checked as summary.py checks it -----------------------
 
-def check_shortcut(shortcut):
-    if shortcut is not None and shortcut not in SHORTCUTS:
-        raise UsageError(f'--shortcut {shortcut} is not known; choose from {", ".join(SHORTCUTS)}')
-
-
-def cifar_spec(arch, input_size, num_classes):
-    """(name, input_shape) of a CIFAR network once every argument is checked.
-
-    summary.network_spec knows the paddle.vision names only; these are the same
-    checks for the CIFAR names (a 32x32 image, halved twice, and always an fc)."""
-    minimum = 2 ** (len(cifar_layers_config[CIFAR_ARCHS[arch]['layers']]['num_blocks']) - 1)
-    height, width = summary.image_size(input_size, minimum,
-                                       f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
-    if not 1 <= num_classes <= summary.MAX_CLASSES:
-        raise UsageError(f'--num-classes {num_classes} is out of range for {arch}: '
-                         f'from 1 to {summary.MAX_CLASSES}')
-    return arch, (None, 3, height, width)
-
-
 def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, variant=None,
                     shortcut=None, compare=False, max_blocks=MAX_BLOCKS, columns=1):
     """(figure, drawn columns) of Figure 3 for the network the scripts' arguments name:
     `--layers` or `--arch` (a paddle.vision or a CIFAR name), `--shortcut` to build it
     with another option, `compare` to put its plain twin beside it.  None means the
-    network's default (224 and 1000 classes, 32 and 10 for CIFAR)."""
-    check_shortcut(shortcut)
-    if arch in CIFAR_ARCHS:
-        if variant is not None:
-            raise UsageError(f'--variant places the stride of a bottleneck block; '
-                             f'{arch} has none')
-        num_classes = CIFAR_NUM_CLASSES if num_classes is None else num_classes
-        name, input_shape = cifar_spec(arch, input_size or [CIFAR_INPUT_SIZE], num_classes)
-        options = {}
-    else:
-        num_classes = 1000 if num_classes is None else num_classes
-        variant = variant or DEFAULT_VARIANT
-        name, _, input_shape = summary.network_spec(
-            layers, arch, input_size or [summary.DEFAULT_INPUT_SIZE], num_classes, variant)
-        options = {'variant': variant}
-    # None: the builder's own default, option B (A for the CIFAR networks).
-    residual = shortcut or (CIFAR_ARCHS.get(name) or ARCHS[name]).get('shortcut')
+    network's default (224 and 1000 classes, 32 and 10 for CIFAR).  The arguments are
+    checked by summary.network_spec, so the errors read as summary.py's."""
+    spec = functools.partial(summary.network_spec, layers, arch, input_size, num_classes, variant)
+    name, build, input_shape = spec(shortcut)
     plain = None
     if compare:
         if shortcut == 'none':
             raise UsageError('--compare puts the plain network beside the residual one; '
                              'leave out --shortcut none')
-        if residual == 'none':
-            residual = CIFAR_SHORTCUT     # the plain CIFAR nets' twins are option A's
-
-        def plain():
-            return resnet.build(name, num_classes=num_classes, **{**options, 'shortcut': 'none'})
-
-    if residual:
-        options['shortcut'] = residual
-
-    def build():
-        return resnet.build(name, num_classes=num_classes, **options)
-
+        if shortcut is None and CIFAR_ARCHS.get(name, {}).get('shortcut') == 'none':
+            # A plain CIFAR network's residual twin is the paper's, with option A.
+            name, build, input_shape = spec(CIFAR_SHORTCUT)
+        plain = spec('none')[1]
+    if name not in CIFAR_ARCHS:
+        variant = variant or DEFAULT_VARIANT
     return network_figure(name, build, input_shape, variant, max_blocks, columns, plain)
 
 

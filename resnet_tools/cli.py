@@ -10,7 +10,7 @@ import os
 import sys
 import warnings
 
-from configs import ARCHS, SUPPORTED_LAYERS
+from configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS
 
 # Messages Paddle prints that are about Paddle's own setup, not about the user's input.
 PADDLE_NOISE = (
@@ -67,12 +67,40 @@ def add_network_arguments(parser):
     return which
 
 
+# The help of --arch where the CIFAR-10 networks are offered too.
+AND_CIFAR = ', and the CIFAR-10 networks ' + ', '.join(CIFAR_ARCHS)
+
+
 def add_network_choices(group, archs=ARCHS, more=''):
     """--layers and --arch; `archs` are the names --arch offers, `more` adds to its help."""
     group.add_argument('--layers', metavar='N',
                        help=f'the ResNet depth: {", ".join(map(str, SUPPORTED_LAYERS))} (default: 50)')
     group.add_argument('--arch', metavar='NAME',
                        help='a paddle.vision.models name: ' + ', '.join(ARCHS) + more)
+
+
+def add_block_arguments(parser):
+    """--in-channels, --out-channels and --stride: the block that --block builds."""
+    parser.add_argument('--in-channels', metavar='C', type=str,
+                        help='with --block: input channels (default: 64)')
+    parser.add_argument('--out-channels', metavar='C', type=str,
+                        help='with --block: output channels (default: 128)')
+    parser.add_argument('--stride', metavar='S', type=str,
+                        help='with --block: stride, 1 or 2 (default: 2)')
+
+
+def add_shape_arguments(parser, input_help=''):
+    """--input-size, --num-classes and --variant: how the chosen network is built."""
+    parser.add_argument('--input-size', metavar='N', type=str, nargs='+',
+                        help='height [width] of the input (default: 224; 32 for a CIFAR '
+                             'network)' + input_help)
+    parser.add_argument('--num-classes', metavar='K', type=str,
+                        help='outputs of the fc layer, 0 to drop it (default: 1000; 10 for '
+                             'a CIFAR network, which always has its fc)')
+    parser.add_argument('--variant', metavar='V', type=str,
+                        help="where a down-sampling bottleneck puts its stride: v1.5 (on the "
+                             "3x3 conv, as the article and Paddle; default) or v1 (on the "
+                             "first 1x1 conv, as the paper)")
 
 
 def arch_name(layers=None, arch=None, archs=ARCHS):

@@ -12,9 +12,9 @@ import functools
 from dataclasses import dataclass
 
 import resnet
-from blocks import BasicBlock, BottleneckBlock
-from configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, DEFAULT_VARIANT, STRIDE_PLACEMENT,
-                     cifar_layers_config, layers_config)
+from blocks import SHORTCUTS, BasicBlock, BottleneckBlock
+from configs import (ARCHS, CIFAR_ARCHS, CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES, DEFAULT_VARIANT,
+                     STRIDE_PLACEMENT, cifar_layers_config, layers_config)
 from resnet_tools import tables, teaching, zoo
 from resnet_tools.cli import UsageError, arch_name, integer
 from resnet_tools.profile import profile
@@ -27,8 +27,6 @@ BLOCKS = {'basic': BasicBlock, 'bottleneck': BottleneckBlock}
 # The article's block tables: BasicBlock(64, 128, 2) and BottleneckBlock(64, 128, 2)
 # on a (None, 64, 224, 224) input, and ResNet-50 on (None, 3, 224, 224).
 DEFAULT_INPUT_SIZE = 224
-# Section 4.2 of the paper: 32x32 CIFAR-10 images, 10 classes.
-CIFAR_INPUT_SIZE = 32
 IMAGENET_CLASSES = 1000
 DEFAULT_BLOCK = {'in_channels': 64, 'out_channels': 128, 'stride': 2}
 BLOCK_STRIDES = (1, 2)
@@ -110,18 +108,28 @@ def check_num_classes(num_classes):
                          f'or 0 to drop the fc layer')
 
 
-def network_spec(layers=50, arch=None, input_size=None, num_classes=None, variant=None):
+def network_spec(layers=50, arch=None, input_size=None, num_classes=None, variant=None,
+                 shortcut=None):
     """(name, build_model, input_shape) of ResNet-`layers`, or of `arch` if given, once
     every argument is checked.  None stands for the network's own default: a 224x224
     input, 1000 classes and v1.5 for the ImageNet ResNets, 32x32 and 10 classes for the
-    CIFAR networks, which have no bottleneck and so no variant."""
+    CIFAR networks, which have no bottleneck and so no variant.  `shortcut` builds the
+    network with another of the paper's shortcut options (A, B, C, none)."""
     arch = arch_name(layers, arch, SUMMARY_ARCHS)
     side, classes = default_input(arch)
     height, width = network_image_size(arch, input_size or (side,))
     num_classes = classes if num_classes is None else num_classes
     check_num_classes(num_classes)
     options = {'num_classes': num_classes}
+    if shortcut is not None:
+        if shortcut not in SHORTCUTS:
+            raise UsageError(f'--shortcut {shortcut} is not known; '
+                             f'choose from {", ".join(SHORTCUTS)}')
+        options['shortcut'] = shortcut
     if arch in CIFAR_ARCHS:
+        if num_classes == 0:
+            raise UsageError(f'--num-classes 0 drops the fc layer of an ImageNet ResNet; '
+                             f'{arch} always has one: give 1 to {MAX_CLASSES}')
         if variant is not None:
             raise UsageError(f'--variant places the stride of a bottleneck block; {arch} '
                              f'is built from basic blocks only')

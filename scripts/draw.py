@@ -7,8 +7,9 @@ import textwrap
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from resnet_tools.cli import (ArgumentParser, UsageError, add_network_choices,  # noqa: E402
-                              integer, quiet_paddle, run)
+from resnet_tools.cli import (AND_CIFAR, ArgumentParser, UsageError, add_block_arguments,  # noqa: E402
+                              add_network_choices, add_shape_arguments, integer, quiet_paddle,
+                              run)
 
 quiet_paddle()
 
@@ -47,7 +48,7 @@ def parse_args(argv):
     parser = ArgumentParser(prog='draw.py', description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
-    add_network_choices(what)
+    add_network_choices(what, more=AND_CIFAR)
     what.add_argument('--block', metavar='TYPE', type=str,
                       help='one residual block, as Figure 5: basic or bottleneck')
     what.add_argument('--readme-figures', metavar='DIR', nargs='?', const=README_FIGURES,
@@ -56,19 +57,8 @@ def parse_args(argv):
     parser.add_argument('--output', metavar='FILE',
                         help='the file to write: .svg, .png or .pdf')
     parser.add_argument('--force', action='store_true', help='replace FILE if it exists')
-    parser.add_argument('--in-channels', metavar='C', type=str,
-                        help='with --block: input channels (default: 64)')
-    parser.add_argument('--out-channels', metavar='C', type=str,
-                        help='with --block: output channels (default: 128)')
-    parser.add_argument('--stride', metavar='S', type=str,
-                        help='with --block: stride, 1 or 2 (default: 2)')
-    parser.add_argument('--input-size', metavar='N', type=str, nargs='+',
-                        help='height [width] of the input (default: 224; 32 for CIFAR)')
-    parser.add_argument('--num-classes', metavar='K', type=str,
-                        help='outputs of the fc layer, 0 to drop it (default: 1000; 10 for CIFAR)')
-    parser.add_argument('--variant', metavar='V', type=str,
-                        help='where a down-sampling bottleneck puts its stride: v1.5 (on the '
-                             '3x3 conv; default) or v1 (on the first 1x1 conv, as the paper)')
+    add_block_arguments(parser)
+    add_shape_arguments(parser)
     parser.add_argument('--shortcut', metavar='S', type=str,
                         help="the paper's shortcut option to build the network with: A, B, C "
                              "or none (default: the network's own, B; A for CIFAR)")

@@ -7,11 +7,11 @@ import textwrap
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from resnet_tools.cli import ArgumentParser, add_network_choices, quiet_paddle, run  # noqa: E402
+from resnet_tools.cli import (AND_CIFAR, ArgumentParser, add_block_arguments, add_network_choices,  # noqa: E402
+                              add_shape_arguments, quiet_paddle, run)
 
 quiet_paddle()
 
-from configs import CIFAR_ARCHS  # noqa: E402
 from resnet_tools import summary, zoo  # noqa: E402
 from resnet_tools.macs import MACS_CONVENTION  # noqa: E402
 
@@ -54,7 +54,7 @@ def parse_args(argv):
     parser = ArgumentParser(prog='summary.py', description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
-    add_network_choices(what, more=', and the CIFAR-10 networks ' + ', '.join(CIFAR_ARCHS))
+    add_network_choices(what, more=AND_CIFAR)
     what.add_argument('--block', metavar='TYPE', type=str,
                       help='one residual block: basic or bottleneck')
     what.add_argument('--model', metavar='NAME',
@@ -62,22 +62,8 @@ def parse_args(argv):
                            ', '.join(zoo.VISION_MODELS) + '), or your own: '
                            'path/to/file.py:function or package.module:function, a function '
                            'that returns a paddle.nn.Layer')
-    parser.add_argument('--in-channels', metavar='C', type=str,
-                        help='with --block: input channels (default: 64)')
-    parser.add_argument('--out-channels', metavar='C', type=str,
-                        help='with --block: output channels (default: 128)')
-    parser.add_argument('--stride', metavar='S', type=str,
-                        help='with --block: stride, 1 or 2 (default: 2)')
-    parser.add_argument('--input-size', metavar='N', type=str, nargs='+',
-                        help='height [width] of the input (default: 224; 32 for a CIFAR '
-                             'network); with --model or --models [channels] height [width]')
-    parser.add_argument('--num-classes', metavar='K', type=str,
-                        help='outputs of the fc layer, 0 to drop it (default: 1000; 10 for '
-                             'a CIFAR network)')
-    parser.add_argument('--variant', metavar='V', type=str,
-                        help="where a down-sampling bottleneck puts its stride: v1.5 (on the "
-                             "3x3 conv, as the article and Paddle; default) or v1 (on the "
-                             "first 1x1 conv, as the paper)")
+    add_block_arguments(parser)
+    add_shape_arguments(parser, '; with --model or --models [channels] height [width]')
     view = parser.add_mutually_exclusive_group()
     view.add_argument('--stages', action='store_true',
                       help="the paper's Table 1 (or its CIFAR-10 table): one row per stage "

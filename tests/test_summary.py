@@ -63,6 +63,7 @@ def test_block_options_reach_the_table():
 @pytest.mark.parametrize('args, message', [
     (['--layers', '42'], '--layers 42 is not a ResNet depth; choose from 18, 34, 50, 101, 152'),
     (['--layers', 'abc'], '--layers abc is not a ResNet depth; choose from 18, 34, 50, 101, 152'),
+    (['--arch', 'cifar_resnet20', '--num-classes', '0'], 'cifar_resnet20 always has one: give 1 to 100000'),
     (['--input-size', '0'], '--input-size 0 is out of range'),
     (['--input-size', '-5'], '--input-size -5 is out of range'),
     (['--input-size', '16'], 'each side must be from 32 to 1024'),
