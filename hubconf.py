@@ -23,8 +23,11 @@ dependencies = ['paddle', 'numpy']
 
 _ARGS = """
     Args:
-        pretrained: None for random weights, or the path of paddle.vision's .pdparams
-            file for this network (e.g. resnet50.pdparams); nothing is downloaded.
+        pretrained: None for random weights, or the path of a weights file for this
+            network, in paddle.vision's key names or this repository's: a .safetensors
+            file (read without unpickling), or a .pdparams file such as paddle.vision's
+            resnet50.pdparams (a pickle: only from a source you trust). Nothing is
+            downloaded.
         num_classes: outputs of the fc layer (default 1000); 0 or less drops it.
         with_pool: keep the global average pool (default True).
         variant: 'v1.5' (stride on the 3x3 conv, as paddle.vision) or 'v1' (the paper).

@@ -43,7 +43,8 @@ def input_shape(arch, input_size):
 
 
 def build_model(arch, weights=None, num_classes=None):
-    """Our `arch` in eval mode, with seeded random weights or those of a .pdparams file.
+    """Our `arch` in eval mode, with seeded random weights or those of a weights file
+    (.pdparams or .safetensors).
 
     `num_classes` defaults to the fc layer of the weights, or 1000.  Returns (model,
     warnings about the file, e.g. an md5 that is not the published one).
