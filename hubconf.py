@@ -19,7 +19,7 @@ import resnet as _resnet
 import resnet_tools.weights as _weights  # noqa: F401
 from configs import ARCHS as _ARCHS, layers_config as _layers_config
 
-dependencies = ['paddle', 'numpy']
+dependencies = ['paddle', 'numpy', 'safetensors']
 
 _ARGS = """
     Args:
