@@ -12,7 +12,9 @@ eager or exported.  GMAC/s is the conv + fc multiply-adds of one forward pass
 The machine's ceiling is what numpy's float32 matrix product reaches at the same
 number of threads: n^3 multiply-adds for two n x n matrices, a dense kernel that
 BLAS libraries tune to the CPU's vector units.  A network of convolutions cannot
-beat that by much, so every GMAC/s is also shown as a share of it.
+beat that by much, so every GMAC/s is also shown as a share of it.  The product is
+timed in turn with the two sides of each row, so that a busy spell lowers the
+ceiling of that row as much as the row itself.
 """
 import os
 import platform
@@ -95,16 +97,19 @@ def describe_blas(info, environ=os.environ):
     return ', '.join(parts)
 
 
-def matmul_ceiling(threads, size=CEILING_SIZE, warmup=2, repeats=10):
-    """GMAC/s of numpy's float32 product of two size x size matrices on `threads`
-    BLAS threads: size^3 multiply-adds over the median time."""
+def matmul(size=CEILING_SIZE):
+    """A call of numpy's float32 product of two seeded size x size matrices: size^3
+    multiply-adds, on as many threads as numpy's BLAS is given."""
     rng = np.random.RandomState(export.SEED)
     a, b = (rng.standard_normal((size, size)).astype('float32') for _ in range(2))
     out = np.empty_like(a)
-    with threadpoolctl.threadpool_limits(limits=threads, user_api='blas'):
-        seconds = interleaved({'matmul': lambda: np.matmul(a, b, out=out)},
-                              warmup, repeats)['matmul']
-    return gmacs(size ** 3, seconds)
+    return lambda: np.matmul(a, b, out=out)
+
+
+def with_ceiling(runs, warmup, repeats, size=CEILING_SIZE):
+    """(interleaved() of `runs` and the matrix product, the product's GMAC/s)."""
+    medians = interleaved({**runs, 'ceiling': matmul(size)}, warmup, repeats)
+    return medians, gmacs(size ** 3, medians.pop('ceiling'))
 
 
 def official_and_ours(arch):
@@ -165,6 +170,7 @@ def row(what, batch, official, ours, macs=None, target=None, ceiling=None):
     return {'run': what, 'batch': batch, 'official eager ms': official * 1e3,
             'ours ms': ours * 1e3, 'speed ours/official': speed,
             'official GMAC/s': rate(official), 'ours GMAC/s': rate(ours),
+            'ceiling GMAC/s': ceiling,
             'official % of ceiling': share(official), 'ours % of ceiling': share(ours),
             'target': f'>= {target:g}: {"met" if speed >= target else "NOT met"}'}
 
@@ -188,23 +194,28 @@ def ceiling_verdict(rows, threads):
 def benchmark(arch='resnet50', batch_size=8, input_size=(224,), warmup=2, repeats=10,
               inference_batches=INFERENCE_BATCHES, threads=DEFAULT_THREADS,
               progress=lambda what: None):
-    """{'rows': the table's rows as dicts, 'macs': per image, 'predictor', 'ceiling':
-    GMAC/s, 'blas': numpy's BLAS}; see the module docstring for the columns.
+    """{'rows': the table's rows as dicts, 'macs': per image, 'predictor', 'blas':
+    numpy's BLAS}; see the module docstring for the columns.
 
-    `threads` math threads for both eager models and Paddle Inference, and for the
-    ceiling.  `progress(what)` is called before each row is timed.
+    `threads` math threads for both eager models, Paddle Inference and numpy's BLAS.
+    `progress(what)` is called before each row is timed.
     """
+    with threadpoolctl.threadpool_limits(limits=threads, user_api='blas'):
+        return timed_rows(arch, batch_size, input_size, warmup, repeats, inference_batches,
+                          threads, progress)
+
+
+def timed_rows(arch, batch_size, input_size, warmup, repeats, inference_batches, threads,
+               progress):
     shape = export.input_shape(arch, input_size)
-    progress(f'the ceiling: numpy float32 matrix product, {threads} thread(s)')
-    ceiling = matmul_ceiling(threads, warmup=warmup, repeats=repeats)
     set_eager_threads(threads)
     official, ours = official_and_ours(arch)
     macs = model_macs(ours, (1, *shape[1:]))
     images = export.random_images(batch_size, shape)
     rows = []
     progress(f'eager forward, batch {batch_size}')
-    medians = interleaved({'official': eval_forward(official, images),
-                           'ours': eval_forward(ours, images)}, warmup, repeats)
+    medians, ceiling = with_ceiling({'official': eval_forward(official, images),
+                                     'ours': eval_forward(ours, images)}, warmup, repeats)
     rows.append(row('eager forward (eval)', batch_size, medians['official'],
                     medians['ours'], macs, EAGER_TARGET, ceiling))
     # Exported now, while both models still hold the same (official) weights.
@@ -215,8 +226,9 @@ def benchmark(arch='resnet50', batch_size=8, input_size=(224,), warmup=2, repeat
         for batch in inference_batches:
             progress(f'Paddle Inference, batch {batch}')
             images = export.random_images(batch, shape)
-            medians = interleaved({'official': eval_forward(official, images),
-                                   'inference': lambda: predictor(images)}, warmup, repeats)
+            medians, ceiling = with_ceiling({'official': eval_forward(official, images),
+                                             'inference': lambda: predictor(images)},
+                                            warmup, repeats)
             rows.append(row('Paddle Inference (exported)', batch, medians['official'],
                             medians['inference'], macs, INFERENCE_TARGET, ceiling))
 
@@ -227,8 +239,7 @@ def benchmark(arch='resnet50', batch_size=8, input_size=(224,), warmup=2, repeat
                            'ours': training_step(ours, images)}, warmup, repeats)
     rows.append(row('eager training step (SGD)', batch_size, medians['official'],
                     medians['ours'], target=EAGER_TARGET))
-    return {'rows': rows, 'macs': macs, 'predictor': predictor, 'ceiling': ceiling,
-            'blas': numpy_blas()}
+    return {'rows': rows, 'macs': macs, 'predictor': predictor, 'blas': numpy_blas()}
 
 
 def cpu_model():
@@ -280,13 +291,14 @@ def report(arch, batch_size, input_size, warmup, repeats, threads=DEFAULT_THREAD
         f'(conv + fc); median of {repeats} interleaved runs after {warmup} warm-up runs',
         f'machine: {machine()}',
         threads_line(count, threads, result['predictor']),
-        f'ceiling: numpy float32 matrix product {CEILING_SIZE}x{CEILING_SIZE}, {count} '
-        f'thread(s): {result["ceiling"]:.2f} GMAC/s ({describe_blas(result["blas"])})',
+        f'ceiling: numpy float32 matrix product {CEILING_SIZE}x{CEILING_SIZE} on {count} '
+        f'thread(s), timed in turn with each row; {describe_blas(result["blas"])}',
         '',
         table(result['rows']),
         '',
         'speed ours/official = official median time / ours: above 1, ours is faster.',
-        '% of ceiling = GMAC/s / the ceiling\'s GMAC/s, at the same number of threads.',
+        '% of ceiling = GMAC/s / the ceiling\'s GMAC/s in the same row, at the same '
+        'number of threads.',
     ]
     verdict = ceiling_verdict(result['rows'], count)
     if verdict:

@@ -6,6 +6,7 @@ tests/test_readme.py runs the quick benchmark command shown there.
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import REPO, run_script
@@ -60,16 +61,22 @@ def test_the_ceiling_target_is_judged_at_the_largest_inference_batch():
     assert benchmark.ceiling_verdict(rows[:1], cores) is None
 
 
-def test_the_ceiling_is_n_cubed_over_the_median_time(monkeypatch):
-    timed = {}
+def test_the_ceiling_is_n_cubed_over_the_median_time_of_the_product(monkeypatch):
+    products = []
 
     def fake_interleaved(runs, warmup, repeats):
-        timed['result'] = runs['matmul']()
-        return {'matmul': 0.25}
+        assert list(runs) == ['ours', 'ceiling']
+        products.append(runs['ceiling']())
+        return {'ours': 1.0, 'ceiling': 0.25}
     monkeypatch.setattr(benchmark, 'interleaved', fake_interleaved)
-    assert benchmark.matmul_ceiling(1, size=64) == pytest.approx(64 ** 3 / 0.25 / 1e9)
-    # What was timed is the float32 product itself.
-    assert timed['result'].dtype == 'float32' and timed['result'].shape == (64, 64)
+    medians, ceiling = benchmark.with_ceiling({'ours': lambda: None}, 1, 3, size=64)
+    assert medians == {'ours': 1.0}
+    assert ceiling == pytest.approx(64 ** 3 / 0.25 / 1e9)
+    # What was timed is the float32 matrix product itself.
+    assert products[0].dtype == 'float32' and products[0].shape == (64, 64)
+    rng = np.random.RandomState(export.SEED)
+    a, b = (rng.standard_normal((64, 64)).astype('float32') for _ in range(2))
+    assert np.array_equal(products[0], a @ b)
 
 
 def test_zero_threads_means_every_core():
