@@ -23,12 +23,15 @@ from configs import (ARCHS as _ARCHS, CIFAR_ARCHS as _CIFAR_ARCHS,
                      CIFAR_NUM_CLASSES as _CIFAR_NUM_CLASSES,
                      cifar_layers_config as _cifar_layers_config, layers_config as _layers_config)
 
-dependencies = ['paddle', 'numpy']
+dependencies = ['paddle', 'numpy', 'safetensors']
 
 _ARGS = """
     Args:
-        pretrained: None for random weights, or the path of paddle.vision's .pdparams
-            file for this network (e.g. resnet50.pdparams); nothing is downloaded.
+        pretrained: None for random weights, or the path of a weights file for this
+            network, in paddle.vision's key names or this repository's: a .safetensors
+            file (read without unpickling), or a .pdparams file such as paddle.vision's
+            resnet50.pdparams (a pickle: only from a source you trust). Nothing is
+            downloaded.
         num_classes: outputs of the fc layer (default 1000); 0 or less drops it.
         with_pool: keep the global average pool (default True).
         variant: 'v1.5' (stride on the 3x3 conv, as paddle.vision) or 'v1' (the paper).
@@ -126,14 +129,14 @@ def wide_resnet101_2():
 
 _CIFAR_ARGS = f"""
     Args:
+        pretrained: None for random weights, or the path of a checkpoint of this network
+            in this repository's layout, .safetensors or .pdparams (a scripts/train.py
+            run writes OUTPUT/model.pdparams); nothing is downloaded.
         num_classes: outputs of the fc layer (default {_CIFAR_NUM_CLASSES}).
         in_channels: channels of the input image (default 3; 1 for grey images such as
             scikit-learn's digits, as scripts/train.py --data digits trains it).
         shortcut: 'A' (zero-padding shortcuts, the paper's choice for CIFAR-10), 'B', 'C',
             or 'none' (the plain network).
-
-    The weights are random; those of a scripts/train.py run load with
-    model.set_state_dict(paddle.load('OUTPUT/model.pdparams')).
 """
 
 
@@ -151,8 +154,8 @@ def _cifar_entry_point(arch):
              f"({', '.join(map(str, stages['num_blocks']))} per stage) on "
              f"{', '.join(map(str, stages['out_channels']))} channels, global average pool, fc.")
 
-    def build(**kwargs):
-        return _resnet.build(arch, **kwargs)
+    def build(pretrained=None, **kwargs):
+        return _resnet.build(arch, pretrained, **kwargs)
 
     build.__name__ = build.__qualname__ = arch
     shape = _textwrap.fill(shape, 84, initial_indent='    ', subsequent_indent='    ')

@@ -168,9 +168,9 @@ def build(arch, pretrained=None, **kwargs):
     else:
         raise ValueError(f'unknown architecture {arch!r}; supported are '
                          f'{list(ARCHS) + list(CIFAR_ARCHS)}')
-    if pretrained:
-        from resnet_tools.weights import load_official
-        load_official(model, pretrained)
+    if pretrained:   # a .pdparams or .safetensors file, in either key layout
+        from resnet_tools.weights import load_weights
+        load_weights(model, pretrained)
     return model
 
 

@@ -116,8 +116,9 @@ def compare(arch, input_size=DEFAULT_INPUT_SIZE, seed=SEED, state=None):
 
 
 def weights_file(path, arch=None):
-    """(paddle.vision's state dict from the .pdparams file `path`, in either layout,
-    its architecture, (md5 status, message) as weights.check_md5 gives them)."""
+    """(paddle.vision's state dict from the .pdparams or .safetensors file `path`, in
+    either layout, its architecture, (md5 status, message) as weights.check_md5 gives
+    them)."""
     state = weights.read_state_dict(path)
     state, arch, _ = weights.in_layout(state, weights.OFFICIAL, arch, where=str(path))
     return state, arch, weights.check_md5(path)

@@ -43,7 +43,8 @@ def input_shape(arch, input_size):
 
 
 def build_model(arch, weights=None, num_classes=None):
-    """Our `arch` in eval mode, with seeded random weights or those of a .pdparams file.
+    """Our `arch` in eval mode, with seeded random weights or those of a weights file
+    (.pdparams or .safetensors).
 
     `num_classes` defaults to the fc layer of the weights, or 1000.  Returns (model,
     warnings about the file, e.g. an md5 that is not the published one).
@@ -72,15 +73,17 @@ def save(model, directory, shape):
     paddle.jit.save(model, os.path.join(directory, 'model'), input_spec=[spec])
 
 
-def inference_config(directory):
+def inference_config(directory, threads=1):
     """A Paddle Inference CPU config with its default optimisations, but no pass logs.
 
     The defaults are IR optimisation with oneDNN (conv + BN + ReLU fusion and the
-    like) and one math thread, as the dynamic graph uses by default.
+    like) and one math thread, as the dynamic graph uses by default; `threads` sets
+    another number.
     """
     config = paddle.inference.Config(os.path.join(directory, MODEL_FILE),
                                      os.path.join(directory, PARAMS_FILE))
     config.disable_gpu()
+    config.set_cpu_math_library_num_threads(threads)
     # Without this, every optimisation pass prints a line to stderr.
     config.disable_glog_info()
     return config
@@ -89,8 +92,8 @@ def inference_config(directory):
 class Predictor:
     """A paddle.inference predictor that takes and returns numpy arrays."""
 
-    def __init__(self, directory):
-        self.config = inference_config(directory)
+    def __init__(self, directory, threads=1):
+        self.config = inference_config(directory, threads)
         self.predictor = paddle.inference.create_predictor(self.config)
         self.input = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
         self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[0])

@@ -5,6 +5,14 @@ the rules in MAPPING.  `official_layer_name` applies them to one of our layer
 names, finding the stage s and index j of block i from the model's `stage_ends`;
 so the mapping of every network comes from its structure, not from a table typed
 out per depth.
+
+Two file formats hold the weights.  A `.pdparams` file is what paddle.save writes:
+a pickle, and unpickling can run any code the file's author put in it.  A
+`.safetensors` file is a JSON header and the raw tensor bytes, parsed by the
+safetensors library without unpickling anything; a path ending in `.safetensors`
+is read and written that way, any other path with paddle.load and paddle.save.
+The CIFAR-10 networks (configs.CIFAR_ARCHS) have no paddle.vision counterpart:
+their weights come in our layout only.
 """
 import functools
 import hashlib
@@ -15,14 +23,16 @@ import warnings
 
 import numpy as np
 import paddle
+import safetensors.numpy
 from paddle.vision.models.resnet import model_urls
 
 import resnet
-from configs import ARCHS
+from configs import ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, cifar_layers_config
 from resnet_tools.cli import UsageError, arch_name
 
 OURS, OFFICIAL = 'ours', 'official'
 LAYOUT_NAMES = {OURS: "this repository's layout", OFFICIAL: "paddle.vision's layout"}
+SAFETENSORS = '.safetensors'
 
 MAPPING = (
     ('conv, bn, relu, max_pool', 'conv1, bn1, relu, maxpool'),
@@ -97,10 +107,13 @@ def key_map(model):
     return mapping
 
 
-def skeleton(arch, num_classes=1000):
-    """Our `arch` with shapes but no initialised weights: cheap, for the names and shapes."""
+def skeleton(arch, num_classes=1000, in_channels=3):
+    """Our `arch` with shapes but no initialised weights: cheap, for the names and shapes.
+
+    `in_channels` is the CIFAR networks' only (1 for grey images); a ResNet takes colour."""
+    options = {'in_channels': in_channels} if arch in CIFAR_ARCHS else {}
     with paddle.LazyGuard():
-        return resnet.build(arch, num_classes=num_classes)
+        return resnet.build(arch, num_classes=num_classes, **options)
 
 
 def layout_shapes(model, layout):
@@ -111,8 +124,8 @@ def layout_shapes(model, layout):
 
 
 @functools.lru_cache(maxsize=None)
-def expected_shapes(arch, layout, num_classes=1000):
-    return layout_shapes(skeleton(arch, num_classes), layout)
+def expected_shapes(arch, layout, num_classes=1000, in_channels=3):
+    return layout_shapes(skeleton(arch, num_classes, in_channels), layout)
 
 
 def shapes_of(state):
@@ -128,17 +141,35 @@ def detect_layout(state):
     return None
 
 
+def block_count(shapes):
+    """How many residual blocks the keys of `shapes`, in our layout, name."""
+    indices = {key.split('.')[1] for key in shapes if key.startswith('residual_block.')}
+    return len(indices)
+
+
+def candidates(shapes, layout):
+    """The architectures a state dict in `layout` may be of.  A CIFAR network (ours only)
+    is a candidate when it has as many blocks: a ResNet-1202 is slow to build for nothing."""
+    if layout != OURS:
+        return list(ARCHS)
+    blocks = block_count(shapes)
+    return list(ARCHS) + [arch for arch, options in CIFAR_ARCHS.items()
+                          if sum(cifar_layers_config[options['layers']]['num_blocks']) == blocks]
+
+
 def guess_arch(shapes, layout):
     """(the architecture whose state dict looks most like `shapes`, how much alike, 0..1).
 
     Alike means: keys with the same shape, over all keys of either.  A ResNet-50 file
-    shares every key with ResNet-101, so the share, not the count, decides.
+    shares every key with ResNet-101, so the share, not the count, decides.  A CIFAR
+    network with shortcut 'A' has no more tensors than its plain twin: of the two,
+    the residual one is named.
     """
     def likeness(arch):
         expected = expected_shapes(arch, layout)
         same = sum(expected.get(key) == shape for key, shape in shapes.items())
         return same / len(expected.keys() | shapes.keys())
-    scores = {arch: likeness(arch) for arch in ARCHS}
+    scores = {arch: likeness(arch) for arch in candidates(shapes, layout)}
     best = max(scores, key=scores.get)
     return best, scores[best]
 
@@ -147,6 +178,20 @@ def num_classes_of(shapes):
     """The fc layer's outputs in a state dict (fc.weight in both layouts), or 0 if none."""
     weight = shapes.get('fc.weight')
     return weight[1] if weight else 0
+
+
+def network_options(shapes, arch):
+    """{'num_classes': ..., 'in_channels': ...} of the `arch` that a state dict fits."""
+    if arch not in CIFAR_ARCHS:
+        return {'num_classes': num_classes_of(shapes), 'in_channels': 3}
+    # Every CIFAR network has an fc layer; a file without one misses its keys.
+    stem = shapes.get('conv.weight')
+    return {'num_classes': num_classes_of(shapes) or CIFAR_NUM_CLASSES,
+            'in_channels': stem[1] if stem and len(stem) == 4 else 3}
+
+
+def build_hint(arch):
+    return f'resnet.{arch}()' if arch in ARCHS else f"resnet.build('{arch}')"
 
 
 def listed(keys):
@@ -165,7 +210,7 @@ def check_fits(shapes, expected, arch, where):
     guess, likeness = guess_arch(shapes, layout)
     if guess != arch and likeness >= PLAUSIBLE:
         raise WeightsError(f'{where} holds {guess} weights (judging by their shapes), '
-                           f'not {arch}: use --arch {guess}, or resnet.{guess}()')
+                           f'not {arch}: use --arch {guess}, or {build_hint(guess)}')
     if missing:
         raise WeightsError(f'{where} misses {len(missing)} key(s) of {arch}: {listed(missing)}')
     if unexpected:
@@ -193,8 +238,11 @@ def check_md5(path):
 
     status is 'published' (its md5 is one of Paddle's published files), 'mismatch'
     (it is named like a published file, e.g. resnet50.pdparams, but its md5 is not
-    that file's) or None (neither; nothing to check).
+    that file's) or None (neither; nothing to check).  Paddle publishes no .safetensors
+    files, so a .safetensors file has nothing to be checked against.
     """
+    if is_safetensors(path):
+        return None, None
     name, digest = pathlib.Path(path).name, file_md5(path)
     for arch, (_, md5) in model_urls.items():
         if digest == md5:
@@ -208,18 +256,33 @@ def check_md5(path):
     return None, None
 
 
-def read_state_dict(path):
-    """The state dict in a .pdparams file, or a WeightsError saying why there is none."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise WeightsError(f'{path}: no such file')
-    if path.is_dir():
-        raise WeightsError(f'{path} is a directory, not a .pdparams file')
+def is_safetensors(path):
+    """Whether `path` is read and written as safetensors: its name ends in .safetensors."""
+    return str(path).lower().endswith(SAFETENSORS)
+
+
+def format_name(path):
+    return 'safetensors' if is_safetensors(path) else 'pickle'
+
+
+def read_safetensors(path):
+    """{name: numpy array} of a .safetensors file.  The library parses the header as
+    JSON and views the bytes as arrays: nothing is unpickled."""
     try:
-        with open(path, 'rb'):
-            pass
-    except OSError as error:
-        raise WeightsError(f'{path} cannot be read: {error.strerror}')
+        state = safetensors.numpy.load(path.read_bytes())
+    except Exception as error:
+        # The library's messages are one line, e.g. "Error while deserializing:
+        # incomplete metadata, file not fully covered" for a truncated file.
+        reason = ' '.join(str(error).split()) or type(error).__name__
+        raise WeightsError(f'{path} is not a complete safetensors file, or it is damaged: '
+                           f'{reason}')
+    if not state:
+        raise WeightsError(f'{path} is a safetensors file without tensors')
+    return state
+
+
+def read_pickle(path):
+    """The state dict paddle.load reads from `path`: an unpickled object, checked."""
     try:
         state = paddle.load(str(path))
     except Exception:
@@ -229,6 +292,26 @@ def read_state_dict(path):
             and all(isinstance(value, (paddle.Tensor, np.ndarray)) for value in state.values())):
         raise WeightsError(f'{path} is not a Paddle state dict: it holds '
                            f'{describe(state)}, not names mapped to tensors')
+    return state
+
+
+def read_state_dict(path):
+    """The state dict in a weights file, or a WeightsError saying why there is none.
+
+    A .safetensors file gives numpy arrays and never unpickles; any other file is
+    unpickled by paddle.load, so it should come from someone you trust.
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise WeightsError(f'{path}: no such file')
+    if path.is_dir():
+        raise WeightsError(f'{path} is a directory, not a weights file')
+    try:
+        with open(path, 'rb'):
+            pass
+    except OSError as error:
+        raise WeightsError(f'{path} cannot be read: {error.strerror}')
+    state = read_safetensors(path) if is_safetensors(path) else read_pickle(path)
     if detect_layout(state) is None:
         raise WeightsError(f'{path} is a state dict, but not of a ResNet: its keys start with '
                            f'{listed(state)}')
@@ -254,35 +337,47 @@ def identify(state, layout, arch=None, where='the state dict'):
     if arch is None:
         arch, likeness = guess_arch(shapes, layout)
         if likeness < PLAUSIBLE:
-            raise WeightsError(f'{where} does not look like any paddle.vision ResNet: '
+            raise WeightsError(f'{where} does not look like any ResNet here: '
                                f'at best {likeness:.0%} of its shapes fit {arch}')
-    else:
+    elif arch not in CIFAR_ARCHS:
         known_arch(arch)
-    num_classes = num_classes_of(shapes)
-    check_fits(shapes, expected_shapes(arch, layout, num_classes), arch, where)
-    return arch, num_classes
+    options = network_options(shapes, arch)
+    check_fits(shapes, expected_shapes(arch, layout, **options), arch, where)
+    return arch, options['num_classes']
+
+
+def no_official_layout(arch):
+    return WeightsError(f'{arch} has no paddle.vision counterpart, so its weights come in '
+                        f"{LAYOUT_NAMES[OURS]} only")
 
 
 def in_layout(state, to, arch=None, where='the state dict'):
     """(`state` under the names of layout `to`, its architecture, its num_classes).
 
-    The tensors are the same objects, in the order of the target layout.
+    The tensors are the same objects, in the order of the network's state dict.
     """
     layout = detect_layout(state)
-    arch, num_classes = identify(state, layout, arch, where)
-    if layout != to:
-        mapping = key_map(skeleton(arch, num_classes))
-        if to == OURS:
-            state = {ours: state[official] for ours, official in mapping.items()}
-        else:
-            state = {official: state[ours] for ours, official in mapping.items()}
-    return state, arch, num_classes
+    arch, _ = identify(state, layout, arch, where)
+    if to == OFFICIAL and arch in CIFAR_ARCHS:
+        raise no_official_layout(arch)
+    options = network_options(shapes_of(state), arch)
+    # A safetensors file keeps its tensors in an order of its own: take the network's.
+    pairs = key_map(skeleton(arch, **options)).items()     # (ours, official)
+    source, target = (0 if layout == OURS else 1), (0 if to == OURS else 1)
+    state = {pair[target]: state[pair[source]] for pair in pairs}
+    return state, arch, options['num_classes']
 
 
-def convert(state, to, arch=None, where='the state dict'):
-    """(`state` renamed from the other layout into layout `to`, its architecture)."""
-    if detect_layout(state) == to:
-        raise WeightsError(f'{where} is in {LAYOUT_NAMES[to]} already')
+def convert(state, to, arch=None, where='the state dict', same_layout=False):
+    """(`state` renamed from the other layout into layout `to`, its architecture).
+
+    `same_layout` lets a state dict already in layout `to` through, for a change of
+    the file format only.
+    """
+    if detect_layout(state) == to and not same_layout:
+        raise WeightsError(f'{where} is in {LAYOUT_NAMES[to]} already (an output file of '
+                           f'the other format, .safetensors or .pdparams, would change '
+                           f'only the format)')
     state, arch, _ = in_layout(state, to, arch, where)
     return state, arch
 
@@ -299,8 +394,27 @@ def check_output(output, force=False):
     return output
 
 
+def as_array(value):
+    return value.numpy() if isinstance(value, paddle.Tensor) else np.asarray(value)
+
+
+def write_weights(state, path, as_safetensors):
+    """Write `state` to `path` as safetensors, or else with paddle.save, which stores
+    Tensors whatever the state dict held."""
+    if as_safetensors:
+        # Contiguous copies with the tensors' own dtypes (BatchNorm's statistics are
+        # float32 like the rest): the file holds exactly these bytes.
+        safetensors.numpy.save_file(
+            {key: np.ascontiguousarray(as_array(value)) for key, value in state.items()}, path)
+    else:
+        paddle.save({key: value if isinstance(value, paddle.Tensor)
+                     else paddle.to_tensor(np.array(value)) for key, value in state.items()},
+                    path)
+
+
 def save_atomically(state, output, force=False):
-    """paddle.save to a temporary file next to `output`, then rename it into place."""
+    """Write `state` to a temporary file next to `output`, then rename it into place;
+    as safetensors if `output` ends in .safetensors (see write_weights)."""
     output = check_output(output, force)
     handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f'.{output.name}.',
                                          suffix='.tmp')
@@ -308,7 +422,7 @@ def save_atomically(state, output, force=False):
     umask = os.umask(0)
     os.umask(umask)
     try:
-        paddle.save(state, temporary)
+        write_weights(state, temporary, is_safetensors(output))
         os.chmod(temporary, 0o666 & ~umask)   # mkstemp makes it private; a saved file is not
         os.replace(temporary, output)
     finally:
@@ -317,22 +431,34 @@ def save_atomically(state, output, force=False):
 
 
 def model_arch(model):
-    """The paddle.vision name of the network `model` is, judging by its shapes."""
+    """The name of the network `model` is: a paddle.vision name, judging by its shapes,
+    or the CIFAR network of its depth and shortcuts."""
+    if isinstance(model, resnet.CifarResNet):
+        residual = model.residual_block[0].residual
+        return next(arch for arch, options in CIFAR_ARCHS.items()
+                    if options['layers'] == model.layers
+                    and (options['shortcut'] != 'none') == residual)
     return guess_arch(layout_shapes(model, OURS), OURS)[0]
 
 
 def load_weights(model, source, layouts=(OURS, OFFICIAL)):
-    """Load a .pdparams file (or a state dict) in either layout into our `model`.
+    """Load a .pdparams or .safetensors file (or a state dict) in either layout into
+    our `model`; a CIFAR network takes our layout only.
 
     Returns the layout the weights were in.  A file named like one of Paddle's
     published files whose md5 differs gives a WeightsWarning.  Anything that does not
     fit the model raises a WeightsError naming what is wrong.
     """
+    arch = model_arch(model)
+    if arch in CIFAR_ARCHS:
+        if OURS not in layouts:
+            raise no_official_layout(arch)
+        layouts = (OURS,)
     if isinstance(source, dict):
         state, where = source, 'the state dict'
     elif not isinstance(source, (str, os.PathLike)):
-        raise WeightsError(f'weights come from a .pdparams path or a state dict, '
-                           f'not {source!r}: nothing is downloaded here')
+        raise WeightsError(f'weights come from a .pdparams or .safetensors path or a state '
+                           f'dict, not {source!r}: nothing is downloaded here')
     else:
         state, where = read_state_dict(source), str(source)
         status, message = check_md5(source)
@@ -340,8 +466,10 @@ def load_weights(model, source, layouts=(OURS, OFFICIAL)):
             warnings.warn(message, WeightsWarning, stacklevel=2)
     layout = detect_layout(state)
     if layout not in layouts:
-        raise WeightsError(f'{where} is not in {" or ".join(LAYOUT_NAMES[l] for l in layouts)}')
-    check_fits(shapes_of(state), layout_shapes(model, layout), model_arch(model), where)
+        why = f' ({arch} has no paddle.vision counterpart)' if arch in CIFAR_ARCHS else ''
+        raise WeightsError(f'{where} is not in '
+                           f'{" or ".join(LAYOUT_NAMES[l] for l in layouts)}{why}')
+    check_fits(shapes_of(state), layout_shapes(model, layout), arch, where)
     if layout == OFFICIAL:
         state = {ours: state[official] for ours, official in key_map(model).items()}
     model.set_state_dict(state)
@@ -349,6 +477,6 @@ def load_weights(model, source, layouts=(OURS, OFFICIAL)):
 
 
 def load_official(model, source):
-    """Load paddle.vision's weights (a .pdparams path or a state dict) into our `model`,
-    e.g. resnet.resnet50(pretrained='resnet50.pdparams').  Nothing is downloaded."""
+    """Load paddle.vision's weights (a .pdparams or .safetensors path, or a state dict)
+    into our `model`, refusing our layout.  Nothing is downloaded."""
     return load_weights(model, source, layouts=(OFFICIAL,))

@@ -26,7 +26,15 @@ next to the official eager
   model; target: speed >= {benchmark.INFERENCE_TARGET:g}.
 
   python scripts/benchmark.py                         ResNet-50, 224x224, batch 8
+  python scripts/benchmark.py --threads 0             the same on all cores
   python scripts/benchmark.py --layers 18 --input-size 64 --repeats 3   a quick look
+
+The same run measures the machine's ceiling, numpy's float32 matrix product of
+two {benchmark.CEILING_SIZE}x{benchmark.CEILING_SIZE} matrices at the same number of \
+threads, and shows every GMAC/s
+also as a share of it, naming the BLAS kernel that ran.  Target: the exported
+model at batch {max(benchmark.INFERENCE_BATCHES)} with all cores (--threads 0) at \
+>= {100 * benchmark.CEILING_TARGET:g} % of the ceiling.
 
 A full ResNet-50 run takes a few minutes on 2 cores.  It is a benchmark, not a
 test: the exit code is 0 whether or not a target is met.
@@ -45,6 +53,10 @@ def parse_args(argv):
                         help='timed runs of each side per row; the median is shown (default: 10)')
     parser.add_argument('--warmup', metavar='W', default='2',
                         help='untimed runs of each side first (default: 2)')
+    parser.add_argument('--threads', metavar='N', default=str(benchmark.DEFAULT_THREADS),
+                        help=f'math threads for the eager models, Paddle Inference and the '
+                             f'ceiling; 0 for all {benchmark.all_cores()} cores '
+                             f"(default: {benchmark.DEFAULT_THREADS}, Paddle's default)")
     return parser.parse_args(argv)
 
 
@@ -64,6 +76,7 @@ def main(argv=None):
         input_size=input_size,
         warmup=integer('--warmup', args.warmup, 0, benchmark.MAX_REPEATS),
         repeats=integer('--repeats', args.repeats, 1, benchmark.MAX_REPEATS),
+        threads=integer('--threads', args.threads, 0, benchmark.all_cores()),
         # Progress is for a person watching; a redirected run prints the table only.
         progress=show_progress if sys.stderr.isatty() else lambda what: None))
 

@@ -39,9 +39,9 @@ def parse_args(argv):
     parser.add_argument('--per-layer', action='store_true',
                         help='with one --arch: the layer-by-layer mapping and the two summaries')
     parser.add_argument('--weights', metavar='FILE',
-                        help="run both with this .pdparams file instead of random weights: "
-                             "paddle.vision's (e.g. resnet50.pdparams) or one in our layout; "
-                             "the architecture is recognised from it")
+                        help="run both with this .pdparams or .safetensors file instead of "
+                             "random weights: paddle.vision's (e.g. resnet50.pdparams) or one "
+                             "in our layout; the architecture is recognised from it")
     parser.add_argument('--input-size', metavar='N', type=str,
                         help=f'height and width of the random input '
                              f'(default: {compare.DEFAULT_INPUT_SIZE})')

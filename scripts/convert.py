@@ -1,4 +1,5 @@
-"""Convert ResNet weights between paddle.vision's key names and this repository's."""
+"""Convert ResNet weights between paddle.vision's key names and this repository's,
+and between the .pdparams (pickle) and .safetensors formats."""
 import argparse
 import pathlib
 import sys
@@ -13,19 +14,27 @@ from configs import ARCHS  # noqa: E402
 from resnet_tools import weights  # noqa: E402
 
 DESCRIPTION = """\
-Rename the tensors of a ResNet state dict (.pdparams) from paddle.vision's key
-names (conv1, layer1.0.conv1, ...) to this repository's (conv,
-residual_block.0.conv_bn_block1.0, ...), or back. The tensors are not touched.
+Rename the tensors of a ResNet state dict from paddle.vision's key names (conv1,
+layer1.0.conv1, ...) to this repository's (conv, residual_block.0.conv_bn_block1.0,
+...), or back. The tensors are not touched.
 
   python scripts/convert.py --to-ours resnet50.pdparams resnet50_ours.pdparams
   python scripts/convert.py --to-official resnet50_ours.pdparams back.pdparams
+  python scripts/convert.py --to-official resnet50.pdparams resnet50.safetensors
+
+A file whose name ends in .safetensors is read and written in the safetensors
+format; any other with paddle.load and paddle.save. A .pdparams file is a pickle:
+loading one can run code hidden in it. Convert a downloaded one to .safetensors
+once (the last line above keeps paddle.vision's names and changes only the
+format), and every later load is safe. The CIFAR-10 networks (cifar_resnet20 ...)
+have this repository's layout only: --to-ours changes their format.
 
 The architecture is recognised from the shapes, or checked against --arch. The
-file's md5 is compared with the list in paddle.vision.models.resnet: one of
-Paddle's published files is named as such, and a file named like one (e.g.
-resnet50.pdparams) whose md5 differs gets a warning. The output is written to a
-temporary file and renamed into place, so a failure leaves no half file. Exit
-code 2 and one line on stderr for a file that does not fit.
+md5 of a .pdparams file is compared with the list in paddle.vision.models.resnet:
+one of Paddle's published files is named as such, and a file named like one
+(e.g. resnet50.pdparams) whose md5 differs gets a warning. The output is written
+to a temporary file and renamed into place, so a failure leaves no half file.
+Exit code 2 and one line on stderr for a file that does not fit.
 """
 
 
@@ -38,11 +47,14 @@ def parse_args(argv):
     direction.add_argument('--to-official', dest='to', action='store_const',
                            const=weights.OFFICIAL,
                            help="from this repository's layout to paddle.vision's")
-    parser.add_argument('input', metavar='INPUT', help='the .pdparams file to convert')
-    parser.add_argument('output', metavar='OUTPUT', help='where to write the converted file')
+    parser.add_argument('input', metavar='INPUT',
+                        help='the .pdparams or .safetensors file to convert')
+    parser.add_argument('output', metavar='OUTPUT',
+                        help='where to write the converted file; a name ending in '
+                             '.safetensors is written as safetensors')
     parser.add_argument('--arch', metavar='NAME',
                         help='the expected architecture (default: recognised from the shapes): '
-                             + ', '.join(ARCHS))
+                             + ', '.join(ARCHS) + ', or a CIFAR network, e.g. cifar_resnet20')
     parser.add_argument('--force', action='store_true', help='overwrite OUTPUT if it exists')
     return parser.parse_args(argv)
 
@@ -52,17 +64,20 @@ def main(argv=None):
     weights.check_output(args.output, args.force)   # before the work, not after it
     state = weights.read_state_dict(args.input)
     status, md5_message = weights.check_md5(args.input)
-    converted, arch = weights.convert(state, args.to, args.arch, where=args.input)
+    new_format = weights.is_safetensors(args.input) != weights.is_safetensors(args.output)
+    source = weights.detect_layout(state)
+    converted, arch = weights.convert(state, args.to, args.arch, where=args.input,
+                                      same_layout=new_format)
     weights.save_atomically(converted, args.output, force=args.force)
-    source = weights.OFFICIAL if args.to == weights.OURS else weights.OURS
     how = 'as given by --arch' if args.arch else 'recognised from its shapes'
-    print(f'read  {args.input}: {len(state)} tensors in {weights.LAYOUT_NAMES[source]}, '
-          f'{arch} ({how})')
+    print(f'read  {args.input}: {len(state)} tensors in {weights.LAYOUT_NAMES[source]} '
+          f'({weights.format_name(args.input)}), {arch} ({how})')
     if status == 'published':
         print(md5_message)
     elif status == 'mismatch':
         sys.stderr.write(f'convert.py: warning: {md5_message}\n')
-    print(f'wrote {args.output}: {len(converted)} tensors in {weights.LAYOUT_NAMES[args.to]}')
+    print(f'wrote {args.output}: {len(converted)} tensors in {weights.LAYOUT_NAMES[args.to]} '
+          f'({weights.format_name(args.output)})')
 
 
 if __name__ == '__main__':

@@ -21,7 +21,7 @@ and compare the two: max|diff| / max|logit| must be at most {export.TOLERANCE:g}
 
   python scripts/export.py --layers 50 --output exported/resnet50
   python scripts/export.py --arch resnext50_32x4d --output exported/resnext50
-  python scripts/export.py --layers 50 --weights resnet50.pdparams --output exported/r50
+  python scripts/export.py --layers 50 --weights resnet50.safetensors --output exported/r50
 
 The directory gets {export.MODEL_FILE} (the program) and {export.PARAMS_FILE} (the weights);
 the input, named '{export.INPUT_NAME}', is [-1, 3, height, width]: any batch size.
@@ -40,8 +40,8 @@ def parse_args(argv):
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     add_network_arguments(parser)
     parser.add_argument('--weights', metavar='FILE',
-                        help='a .pdparams file, in our layout or paddle.vision\'s '
-                             '(default: seeded random weights)')
+                        help='a .pdparams or .safetensors file, in our layout or '
+                             'paddle.vision\'s (default: seeded random weights)')
     parser.add_argument('--output', metavar='DIR', required=True,
                         help='the directory to create for the exported model')
     parser.add_argument('--force', action='store_true',

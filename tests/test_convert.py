@@ -46,9 +46,9 @@ def test_to_ours_and_back_gives_bitwise_identical_tensors(official_file, tmp_pat
     result = run_script('convert.py', '--to-ours', look_alike, ours_file)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        f"read  {look_alike}: 102 tensors in paddle.vision's layout, "
+        f"read  {look_alike}: 102 tensors in paddle.vision's layout (pickle), "
         f"resnet18 (recognised from its shapes)",
-        f"wrote {ours_file}: 102 tensors in this repository's layout"]
+        f"wrote {ours_file}: 102 tensors in this repository's layout (pickle)"]
     assert result.stderr.splitlines() == [
         f"convert.py: warning: resnet18.pdparams is named like Paddle's published weights, "
         f"but its md5 is {weights.file_md5(look_alike)}, not "
@@ -96,7 +96,7 @@ def test_errors_are_one_line_and_leave_no_file(case, official_file, tmp_path):
     if case == 'missing':
         source, fragments = tmp_path / 'nope.pdparams', ['nope.pdparams: no such file']
     elif case == 'directory':
-        source, fragments = tmp_path, ['is a directory, not a .pdparams file']
+        source, fragments = tmp_path, ['is a directory, not a weights file']
     elif case == 'not pickle':
         source = tmp_path / 'notes.pdparams'
         source.write_text('not weights\n')

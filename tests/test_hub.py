@@ -85,7 +85,7 @@ def test_every_entry_point_has_its_own_docstring(hubconf, arch):
 
 def test_dependencies_are_importable(hubconf):
     # The third-party packages the model and the weights loader import.
-    assert sorted(hubconf.dependencies) == ['numpy', 'paddle']
+    assert sorted(hubconf.dependencies) == ['numpy', 'paddle', 'safetensors']
     for name in hubconf.dependencies:
         importlib.import_module(name)
 
@@ -103,13 +103,19 @@ def test_pretrained_works_from_outside_the_repository(from_outside):
     assert from_outside['pretrained'] is True
 
 
-def test_pretrained_loads_paddle_visions_weights(tmp_path):
+@pytest.mark.parametrize('name, layout', [('official.pdparams', 'official'),
+                                          ('ours.safetensors', 'ours')])
+def test_pretrained_loads_paddle_visions_weights(tmp_path, name, layout):
+    from resnet_tools import weights
     paddle.seed(3)
     official = paddle.vision.models.resnet18(num_classes=10)
     official.eval()
-    paddle.save(official.state_dict(), str(tmp_path / 'official.pdparams'))
+    state = official.state_dict()
+    if layout == 'ours':
+        state, _ = weights.convert(state, weights.OURS)
+    weights.save_atomically(state, tmp_path / name)
     model = paddle.hub.load(str(REPO), 'resnet18', source='local', num_classes=10,
-                            pretrained=str(tmp_path / 'official.pdparams'))
+                            pretrained=str(tmp_path / name))
     model.eval()
     images = paddle.randn([2, 3, 64, 64])
     with paddle.no_grad():
@@ -141,3 +147,18 @@ def test_cifar_entry_points_build_the_cifar_networks(arch):
     model.eval()
     with paddle.no_grad():
         assert model(paddle.rand([2, 1, 8, 8])).shape == [2, 7]
+
+
+@pytest.mark.parametrize('name', ['model.pdparams', 'model.safetensors'])
+def test_cifar_entry_points_load_a_checkpoint_of_ours(tmp_path, name):
+    from resnet_tools import weights
+    paddle.seed(5)
+    trained = resnet.build('cifar_resnet20', in_channels=1)
+    trained.eval()
+    weights.save_atomically(trained.state_dict(), tmp_path / name)
+    model = paddle.hub.load(str(REPO), 'cifar_resnet20', source='local', in_channels=1,
+                            pretrained=str(tmp_path / name))
+    model.eval()
+    images = paddle.randn([2, 1, 8, 8])
+    with paddle.no_grad():
+        assert np.array_equal(model(images).numpy(), trained(images).numpy())
