@@ -67,8 +67,9 @@ class Settings:
                   ('--momentum', self.momentum, 0 <= self.momentum < 1, 'from 0 to below 1'),
                   ('--weight-decay', self.weight_decay, self.weight_decay >= 0, 'at least 0'),
                   ('--lr-decay', self.lr_decay, 0 < self.lr_decay <= 1, 'above 0 and at most 1'),
-                  ('--warmup-epochs', self.warmup_epochs, 0 <= self.warmup_epochs < self.epochs,
-                   f'from 0 to below --epochs ({self.epochs})'))
+                  # Up to the whole run, so that a script's default warm-up allows --epochs 1.
+                  ('--warmup-epochs', self.warmup_epochs, 0 <= self.warmup_epochs <= self.epochs,
+                   f'from 0 to --epochs ({self.epochs})'))
         for flag, value, good, allowed in checks:
             if not good:
                 raise UsageError(f'{flag} {value} is out of range: it must be {allowed}')
