@@ -58,6 +58,7 @@ class Settings:
     milestones: tuple = (0.5, 0.75)   # fractions of the run where the rate drops
     lr_decay: float = 0.1
     seed: int = 0
+    warmup_epochs: int = 0            # first epochs at lr * WARMUP_FACTOR (off in the paper's default)
 
     def check(self):
         checks = (('--epochs', self.epochs, self.epochs >= 1, 'at least 1'),
@@ -65,7 +66,10 @@ class Settings:
                   ('--lr', self.lr, self.lr > 0, 'above 0'),
                   ('--momentum', self.momentum, 0 <= self.momentum < 1, 'from 0 to below 1'),
                   ('--weight-decay', self.weight_decay, self.weight_decay >= 0, 'at least 0'),
-                  ('--lr-decay', self.lr_decay, 0 < self.lr_decay <= 1, 'above 0 and at most 1'))
+                  ('--lr-decay', self.lr_decay, 0 < self.lr_decay <= 1, 'above 0 and at most 1'),
+                  # Up to the whole run, so that a script's default warm-up allows --epochs 1.
+                  ('--warmup-epochs', self.warmup_epochs, 0 <= self.warmup_epochs <= self.epochs,
+                   f'from 0 to --epochs ({self.epochs})'))
         for flag, value, good, allowed in checks:
             if not good:
                 raise UsageError(f'{flag} {value} is out of range: it must be {allowed}')
@@ -81,7 +85,15 @@ def milestone_epochs(settings):
     return [int(fraction * settings.epochs + 0.5) for fraction in settings.milestones]
 
 
+# The paper's warm-up for ResNet-110 (Section 4.2): 0.01 instead of 0.1 until the
+# training error is below 80 %, then back to 0.1.  Here it lasts a fixed number of
+# epochs, so that the rate stays a function of the epoch and a resumed run repeats.
+WARMUP_FACTOR = 0.1
+
+
 def learning_rate(settings, epoch):
+    if epoch < settings.warmup_epochs:
+        return settings.lr * WARMUP_FACTOR
     drops = sum(epoch >= milestone for milestone in milestone_epochs(settings))
     return settings.lr * settings.lr_decay ** drops
 
@@ -403,6 +415,9 @@ def add_arguments(parser, defaults=Settings()):
                              f'of --epochs (default: {" ".join(map(str, defaults.milestones))})')
     parser.add_argument('--lr-decay', type=float, default=defaults.lr_decay, metavar='FACTOR',
                         help=f'the factor at each milestone (default: {defaults.lr_decay:g})')
+    parser.add_argument('--warmup-epochs', type=int, default=defaults.warmup_epochs, metavar='N',
+                        help=f'train the first N epochs at {WARMUP_FACTOR:g} x --lr, the paper\'s '
+                             f'warm-up for ResNet-110 (default: {defaults.warmup_epochs})')
     parser.add_argument('--momentum', type=float, default=defaults.momentum, metavar='M',
                         help=f'SGD momentum (default: {defaults.momentum:g})')
     parser.add_argument('--weight-decay', type=float, default=defaults.weight_decay, metavar='W',
@@ -424,4 +439,4 @@ def settings_from(args):
     return Settings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                     momentum=args.momentum, weight_decay=args.weight_decay,
                     milestones=tuple(args.milestones), lr_decay=args.lr_decay,
-                    seed=args.seed).check()
+                    seed=args.seed, warmup_epochs=args.warmup_epochs).check()

@@ -26,12 +26,13 @@ a table: network, params, final training and test error, seconds.
   python scripts/degradation.py --data digits --output runs/degradation
   python scripts/degradation.py --plot-only runs/degradation
 
-The default run, on scikit-learn's digits for {cifar.DIGITS_SETTINGS.epochs} epochs, takes a few
+The default run, on scikit-learn's digits for {cifar.DIGITS_SETTINGS.epochs} epochs (--warmup-epochs
+{cifar.DIGITS_SETTINGS.warmup_epochs}: the paper's warm-up at a tenth of the rate), takes a few
 minutes on two CPU cores.  The paper's own experiment, CIFAR-10 for 64k
 iterations, on a GPU:
 
   python scripts/degradation.py --data cifar10 --data-file cifar-10-python.tar.gz \\
-      --depths 20 32 44 56 --epochs 164 --device gpu --output runs/cifar10
+      --depths 20 32 44 56 --epochs 164 --warmup-epochs 0 --device gpu --output runs/cifar10
 """
 
 EPILOG = """\

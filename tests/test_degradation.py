@@ -130,6 +130,11 @@ def test_the_committed_run_shows_the_degradation_problem_and_its_fix():
     assert final['cifar_resnet56'] <= final['cifar_plain56']
     with open(DOCS_RUNS / 'cifar_resnet56' / training.LOG_FILE, newline='') as file:
         assert len(list(csv.DictReader(file))) == cifar.DIGITS_SETTINGS.epochs
+    # The committed run is the default command's, warm-up included.
+    for arch in ('cifar_plain20', 'cifar_plain56', 'cifar_resnet20', 'cifar_resnet56'):
+        settings = training.read_run(DOCS_RUNS / arch)['settings']
+        assert training.Settings(**{**settings, 'milestones': tuple(settings['milestones'])}) == \
+            cifar.DIGITS_SETTINGS
 
 
 @pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')

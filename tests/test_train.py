@@ -145,6 +145,14 @@ def test_learning_rate_drops_at_half_and_three_quarters():
     assert rates == pytest.approx([0.1] * 4 + [0.01] * 2 + [0.001] * 2)
 
 
+def test_warmup_epochs_train_at_a_tenth_of_the_rate_then_the_schedule_goes_on():
+    # The paper's warm-up (Section 4.2, ResNet-110): 0.01, then back to 0.1.
+    run_settings = training.Settings(epochs=8, warmup_epochs=2)
+    rates = [training.learning_rate(run_settings, epoch) for epoch in range(8)]
+    assert rates == pytest.approx([0.01] * 2 + [0.1] * 2 + [0.01] * 2 + [0.001] * 2)
+    assert training.Settings().warmup_epochs == 0
+
+
 def test_a_short_run_lowers_the_training_loss(tmp_path):
     result = train_quietly('cifar_resnet20', tiny_digits(), tmp_path / 'run',
                            settings=settings(epochs=2, milestones=(1.0,)))
@@ -173,8 +181,10 @@ class Stop(Exception):
     pass
 
 
-def test_resume_after_an_epoch_is_bitwise_a_run_that_never_stopped(tmp_path):
-    images, run_settings = tiny_digits(), settings(epochs=3)
+@pytest.mark.parametrize('warmup_epochs', [0, 1])
+def test_resume_after_an_epoch_is_bitwise_a_run_that_never_stopped(tmp_path, warmup_epochs):
+    # With a warm-up epoch the resumed run starts where the rate goes back up.
+    images, run_settings = tiny_digits(), settings(epochs=3, warmup_epochs=warmup_epochs)
     straight = train_quietly('cifar_resnet20', images, tmp_path / 'straight', settings=run_settings)
 
     def stop_after_first_epoch(line):
@@ -196,6 +206,8 @@ def test_resume_after_an_epoch_is_bitwise_a_run_that_never_stopped(tmp_path):
     assert all(np.array_equal(optimizer_a[key].numpy(), optimizer_b[key].numpy()) for key in optimizer_a)
     logs = [(tmp_path / name / training.LOG_FILE).read_text() for name in ('straight', 'stopped')]
     assert without_seconds(logs[0]) == without_seconds(logs[1])
+    rates = [row['lr'] for row in training.read_log(tmp_path / 'stopped' / training.LOG_FILE)]
+    assert rates == pytest.approx([0.01] * warmup_epochs + [0.1] * (2 - warmup_epochs) + [0.001])
 
 
 def test_resume_of_a_finished_run_trains_nothing_more(tmp_path):
@@ -255,6 +267,8 @@ BAD_INPUTS = {
     'cifar10 without a file': (['--data', 'cifar10'], '--data cifar10 needs --data-file'),
     'unknown data': (['--data', 'mnist'], '--data mnist is not known; choose from digits, cifar10'),
     'epochs below 1': (['--epochs', '0'], '--epochs 0 is out of range: it must be at least 1'),
+    'warm-up longer than the run': (['--epochs', '2', '--warmup-epochs', '3'],
+                                    '--warmup-epochs 3 is out of range: it must be from 0 to --epochs (2)'),
     'epochs not a number': (['--epochs', 'ten'], "argument --epochs: invalid int value: 'ten'"),
     'train size too large': (['--train-size', '5000'], '--train-size 5000 is out of range'),
     'device': (['--device', 'tpu'], '--device tpu is not known; choose from cpu, gpu'),
