@@ -315,7 +315,18 @@ def read_state_dict(path):
     if detect_layout(state) is None:
         raise WeightsError(f'{path} is a state dict, but not of a ResNet: its keys start with '
                            f'{listed(state)}')
+    check_dtypes(state, path)
     return state
+
+
+def check_dtypes(state, path):
+    """Every tensor of these networks, BatchNorm's statistics included, is float32;
+    set_state_dict would stop at another dtype with an assertion deep inside Paddle."""
+    for key, value in state.items():
+        dtype = str(value.dtype).removeprefix('paddle.')
+        if dtype != 'float32':
+            raise WeightsError(f'{path} holds {key} as {dtype}; the networks here are '
+                               f'float32 throughout: convert the file to float32 first')
 
 
 def known_arch(arch):

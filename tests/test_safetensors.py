@@ -237,6 +237,11 @@ def damaged(case, files, directory):
     if case == 'another network':
         safetensors.numpy.save_file({'linear.weight': np.zeros((2, 2), 'float32')}, path)
         return path, 'is a state dict, but not of a ResNet: its keys start with linear.weight'
+    if case == 'float16':
+        state = safetensors.numpy.load(good)
+        safetensors.numpy.save_file({key: value.astype('float16') for key, value in state.items()},
+                                    path)
+        return path, 'holds'   # ... '<key> as float16': test_a_float16_file_names_the_dtype
     raise ValueError(case)
 
 
@@ -249,7 +254,7 @@ def assert_one_line_error(result, prog, fragment):
 
 
 @pytest.mark.parametrize('case', ['truncated', 'truncated header', 'corrupt', 'empty',
-                                  'no tensors', 'another network'])
+                                  'no tensors', 'another network', 'float16'])
 def test_damaged_files_are_a_weights_error(case, files, tmp_path, no_unpickling):
     path, message = damaged(case, files, tmp_path)
     with pytest.raises(weights.WeightsError) as error:
@@ -262,6 +267,7 @@ def test_damaged_files_are_a_weights_error(case, files, tmp_path, no_unpickling)
     ('convert.py', 'truncated', ['--to-ours', '{path}', '{output}']),
     ('convert.py', 'another network', ['--to-ours', '{path}', '{output}']),
     ('compare.py', 'corrupt', ['--weights', '{path}']),
+    ('compare.py', 'float16', ['--weights', '{path}']),
     ('export.py', 'truncated header', ['--layers', '18', '--input-size', '64',
                                        '--weights', '{path}', '--output', '{output}']),
 ])
@@ -280,3 +286,10 @@ def test_weights_of_another_resnet_are_named(files, tmp_path):
     assert_one_line_error(result, 'export.py', f'{files["ours.safetensors"]} holds resnet18 '
                                                f'weights (judging by their shapes), not resnet34')
     assert not output.exists()
+
+
+def test_a_float16_file_names_the_dtype(files, tmp_path, no_unpickling):
+    path, _ = damaged('float16', files, tmp_path)
+    with pytest.raises(weights.WeightsError, match=r'holds \S+ as float16; the networks here '
+                                                    r'are float32 throughout'):
+        resnet.resnet18(num_classes=NUM_CLASSES, pretrained=str(path))
