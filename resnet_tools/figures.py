@@ -292,8 +292,13 @@ def save(figure, output, force=False):
 
 
 def write_atomically(output, data):
-    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f'.{output.name}.',
-                                         suffix='.tmp')
+    """Write `data` to `output` through a temporary file; an OSError (a folder such as
+    /proc that check_output cannot see through, a full disk) is a UsageError."""
+    try:
+        handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f'.{output.name}.',
+                                             suffix='.tmp')
+    except OSError as error:
+        raise UsageError(f'{output} cannot be written: {error.strerror or error}')
     umask = os.umask(0)
     os.umask(umask)
     try:
@@ -301,6 +306,8 @@ def write_atomically(output, data):
             file.write(data)
         os.chmod(temporary, 0o666 & ~umask)   # mkstemp makes it private; a figure is not
         os.replace(temporary, output)
+    except OSError as error:
+        raise UsageError(f'{output} cannot be written: {error.strerror or error}')
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)

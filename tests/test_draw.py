@@ -261,3 +261,20 @@ def test_outputs_it_refuses(tmp_path, capsys):
     draw_script.main(['--block', 'basic', '--output', str(existing), '--force'])
     assert existing.read_bytes().startswith(b'<?xml')
     assert [path.name for path in tmp_path.iterdir() if path.name.endswith('.tmp')] == []
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self'), reason='no /proc')
+def test_a_folder_that_refuses_the_write_is_one_line_even_for_root(capsys):
+    # /proc passes os.access for root, yet no file can be made there.
+    assert errors(draw_script, ['--block', 'basic', '--output', '/proc/x.svg'], capsys).startswith(
+        '/proc/x.svg cannot be written: ')
+
+
+def test_a_failed_write_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys, monkeypatch):
+    def full_disk(source, target):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(figures.os, 'replace', full_disk)
+    output = tmp_path / 'x.svg'
+    assert errors(draw_script, ['--block', 'basic', '--output', str(output)], capsys) == \
+        f'{output} cannot be written: No space left on device (see --help)\n'
+    assert list(tmp_path.iterdir()) == []
