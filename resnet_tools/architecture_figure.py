@@ -17,7 +17,8 @@ from blocks import ZeroPadShortcut
 from configs import CIFAR_ARCHS, CIFAR_SHORTCUT, DEFAULT_VARIANT
 from resnet_tools import figures, summary
 from resnet_tools.cli import UsageError
-from resnet_tools.teaching import HEAD, display_name, layer_count, residual_convs, stage_blocks
+from resnet_tools.teaching import (HEAD, display_name, is_cifar, layer_count, residual_convs,
+                                   stage_blocks)
 
 # A stage of more blocks than this is drawn as its first block, a gap and its last.
 MAX_BLOCKS = 6
@@ -195,6 +196,21 @@ def describe(arch, model, input_shape, variant):
             f'input {input_shape[1]}x{size_text(input_shape)}{classes}')
 
 
+# What the bands left of the column say: Table 1 names the ImageNet stages; Section 4.2
+# only describes the CIFAR networks' three stages (maps of 32, 16 and 8), so they are numbered.
+STAGE_LEGEND = {False: "left of each stage: its name in the paper's Table 1 and the size of its output",
+                True: "left of each stage: its number (the paper's Section 4.2 stacks three) and "
+                      "the size of its output"}
+
+
+def figure_title(arch):
+    """'ResNet-152', or 'ResNet-20 (CIFAR-10)' and 'plain-20 (CIFAR-10)' as Section 4.2 names them."""
+    if arch in CIFAR_ARCHS:
+        from resnet_tools.cifar import display_name as cifar_name   # it pulls in the training loop
+        return f'{cifar_name(arch)} (CIFAR-10)'
+    return display_name(arch)
+
+
 def network_figure(arch, build_model, input_shape, variant=None, max_blocks=MAX_BLOCKS,
                    columns=1, build_plain=None):
     """Figure 3 for one network, or, given `build_plain`, its plain twin beside it."""
@@ -202,14 +218,13 @@ def network_figure(arch, build_model, input_shape, variant=None, max_blocks=MAX_
         model = build_model()
     depth = layer_count(model)[1]
     if build_plain is None:
-        drawn = [network_column(model, input_shape, display_name(arch), max_blocks)]
+        drawn = [network_column(model, input_shape, figure_title(arch), max_blocks)]
     else:
         with paddle.utils.unique_name.guard():
             plain = build_plain()
         drawn = [network_column(plain, input_shape, f'{depth}-layer plain', max_blocks, 'plain-'),
                  network_column(model, input_shape, f'{depth}-layer residual', max_blocks)]
-    legend = [describe(arch, model, input_shape, variant),
-              "left of each stage: its name in the paper's Table 1 and the size of its output"]
+    legend = [describe(arch, model, input_shape, variant), STAGE_LEGEND[is_cifar(model)]]
     legend += [SHORTCUT_LEGEND[kind] for kind in kinds_in(drawn)]
     pieces = [piece for column in drawn for piece in figures.wrap(column, columns)]
     return figures.draw(pieces, legend), drawn
@@ -291,7 +306,8 @@ def contents(columns):
         boxes = sum(item.kind == 'box' for item in column.items)
         kinds = [arc.gid.split('-')[1] for arc in column.arcs]
         arcs = ' + '.join(f'{kinds.count(kind)} {kind}' for kind in SHORTCUT_KINDS if kind in kinds)
-        parts.append(f'{column.title}: {boxes} boxes, {arcs or "no"} shortcuts')
+        plural = 's' if len(kinds) != 1 else ''
+        parts.append(f'{column.title}: {boxes} boxes, {arcs or "no"} shortcut{plural}')
     return '; '.join(parts)
 
 

@@ -37,7 +37,8 @@ EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for pa
     + ', and their plain twins cifar_plain20 .. cifar_plain1202.',
     "The output's extension picks the format: .svg (text stays text; each shortcut is an "
     "element with the id shortcut-identity-K, shortcut-projection-K or shortcut-zeropad-K, "
-    "K counted from 1 in order of depth over all blocks of the network), .png or .pdf. "
+    "the K-th shortcut of its kind, counted from the input over all blocks of the network), "
+    ".png or .pdf. "
     "The same command writes the same bytes every time.",
 ))
 

@@ -179,6 +179,25 @@ def test_the_svg_keeps_text_and_ids_and_is_the_same_every_run(tmp_path):
     assert [i for i in ids if 'projection' in i] == [f'shortcut-projection-{k}' for k in range(1, 4)]
 
 
+def test_a_cifar_figure_has_a_paper_name_and_a_legend_true_to_its_stages(tmp_path):
+    output = tmp_path / 'cifar.svg'
+    draw_script.main(['--arch', 'cifar_plain20', '--output', str(output)])
+    text = output.read_text(encoding='utf-8')
+    # Section 4.2 numbers the CIFAR stages; Table 1 names only the ImageNet ones.
+    assert '>plain-20 (CIFAR-10)</text>' in text and '>stage 1</text>' in text
+    assert "Table 1" not in text and 'its number' in text
+    imagenet = tmp_path / 'imagenet.svg'
+    draw_script.main(['--arch', 'resnet18', '--output', str(imagenet)])
+    text = imagenet.read_text(encoding='utf-8')
+    assert '>ResNet-18</text>' in text and '>conv2_x</text>' in text and "Table 1" in text
+    assert drawing.network_drawing(arch='cifar_resnet56')[1][0].title == 'ResNet-56 (CIFAR-10)'
+
+
+def test_one_shortcut_is_singular(tmp_path, capsys):
+    draw_script.main(['--block', 'basic', '--output', str(tmp_path / 'x.svg')])
+    assert capsys.readouterr().out.endswith(': BasicBlock(64, 128, 2): 2 boxes, 1 projection shortcut\n')
+
+
 def test_compare_puts_the_plain_twin_beside_and_png_opens(tmp_path):
     output = tmp_path / 'compare.png'
     draw_script.main(['--arch', 'cifar_resnet20', '--compare', '--output', str(output)])
