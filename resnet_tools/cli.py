@@ -8,6 +8,7 @@ see the table, not those.
 import argparse
 import os
 import sys
+import tempfile
 import warnings
 
 from configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS
@@ -116,3 +117,23 @@ def arch_name(layers=None, arch=None, archs=ARCHS):
         raise UsageError(f'--layers {layers} is not a ResNet depth; '
                          f'choose from {", ".join(map(str, SUPPORTED_LAYERS))}')
     return f'resnet{int(layers)}'
+
+
+def check_writable_directory(flag, directory):
+    """A UsageError unless `directory` exists and takes files, or can be made.
+
+    Tried, not judged by os.access: root passes os.access for /proc and /sys, where
+    nothing can be made.  A probe file in the nearest folder that exists, removed at
+    once; nothing else is created."""
+    existing = os.path.abspath(directory)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        what = 'is a file' if existing == os.path.abspath(directory) else f'is in {existing}, a file'
+        raise UsageError(f'{flag} {directory} {what}, not a directory')
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise UsageError(f'{flag} {directory} cannot be written: a file cannot be made in '
+                         f'{existing} ({error.strerror or error})')

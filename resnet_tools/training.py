@@ -23,6 +23,7 @@ and only rank 0 writes.  BatchNorm normalises each process's own images
 (Paddle's SyncBatchNorm runs on GPUs only); its running statistics are averaged
 over the processes after every epoch, so that all processes hold the same model.
 """
+import contextlib
 import csv
 import hashlib
 import io
@@ -38,7 +39,7 @@ import paddle.distributed as dist
 import paddle.nn.functional as F
 from paddle.io import DistributedBatchSampler
 
-from resnet_tools.cli import UsageError
+from resnet_tools.cli import UsageError, check_writable_directory
 
 PARAMS_FILE, OPTIMIZER_FILE, LOG_FILE, RUN_FILE = 'model.pdparams', 'model.pdopt', 'log.csv', 'run.json'
 OUTPUT_FILES = (PARAMS_FILE, OPTIMIZER_FILE, LOG_FILE, RUN_FILE)
@@ -143,11 +144,17 @@ def to_bytes(obj):
 
 
 def write_atomically(path, content):
-    """Write bytes or text to `path` through a temporary file in the same directory."""
+    """Write bytes or text to `path` through a temporary file in the same directory;
+    an OSError (a full disk, a folder gone) is a UsageError, and no temporary file stays."""
     temporary = f'{path}.tmp{os.getpid()}'
-    with open(temporary, 'wb') as file:
-        file.write(content.encode('utf-8') if isinstance(content, str) else content)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, 'wb') as file:
+            file.write(content.encode('utf-8') if isinstance(content, str) else content)
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise UsageError(f'{path} cannot be written: {error.strerror or error}')
 
 
 def weights_digest(state_dict):
@@ -208,8 +215,7 @@ def prepare_output(output, resume, force):
     if resume and force:
         raise UsageError('--resume continues the run in the output directory and --force '
                          'starts it over: give one of them')
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise UsageError(f'--output {output} is a file, not a directory')
+    check_writable_directory('--output', output)
     existing = [name for name in OUTPUT_FILES if os.path.exists(os.path.join(output, name))]
     if resume:
         if not has_checkpoint(output):
@@ -300,14 +306,20 @@ def evaluate(model, images, labels, world_size, rank):
     return loss / count, errors / count
 
 
+def process_batches(count, batch_size, world_size, rank):
+    """This process's share of every global batch of `batch_size` over positions
+    0..count-1: batch_size / world_size positions a step, none shared with another rank."""
+    return DistributedBatchSampler(range(count), batch_size // world_size,
+                                   num_replicas=world_size, rank=rank)
+
+
 def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, progress):
     """One pass over the training images: (mean loss, error rate) over all processes."""
     network.train()
     rng = np.random.default_rng([settings.seed, epoch])
     order = rng.permutation(len(data.train_labels))
     augmentation = data.augmentation(rng)
-    sampler = DistributedBatchSampler(range(len(order)), settings.batch_size // world_size,
-                                      num_replicas=world_size, rank=rank)
+    sampler = process_batches(len(order), settings.batch_size, world_size, rank)
     bar = progress(len(sampler), f'epoch {epoch + 1}/{settings.epochs}') if progress else None
     totals = np.zeros(3)
     for positions in sampler:
@@ -374,7 +386,10 @@ def train(name, build_model, data, settings, output, resume=False, force=False, 
         network = paddle.DataParallel(model) if world_size > 1 else model
         parameters = count_parameters(model)
         if rank == 0:
-            os.makedirs(output, exist_ok=True)
+            try:
+                os.makedirs(output, exist_ok=True)
+            except OSError as error:
+                raise UsageError(f'--output {output} cannot be made: {error.strerror or error}')
             for stale in existing if force else ():
                 os.remove(os.path.join(output, stale))
             run = {'model': name, 'params': parameters, 'processes': world_size,

@@ -65,6 +65,8 @@ def main(argv=None):
     args = parse_args(argv)
     arch = cifar.check_arch(args.arch)
     settings = training.settings_from(args)
+    # Before the data is read and the model built, not after.
+    training.prepare_output(args.output, args.resume, args.force)
     images = data.from_args(args)
     world_size, rank = training.processes()
     if rank == 0:

@@ -366,6 +366,45 @@ def test_two_processes_under_paddle_distributed_launch_end_with_the_same_weights
         paddle.load(str(output / 'model.pdopt'))['params_sha256']
 
 
+def test_each_of_two_processes_takes_half_of_every_global_batch():
+    # What the 2-process launch above runs on: 64 images, global batch 16.
+    shares = [list(training.process_batches(64, 16, 2, rank)) for rank in (0, 1)]
+    assert [len(share) for share in shares] == [4, 4]
+    for step in range(4):
+        first, second = shares[0][step], shares[1][step]
+        assert len(first) == len(second) == 8 and not set(first) & set(second)
+    assert sorted(i for share in shares for batch in share for i in batch) == list(range(64))
+    assert [len(batch) for batch in training.process_batches(64, 16, 1, 0)] == [16] * 4
+
+
+@pytest.mark.parametrize('where', ['file/run', 'file', '/proc/review', '/dev/null/x'])
+def test_an_output_that_cannot_be_a_directory_is_refused_before_the_data_is_read(
+        where, tmp_path, capsys, monkeypatch):
+    if where.startswith('/') and not os.path.exists(os.path.dirname(where)):
+        pytest.skip(f'no {os.path.dirname(where)}')
+    (tmp_path / 'file').write_text('not a directory')
+    output = where if where.startswith('/') else tmp_path / where
+
+    def read_data(args):
+        raise AssertionError('the data was read before --output was checked')
+    monkeypatch.setattr(data, 'from_args', read_data)
+    code, err = error_of(capsys, *TINY, '--output', output)
+    assert code == 2 and err.startswith(f'train.py: error: --output {output} ')
+    assert 'not a directory' in err or 'cannot be written' in err
+    assert (tmp_path / 'file').read_text() == 'not a directory'
+
+
+def test_a_write_that_fails_in_training_is_one_line_and_leaves_no_temporary_file(
+        tmp_path, capsys, monkeypatch):
+    def full_disk(source, target):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(training.os, 'replace', full_disk)
+    output = tmp_path / 'run'
+    code, err = error_of(capsys, '--epochs', '1', *TINY, '--output', output)
+    assert code == 2 and f'{output / training.RUN_FILE} cannot be written: No space left' in err
+    assert list(output.iterdir()) == []
+
+
 def test_the_progress_bar_shows_loss_and_error(tmp_path, capsys):
     train_quietly('cifar_resnet20', tiny_digits(), tmp_path / 'run', settings=settings(epochs=1),
                   progress=lambda total, text: training.tqdm_progress(total, text, mininterval=0))
