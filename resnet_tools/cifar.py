@@ -10,7 +10,7 @@ import os
 import resnet
 from configs import CIFAR_ARCHS
 from resnet_tools import plots, training
-from resnet_tools.cli import UsageError
+from resnet_tools.cli import UsageError, check_writable_directory
 
 # Figure 6 of the paper draws plain-20/32/44/56 and ResNet-20/32/44/56; the
 # default here is the two ends, which show the effect in minutes on a CPU.
@@ -54,18 +54,29 @@ def degradation_archs(depths):
         if f'cifar_resnet{depth}' not in CIFAR_ARCHS:
             raise UsageError(f'--depths {depth} is not a CIFAR depth; choose from '
                              f'{", ".join(str(config["layers"]) for name, config in CIFAR_ARCHS.items() if "resnet" in name)}')
+    repeated = sorted({depth for depth in depths if depths.count(depth) > 1})
+    if repeated:
+        raise UsageError(f'--depths {repeated[0]} is given twice; give each depth once')
     return [f'cifar_{prefix}{depth}' for prefix, _ in KINDS for depth in depths]
+
+
+def prepare_degradation(depths, output, resume=False, force=False):
+    """{arch: whether --resume continues it}, once every run's folder is checked: call it
+    before the data is read, not after an hour of training."""
+    check_writable_directory('--output', output)
+    archs = degradation_archs(depths)
+    # --resume continues the runs that have a checkpoint and starts the others.
+    started = {arch: resume and training.has_checkpoint(os.path.join(output, arch)) for arch in archs}
+    for arch in archs:
+        training.prepare_output(os.path.join(output, arch), started[arch], force)
+    return started
 
 
 def run_degradation(depths, data, settings, output, resume=False, force=False, device='cpu',
                     progress=None, report=print):
     """Train every network of degradation_archs(depths) into output/<arch>, alike."""
-    archs = degradation_archs(depths)
-    # --resume continues the runs that have a checkpoint and starts the others.
-    started = {arch: resume and training.has_checkpoint(os.path.join(output, arch)) for arch in archs}
-    for arch in archs:
-        # Check every folder before the first run, not after an hour of training.
-        training.prepare_output(os.path.join(output, arch), started[arch], force)
+    started = prepare_degradation(depths, output, resume, force)
+    archs = list(started)
     for arch in archs:
         report(f'{display_name(arch)} ({arch}) into {os.path.join(output, arch)}')
         train_network(arch, data, settings, os.path.join(output, arch), progress, report,

@@ -7,11 +7,12 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from resnet_tools.cli import ArgumentParser, UsageError, quiet_paddle, run  # noqa: E402
+from resnet_tools.cli import (ArgumentParser, UsageError, check_writable_directory,  # noqa: E402
+                              quiet_paddle, run)
 
 quiet_paddle()
 
-from resnet_tools import cifar, data, training  # noqa: E402
+from resnet_tools import cifar, data, plots, training  # noqa: E402
 
 PROG = 'degradation.py'
 FIGURE = 'degradation'
@@ -26,10 +27,10 @@ a table: network, params, final training and test error, seconds.
   python scripts/degradation.py --data digits --output runs/degradation
   python scripts/degradation.py --plot-only runs/degradation
 
-The default run, on scikit-learn's digits for {cifar.DIGITS_SETTINGS.epochs} epochs (--warmup-epochs
-{cifar.DIGITS_SETTINGS.warmup_epochs}: the paper's warm-up at a tenth of the rate), takes a few
-minutes on two CPU cores.  The paper's own experiment, CIFAR-10 for 64k
-iterations, on a GPU:
+The default run trains on scikit-learn's digits for {cifar.DIGITS_SETTINGS.epochs} epochs with
+--warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs} (the paper's warm-up, at a tenth of the rate);
+it took about 6 minutes of CPU time.  The paper's own experiment, CIFAR-10
+for 64k iterations, on a GPU:
 
   python scripts/degradation.py --data cifar10 --data-file cifar-10-python.tar.gz \\
       --depths 20 32 44 56 --epochs 164 --warmup-epochs 0 --device gpu --output runs/cifar10
@@ -38,13 +39,14 @@ iterations, on a GPU:
 EPILOG = """\
 --plot-only DIR draws the figure and the table from finished runs' log.csv (and
 run.json, for the parameter counts) in DIR/<arch>/, wherever they were trained,
-into DIR (or --output).  --resume continues unfinished runs, skips finished ones
-and starts the others; the settings must be the same.
+into DIR (or --output); it takes no training flag, and replaces a figure there
+only with --force.  --resume continues unfinished runs, skips finished ones and
+starts the others; the settings must be the same.
 Exit codes: 0 done; 2 a bad argument (one line on stderr).
 """
 
 
-def parse_args(argv):
+def make_parser():
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--depths', type=int, nargs='+', default=list(cifar.DEFAULT_DEPTHS),
@@ -56,16 +58,32 @@ def parse_args(argv):
     parser.add_argument('--plot-only', metavar='DIR',
                         help='train nothing: draw the runs found in DIR')
     training.add_arguments(parser, cifar.DIGITS_SETTINGS)
-    return parser.parse_args(argv)
+    return parser
+
+
+# What --plot-only, which trains nothing, takes; any other flag is refused with it.
+PLOT_ONLY_FLAGS = ('plot_only', 'output', 'force')
+
+
+def flags_given(argv, args):
+    """The flags on the command line, in the parser's order (a default is not given)."""
+    parser = make_parser()
+    # set_defaults(SUPPRESS) would run the string through each flag's type; the
+    # actions' own defaults are what argparse leaves out when a flag is absent.
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    given = vars(parser.parse_args(argv))
+    return [name for name in vars(args) if name in given]
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args = make_parser().parse_args(argv)
     if args.plot_only is None:
         if args.output is None:
             raise UsageError('--output DIR is needed (or --plot-only DIR to draw finished runs)')
         settings = training.settings_from(args)
         archs = cifar.degradation_archs(args.depths)
+        cifar.prepare_degradation(args.depths, args.output, args.resume, args.force)
         images = data.from_args(args)
         print(f'{", ".join(map(cifar.display_name, archs))} on {images.describe()}', flush=True)
         progress = training.tqdm_progress if sys.stderr.isatty() else None
@@ -74,9 +92,17 @@ def main(argv=None):
                               report=lambda line: print(line, flush=True))
         source, output = args.output, args.output
     else:
+        for name in flags_given(argv, args):
+            if name not in PLOT_ONLY_FLAGS:
+                raise UsageError(f'--{name.replace("_", "-")} does not go with --plot-only, '
+                                 f'which trains nothing')
         if not os.path.isdir(args.plot_only):
             raise UsageError(f'--plot-only {args.plot_only} is not a directory')
         source, output = args.plot_only, args.output or args.plot_only
+        check_writable_directory('--output', output)
+        for path in plots.output_paths(os.path.join(output, FIGURE)):
+            if os.path.exists(path) and not args.force:
+                raise UsageError(f'{path} exists already; give --force to replace it')
         os.makedirs(output, exist_ok=True)
     runs = cifar.finished_runs(source)
     paths = cifar.draw(runs, os.path.join(output, FIGURE))
