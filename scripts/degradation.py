@@ -42,7 +42,8 @@ run.json, for the parameter counts) in DIR/<arch>/, wherever they were trained,
 into DIR (or --output); it takes no training flag, and replaces a figure there
 only with --force.  --resume continues unfinished runs, skips finished ones and
 starts the others; the settings must be the same.
-Exit codes: 0 done; 2 a bad argument (one line on stderr).
+Exit codes: 0 done; 2 a bad argument or an output that cannot be written (one line
+on stderr).
 """
 
 

@@ -45,7 +45,8 @@ BatchNorm normalises each process's share of the batch, and its running
 statistics are averaged over the processes after every epoch.  The last line
 each process prints is the sha256 of its weights: they agree.
 
-Exit codes: 0 trained; 2 a bad argument, data file or checkpoint (one line on stderr).
+Exit codes: 0 trained; 2 a bad argument, data file, checkpoint or output directory
+(one line on stderr).
 """
 
 
