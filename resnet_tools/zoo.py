@@ -19,7 +19,7 @@ from paddle.vision import models
 from resnet_tools import torchvision_published as torchvision
 from resnet_tools.cli import UsageError
 from resnet_tools.macs import COUNTED, MACS_CONVENTION
-from resnet_tools.profile import NotALayerError, ShapeError, profile
+from resnet_tools.profile import FactoryError, NotALayerError, ShapeError, first_line, profile
 from resnet_tools.progress import progress
 from resnet_tools.render import gmacs
 
@@ -132,22 +132,19 @@ def user_factory(text, flag='--model'):
     return factory
 
 
-def first_line(error):
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
-
-
-def profile_model(spec):
+def profile_model(spec, flag='--model'):
     """The Profile of a ModelSpec; whatever goes wrong in the model is one UsageError."""
     try:
         return profile(spec.build, spec.input_shape)
+    except FactoryError as error:
+        raise UsageError(f'{flag} {spec.name}: the factory failed: {error}')
     except NotALayerError as error:
-        raise UsageError(f'{spec.name}: {error}')
+        raise UsageError(f'{flag} {spec.name}: {error}')
     except ShapeError as error:
-        raise UsageError(f'{spec.name} does not take an input of '
+        raise UsageError(f'{flag} {spec.name} does not take an input of '
                          f'{list(spec.input_shape[1:])}: {error}')
     except Exception as error:  # noqa: BLE001 -- the model's own error, on this input
-        raise UsageError(f'{spec.name} fails on an input of {list(spec.input_shape[1:])} '
+        raise UsageError(f'{flag} {spec.name} fails on an input of {list(spec.input_shape[1:])} '
                          f'(channels, height, width): {type(error).__name__}: '
                          f'{first_line(error)}')
 
@@ -165,7 +162,7 @@ def models_table(names, input_size=None):
     specs = [model_spec(name, input_size, '--models') for name in names]
     rows, differences = [], {}
     for spec in progress(specs, 'models'):
-        result = profile_model(spec)
+        result = profile_model(spec, '--models')
         published = torchvision.PUBLISHED.get(spec.name) if spec.vision else None
         row = {'model': spec.name, 'input_shape': list(spec.input_shape[1:]),
                'params': result.params, 'trainable_params': result.trainable_params,
