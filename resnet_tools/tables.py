@@ -21,15 +21,16 @@ def uncounted_note(result):
     return f'Not counted in the MACs (see the convention): {", ".join(names)}.'
 
 
-def notes(result):
-    return [note for note in (MACS_CONVENTION, uncounted_note(result)) if note]
+def notes(result, convention=MACS_CONVENTION):
+    return [note for note in (convention, uncounted_note(result)) if note]
 
 
 # --- the per-layer table ------------------------------------------------------------
 
-def layer_table(result, network, variant=None):
+def layer_table(result, network, variant=None, convention=MACS_CONVENTION):
     """The per-layer table of paddle.summary for a Profile, with MACs, trainable tensors
-    and formulas.  `network` and `variant` are for the title (variant None: no variant)."""
+    and formulas.  `network` and `variant` are for the title (variant None: no variant);
+    `convention` is the note that says what the MACs count."""
     rows = [{'layer': row.name, 'input_shape': row.input_shape,
              'output_shape': row.output_shape, 'params': row.params,
              'trainable_params': row.trainable_params, 'trainable': row.trainable,
@@ -37,7 +38,7 @@ def layer_table(result, network, variant=None):
             for row in result.rows]
     return {'view': 'layers', 'network': network, 'variant': variant,
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
-            'rows': rows, 'totals': totals(result), 'notes': notes(result)}
+            'rows': rows, 'totals': totals(result), 'notes': notes(result, convention)}
 
 
 def trainable_text(row):
@@ -98,7 +99,7 @@ def layer_view(data, macs=False, explain=False):
 
 # --- the table grouped by nesting depth ---------------------------------------------
 
-def depth_table(result, network, depth, variant=None):
+def depth_table(result, network, depth, variant=None, convention=MACS_CONVENTION):
     """One row per sublayer down to `depth` levels of nesting, in the order the forward
     pass first reaches them, as torchinfo's `depth` does.  The rows follow the tree of
     sublayers, containers included: a LayerList, which is never called itself, has a
@@ -136,7 +137,7 @@ def depth_table(result, network, depth, variant=None):
                      **sums[path]})
     return {'view': 'depth', 'network': network, 'variant': variant, 'depth': depth,
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
-            'rows': rows, 'totals': totals(result), 'notes': notes(result)}
+            'rows': rows, 'totals': totals(result), 'notes': notes(result, convention)}
 
 
 def shape_text(shape):

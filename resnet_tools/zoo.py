@@ -156,6 +156,14 @@ def weighted_layers(result):
     return sum(isinstance(layer, COUNTED) for layer in result.order)
 
 
+# torchvision's num_params counts module.parameters(), not the buffers where it keeps
+# BatchNorm's running statistics; Paddle keeps those as non-trainable parameters.
+TORCHVISION_PARAMS_NOTE = (
+    "Its num_params leaves out BatchNorm's running mean and variance (buffers in "
+    "PyTorch, non-trainable parameters in Paddle), so it is to be compared with the "
+    "Trainable column, not with Params.")
+
+
 def models_table(names, input_size=None):
     """One row per model: input, params, trainable, MACs, weighted layers, output shape,
     and torchvision's published parameter count and GFLOPS where it has the network."""
@@ -182,28 +190,31 @@ def models_table(names, input_size=None):
         notes.append("torchvision's columns are the num_params and _ops (its GFLOPS, "
                      "multiply-adds of the convs and fc layers, at 224x224 or 299x299 for "
                      "inception_v3) of its weights' metadata, in pytorch/vision: "
-                     + ', '.join(sources) + '.')
+                     + ', '.join(sources) + '. ' + TORCHVISION_PARAMS_NOTE)
     notes += [f'* {name}: paddle.vision\'s network differs from torchvision\'s: {text}.'
               for name, text in differences.items()]
     return {'view': 'models', 'rows': rows, 'notes': notes}
 
 
 def models_view(data):
-    header = ['Model', 'Input', 'Params', 'Trainable', 'MACs (G)', 'Weighted layers',
-              'Output shape', 'torchvision params', 'torchvision GFLOPS']
+    # Each torchvision column next to the one it compares with: its num_params is a
+    # count of trainable parameters.
+    header = ['Model', 'Input', 'Params', 'Trainable', 'torchvision params', 'MACs (G)',
+              'torchvision GFLOPS', 'Weighted layers', 'Output shape']
     body, csv_rows = [], []
     for row in data['rows']:
         mark = ' *' if row['differs_from_torchvision'] else ''
         published = row['torchvision_params'] is not None
         body.append([row['model'] + mark, 'x'.join(map(str, row['input_shape'])),
-                     f'{row["params"]:,}', f'{row["trainable_params"]:,}', gmacs(row['macs']),
-                     str(row['weighted_layers']), str(row['output_shape']),
+                     f'{row["params"]:,}', f'{row["trainable_params"]:,}',
                      f'{row["torchvision_params"]:,}' if published else '-',
-                     f'{row["torchvision_gflops"]:.3f}' if published else '-'])
-        csv_rows.append({key: row[key] for key in (
-            'model', 'params', 'trainable_params', 'macs', 'weighted_layers',
-            'torchvision_params', 'torchvision_gflops')} | {
-            'input_shape': 'x'.join(map(str, row['input_shape'])),
+                     gmacs(row['macs']),
+                     f'{row["torchvision_gflops"]:.3f}' if published else '-',
+                     str(row['weighted_layers']), str(row['output_shape'])])
+        csv_rows.append({'model': row['model'],
+                         'input_shape': 'x'.join(map(str, row['input_shape']))} | {
+            key: row[key] for key in ('params', 'trainable_params', 'torchvision_params',
+                                      'macs', 'torchvision_gflops', 'weighted_layers')} | {
             'output_shape': str(row['output_shape']),
             'differs_from_torchvision': row['differs_from_torchvision'] or ''})
     return ('paddle.vision.models side by side, batch 1', header, body, csv_rows,

@@ -15,7 +15,7 @@ import resnet
 from conftest import REPO, count_params, run_script
 from resnet_tools import summary, tables, zoo
 from resnet_tools.cli import UsageError
-from resnet_tools.macs import layer_macs, model_macs, uncounted
+from resnet_tools.macs import MACS_CONVENTION, layer_macs, model_macs, uncounted
 from resnet_tools.profile import profile
 from resnet_tools.torchvision_published import DIFFERENCE, PUBLISHED
 from test_profile import paddle_summary
@@ -277,6 +277,10 @@ def test_depth_of_a_paddle_vision_model_in_csv():
         count_params(models.resnet18())
     plain = summarize(model='resnet18', depth='3', input_size=['64'])
     assert '    Conv2D: layer1.0.conv1' in plain
+    # Under a paddle.vision table: torchvision's convention; under our ResNet's: the paper's.
+    assert ' '.join(MACS_CONVENTION.split()) in ' '.join(plain.split())
+    ours = summarize(layers='18', depth='1', input_size=['64'])
+    assert 'as the paper counts "FLOPs"' in ' '.join(ours.split())
 
 
 # --- --models -----------------------------------------------------------------------
@@ -291,7 +295,16 @@ def test_models_side_by_side():
     assert rows['squeezenet1_0']['differs_from_torchvision'] == DIFFERENCE['squeezenet1_0']
     text = zoo.models_view(data)
     body = {line[0]: line for line in text[2]}
-    assert body['squeezenet1_0 *'][-1] == '0.819' and body['LeNet'][-2:] == ['-', '-']
-    assert any('torchvision/models/alexnet.py' in note for note in data['notes'])
+    columns = text[1]
+    # torchvision's num_params leaves out BatchNorm's running statistics: it stands next
+    # to the Trainable column, which it equals (25,557,032 for resnet50), not to Params.
+    assert columns[2:5] == ['Params', 'Trainable', 'torchvision params']
+    assert columns[5:7] == ['MACs (G)', 'torchvision GFLOPS']
+    assert body['squeezenet1_0 *'][6] == '0.819'
+    assert [body['LeNet'][4], body['LeNet'][6]] == ['-', '-']
+    assert any('torchvision/models/alexnet.py' in note and 'compared with the Trainable '
+               'column, not with Params' in note for note in data['notes'])
+    # The convention under a paddle.vision table is torchvision's, not a ResNet's.
+    assert data['notes'][0] == MACS_CONVENTION and 'residual' not in MACS_CONVENTION
     assert any(note.startswith('* squeezenet1_0: ') for note in data['notes'])
     assert rows['shufflenet_v2_x0_25']['params'] == count_params(models.shufflenet_v2_x0_25())
