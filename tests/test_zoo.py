@@ -259,8 +259,8 @@ def test_a_layer_list_has_a_row_with_the_sums_of_its_blocks():
     assert one[1]['input_shape'] is None and one[1]['calls'] == 0
     two = tables.depth_table(result, 'blocks', 2)
     assert [(row['path'], row['depth'], row['params']) for row in two['rows']] == [
-        ('stem', 1, 4 * 3 * 9 + 4), ('blocks', 1, 0), ('blocks.0', 2, block), ('blocks.1', 2, block),
-        ('fc', 1, 10)]
+        ('stem', 1, 4 * 3 * 9 + 4), ('blocks', 1, 0), ('blocks.0', 2, block),
+        ('blocks.1', 2, block), ('fc', 1, 10)]
     text = tables.depth_view(two)[2]
     assert text[1] == ['LayerList: blocks', '--', '--', '--', '--']
     assert text[2][0] == '  Sequential: blocks.0'
