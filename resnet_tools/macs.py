@@ -1,15 +1,14 @@
 """Multiply-adds (MACs) of a network, counted with forward hooks.
 
-The convention is the paper's "FLOPs" and torchvision's "GFLOPS": one multiply-add
-for every weight a conv or fc layer applies to produce an output value, so a conv
-output element costs (in_channels / groups) * kh * kw (depthwise convs included) and
-an fc output value costs in_features; a transposed conv spends
-(out_channels / groups) * kh * kw on every input element.  Biases, BatchNorm,
-activations, pooling and the operations a forward pass does outside layers (the
-residual additions, concatenations) are left out: together they are well under 1 %
-of a ResNet's count, and neither the paper nor torchvision counts them.
-MACS_CONVENTION says this once for every table; `uncounted` names the layers of a
-model that do work the convention leaves out.
+The convention is torchvision's "GFLOPS" (the ``_ops`` of its weights' metadata): one
+multiply-add for every weight a conv or fc layer applies to produce an output value,
+so a conv output element costs (in_channels / groups) * kh * kw (depthwise convs
+included) and an fc output value costs in_features; a transposed conv spends
+(out_channels / groups) * kh * kw on every input element.  Biases, normalisation,
+activations, pooling and the operations a forward pass does outside layers
+(additions, concatenations, products) are left out.  MACS_CONVENTION says this once
+for every table; `uncounted` names the layers of a model that do work the convention
+leaves out.
 
 The count comes from the shapes Paddle produces for the model's input, so it follows
 the input size, the stride placement and any grouping.  (paddle.flops would do this
@@ -22,11 +21,12 @@ import paddle
 from paddle import nn
 
 MACS_CONVENTION = (
-    'MACs are the multiply-adds of the conv and fc layers, as the paper counts '
-    '"FLOPs" and torchvision reports "GFLOPS": (in_channels / groups) x kh x kw for '
-    'every conv output value, in_features for every fc output. BatchNorm, ReLU, '
-    'pooling, the residual additions and biases are not counted, as neither the '
-    'paper nor torchvision counts them.'
+    'MACs are the multiply-adds of the conv and fc layers, as torchvision reports '
+    '"GFLOPS": (in_channels / groups) x kh x kw for every conv output value, '
+    '(out_channels / groups) x kh x kw for every input value of a transposed conv, '
+    'in_features for every fc output. Biases, normalisation, activations, pooling '
+    'and what the forward pass computes outside layers (additions, concatenations, '
+    'products) are not counted.'
 )
 
 CONVS = (nn.Conv1D, nn.Conv2D, nn.Conv3D)

@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.layer.layers as paddle_layers
 from paddle import nn
 
-from resnet_tools.macs import evaluating, layer_macs
+from resnet_tools.macs import CONVS, TRANSPOSED_CONVS, evaluating, layer_macs
 
 
 @dataclass
@@ -134,7 +134,95 @@ class NotALayerError(TypeError):
 
 
 class ShapeError(ValueError):
-    """The input is too small for the model: a layer would make a map of no pixels."""
+    """The model does not take the input: a layer gets the wrong number of channels or
+    features, or would make a map of no pixels."""
+
+
+class FactoryError(RuntimeError):
+    """build_model() itself raised, before any input was given."""
+
+
+def first_line(error):
+    """The first non-blank line of an error's message (or its class name)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def build(build_model):
+    """build_model() in a fresh name scope, checked to be a paddle.nn.Layer."""
+    with paddle.utils.unique_name.guard():
+        try:
+            model = build_model()
+        except Exception as error:  # noqa: BLE001 -- any error of the factory is its own
+            raise FactoryError(f'{type(error).__name__}: {first_line(error)}') from error
+    if not isinstance(model, nn.Layer):
+        raise NotALayerError(f'it returned a {type(model).__name__}, not a paddle.nn.Layer')
+    return model
+
+
+# The input's layout of each data_format: where the channels are.
+CHANNELS_LAST = ('NLC', 'NHWC', 'NDHWC')
+NORMS = (nn.BatchNorm, nn.BatchNorm1D, nn.BatchNorm2D, nn.BatchNorm3D, nn.SyncBatchNorm)
+
+
+def expected_input(layer):
+    """(what, axis, size) the input of `layer` must have along `axis`, or None if the
+    layer is not one whose input size is checked here.  The static graph infers a conv's
+    or BatchNorm's output shape without comparing the input's channels with the layer's
+    (the dynamic graph does, when the kernel runs), so a wrong input would pass."""
+    if isinstance(layer, CONVS + TRANSPOSED_CONVS):
+        axis = -1 if layer._data_format in CHANNELS_LAST else 1
+        return 'input channels', axis, layer._in_channels
+    if isinstance(layer, nn.Linear):
+        return 'input features', -1, layer.weight.shape[0]
+    if isinstance(layer, NORMS) and layer.weight is not None:
+        layout = getattr(layer, '_data_format', getattr(layer, '_data_layout', 'NCHW'))
+        axis = -1 if layout in CHANNELS_LAST else 1
+        return 'channels', axis, layer.weight.shape[0]
+    return None
+
+
+def check_input(layer, inputs):
+    """Raise ShapeError if `layer` cannot take `inputs`, as the dynamic graph would."""
+    wanted = expected_input(layer)
+    if wanted is None or not inputs or not hasattr(inputs[0], 'shape'):
+        return
+    what, axis, size = wanted
+    shape = list(inputs[0].shape)
+    if len(shape) < 2 or shape[axis] < 0:   # -1: a size the static graph does not know
+        return
+    if shape[axis] != size:
+        raise ShapeError(f'{summary_name(layer)} takes {size:,} {what}, not {shape[axis]:,} '
+                         f'(its input is {shape})')
+
+
+def check_map(layer, inputs, output):
+    """Raise ShapeError if `layer` made a feature map with a side below 1, naming the
+    sizes it had and would make (the static graph writes -1 for such a size)."""
+    out_shape, in_shape = shapes_of(output), shapes_of(inputs[0]) if inputs else []
+    if not (len(out_shape) == 4 and all(isinstance(side, int) for side in out_shape)
+            and min(out_shape[-2:]) < 1):
+        return
+    name = summary_name(layer)
+    if len(in_shape) != 4 or min(in_shape[-2:]) < 1:
+        raise ShapeError(f'the map has shrunk below 1x1 by the time it reaches {name}')
+    # A conv or pool: the sizes from its own kernel, stride and padding.
+    size_formula(layer, in_shape, [*out_shape[:2], 1, 1])
+    raise ShapeError(f'{name} would make a map below 1x1 of its '
+                     f'{in_shape[-2]}x{in_shape[-1]} input')
+
+
+def untraceable(error):
+    """Whether `error`, raised while tracing in the static graph, says that the model
+    reads a tensor's value (float(x), `if x > 0`, x.numpy()), which has no answer there:
+    Paddle raises a TypeError or an AssertionError that names the static or dynamic
+    graph for it.  Any other error (Paddle's shape inference refusing an operator's
+    inputs, the model's own) the dynamic graph would raise as well, so the model is
+    not run a second time for it."""
+    if '(InvalidArgument)' in str(error):
+        return False
+    return (isinstance(error, (TypeError, AssertionError, NotImplementedError))
+            or 'static' in str(error) or 'dynamic graph' in str(error))
 
 
 def trace(build_model, shape, static=True):
@@ -142,16 +230,15 @@ def trace(build_model, shape, static=True):
     calls): `order` lists the layers called, in the order their first calls began;
     `calls` holds, in the order their first calls finished, each layer's last (input
     shapes, output shape), its MACs summed over its calls and the number of calls."""
-    with paddle.utils.unique_name.guard():
-        model = build_model()
-    if not isinstance(model, nn.Layer):
-        raise NotALayerError(f'it returned a {type(model).__name__}, not a paddle.nn.Layer')
+    model = build(build_model)
     order, calls = {}, {}
 
     def before(layer, inputs):
+        check_input(layer, inputs)
         order.setdefault(layer, None)
 
     def after(layer, inputs, output):
+        check_map(layer, inputs, output)
         macs = layer_macs(layer, output, inputs)
         count = 1
         if layer in calls:
@@ -179,14 +266,18 @@ def trace(build_model, shape, static=True):
 def profile(build_model, input_shape):
     """Build a model with `build_model()` and pass it an input of `input_shape` (None
     for the batch means 1).  Returns a Profile whose rows are the layers paddle.summary
-    would show, in its order.  Any error of the model on that input is raised."""
+    would show, in its order.  Any error of the model on that input is raised: FactoryError
+    if build_model() fails, NotALayerError if it returns something else, ShapeError if
+    the model does not take the input."""
     shape = [1 if size is None else size for size in input_shape]
     try:
         with static_graph() as programs:
             return tabulate(shape, *trace(build_model, shape), programs)
-    except (NotALayerError, ShapeError):
+    except (FactoryError, NotALayerError, ShapeError):
         raise
-    except Exception:   # noqa: BLE001 -- a model the static graph cannot trace
+    except Exception as error:  # noqa: BLE001 -- a model the static graph cannot trace
+        if not untraceable(error):
+            raise
         return tabulate(shape, *trace(build_model, shape, static=False))
 
 
@@ -255,8 +346,10 @@ def size_formula(layer, in_shape, out_shape):
     texts, values = zip(*(window_formula(sides[0][i], **{k: v[i] for k, v in window.items()})
                           for i in range(2)))
     if min(values) < 1:
-        raise ShapeError(f'{summary_name(layer)} would make a {values[0]}x{values[1]} map '
-                         f'of its {sides[0][0]}x{sides[0][1]} input')
+        side = 0 if values[0] < 1 else 1
+        raise ShapeError(f'{summary_name(layer)} would make a map below 1x1 of its '
+                         f'{sides[0][0]}x{sides[0][1]} input: '
+                         f'{texts[side]} = {values[side]}')
     check(layer, list(values), sides[1])
     if texts[0] == texts[1]:
         return f'{texts[0]} = {values[0]}'

@@ -17,6 +17,7 @@ from configs import (ARCHS, CIFAR_ARCHS, CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES, DE
                      STRIDE_PLACEMENT, cifar_layers_config, layers_config)
 from resnet_tools import tables, teaching, zoo
 from resnet_tools.cli import UsageError, arch_name, integer
+from resnet_tools.macs import MACS_CONVENTION
 from resnet_tools.profile import profile
 from resnet_tools.render import FORMATS, render, summary_text
 
@@ -304,15 +305,17 @@ def tabulate(request):
                                      request.variant or DEFAULT_VARIANT), teaching.stage_view)
     if request.model is not None:
         result, name = zoo.profile_model(request.model), request.name
+        convention = MACS_CONVENTION
     else:
         result = profile(request.build_model, request.input_shape)
         name = teaching.display_name(request.name)
+        convention = teaching.PAPER_MACS_CONVENTION
     if request.view == 'summary':
         return summary_text(result)[0], None
     if request.view == 'depth':
-        return (tables.depth_table(result, name, request.depth or 1, request.variant),
-                tables.depth_view)
-    return (tables.layer_table(result, name, request.variant),
+        return (tables.depth_table(result, name, request.depth or 1, request.variant,
+                                   convention), tables.depth_view)
+    return (tables.layer_table(result, name, request.variant, convention),
             functools.partial(tables.layer_view, macs=request.macs, explain=request.explain))
 
 

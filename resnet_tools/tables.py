@@ -21,15 +21,16 @@ def uncounted_note(result):
     return f'Not counted in the MACs (see the convention): {", ".join(names)}.'
 
 
-def notes(result):
-    return [note for note in (MACS_CONVENTION, uncounted_note(result)) if note]
+def notes(result, convention=MACS_CONVENTION):
+    return [note for note in (convention, uncounted_note(result)) if note]
 
 
 # --- the per-layer table ------------------------------------------------------------
 
-def layer_table(result, network, variant=None):
+def layer_table(result, network, variant=None, convention=MACS_CONVENTION):
     """The per-layer table of paddle.summary for a Profile, with MACs, trainable tensors
-    and formulas.  `network` and `variant` are for the title (variant None: no variant)."""
+    and formulas.  `network` and `variant` are for the title (variant None: no variant);
+    `convention` is the note that says what the MACs count."""
     rows = [{'layer': row.name, 'input_shape': row.input_shape,
              'output_shape': row.output_shape, 'params': row.params,
              'trainable_params': row.trainable_params, 'trainable': row.trainable,
@@ -37,7 +38,7 @@ def layer_table(result, network, variant=None):
             for row in result.rows]
     return {'view': 'layers', 'network': network, 'variant': variant,
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
-            'rows': rows, 'totals': totals(result), 'notes': notes(result)}
+            'rows': rows, 'totals': totals(result), 'notes': notes(result, convention)}
 
 
 def trainable_text(row):
@@ -98,47 +99,50 @@ def layer_view(data, macs=False, explain=False):
 
 # --- the table grouped by nesting depth ---------------------------------------------
 
-def depth_table(result, network, depth, variant=None):
+def depth_table(result, network, depth, variant=None, convention=MACS_CONVENTION):
     """One row per sublayer down to `depth` levels of nesting, in the order the forward
-    pass first reaches them, as torchinfo's `depth` does.  A row's params and MACs are
-    its own plus those of every sublayer folded into it (deeper than `depth`); a row
-    whose sublayers have rows of their own keeps only its own, so the rows add up to
-    the totals."""
+    pass first reaches them, as torchinfo's `depth` does.  The rows follow the tree of
+    sublayers, containers included: a LayerList, which is never called itself, has a
+    row where its first sublayer runs, with no shapes.  A row's params and MACs are its
+    own plus those of every sublayer folded into it (deeper than `depth`); a row whose
+    sublayers have rows of their own keeps only its own, so the rows add up to the
+    totals."""
     paths = {layer: path for path, layer in result.model.named_sublayers()}
-    called = [layer for layer in result.order if layer in paths]
-    own = {row.layer: row for row in result.rows}
-    shown = [layer for layer in called if paths[layer].count('.') < depth]
-    shown_paths = {paths[layer] for layer in shown}
-    owner = {}
-    for layer in called:
-        # The deepest shown ancestor (or the layer itself) takes its numbers.
+    layers = {path: layer for layer, path in paths.items()}
+    # Every prefix of a path is the path of a sublayer: its ancestors, shown first.
+    shown = {}
+    for layer in (layer for layer in result.order if layer in paths):
         parts = paths[layer].split('.')
-        for cut in range(min(len(parts), depth), 0, -1):
-            if '.'.join(parts[:cut]) in shown_paths:
-                owner[layer] = '.'.join(parts[:cut])
-                break
-    sums = {paths[layer]: {'params': 0, 'trainable_params': 0, 'macs': None} for layer in shown}
-    for layer in called:
-        if layer not in own or layer not in owner:
+        for cut in range(1, min(len(parts), depth) + 1):
+            shown.setdefault('.'.join(parts[:cut]), None)
+    sums = {path: {'params': 0, 'trainable_params': 0, 'macs': None} for path in shown}
+    for row in result.rows:
+        if row.layer not in paths:
             continue
-        row, total = own[layer], sums[owner[layer]]
+        # The deepest shown ancestor (or the layer itself) takes its numbers.
+        total = sums['.'.join(paths[row.layer].split('.')[:depth])]
         total['params'] += row.params
         total['trainable_params'] += row.trainable_params
         if row.macs is not None:
             total['macs'] = (total['macs'] or 0) + row.macs
     rows = []
-    for layer in shown:
-        inputs, output, _, calls = result.calls[layer]
-        path = paths[layer]
+    for path in shown:
+        layer = layers[path]
+        inputs, output, _, calls = result.calls.get(layer, (None, None, None, 0))
         # A row whose sublayers have rows of their own: its numbers are theirs.
-        expanded = any(other.startswith(path + '.') for other in shown_paths)
+        expanded = any(other.startswith(path + '.') for other in shown)
         rows.append({'layer': f'{type(layer).__name__}', 'path': path,
                      'depth': path.count('.') + 1, 'input_shape': inputs,
                      'output_shape': output, 'calls': calls, 'expanded': expanded,
                      **sums[path]})
     return {'view': 'depth', 'network': network, 'variant': variant, 'depth': depth,
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
-            'rows': rows, 'totals': totals(result), 'notes': notes(result)}
+            'rows': rows, 'totals': totals(result), 'notes': notes(result, convention)}
+
+
+def shape_text(shape):
+    # A container that is never called (a LayerList) has no shapes of its own.
+    return '--' if shape is None else str(shape)
 
 
 def depth_view(data):
@@ -149,11 +153,11 @@ def depth_view(data):
         # As torchinfo: '--' where the numbers are in the rows below.
         params = '--' if row['expanded'] and not row['params'] else f'{row["params"]:,}'
         macs = ('--' if row['expanded'] else '-') if row['macs'] is None else f'{row["macs"]:,}'
-        body.append([f'{indent}{row["layer"]}: {row["path"]}', str(row['input_shape']),
-                     str(row['output_shape']), params, macs])
+        body.append([f'{indent}{row["layer"]}: {row["path"]}', shape_text(row['input_shape']),
+                     shape_text(row['output_shape']), params, macs])
         csv_rows.append({'layer': row['layer'], 'path': row['path'], 'depth': row['depth'],
-                         'input_shape': str(row['input_shape']),
-                         'output_shape': str(row['output_shape']), 'params': row['params'],
+                         'input_shape': shape_text(row['input_shape']),
+                         'output_shape': shape_text(row['output_shape']), 'params': row['params'],
                          'trainable_params': row['trainable_params'],
                          'macs': '' if row['macs'] is None else row['macs']})
     numbers = data['totals']

@@ -10,10 +10,18 @@ from paddle import nn
 
 import resnet
 from configs import CIFAR_ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS
-from resnet_tools.macs import MACS_CONVENTION
 from resnet_tools.profile import profile
 from resnet_tools.render import gmacs, percent
 from resnet_tools.progress import progress
+
+# resnet_tools.macs's convention, told for a ResNet: the paper's "FLOPs" count the same.
+PAPER_MACS_CONVENTION = (
+    'MACs are the multiply-adds of the conv and fc layers, as the paper counts '
+    '"FLOPs" and torchvision reports "GFLOPS": (in_channels / groups) x kh x kw for '
+    'every conv output value, in_features for every fc output. BatchNorm, ReLU, '
+    'pooling, the residual additions and biases are not counted, as neither the '
+    'paper nor torchvision counts them.'
+)
 
 OTHER_VARIANT = {'v1.5': 'v1', 'v1': 'v1.5'}
 HEAD = 'pool, fc'
@@ -165,7 +173,7 @@ def stage_table(arch, input_shape, num_classes=1000, variant=DEFAULT_VARIANT):
     return {'view': 'stages', 'network': name, 'variant': variant,
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
             'rows': rows, 'totals': totals, 'macs_by_variant': macs_by_variant,
-            'notes': [variant_sentence(name, result, other, variant), MACS_CONVENTION]}
+            'notes': [variant_sentence(name, result, other, variant), PAPER_MACS_CONVENTION]}
 
 
 def cifar_stage_table(arch, input_shape, num_classes):
@@ -200,7 +208,7 @@ def cifar_stage_table(arch, input_shape, num_classes):
                 f'doubles the filters.')
     return {'view': 'stages', 'network': arch, 'variant': None,
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
-            'rows': rows, 'totals': totals, 'notes': [sentence, MACS_CONVENTION]}
+            'rows': rows, 'totals': totals, 'notes': [sentence, PAPER_MACS_CONVENTION]}
 
 
 def variant_sentence(name, result, other, variant):
@@ -290,7 +298,7 @@ def overview(input_shape=(None, 3, 224, 224), num_classes=1000):
         if depth == 50:
             sentence = variant_sentence('ResNet-50', results['v1.5'], results['v1'], 'v1.5')
     return {'view': 'overview', 'input_shape': [1 if s is None else s for s in input_shape],
-            'rows': rows, 'notes': [note for note in (sentence, MACS_CONVENTION) if note]}
+            'rows': rows, 'notes': [note for note in (sentence, PAPER_MACS_CONVENTION) if note]}
 
 
 def overview_view(data):

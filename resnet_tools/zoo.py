@@ -19,7 +19,7 @@ from paddle.vision import models
 from resnet_tools import torchvision_published as torchvision
 from resnet_tools.cli import UsageError
 from resnet_tools.macs import COUNTED, MACS_CONVENTION
-from resnet_tools.profile import NotALayerError, ShapeError, profile
+from resnet_tools.profile import FactoryError, NotALayerError, ShapeError, first_line, profile
 from resnet_tools.progress import progress
 from resnet_tools.render import gmacs
 
@@ -132,22 +132,19 @@ def user_factory(text, flag='--model'):
     return factory
 
 
-def first_line(error):
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
-
-
-def profile_model(spec):
+def profile_model(spec, flag='--model'):
     """The Profile of a ModelSpec; whatever goes wrong in the model is one UsageError."""
     try:
         return profile(spec.build, spec.input_shape)
+    except FactoryError as error:
+        raise UsageError(f'{flag} {spec.name}: the factory failed: {error}')
     except NotALayerError as error:
-        raise UsageError(f'{spec.name}: {error}')
+        raise UsageError(f'{flag} {spec.name}: {error}')
     except ShapeError as error:
-        raise UsageError(f'{spec.name} does not take an input of '
+        raise UsageError(f'{flag} {spec.name} does not take an input of '
                          f'{list(spec.input_shape[1:])}: {error}')
     except Exception as error:  # noqa: BLE001 -- the model's own error, on this input
-        raise UsageError(f'{spec.name} fails on an input of {list(spec.input_shape[1:])} '
+        raise UsageError(f'{flag} {spec.name} fails on an input of {list(spec.input_shape[1:])} '
                          f'(channels, height, width): {type(error).__name__}: '
                          f'{first_line(error)}')
 
@@ -159,13 +156,21 @@ def weighted_layers(result):
     return sum(isinstance(layer, COUNTED) for layer in result.order)
 
 
+# torchvision's num_params counts module.parameters(), not the buffers where it keeps
+# BatchNorm's running statistics; Paddle keeps those as non-trainable parameters.
+TORCHVISION_PARAMS_NOTE = (
+    "Its num_params leaves out BatchNorm's running mean and variance (buffers in "
+    "PyTorch, non-trainable parameters in Paddle), so it is to be compared with the "
+    "Trainable column, not with Params.")
+
+
 def models_table(names, input_size=None):
     """One row per model: input, params, trainable, MACs, weighted layers, output shape,
     and torchvision's published parameter count and GFLOPS where it has the network."""
     specs = [model_spec(name, input_size, '--models') for name in names]
     rows, differences = [], {}
     for spec in progress(specs, 'models'):
-        result = profile_model(spec)
+        result = profile_model(spec, '--models')
         published = torchvision.PUBLISHED.get(spec.name) if spec.vision else None
         row = {'model': spec.name, 'input_shape': list(spec.input_shape[1:]),
                'params': result.params, 'trainable_params': result.trainable_params,
@@ -185,28 +190,31 @@ def models_table(names, input_size=None):
         notes.append("torchvision's columns are the num_params and _ops (its GFLOPS, "
                      "multiply-adds of the convs and fc layers, at 224x224 or 299x299 for "
                      "inception_v3) of its weights' metadata, in pytorch/vision: "
-                     + ', '.join(sources) + '.')
+                     + ', '.join(sources) + '. ' + TORCHVISION_PARAMS_NOTE)
     notes += [f'* {name}: paddle.vision\'s network differs from torchvision\'s: {text}.'
               for name, text in differences.items()]
     return {'view': 'models', 'rows': rows, 'notes': notes}
 
 
 def models_view(data):
-    header = ['Model', 'Input', 'Params', 'Trainable', 'MACs (G)', 'Weighted layers',
-              'Output shape', 'torchvision params', 'torchvision GFLOPS']
+    # Each torchvision column next to the one it compares with: its num_params is a
+    # count of trainable parameters.
+    header = ['Model', 'Input', 'Params', 'Trainable', 'torchvision params', 'MACs (G)',
+              'torchvision GFLOPS', 'Weighted layers', 'Output shape']
     body, csv_rows = [], []
     for row in data['rows']:
         mark = ' *' if row['differs_from_torchvision'] else ''
         published = row['torchvision_params'] is not None
         body.append([row['model'] + mark, 'x'.join(map(str, row['input_shape'])),
-                     f'{row["params"]:,}', f'{row["trainable_params"]:,}', gmacs(row['macs']),
-                     str(row['weighted_layers']), str(row['output_shape']),
+                     f'{row["params"]:,}', f'{row["trainable_params"]:,}',
                      f'{row["torchvision_params"]:,}' if published else '-',
-                     f'{row["torchvision_gflops"]:.3f}' if published else '-'])
-        csv_rows.append({key: row[key] for key in (
-            'model', 'params', 'trainable_params', 'macs', 'weighted_layers',
-            'torchvision_params', 'torchvision_gflops')} | {
-            'input_shape': 'x'.join(map(str, row['input_shape'])),
+                     gmacs(row['macs']),
+                     f'{row["torchvision_gflops"]:.3f}' if published else '-',
+                     str(row['weighted_layers']), str(row['output_shape'])])
+        csv_rows.append({'model': row['model'],
+                         'input_shape': 'x'.join(map(str, row['input_shape']))} | {
+            key: row[key] for key in ('params', 'trainable_params', 'torchvision_params',
+                                      'macs', 'torchvision_gflops', 'weighted_layers')} | {
             'output_shape': str(row['output_shape']),
             'differs_from_torchvision': row['differs_from_torchvision'] or ''})
     return ('paddle.vision.models side by side, batch 1', header, body, csv_rows,

@@ -12,7 +12,7 @@ from resnet_tools.cli import (AND_CIFAR, ArgumentParser, add_block_arguments, ad
 
 quiet_paddle()
 
-from resnet_tools import summary, zoo  # noqa: E402
+from resnet_tools import summary, teaching, zoo  # noqa: E402
 from resnet_tools.macs import MACS_CONVENTION  # noqa: E402
 
 DESCRIPTION = """\
@@ -46,7 +46,8 @@ EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for pa
     f'With --model: [channels] height [width], by default the model\'s own '
     f'(3x224x224; 3x299x299 for inception_v3, 1x28x28 for LeNet).',
     summary.TRAINABLE_NOTE,
-    MACS_CONVENTION,
+    teaching.PAPER_MACS_CONVENTION,
+    f'With --model and --models: {MACS_CONVENTION}',
 ))
 
 

@@ -15,7 +15,7 @@ import resnet
 from conftest import REPO, count_params, run_script
 from resnet_tools import summary, tables, zoo
 from resnet_tools.cli import UsageError
-from resnet_tools.macs import layer_macs, model_macs, uncounted
+from resnet_tools.macs import MACS_CONVENTION, layer_macs, model_macs, uncounted
 from resnet_tools.profile import profile
 from resnet_tools.torchvision_published import DIFFERENCE, PUBLISHED
 from test_profile import paddle_summary
@@ -132,6 +132,12 @@ def not_a_layer():
 
 def fixed():
     return nn.Sequential(nn.Conv2D(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+
+def three_channels():
+    return nn.Conv2D(3, 8, 3)
+
+def needs_arguments(classes):
+    return nn.Linear(4, classes)
 '''
 
 
@@ -158,12 +164,24 @@ def test_a_users_factory_from_a_file_and_from_a_package(network_file, monkeypatc
     ('{dir}/nothing.py:build', None, 'there is no file'),
     ('{dir}/my_net.py:missing', None, 'has no missing'),
     ('{dir}/my_net.py:SIZE', None, 'SIZE is not callable (its type is int)'),
-    ('{dir}/my_net.py:not_a_layer', None, 'it returned a list, not a paddle.nn.Layer'),
-    ('{dir}/my_net.py:fixed', ['3', '16', '16'], 'fails on an input of [3, 16, 16]'),
+    ('{dir}/my_net.py:not_a_layer', None, 'my_net.py:not_a_layer: it returned a list, not a '
+                                          'paddle.nn.Layer'),
+    ('{dir}/my_net.py:fixed', ['3', '16', '16'], 'does not take an input of [3, 16, 16]: '
+                                                 'Linear-1 takes 144 input features, not 784'),
     ('no_such_package.module:build', None, 'no_such_package.module does not import: '
                                            'ModuleNotFoundError'),
     ('resnet5', None, 'did you mean resnet50'),
     ('inception_v3', ['64'], 'does not take an input of [3, 64, 64]: Conv2D-'),
+    ('inception_v3', ['10'], '--model inception_v3 does not take an input of [3, 10, 10]: '
+                             'Conv2D-5 would make a map below 1x1 of its 1x1 input'),
+    # The static graph would take these; the dynamic graph's conv refuses them.
+    ('resnet50', ['5', '64', '64'], '--model resnet50 does not take an input of [5, 64, 64]: '
+                                    'Conv2D-1 takes 3 input channels, not 5'),
+    ('{dir}/my_net.py:three_channels', ['5', '16', '16'],
+     'does not take an input of [5, 16, 16]: Conv2D-1 takes 3 input channels, not 5'),
+    ('{dir}/my_net.py:needs_arguments', None,
+     'needs_arguments: the factory failed: TypeError: needs_arguments() missing 1 required'),
+    ('json:dumps', None, "--model json:dumps: the factory failed: TypeError: dumps() missing"),
 ])
 def test_bad_models_are_one_line_and_exit_code_2(network_file, model, sizes, message):
     args = ['--model', model.format(dir=network_file.parent)]
@@ -203,6 +221,51 @@ def test_depth_2_of_our_resnet50_is_one_row_per_residual_block():
     assert first['input_shape'] == [[1, 64, 56, 56]] and first['output_shape'] == [1, 256, 56, 56]
 
 
+@pytest.mark.parametrize('name', zoo.VISION_MODELS)
+def test_depth_rows_add_up_to_the_totals(name):
+    # inception_v3 keeps its blocks in a LayerList, which is never called itself.
+    result = zoo.profile_model(zoo.model_spec(name))
+    for depth in (1, 2):
+        rows = tables.depth_table(result, name, depth)['rows']
+        assert sum(row['params'] for row in rows) == result.params, depth
+        assert sum(row['macs'] or 0 for row in rows) == result.macs, depth
+
+
+class Blocks(nn.Layer):
+    """A user's model with its blocks in a LayerList, called one by one."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2D(3, 4, 3, padding=1)
+        self.blocks = nn.LayerList([nn.Sequential(nn.Conv2D(4, 4, 3, padding=1), nn.ReLU())
+                                    for _ in range(2)])
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.fc(x.mean(axis=[2, 3]))
+
+
+def test_a_layer_list_has_a_row_with_the_sums_of_its_blocks():
+    result = profile(Blocks, (None, 3, 8, 8))
+    block = 4 * 4 * 9 + 4
+    conv_macs = 8 * 8 * 4 * 4 * 9
+    one = tables.depth_table(result, 'blocks', 1)['rows']
+    assert [(row['path'], row['params'], row['macs']) for row in one] == [
+        ('stem', 4 * 3 * 9 + 4, 8 * 8 * 4 * 3 * 9), ('blocks', 2 * block, 2 * conv_macs),
+        ('fc', 4 * 2 + 2, 2 * 4)]
+    assert one[1]['input_shape'] is None and one[1]['calls'] == 0
+    two = tables.depth_table(result, 'blocks', 2)
+    assert [(row['path'], row['depth'], row['params']) for row in two['rows']] == [
+        ('stem', 1, 4 * 3 * 9 + 4), ('blocks', 1, 0), ('blocks.0', 2, block),
+        ('blocks.1', 2, block), ('fc', 1, 10)]
+    text = tables.depth_view(two)[2]
+    assert text[1] == ['LayerList: blocks', '--', '--', '--', '--']
+    assert text[2][0] == '  Sequential: blocks.0'
+
+
 def test_depth_of_a_paddle_vision_model_in_csv():
     text = summarize(model='resnet18', depth='1', input_size=['64'], format='csv')
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -214,6 +277,10 @@ def test_depth_of_a_paddle_vision_model_in_csv():
         count_params(models.resnet18())
     plain = summarize(model='resnet18', depth='3', input_size=['64'])
     assert '    Conv2D: layer1.0.conv1' in plain
+    # Under a paddle.vision table: torchvision's convention; under our ResNet's: the paper's.
+    assert ' '.join(MACS_CONVENTION.split()) in ' '.join(plain.split())
+    ours = summarize(layers='18', depth='1', input_size=['64'])
+    assert 'as the paper counts "FLOPs"' in ' '.join(ours.split())
 
 
 # --- --models -----------------------------------------------------------------------
@@ -228,7 +295,16 @@ def test_models_side_by_side():
     assert rows['squeezenet1_0']['differs_from_torchvision'] == DIFFERENCE['squeezenet1_0']
     text = zoo.models_view(data)
     body = {line[0]: line for line in text[2]}
-    assert body['squeezenet1_0 *'][-1] == '0.819' and body['LeNet'][-2:] == ['-', '-']
-    assert any('torchvision/models/alexnet.py' in note for note in data['notes'])
+    columns = text[1]
+    # torchvision's num_params leaves out BatchNorm's running statistics: it stands next
+    # to the Trainable column, which it equals (25,557,032 for resnet50), not to Params.
+    assert columns[2:5] == ['Params', 'Trainable', 'torchvision params']
+    assert columns[5:7] == ['MACs (G)', 'torchvision GFLOPS']
+    assert body['squeezenet1_0 *'][6] == '0.819'
+    assert [body['LeNet'][4], body['LeNet'][6]] == ['-', '-']
+    assert any('torchvision/models/alexnet.py' in note and 'compared with the Trainable '
+               'column, not with Params' in note for note in data['notes'])
+    # The convention under a paddle.vision table is torchvision's, not a ResNet's.
+    assert data['notes'][0] == MACS_CONVENTION and 'residual' not in MACS_CONVENTION
     assert any(note.startswith('* squeezenet1_0: ') for note in data['notes'])
     assert rows['shufflenet_v2_x0_25']['params'] == count_params(models.shufflenet_v2_x0_25())
