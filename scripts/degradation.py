@@ -29,7 +29,7 @@ a table: network, params, final training and test error, seconds.
 
 The default run trains on scikit-learn's digits for {cifar.DIGITS_SETTINGS.epochs} epochs with
 --warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs} (the paper's warm-up, at a tenth of the rate);
-it took about 6 minutes of CPU time.  The paper's own experiment, CIFAR-10
+it takes about 6 minutes on an idle 2-core CPU.  The paper's own experiment, CIFAR-10
 for 64k iterations, on a GPU:
 
   python scripts/degradation.py --data cifar10 --data-file cifar-10-python.tar.gz \\

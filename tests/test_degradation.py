@@ -169,7 +169,7 @@ def test_the_help_keeps_each_flag_with_its_value():
     result = run_script('degradation.py', '--help')
     assert result.returncode == 0
     assert f'--warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs} ' in result.stdout
-    assert 'about 6 minutes of CPU time' in result.stdout
+    assert 'about 6 minutes on an idle 2-core CPU' in result.stdout
 
 
 def test_a_tiny_degradation_run_trains_both_twins_alike(tmp_path):
