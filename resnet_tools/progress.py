@@ -8,7 +8,19 @@ import sys
 from tqdm import tqdm
 
 
+def on_terminal():
+    """Whether a person may be watching: progress goes to stderr only if it is a terminal."""
+    return sys.stderr.isatty()
+
+
 def progress(items, description, total=None):
     """`items`, with a tqdm bar on stderr while they are consumed (if stderr is a terminal)."""
     return tqdm(items, desc=description, total=total, file=sys.stderr, leave=False,
-                disable=not sys.stderr.isatty())
+                disable=not on_terminal())
+
+
+def bar(total, description, **options):
+    """A tqdm bar of `total` steps to advance by hand, e.g. the batches of an epoch;
+    shown only if stderr is a terminal."""
+    return tqdm(total=total, desc=description, file=sys.stderr, leave=False,
+                disable=not on_terminal(), **options)

@@ -342,11 +342,6 @@ def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, pro
     return loss / count, errors / count
 
 
-def tqdm_progress(total, description, **options):
-    from tqdm import tqdm
-    return tqdm(total=total, desc=description, leave=False, unit='batch', **options)
-
-
 def train(name, build_model, data, settings, output, resume=False, force=False, device='cpu',
           description=None, progress=None, report=print):
     """Train `build_model()` (a classifier for data.num_classes) into `output`.

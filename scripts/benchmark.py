@@ -11,6 +11,7 @@ from resnet_tools.cli import (ArgumentParser, add_network_arguments, arch_name, 
 quiet_paddle()
 
 from resnet_tools import benchmark, export  # noqa: E402
+from resnet_tools.progress import on_terminal  # noqa: E402
 
 PROG = 'benchmark.py'
 
@@ -78,7 +79,7 @@ def main(argv=None):
         repeats=integer('--repeats', args.repeats, 1, benchmark.MAX_REPEATS),
         threads=integer('--threads', args.threads, 0, benchmark.all_cores()),
         # Progress is for a person watching; a redirected run prints the table only.
-        progress=show_progress if sys.stderr.isatty() else lambda what: None))
+        progress=show_progress if on_terminal() else lambda what: None))
 
 
 if __name__ == '__main__':

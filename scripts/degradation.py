@@ -1,6 +1,7 @@
 """The degradation problem of the paper's Figure 6: plain networks get worse with
 depth, residual networks do not."""
 import argparse
+import functools
 import os
 import pathlib
 import sys
@@ -13,6 +14,7 @@ from resnet_tools.cli import (ArgumentParser, UsageError, check_writable_directo
 quiet_paddle()
 
 from resnet_tools import cifar, data, plots, training  # noqa: E402
+from resnet_tools.progress import bar as progress_bar, on_terminal  # noqa: E402
 
 PROG = 'degradation.py'
 FIGURE = 'degradation'
@@ -87,7 +89,7 @@ def main(argv=None):
         cifar.prepare_degradation(args.depths, args.output, args.resume, args.force)
         images = data.from_args(args)
         print(f'{", ".join(map(cifar.display_name, archs))} on {images.describe()}', flush=True)
-        progress = training.tqdm_progress if sys.stderr.isatty() else None
+        progress = functools.partial(progress_bar, unit='batch') if on_terminal() else None
         cifar.run_degradation(args.depths, images, settings, args.output, resume=args.resume,
                               force=args.force, device=args.device, progress=progress,
                               report=lambda line: print(line, flush=True))

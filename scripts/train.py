@@ -1,5 +1,6 @@
 """Train one of the CIFAR networks of the paper's Section 4.2 on digits or CIFAR-10."""
 import argparse
+import functools
 import pathlib
 import sys
 
@@ -11,6 +12,7 @@ quiet_paddle()
 
 from configs import CIFAR_ARCHS  # noqa: E402
 from resnet_tools import cifar, data, training  # noqa: E402
+from resnet_tools.progress import bar as progress_bar, on_terminal  # noqa: E402
 
 PROG = 'train.py'
 
@@ -72,7 +74,7 @@ def main(argv=None):
     world_size, rank = training.processes()
     if rank == 0:
         print(f'{cifar.display_name(arch)} ({arch}) on {images.describe()}', flush=True)
-    progress = training.tqdm_progress if sys.stderr.isatty() else None
+    progress = functools.partial(progress_bar, unit='batch') if on_terminal() else None
     result = cifar.train_network(
         arch, images, settings, args.output, progress=progress,
         report=lambda line: print(line, flush=True),

@@ -37,3 +37,11 @@ def test_progress_shows_only_on_a_terminal(monkeypatch):
         assert ('counting' in stream.getvalue()) == shown
         if not shown:
             assert stream.getvalue() == ''
+
+
+def test_a_hand_advanced_bar_shows_only_on_a_terminal(monkeypatch):
+    for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, 'stderr', stream)
+        with progress.bar(4, 'epoch 1/1', mininterval=0) as steps:
+            steps.update(4)
+        assert ('epoch 1/1' in stream.getvalue()) == shown

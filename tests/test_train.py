@@ -16,7 +16,7 @@ import paddle
 import pytest
 
 from conftest import REPO, run_script
-from resnet_tools import cifar, data, training
+from resnet_tools import cifar, data, progress, training
 from resnet_tools.cli import UsageError
 
 TINY = ['--train-size', '96', '--test-size', '48', '--batch-size', '32', '--device', 'cpu']
@@ -405,9 +405,10 @@ def test_a_write_that_fails_in_training_is_one_line_and_leaves_no_temporary_file
     assert list(output.iterdir()) == []
 
 
-def test_the_progress_bar_shows_loss_and_error(tmp_path, capsys):
+def test_the_progress_bar_shows_loss_and_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(progress, 'on_terminal', lambda: True)   # as if a person watched
     train_quietly('cifar_resnet20', tiny_digits(), tmp_path / 'run', settings=settings(epochs=1),
-                  progress=lambda total, text: training.tqdm_progress(total, text, mininterval=0))
+                  progress=lambda total, text: progress.bar(total, text, mininterval=0))
     err = capsys.readouterr().err
     # 96 images in batches of 32: three steps.
     assert 'epoch 1/1' in err and '3/3' in err and 'loss=' in err and 'error=' in err
