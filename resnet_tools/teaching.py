@@ -268,7 +268,7 @@ def cifar_stage_view(data):
     body.append(['total', '', totals['layers_text'], '', '', f'{totals["params"]:,}',
                  megamacs(totals['macs']), '100.0 %'])
     csv_rows.append({'stage': 'total', 'output_size': '', 'layers': totals['layers'],
-                     'filters': '', 'block': totals['layer_count'], 'params': totals['params'],
+                     'filters': '', 'block': '', 'params': totals['params'],
                      'macs': totals['macs'], 'share_percent': 100.0})
     title = (f'{data["network"]}, input {data["input_shape"]}, as in the CIFAR-10 table of '
              f'the paper (Section 4.2)')
