@@ -47,10 +47,14 @@ class ZeroPadShortcut(nn.Layer):
         return F.pad(x, [0, 0, 0, self.added_channels, 0, 0, 0, 0])
 
 
-def make_shortcut(kind, input_channels, output_channels, stride):
-    """The layer that turns x into the shape of F(x), or None for the identity."""
+def check_shortcut(kind):
     if kind not in SHORTCUTS:
         raise ValueError(f'shortcut must be one of {list(SHORTCUTS)}, not {kind!r}')
+
+
+def make_shortcut(kind, input_channels, output_channels, stride):
+    """The layer that turns x into the shape of F(x), or None for the identity."""
+    check_shortcut(kind)
     fits = stride == 1 and input_channels == output_channels
     if kind == 'none' or (fits and kind != 'C'):
         return None

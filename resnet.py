@@ -12,7 +12,7 @@ from itertools import accumulate
 
 from paddle import nn
 
-from blocks import SHORTCUTS, BasicBlock, BottleneckBlock
+from blocks import BasicBlock, BottleneckBlock, check_shortcut
 from configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT, CIFAR_STEM_CHANNELS,
                      DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT, cifar_layers_config,
                      layers_config)
@@ -33,11 +33,6 @@ def stack_stages(config, input_channels, **block_options):
             blocks.append(block_type(input_channels, output_channels, stride, **block_options))
             input_channels = output_channels
     return nn.Sequential(*blocks), [end - 1 for end in accumulate(config['num_blocks'])]
-
-
-def check_shortcut(shortcut):
-    if shortcut not in SHORTCUTS:
-        raise ValueError(f'shortcut must be one of {list(SHORTCUTS)}, not {shortcut!r}')
 
 
 class ResNet(nn.Layer):

@@ -5,12 +5,10 @@ Saved so that the same figure gives the same bytes, with text kept as text in SV
 Nothing here knows what the boxes stand for: a caller describes each column as
 `Item`s, `Arc`s and `Band`s, and `draw` lays them out.
 """
-import contextlib
 import io
 import logging
 import os
 import pathlib
-import tempfile
 from dataclasses import dataclass, field
 
 import matplotlib
@@ -25,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 
+from resnet_tools import files  # noqa: E402
 from resnet_tools.cli import UsageError  # noqa: E402
 
 FORMATS = ('.svg', '.png', '.pdf')
@@ -287,27 +286,5 @@ def save(figure, output, force=False):
         data = figure_bytes(figure, output.suffix.lower())
     finally:
         plt.close(figure)
-    write_atomically(output, data)
+    files.write_bytes(output, data)
     return output
-
-
-def write_atomically(output, data):
-    """Write `data` to `output` through a temporary file; an OSError (a folder such as
-    /proc that check_output cannot see through, a full disk) is a UsageError."""
-    try:
-        handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f'.{output.name}.',
-                                             suffix='.tmp')
-    except OSError as error:
-        raise UsageError(f'{output} cannot be written: {error.strerror or error}')
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        with os.fdopen(handle, 'wb') as file:
-            file.write(data)
-        os.chmod(temporary, 0o666 & ~umask)   # mkstemp makes it private; a figure is not
-        os.replace(temporary, output)
-    except OSError as error:
-        raise UsageError(f'{output} cannot be written: {error.strerror or error}')
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)

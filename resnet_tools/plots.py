@@ -5,15 +5,13 @@ error solid against epochs, one colour per key shared by all panels.
 Same logs, same bytes: the SVG's ids come from a fixed salt, and neither file
 carries a date or the matplotlib version.
 """
-import contextlib
-import os
 
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-from resnet_tools.cli import UsageError  # noqa: E402
+from resnet_tools import files  # noqa: E402
 
 FORMATS = ('png', 'svg')
 DPI = 100
@@ -53,18 +51,13 @@ def draw_error_curves(panels, output, subtitle=None):
         figure.suptitle(f'{caption}; {subtitle}' if subtitle else caption, fontsize='small')
         figure.tight_layout()
         paths = []
-        for form, path in zip(FORMATS, output_paths(output)):
-            temporary = f'{output}.tmp{os.getpid()}.{form}'
-            try:
-                figure.savefig(temporary, format=form, metadata=METADATA[form])
-                os.replace(temporary, path)
-            except OSError as error:
-                plt.close(figure)
-                with contextlib.suppress(OSError):
-                    os.remove(temporary)
-                raise UsageError(f'{path} cannot be written: {error.strerror or error}')
-            paths.append(path)
-        plt.close(figure)
+        try:
+            for form, path in zip(FORMATS, output_paths(output)):
+                with files.replacing(path) as temporary:
+                    figure.savefig(temporary, format=form, metadata=METADATA[form])
+                paths.append(path)
+        finally:
+            plt.close(figure)
     return paths
 
 

@@ -23,7 +23,6 @@ and only rank 0 writes.  BatchNorm normalises each process's own images
 (Paddle's SyncBatchNorm runs on GPUs only); its running statistics are averaged
 over the processes after every epoch, so that all processes hold the same model.
 """
-import contextlib
 import csv
 import hashlib
 import io
@@ -39,6 +38,7 @@ import paddle.distributed as dist
 import paddle.nn.functional as F
 from paddle.io import DistributedBatchSampler
 
+from resnet_tools import files
 from resnet_tools.cli import UsageError, check_writable_directory
 
 PARAMS_FILE, OPTIMIZER_FILE, LOG_FILE, RUN_FILE = 'model.pdparams', 'model.pdopt', 'log.csv', 'run.json'
@@ -141,20 +141,6 @@ def to_bytes(obj):
     buffer = io.BytesIO()
     paddle.save(obj, buffer)
     return buffer.getvalue()
-
-
-def write_atomically(path, content):
-    """Write bytes or text to `path` through a temporary file in the same directory;
-    an OSError (a full disk, a folder gone) is a UsageError, and no temporary file stays."""
-    temporary = f'{path}.tmp{os.getpid()}'
-    try:
-        with open(temporary, 'wb') as file:
-            file.write(content.encode('utf-8') if isinstance(content, str) else content)
-        os.replace(temporary, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise UsageError(f'{path} cannot be written: {error.strerror or error}')
 
 
 def weights_digest(state_dict):
@@ -266,9 +252,9 @@ def save_checkpoint(output, model, optimizer, checkpoint):
                   'params_sha256': hashlib.sha256(params).hexdigest()}
     # Parameters first: a stop between the two renames leaves a pair whose digests
     # disagree, which --resume reports.
-    write_atomically(os.path.join(output, PARAMS_FILE), params)
-    write_atomically(os.path.join(output, OPTIMIZER_FILE), to_bytes(checkpoint))
-    write_atomically(os.path.join(output, LOG_FILE), format_log(checkpoint['log']))
+    files.write_bytes(os.path.join(output, PARAMS_FILE), params)
+    files.write_bytes(os.path.join(output, OPTIMIZER_FILE), to_bytes(checkpoint))
+    files.write_bytes(os.path.join(output, LOG_FILE), format_log(checkpoint['log']))
 
 
 def all_sum(values, world_size):
@@ -389,7 +375,7 @@ def train(name, build_model, data, settings, output, resume=False, force=False, 
                 os.remove(os.path.join(output, stale))
             run = {'model': name, 'params': parameters, 'processes': world_size,
                    'device': device, **description, 'data_description': data.describe()}
-            write_atomically(os.path.join(output, RUN_FILE), json.dumps(run, indent=1) + '\n')
+            files.write_bytes(os.path.join(output, RUN_FILE), json.dumps(run, indent=1) + '\n')
         for epoch in range(first, settings.epochs):
             start = time.perf_counter()
             lr = learning_rate(settings, epoch)

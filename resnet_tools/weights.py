@@ -18,7 +18,6 @@ import functools
 import hashlib
 import os
 import pathlib
-import tempfile
 import warnings
 
 import numpy as np
@@ -28,6 +27,7 @@ from paddle.vision.models.resnet import model_urls
 
 import resnet
 from configs import ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, cifar_layers_config
+from resnet_tools import files
 from resnet_tools.cli import UsageError, arch_name
 
 OURS, OFFICIAL = 'ours', 'official'
@@ -427,18 +427,8 @@ def save_atomically(state, output, force=False):
     """Write `state` to a temporary file next to `output`, then rename it into place;
     as safetensors if `output` ends in .safetensors (see write_weights)."""
     output = check_output(output, force)
-    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f'.{output.name}.',
-                                         suffix='.tmp')
-    os.close(handle)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
+    with files.replacing(output) as temporary:
         write_weights(state, temporary, is_safetensors(output))
-        os.chmod(temporary, 0o666 & ~umask)   # mkstemp makes it private; a saved file is not
-        os.replace(temporary, output)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def model_arch(model):

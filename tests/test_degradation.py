@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from conftest import REPO, run_script
-from resnet_tools import cifar, plots, training
+from resnet_tools import cifar, files, plots, training
 
 # The README's figure and the logs of the run it was drawn from.
 DOCS_RUNS = REPO / 'docs' / 'runs' / 'degradation'
@@ -158,7 +158,7 @@ def test_plot_only_into_an_unwritable_folder_or_a_failed_write_is_one_line(logs,
 
     def full_disk(source, target):
         raise OSError(28, 'No space left on device')
-    monkeypatch.setattr(plots.os, 'replace', full_disk)
+    monkeypatch.setattr(files.os, 'replace', full_disk)
     output = tmp_path / 'figures'
     assert error_of(capsys, '--plot-only', logs, '--output', output) == \
         f'{output / "degradation.png"} cannot be written: No space left on device (see --help)\n'

@@ -17,7 +17,7 @@ import resnet
 from blocks import BottleneckBlock
 from conftest import REPO, run_script
 from resnet_tools import architecture_figure as drawing
-from resnet_tools import figures
+from resnet_tools import figures, files
 
 IMAGENET = (None, 3, 224, 224)
 
@@ -292,7 +292,7 @@ def test_a_folder_that_refuses_the_write_is_one_line_even_for_root(capsys):
 def test_a_failed_write_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys, monkeypatch):
     def full_disk(source, target):
         raise OSError(28, 'No space left on device')
-    monkeypatch.setattr(figures.os, 'replace', full_disk)
+    monkeypatch.setattr(files.os, 'replace', full_disk)
     output = tmp_path / 'x.svg'
     assert errors(draw_script, ['--block', 'basic', '--output', str(output)], capsys) == \
         f'{output} cannot be written: No space left on device (see --help)\n'

@@ -16,7 +16,7 @@ import paddle
 import pytest
 
 from conftest import REPO, run_script
-from resnet_tools import cifar, data, progress, training
+from resnet_tools import cifar, data, files, progress, training
 from resnet_tools.cli import UsageError
 
 TINY = ['--train-size', '96', '--test-size', '48', '--batch-size', '32', '--device', 'cpu']
@@ -398,7 +398,7 @@ def test_a_write_that_fails_in_training_is_one_line_and_leaves_no_temporary_file
         tmp_path, capsys, monkeypatch):
     def full_disk(source, target):
         raise OSError(28, 'No space left on device')
-    monkeypatch.setattr(training.os, 'replace', full_disk)
+    monkeypatch.setattr(files.os, 'replace', full_disk)
     output = tmp_path / 'run'
     code, err = error_of(capsys, '--epochs', '1', *TINY, '--output', output)
     assert code == 2 and f'{output / training.RUN_FILE} cannot be written: No space left' in err

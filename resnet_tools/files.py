@@ -1,0 +1,40 @@
+"""Files that are complete or absent: every output of this repository is written to
+a temporary file beside it and renamed into place only once it is whole."""
+import contextlib
+import os
+import pathlib
+import tempfile
+
+from resnet_tools.cli import UsageError
+
+
+@contextlib.contextmanager
+def replacing(output):
+    """Yield a temporary path beside `output` to write; when the block ends, rename it
+    onto `output`.  If the block raises, `output` is left as it was and the temporary
+    file is removed; an OSError (a full disk, a folder such as /proc that cannot hold
+    files) is a UsageError naming `output`."""
+    output = pathlib.Path(output)
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f'.{output.name}.',
+                                             suffix='.tmp')
+        os.close(handle)
+        yield temporary
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)   # mkstemp makes it private; an output is not
+        os.replace(temporary, output)
+    except OSError as error:
+        raise UsageError(f'{output} cannot be written: {error.strerror or error}')
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
+
+
+def write_bytes(output, data):
+    """Write `data` (bytes, or text as UTF-8) to `output`, complete or not at all."""
+    with replacing(output) as temporary:
+        pathlib.Path(temporary).write_bytes(data.encode('utf-8') if isinstance(data, str)
+                                            else data)
