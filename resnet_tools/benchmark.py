@@ -254,7 +254,7 @@ def cpu_model():
 
 
 def machine():
-    return (f'{cpu_model()}, {os.cpu_count()} cores (nproc), Paddle {paddle.__version__}, '
+    return (f'{cpu_model()}, {all_cores()} cores (nproc), Paddle {paddle.__version__}, '
             f'Python {platform.python_version()}')
 
 

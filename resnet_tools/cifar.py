@@ -10,7 +10,7 @@ import os
 import resnet
 from configs import CIFAR_ARCHS
 from resnet_tools import plots, training
-from resnet_tools.cli import UsageError, check_writable_directory
+from resnet_tools.cli import UsageError, arch_name, check_writable_directory
 
 # Figure 6 of the paper draws plain-20/32/44/56 and ResNet-20/32/44/56; the
 # default here is the two ends, which show the effect in minutes on a CPU.
@@ -23,9 +23,7 @@ DIGITS_SETTINGS = training.Settings(epochs=15, warmup_epochs=1)
 
 
 def check_arch(arch):
-    if arch not in CIFAR_ARCHS:
-        raise UsageError(f'--arch {arch} is not known; choose from {", ".join(CIFAR_ARCHS)}')
-    return arch
+    return arch_name(arch=arch, archs=CIFAR_ARCHS)
 
 
 def display_name(arch):

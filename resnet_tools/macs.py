@@ -65,29 +65,21 @@ def uncounted(layers):
     """The classes among `layers` that do arithmetic the convention does not count, but
     for BatchNorm and pooling, which MACS_CONVENTION names already."""
     return sorted({type(layer).__name__ for layer in layers if isinstance(layer, UNCOUNTED)
-                   and not isinstance(layer, COUNTED)
                    and 'BatchNorm' not in type(layer).__name__
                    and 'Pool' not in type(layer).__name__})
 
 
 @contextlib.contextmanager
-def counting(model, on_call=None):
+def counting(model):
     """Count MACs of every conv and fc layer of `model` during the forward passes run
-    inside the block.  Yields {layer: MACs}, summed over calls; `on_call(layer, inputs,
-    output, macs)` is also called for every layer of the model that runs, so that a
-    table can collect more about each row from the same pass."""
+    inside the block.  Yields {layer: MACs}, summed over calls."""
     counts = {}
 
     def hook(layer, inputs, output):
-        macs = layer_macs(layer, output, inputs)
-        if macs is not None:
-            counts[layer] = counts.get(layer, 0) + macs
-        if on_call is not None:
-            on_call(layer, inputs, output, macs)
+        counts[layer] = counts.get(layer, 0) + layer_macs(layer, output, inputs)
 
     handles = [layer.register_forward_post_hook(hook)
-               for layer in model.sublayers(include_self=True)
-               if on_call is not None or isinstance(layer, COUNTED)]
+               for layer in model.sublayers(include_self=True) if isinstance(layer, COUNTED)]
     try:
         yield counts
     finally:

@@ -30,7 +30,6 @@ from resnet_tools.macs import CONVS, TRANSPOSED_CONVS, evaluating, layer_macs
 class LayerRow:
     name: str                # paddle.summary's name, e.g. 'Conv2D-1'
     layer: nn.Layer
-    path: str                # the attribute path in the model, e.g. 'residual_block.0.conv_bn_block1.0'
     input_shape: list        # paddle.summary's: one shape per input
     output_shape: list       # one shape, or a list of shapes for several outputs
     params: int
@@ -283,7 +282,6 @@ def profile(build_model, input_shape):
 
 def tabulate(shape, model, output, order, calls, programs=()):
     """The Profile of a traced model: one row per name paddle.summary would print."""
-    paths = {layer: path for path, layer in model.named_sublayers(include_self=True)}
     rows = {}
     # paddle.summary keeps one row per name, where the layer first finished, with the
     # shapes of its last call.
@@ -292,7 +290,7 @@ def tabulate(shape, model, output, order, calls, programs=()):
         params, trainable_params, trainable, frozen = own_parameters(layer)
         name = summary_name(layer)
         rows[name] = LayerRow(
-            name=name, layer=layer, path=paths.get(layer, ''), input_shape=inputs,
+            name=name, layer=layer, input_shape=inputs,
             output_shape=out, params=params, trainable_params=trainable_params,
             trainable=trainable, frozen=frozen, macs=macs,
             formula=size_formula(layer, inputs[0], out) if inputs else None, calls=count)

@@ -199,8 +199,7 @@ class Request:
     explain: bool = False
     depth: int | None = None
     model: object = None     # the zoo.ModelSpec of --model
-    models: tuple = ()       # the names of --models ...
-    model_sizes: list | None = None     # ... and their --input-size
+    models: tuple = ()       # the zoo.ModelSpecs of --models
 
 
 def check_format(name):
@@ -282,10 +281,9 @@ def model_request(args, view, fmt, sizes, depth):
     if view == '--models':
         if args['model'] is not None:
             raise UsageError('--model shows one network; --models lists several: give one')
-        names = tuple(args['models'])
-        for name in names:
-            zoo.model_spec(name, sizes, '--models')     # all checked before any is built
-        return Request('models', fmt, models=names, model_sizes=sizes)
+        # All checked before any is built.
+        specs = tuple(zoo.model_spec(name, sizes, '--models') for name in args['models'])
+        return Request('models', fmt, models=specs)
     spec = zoo.model_spec(args['model'], sizes)
     kind = 'depth' if view == '--depth' else (
         'summary' if fmt == 'plain' and not (args['macs'] or args['explain']) else 'layers')
@@ -299,7 +297,7 @@ def tabulate(request):
     if request.view == 'overview':
         return teaching.overview(request.input_shape, request.num_classes), teaching.overview_view
     if request.view == 'models':
-        return zoo.models_table(request.models, request.model_sizes), zoo.models_view
+        return zoo.models_table(request.models), zoo.models_view
     if request.view == 'stages':
         return (teaching.stage_table(request.name, request.input_shape, request.num_classes,
                                      request.variant or DEFAULT_VARIANT), teaching.stage_view)

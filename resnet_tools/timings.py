@@ -14,11 +14,10 @@ import sys
 import time
 
 from resnet_tools.progress import progress
+from resnet_tools.zoo import SIDE_BY_SIDE
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 IMPORT = ('-c', 'import paddle')
-SIDE_BY_SIDE = ('alexnet', 'vgg16', 'squeezenet1_0', 'googlenet', 'inception_v3', 'resnet50',
-                'mobilenet_v2', 'densenet121', 'shufflenet_v2_x1_0')
 # The commands of issue 8, with their targets (at most this multiple of the import).
 COMMANDS = (
     (('scripts/summary.py', '--layers', '50'), None),

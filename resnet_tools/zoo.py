@@ -164,10 +164,10 @@ TORCHVISION_PARAMS_NOTE = (
     "Trainable column, not with Params.")
 
 
-def models_table(names, input_size=None):
-    """One row per model: input, params, trainable, MACs, weighted layers, output shape,
-    and torchvision's published parameter count and GFLOPS where it has the network."""
-    specs = [model_spec(name, input_size, '--models') for name in names]
+def models_table(specs):
+    """One row per model of `specs` (from model_spec): input, params, trainable, MACs,
+    weighted layers, output shape, and torchvision's published parameter count and
+    GFLOPS where it has the network."""
     rows, differences = [], {}
     for spec in progress(specs, 'models'):
         result = profile_model(spec, '--models')

@@ -286,7 +286,8 @@ def test_depth_of_a_paddle_vision_model_in_csv():
 # --- --models -----------------------------------------------------------------------
 
 def test_models_side_by_side():
-    data = zoo.models_table(['alexnet', 'squeezenet1_0', 'LeNet', 'shufflenet_v2_x0_25'])
+    data = zoo.models_table([zoo.model_spec(name) for name in
+                             ('alexnet', 'squeezenet1_0', 'LeNet', 'shufflenet_v2_x0_25')])
     rows = {row['model']: row for row in data['rows']}
     assert rows['alexnet']['torchvision_params'] == rows['alexnet']['trainable_params']
     assert rows['alexnet']['weighted_layers'] == 8          # 5 convs and 3 fc layers
