@@ -70,16 +70,15 @@ def prepare_degradation(depths, output, resume=False, force=False):
     return started
 
 
-def run_degradation(depths, data, settings, output, resume=False, force=False, device='cpu',
+def run_degradation(started, data, settings, output, force=False, device='cpu',
                     progress=None, report=print):
-    """Train every network of degradation_archs(depths) into output/<arch>, alike."""
-    started = prepare_degradation(depths, output, resume, force)
-    archs = list(started)
-    for arch in archs:
+    """Train every network of `started` (from prepare_degradation, which has checked
+    their folders) into output/<arch>, alike."""
+    for arch, resume in started.items():
         report(f'{display_name(arch)} ({arch}) into {os.path.join(output, arch)}')
         train_network(arch, data, settings, os.path.join(output, arch), progress, report,
-                      resume=started[arch], force=force, device=device)
-    return archs
+                      resume=resume, force=force, device=device)
+    return list(started)
 
 
 def finished_runs(directory):

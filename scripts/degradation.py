@@ -85,13 +85,12 @@ def main(argv=None):
         if args.output is None:
             raise UsageError('--output DIR is needed (or --plot-only DIR to draw finished runs)')
         settings = training.settings_from(args)
-        archs = cifar.degradation_archs(args.depths)
-        cifar.prepare_degradation(args.depths, args.output, args.resume, args.force)
+        started = cifar.prepare_degradation(args.depths, args.output, args.resume, args.force)
         images = data.from_args(args)
-        print(f'{", ".join(map(cifar.display_name, archs))} on {images.describe()}', flush=True)
+        print(f'{", ".join(map(cifar.display_name, started))} on {images.describe()}', flush=True)
         progress = functools.partial(progress_bar, unit='batch') if on_terminal() else None
-        cifar.run_degradation(args.depths, images, settings, args.output, resume=args.resume,
-                              force=args.force, device=args.device, progress=progress,
+        cifar.run_degradation(started, images, settings, args.output, force=args.force,
+                              device=args.device, progress=progress,
                               report=lambda line: print(line, flush=True))
         source, output = args.output, args.output
     else:

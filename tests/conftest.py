@@ -1,4 +1,5 @@
 """Shared by the tests: where things are, and how to run a script as a user does."""
+import importlib.util
 import pathlib
 import subprocess
 import sys
@@ -14,6 +15,16 @@ def run_script(name, *args, timeout=300):
     """Run scripts/<name> in a fresh Python, as `python scripts/<name> args...`."""
     return subprocess.run([sys.executable, str(REPO / 'scripts' / name), *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def load_script(name):
+    """scripts/<name> as a module, to call its main() in this process (e.g. with a
+    patched function); `name` is e.g. 'train.py'."""
+    path = REPO / 'scripts' / name
+    spec = importlib.util.spec_from_file_location(f'{path.stem}_script', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def count_params(model, trainable_only=False):

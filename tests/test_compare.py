@@ -1,21 +1,12 @@
 """scripts/compare.py and resnet_tools/compare.py: the table, the per-layer view, the exit code."""
-import importlib.util
 
 import paddle
 import pytest
 
 from configs import ARCHS, layers_config
-from conftest import REPO, count_params, run_script
+from conftest import count_params, load_script, run_script
 from resnet_tools import compare
 
-
-def compare_script():
-    """scripts/compare.py as a module, to call its main() with a patched model."""
-    path = REPO / 'scripts' / 'compare.py'
-    spec = importlib.util.spec_from_file_location('compare_script', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_a_row_holds_the_official_counts_and_zero_difference():
@@ -36,7 +27,7 @@ def test_a_different_network_is_reported_and_fails_the_run(monkeypatch, capsys):
     row = compare.compare('resnet18')
     assert not row['agrees'] and not row['layout same'] and row['diff'] is None
     assert compare.table_row(row)[-3:] == ['102 vs 102, DIFFERENT', 'not run', 'DIFFERENT']
-    assert compare_script().main(['--arch', 'resnet18']) == 1
+    assert load_script('compare.py').main(['--arch', 'resnet18']) == 1
     assert 'DIFFERENT' in capsys.readouterr().out
 
 

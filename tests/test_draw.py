@@ -4,7 +4,6 @@ The boxes, labels and shortcut arcs are checked against the model they were draw
 from (its convs, pools, fc and each block's `down_sample_block`), and against the
 labels the paper's Figure 3 prints for ResNet-34 (He et al., 2015, Figure 3, right).
 """
-import importlib.util
 import os
 import re
 
@@ -15,21 +14,15 @@ from paddle import nn
 
 import resnet
 from blocks import BottleneckBlock
-from conftest import REPO, run_script
+from conftest import REPO, load_script, run_script
 from resnet_tools import architecture_figure as drawing
 from resnet_tools import figures, files
 
 IMAGENET = (None, 3, 224, 224)
 
 
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(f'{name}_script', REPO / 'scripts' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-draw_script, summary_script = load_script('draw'), load_script('summary')
+draw_script, summary_script = load_script('draw.py'), load_script('summary.py')
 
 
 def build(arch, **options):

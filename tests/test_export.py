@@ -2,7 +2,6 @@
 
 A ResNet-18 with a 10-class head on 64x64 images keeps these runs to seconds.
 """
-import importlib.util
 import os
 
 import numpy as np
@@ -10,7 +9,7 @@ import paddle
 import pytest
 
 import resnet
-from conftest import REPO, run_script
+from conftest import load_script, run_script
 from resnet_tools import export
 
 SMALL = ['--layers', '18', '--input-size', '64', '--num-classes', '10']
@@ -81,18 +80,12 @@ def test_official_weights_reach_the_exported_model(tmp_path):
     assert relative_difference(got, export.eager(official, images)) <= export.TOLERANCE
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location('export_script', REPO / 'scripts' / 'export.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_a_failed_check_exits_1_and_saves_nothing(tmp_path, monkeypatch, capsys):
     # No difference can be below -1: this forces the failure path.
     monkeypatch.setattr(export, 'TOLERANCE', -1.0)
     output = tmp_path / 'new' / 'out'
-    code = load_script().main([*SMALL, '--output', str(output)])
+    code = load_script('export.py').main([*SMALL, '--output', str(output)])
     out, err = capsys.readouterr()
     assert code == 1
     assert out.splitlines()[-1] == f'nothing saved to {output}'

@@ -2,7 +2,6 @@
 2-process launch and every bad input.  Tiny subsets of the digits and a small
 CIFAR-10-format archive made here keep each run to a second or two."""
 import hashlib
-import importlib.util
 import io
 import os
 import pickle
@@ -15,18 +14,12 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import REPO, run_script
+from conftest import REPO, load_script, run_script
 from resnet_tools import cifar, data, files, progress, training
 from resnet_tools.cli import UsageError
 
 TINY = ['--train-size', '96', '--test-size', '48', '--batch-size', '32', '--device', 'cpu']
 
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name[:-3], REPO / 'scripts' / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 train_script = load_script('train.py')
@@ -377,9 +370,10 @@ def test_each_of_two_processes_takes_half_of_every_global_batch():
     assert [len(batch) for batch in training.process_batches(64, 16, 1, 0)] == [16] * 4
 
 
+@pytest.mark.parametrize('script, args', [('train.py', TINY), ('degradation.py', [])])
 @pytest.mark.parametrize('where', ['file/run', 'file', '/proc/review', '/dev/null/x'])
 def test_an_output_that_cannot_be_a_directory_is_refused_before_the_data_is_read(
-        where, tmp_path, capsys, monkeypatch):
+        script, args, where, tmp_path, capsys, monkeypatch):
     if where.startswith('/') and not os.path.exists(os.path.dirname(where)):
         pytest.skip(f'no {os.path.dirname(where)}')
     (tmp_path / 'file').write_text('not a directory')
@@ -388,8 +382,12 @@ def test_an_output_that_cannot_be_a_directory_is_refused_before_the_data_is_read
     def read_data(args):
         raise AssertionError('the data was read before --output was checked')
     monkeypatch.setattr(data, 'from_args', read_data)
-    code, err = error_of(capsys, *TINY, '--output', output)
-    assert code == 2 and err.startswith(f'train.py: error: --output {output} ')
+    module = load_script(script)
+    with pytest.raises(SystemExit) as exit_:
+        module.run(lambda: module.main([*args, '--output', str(output)]), script)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count('\n') == 1 and 'Traceback' not in err
+    assert err.startswith(f'{script}: error: --output {output} ')
     assert 'not a directory' in err or 'cannot be written' in err
     assert (tmp_path / 'file').read_text() == 'not a directory'
 

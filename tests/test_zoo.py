@@ -1,7 +1,6 @@
 """--model, --models and --depth: any paddle.vision model or a user's own network, with
 MACs checked against the figures torchvision publishes for the same architectures."""
 import csv
-import importlib.util
 import io
 import json
 import textwrap
@@ -12,7 +11,7 @@ from paddle import nn
 from paddle.vision import models
 
 import resnet
-from conftest import REPO, count_params, run_script
+from conftest import count_params, load_script, run_script
 from resnet_tools import summary, tables, zoo
 from resnet_tools.cli import UsageError
 from resnet_tools.macs import MACS_CONVENTION, layer_macs, model_macs, uncounted
@@ -22,9 +21,7 @@ from test_profile import paddle_summary
 from test_teaching import summarize
 
 # scripts/summary.py itself, for its parse_args.
-_spec = importlib.util.spec_from_file_location('summary_script', REPO / 'scripts' / 'summary.py')
-SCRIPT = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(SCRIPT)
+SCRIPT = load_script('summary.py')
 
 # Where paddle.vision's network is torchvision's, its conv + fc multiply-adds must be
 # torchvision's published GFLOPS to the printed 3 decimals, and its trainable
