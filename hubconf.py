@@ -52,13 +52,18 @@ def _entry_point(builder):
     if 'groups' in config or 'width_per_group' in config:
         shape += (f"; the bottleneck's 3x3 conv has groups={config.get('groups', 1)}, "
                   f"width_per_group={config.get('width_per_group', 64)} (paddle.vision's terms)")
+    return _builder(arch, builder.__doc__.strip(), shape + '.', _ARGS)
 
+
+def _builder(arch, title, shape, args):
+    """The entry point of `arch`: resnet.build under that name, its docstring the title,
+    the shape wrapped, and the arguments."""
     def build(pretrained=None, **kwargs):
         return _resnet.build(arch, pretrained, **kwargs)
 
     build.__name__ = build.__qualname__ = arch
-    shape = _textwrap.fill(shape + '.', 84, initial_indent='    ', subsequent_indent='    ')
-    build.__doc__ = f'{builder.__doc__.strip()}\n\n{shape}\n{_ARGS}'
+    shape = _textwrap.fill(shape, 84, initial_indent='    ', subsequent_indent='    ')
+    build.__doc__ = f'{title}\n\n{shape}\n{args}'
     return build
 
 
@@ -153,15 +158,8 @@ def _cifar_entry_point(arch):
     shape = (f"6n+2 = {layers} layers, n = {blocks}: a 3x3 conv, then {stages['block_type']}s "
              f"({', '.join(map(str, stages['num_blocks']))} per stage) on "
              f"{', '.join(map(str, stages['out_channels']))} channels, global average pool, fc.")
-
-    def build(pretrained=None, **kwargs):
-        return _resnet.build(arch, pretrained, **kwargs)
-
-    build.__name__ = build.__qualname__ = arch
-    shape = _textwrap.fill(shape, 84, initial_indent='    ', subsequent_indent='    ')
-    build.__doc__ = (f'{title}, for CIFAR-10 (He et al., 2015, Section 4.2).\n\n'
-                     f'{shape}\n{_CIFAR_ARGS}')
-    return build
+    return _builder(arch, f'{title}, for CIFAR-10 (He et al., 2015, Section 4.2).', shape,
+                    _CIFAR_ARGS)
 
 
 globals().update({_arch: _cifar_entry_point(_arch) for _arch in _CIFAR_ARCHS})
