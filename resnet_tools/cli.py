@@ -80,6 +80,19 @@ def add_network_choices(group, archs=ARCHS, more=''):
                        help='a paddle.vision.models name: ' + ', '.join(ARCHS) + more)
 
 
+def given_flags(args, flags):
+    """Those of `flags` (e.g. '--in-channels') that `args`, a dict of parsed arguments,
+    holds a value for."""
+    return [flag for flag in flags if args.get(flag.lstrip('-').replace('-', '_')) not in
+            (None, False, [])]
+
+
+def refuse(args, flags, why):
+    """A UsageError '<flag> <why>' for the first of `flags` given in `args`."""
+    for flag in given_flags(args, flags):
+        raise UsageError(f'{flag} {why}')
+
+
 def add_block_arguments(parser):
     """--in-channels, --out-channels and --stride: the block that --block builds."""
     parser.add_argument('--in-channels', metavar='C', type=str,

@@ -16,7 +16,7 @@ from blocks import SHORTCUTS, BasicBlock, BottleneckBlock
 from configs import (ARCHS, CIFAR_ARCHS, CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES, DEFAULT_VARIANT,
                      STRIDE_PLACEMENT, cifar_layers_config, layers_config)
 from resnet_tools import tables, teaching, zoo
-from resnet_tools.cli import UsageError, arch_name, integer
+from resnet_tools.cli import UsageError, arch_name, given_flags, integer
 from resnet_tools.macs import MACS_CONVENTION
 from resnet_tools.profile import profile
 from resnet_tools.render import FORMATS, render, summary_text
@@ -206,11 +206,6 @@ def check_format(name):
     if name not in FORMATS:
         raise UsageError(f'--format {name} is not known; choose from {", ".join(FORMATS)}')
     return name
-
-
-def given_flags(args, flags):
-    return [flag for flag in flags if args.get(flag.lstrip('-').replace('-', '_')) not in
-            (None, False, [])]
 
 
 def check_request(args):

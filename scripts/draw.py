@@ -9,7 +9,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from resnet_tools.cli import (AND_CIFAR, ArgumentParser, UsageError, add_block_arguments,  # noqa: E402
                               add_network_choices, add_shape_arguments, integer, quiet_paddle,
-                              run)
+                              refuse, run)
 
 quiet_paddle()
 
@@ -75,17 +75,10 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def refuse(args, flags, why):
-    for flag in flags:
-        value = getattr(args, flag.lstrip('-').replace('-', '_'))
-        if value not in (None, False):
-            raise UsageError(f'{flag} {why}')
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.readme_figures is not None:
-        refuse(args, ['--output', '--force', '--in-channels', '--out-channels', '--stride',
+        refuse(vars(args), ['--output', '--force', '--in-channels', '--out-channels', '--stride',
                       '--input-size', '--num-classes', '--variant', '--shortcut', '--compare',
                       '--max-blocks', '--columns'],
                'does not go with --readme-figures, which remakes fixed figures')
@@ -97,7 +90,7 @@ def main(argv=None):
     output = figures.check_output(args.output, args.force)
     input_size = [integer('--input-size', value) for value in args.input_size or []] or None
     if args.block is not None:
-        refuse(args, ['--num-classes', '--shortcut', '--compare', '--max-blocks', '--columns'],
+        refuse(vars(args), ['--num-classes', '--shortcut', '--compare', '--max-blocks', '--columns'],
                'is for a whole network, not for --block')
         block = {name: integer(f'--{name.replace("_", "-")}', getattr(args, name))
                  for name in summary.DEFAULT_BLOCK if getattr(args, name) is not None}
@@ -106,7 +99,7 @@ def main(argv=None):
                                               **{**summary.DEFAULT_BLOCK, **block})
         drawn = [drawn]
     else:
-        refuse(args, ['--in-channels', '--out-channels', '--stride'], 'goes with --block only')
+        refuse(vars(args), ['--in-channels', '--out-channels', '--stride'], 'goes with --block only')
         figure, drawn = drawing.network_drawing(
             args.layers, args.arch, input_size,
             None if args.num_classes is None else integer('--num-classes', args.num_classes),
