@@ -93,6 +93,24 @@ def test_the_stored_outputs_are_those_a_teacher_should_see():
     assert 'Warning' not in text and 'W1' not in text
 
 
+# The article's three tables, in the order the notebook prints them (tests/golden/).
+ARTICLE_TABLES = ('article_basic_block_64_128_s2.txt', 'article_bottleneck_block_64_128_s2.txt',
+                  'article_resnet50.txt')
+
+
+def test_the_notebook_prints_the_articles_three_tables(reference):
+    # Row for row and the totals as the article prints them; only the split into trainable
+    # and non-trainable differs, as Paddle counts BatchNorm's weight and bias as trainable
+    # since 2022 (tests/golden/README.md).
+    printed = [cell.outputs[0].text for cell in code_cells(read(ENGLISH)) if 'paddle.summary(' in cell.source]
+    assert len(printed) == len(ARTICLE_TABLES)
+    for text, name in zip(printed, ARTICLE_TABLES):
+        article, ours = reference(name).rstrip('\n').split('\n'), text.rstrip('\n').split('\n')
+        assert len(ours) == len(article), name
+        differ = [line for line, theirs in zip(ours, article) if line != theirs]
+        assert [line.split(':')[0] for line in differ] == ['Trainable params', 'Non-trainable params'], name
+
+
 # The notebook's last cell calls paddleinfo.summary, the Python API of issue 14, which
 # lands on its own branch; until it is in the checkout the notebooks cannot run through.
 @pytest.mark.skipif(not has_paddleinfo_summary(), reason='paddleinfo.summary is not in this checkout yet')
