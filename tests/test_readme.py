@@ -198,6 +198,7 @@ def test_there_are_commands_to_run():
     assert ('scripts/export.py', '--layers', '50', '--output', 'exported/resnet50') in outputs_shown()
 
 
+PADDLE_LOG = re.compile(r'^[IWEF]\d{4} \d\d:\d\d:\d\d', re.MULTILINE)
 MEASURED = re.compile(r'(max\|diff\| |max\|logit\| |relative difference )[0-9.e+-]+')
 
 
@@ -216,5 +217,7 @@ def test_command_runs(command, tmp_path):
                             capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert 'Traceback' not in result.stderr
+    # Quiet by default: none of Paddle's warnings or C++ log lines (W1201 12:00:00 ...).
+    assert 'Warning' not in result.stderr and not PADDLE_LOG.search(result.stderr), result.stderr
     for output in outputs_shown().get(command, ()):
         assert comparable(result.stdout) == comparable(output)
