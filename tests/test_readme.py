@@ -127,6 +127,21 @@ def test_the_twins_link_to_each_other(pair):
     assert f'](' + english.rsplit('/', 1)[-1] + ')' in read(chinese)
 
 
+CJK = re.compile(r'[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]')
+
+
+def test_chinese_paragraphs_do_not_break_between_characters():
+    # A line break between two Chinese characters shows as a stray space in many browsers:
+    # a Chinese paragraph is one line (issue 17).
+    for _, chinese in PAIRS:
+        prose = re.sub(r'^```.*?^```', '', read(chinese), flags=re.MULTILINE | re.DOTALL)
+        lines = prose.split('\n')
+        for line, following in zip(lines, lines[1:]):
+            if line.strip() and following.strip():
+                assert not (CJK.match(line.rstrip()[-1]) and CJK.match(following.lstrip()[0])), \
+                    f'{chinese}: a paragraph breaks between {line.rstrip()[-5:]!r} and {following.lstrip()[:5]!r}'
+
+
 def github_anchor(heading):
     """The id GitHub gives a heading: lower case, punctuation dropped, spaces to '-'."""
     return re.sub(r'[^\w\- ]', '', heading.strip().lower()).replace(' ', '-')
