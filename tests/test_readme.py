@@ -21,13 +21,15 @@ import pytest
 from conftest import REPO
 
 README, README_ZH = 'README.md', 'README_zh-CN.md'
+CONTRIBUTING = 'CONTRIBUTING.md'
 ZH = '_zh-CN'
 
 
 def page_pairs():
     """[(English, Chinese)] as paths relative to the repository: the READMEs first."""
     english = sorted(path for path in (REPO / 'docs').glob('*.md') if not path.stem.endswith(ZH))
-    return [(README, README_ZH)] + [(f'docs/{path.name}', f'docs/{path.stem}{ZH}.md') for path in english]
+    return [(README, README_ZH)] + [(f'docs/{path.name}', f'docs/{path.stem}{ZH}.md') for path in english] + \
+        [(CONTRIBUTING, f'CONTRIBUTING{ZH}.md')]
 
 
 PAIRS = page_pairs()
@@ -75,7 +77,7 @@ def test_every_page_has_its_twin():
         assert (REPO / chinese).is_file(), f'{english} has no Chinese twin {chinese}'
     orphans = {f'docs/{path.name}' for path in (REPO / 'docs').glob(f'*{ZH}.md')} - {chinese for _, chinese in PAIRS}
     assert not orphans, f'Chinese pages without an English one: {sorted(orphans)}'
-    assert len(PAIRS) >= 8   # the READMEs and the seven pages of the split
+    assert len(PAIRS) >= 9   # the READMEs, the seven pages of the split and CONTRIBUTING
 
 
 def test_the_two_commands_at_the_top_are_the_same_in_both():
@@ -116,6 +118,11 @@ def test_both_languages_show_the_same_excerpts_and_sections(pair):
     # The article's table, the outputs and the code read the same in any language:
     # every ```text and ```python block, in the same order, and as many sections.
     (english, english_headings), (chinese, chinese_headings) = map(shown, pair)
+    if pair[0] == CONTRIBUTING:
+        # The layout explains each file in the page's language: its file names must agree.
+        layout = next(i for i, block in enumerate(english) if block.startswith('configs/'))
+        assert [line.split()[0] for line in english.pop(layout).splitlines()] == \
+               [line.split()[0] for line in chinese.pop(layout).splitlines()]
     assert english == chinese
     assert english_headings == chinese_headings
 
@@ -123,8 +130,8 @@ def test_both_languages_show_the_same_excerpts_and_sections(pair):
 @pytest.mark.parametrize('pair', PAIRS, ids=lambda pair: pair[0])
 def test_the_twins_link_to_each_other(pair):
     english, chinese = pair
-    assert f'](' + chinese.rsplit('/', 1)[-1] + ')' in read(english)
-    assert f'](' + english.rsplit('/', 1)[-1] + ')' in read(chinese)
+    assert '](' + chinese.rsplit('/', 1)[-1] + ')' in read(english)
+    assert '](' + english.rsplit('/', 1)[-1] + ')' in read(chinese)
 
 
 CJK = re.compile(r'[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]')
@@ -160,7 +167,7 @@ def test_github_anchor_is_githubs():
     assert github_anchor(' 训练：Figure 6 的退化问题') == '训练figure-6-的退化问题'
 
 
-@pytest.mark.parametrize('name', PAGES + ['CONTRIBUTING.md'])
+@pytest.mark.parametrize('name', PAGES)
 def test_every_link_leads_somewhere(name):
     # A page moved or a heading renamed would leave a dead link behind.
     here = (REPO / name).parent
