@@ -9,8 +9,12 @@ them the same way and fails when a stored output is no longer what the code prin
 """
 import pathlib
 import sys
+import tempfile
 
 import nbformat
+from ipykernel.kernelspec import write_kernel_spec
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -19,11 +23,17 @@ CELL_TIMEOUT = 300   # seconds; the whole notebook takes a few
 
 
 def execute(path):
-    """The notebook at `path`, run from its own folder in a fresh kernel."""
+    """The notebook at `path`, run from its own folder in a fresh kernel of this Python
+    (not whichever `python3` kernel Jupyter would find first)."""
     notebook = nbformat.read(path, as_version=4)
-    # No timings or dates in the cells' metadata: the same code stores the same file.
-    NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name='python3', record_timing=False,
-                   coalesce_streams=True, resources={'metadata': {'path': str(path.parent)}}).execute()
+    with tempfile.TemporaryDirectory() as kernels:
+        write_kernel_spec(pathlib.Path(kernels) / 'python3')
+        kernel = KernelManager(kernel_name='python3',
+                               kernel_spec_manager=KernelSpecManager(kernel_dirs=[kernels]))
+        # No timings or dates in the cells' metadata: the same code stores the same file.
+        NotebookClient(notebook, km=kernel, timeout=CELL_TIMEOUT, record_timing=False,
+                       coalesce_streams=True,
+                       resources={'metadata': {'path': str(path.parent)}}).execute()
     # The kernel's Python version is the machine's, not the notebook's.
     notebook.metadata['language_info'] = {'name': 'python'}
     return notebook
