@@ -279,49 +279,49 @@ def encoder_layer_macs(batch, length, dim, ff, heads):
 
 # (id, factory, summary() arguments, MACs by hand, paddle.summary right about the totals)
 NETWORKS = [
-    ('mlp', MLP, dict(input_size=(None, 20)),
+    ('mlp', MLP, {'input_size': (None, 20)},
      20 * 64 + 64 * 10, True),
-    ('lstm', LSTMClassifier, dict(input_size=(2, 10), dtypes='int64'),
+    ('lstm', LSTMClassifier, {'input_size': (2, 10), 'dtypes': 'int64'},
      lstm_macs(8, 16, steps=10, batch=2) + 2 * 16 * 3, True),
-    ('gru_bidirectional_2_layers', GRUClassifier, dict(input_size=(2, 6, 8)),
+    ('gru_bidirectional_2_layers', GRUClassifier, {'input_size': (2, 6, 8)},
      lstm_macs(8, 16, steps=6, batch=2, layers=2, directions=2, gates=3) + 2 * 32 * 4, True),
-    ('text_simple_rnn', TextRNN, dict(input_size=(2, 5), dtypes='int64'),
+    ('text_simple_rnn', TextRNN, {'input_size': (2, 5), 'dtypes': 'int64'},
      lstm_macs(12, 8, steps=5, batch=2, gates=1) + 2 * 8 * 2, True),
     # qkv 16 -> 48 and out 16 -> 16 per token, QK^T and AV 5 x 5 x 16 each.
-    ('handwritten_attention', AttentionNet, dict(input_size=(2, 5, 16)),
+    ('handwritten_attention', AttentionNet, {'input_size': (2, 5, 16)},
      2 * 5 * 16 * 48 + 2 * (2 * 5 * 5 * 16) + 2 * 5 * 16 * 16, True),
-    ('transformer_encoder', transformer_encoder, dict(input_size=(2, 5, 16)),
+    ('transformer_encoder', transformer_encoder, {'input_size': (2, 5, 16)},
      2 * encoder_layer_macs(2, 5, 16, 32, 2), True),
     # Conv1D: out_channels x out_length x in_channels x kernel; 1,600 samples give
     # (1600 - 9) // 4 + 1 = 398, then (398 - 5) // 2 + 1 = 197.
-    ('conv1d_audio', AudioNet, dict(input_size=(2, 1, 1600)),
+    ('conv1d_audio', AudioNet, {'input_size': (2, 1, 1600)},
      2 * (8 * 398 * 1 * 9 + 16 * 197 * 8 * 5 + 16 * 5), True),
     # Conv3D: 4 x 8 x 16 x 16 outputs of 3 x 3^3 each.
-    ('conv3d_video', VideoNet, dict(input_size=(1, 3, 8, 16, 16)),
+    ('conv3d_video', VideoNet, {'input_size': (1, 3, 8, 16, 16)},
      4 * 8 * 16 * 16 * 3 * 27 + 4 * 2, True),
     # Transposed convs: every input value x out_channels x kernel.
-    ('dcgan_generator', Generator, dict(input_size=(2, 100)),
+    ('dcgan_generator', Generator, {'input_size': (2, 100)},
      2 * (100 * 32 * 16 + 32 * 4 * 4 * 16 * 16 + 16 * 8 * 8 * 3 * 16), True),
-    ('unet', UNet, dict(input_size=(1, 1, 16, 16)),
+    ('unet', UNet, {'input_size': (1, 1, 16, 16)},
      4 * 256 * 9 + 8 * 64 * 36 + 8 * 64 * 4 * 4 + 4 * 256 * 72 + 2 * 256 * 4, True),
-    ('two_inputs', TwoInputs, dict(input_size=[(None, 3, 8, 8), (None, 5)]),
+    ('two_inputs', TwoInputs, {'input_size': [(None, 3, 8, 8), (None, 5)]},
      4 * 6 * 6 * 27 + 5 * 4 + 8 * 2, True),
-    ('returns_dict', ReturnsDict, dict(input_size=(3, 6)),
+    ('returns_dict', ReturnsDict, {'input_size': (3, 6)},
      3 * (6 * 3 + 6 * 4), True),
-    ('shared_layer', SharedLayer, dict(input_size=(1, 8)),
+    ('shared_layer', SharedLayer, {'input_size': (1, 8)},
      2 * 8 * 8, True),
-    ('frozen_layers', Frozen, dict(input_size=(4, 4)),
+    ('frozen_layers', Frozen, {'input_size': (4, 4)},
      4 * (4 * 6 + 6 * 2), True),
     # patches: 16 x 2 x 2 outputs of 3 x 4 x 4; one encoder layer on 5 tokens; the head.
-    ('vit', ViT, dict(input_size=(1, 3, 8, 8)),
+    ('vit', ViT, {'input_size': (1, 3, 8, 8)},
      16 * 2 * 2 * 3 * 16 + encoder_layer_macs(1, 5, 16, 32, 2) + 16 * 10, False),
     # b x i x j x k for 'bij,jk->bik'.
-    ('einsum', EinsumNet, dict(input_size=(2, 3, 6)),
+    ('einsum', EinsumNet, {'input_size': (2, 3, 6)},
      2 * 3 * 6 * 5, False),
     # fc: 2 x 3 tokens x 4 x 4; the matmul: 2 x 3 x 5 outputs of K = 4.
-    ('matmul_in_forward', MatmulInForward, dict(input_size=[(2, 3, 4), (2, 5, 4)]),
+    ('matmul_in_forward', MatmulInForward, {'input_size': [(2, 3, 4), (2, 5, 4)]},
      2 * 3 * 4 * 4 + 2 * 3 * 5 * 4, True),
-    ('tied_weights', TiedWeights, dict(input_size=(1, 8)),
+    ('tied_weights', TiedWeights, {'input_size': (1, 8)},
      2 * 8 * 8, False),
 ]
 
@@ -359,7 +359,7 @@ def test_where_paddle_summary_is_right_its_text_is_ours(results, name):
 
 def test_where_paddle_summary_undercounts_a_note_says_what_it_leaves_out(results):
     model, result = results['vit']
-    text, totals = paddle_summary(model, (1, 3, 8, 8))
+    _, totals = paddle_summary(model, (1, 3, 8, 8))
     # The class token and the position embedding: 16 + 5 x 16.
     assert result.total_params - totals['total_params'] == 16 + 5 * 16
     ours = ' '.join(result.render(view='paddle').split())
@@ -488,18 +488,18 @@ def test_a_model_that_reads_values_runs_once_and_says_so():
 
 
 @pytest.mark.parametrize('factory, arguments, message', [
-    (LSTMClassifier, dict(input_size=(2, 10)),
+    (LSTMClassifier, {'input_size': (2, 10)},
      'Embedding-1 takes integer token ids (int64 or int32), not float32 (its input is [2, 10])'),
-    (GRUClassifier, dict(input_size=(2, 8)),
+    (GRUClassifier, {'input_size': (2, 8)},
      'GRU-1 takes a 3-D input [batch, time, 8 features], not 2-D [2, 8]'),
-    (GRUClassifier, dict(input_size=(2, 6, 5)), 'GRU-1 takes 8 input features, not 5'),
-    (TwoInputs, dict(input_size=(None, 3, 8, 8)),
-     "TwoInputs.forward(image, features) cannot take the inputs [1, 3, 8, 8]: missing a "
-     "required argument: 'features'"),
-    (VideoNet, dict(input_size=(1, 3, 16, 16)),
+    (GRUClassifier, {'input_size': (2, 6, 5)}, 'GRU-1 takes 8 input features, not 5'),
+    (TwoInputs, {'input_size': (None, 3, 8, 8)},
+     ("TwoInputs.forward(image, features) cannot take the inputs [1, 3, 8, 8]: missing a "
+      "required argument: 'features'")),
+    (VideoNet, {'input_size': (1, 3, 16, 16)},
      'Conv3D-1 takes a 5-D input [batch, channels, depth, height, width], not 4-D [1, 3, 16, 16]'),
-    (AudioNet, dict(input_size=(1, 2, 1600)), 'Conv1D-1 takes 1 input channels, not 2'),
-    (MLP, dict(input_size=(1, 30)), 'Linear-1 takes 20 input features, not 30 (its input is [1, 30])'),
+    (AudioNet, {'input_size': (1, 2, 1600)}, 'Conv1D-1 takes 1 input channels, not 2'),
+    (MLP, {'input_size': (1, 30)}, 'Linear-1 takes 20 input features, not 30 (its input is [1, 30])'),
 ])
 def test_an_input_that_does_not_fit_is_one_line_naming_the_layer(factory, arguments, message):
     with pytest.raises(ShapeError) as raised:
@@ -509,14 +509,14 @@ def test_an_input_that_does_not_fit_is_one_line_naming_the_layer(factory, argume
 
 
 @pytest.mark.parametrize('arguments, message', [
-    (dict(), 'give input_size'),
-    (dict(input_size=(None, None, 20)), 'only the batch, the first size, may be None or -1'),
-    (dict(input_size=(1, 0)), 'every size must be at least 1'),
-    (dict(input_size=[(1, 20), 5]), 'mixes sizes and shapes'),
-    (dict(input_size=[(1, 20)], dtypes=['float32', 'int64']), 'dtypes has 2 entries for 1 input'),
-    (dict(input_size=(1, 20), dtypes='float31'), 'dtype float31 is not known'),
-    (dict(input_size=(1, 20), input=paddle.rand([1, 20])), 'not both'),
-    (dict(input=[np.float32(1.0)]), 'input[0] is a float32, not a paddle.Tensor'),
+    ({}, 'give input_size'),
+    ({'input_size': (None, None, 20)}, 'only the batch, the first size, may be None or -1'),
+    ({'input_size': (1, 0)}, 'every size must be at least 1'),
+    ({'input_size': [(1, 20), 5]}, 'mixes sizes and shapes'),
+    ({'input_size': [(1, 20)], 'dtypes': ['float32', 'int64']}, 'dtypes has 2 entries for 1 input'),
+    ({'input_size': (1, 20), 'dtypes': 'float31'}, 'dtype float31 is not known'),
+    ({'input_size': (1, 20), 'input': paddle.rand([1, 20])}, 'not both'),
+    ({'input': [np.float32(1.0)]}, 'input[0] is a float32, not a paddle.Tensor'),
 ])
 def test_bad_arguments_are_usage_errors(arguments, message):
     with pytest.raises(UsageError, match=message.replace('[', r'\[').replace('(', r'\(')):
