@@ -40,7 +40,7 @@ def test_the_examples_print_what_the_page_shows(tmp_path):
         paths[-1].write_text(code, encoding='utf-8')
     result = subprocess.run([sys.executable, '-c', DRIVER, *map(str, paths)], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300,
-                            env={'PYTHONPATH': str(REPO), 'PATH': '/usr/bin:/bin'})
+                            env={'PYTHONPATH': str(REPO), 'PATH': '/usr/bin:/bin'}, check=False)
     assert result.returncode == 0, result.stderr
     # Paddle's own notice at `import paddle` (the examples import it) is not ours.
     ours = [line for line in result.stderr.splitlines()
