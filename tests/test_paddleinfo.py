@@ -567,3 +567,17 @@ class WarnsItself(nn.Layer):
 def test_only_paddles_warnings_are_silenced():
     with pytest.warns(UserWarning, match='the model says so'):
         summary(built(WarnsItself), (1, 2), verbose=0)
+
+
+def test_a_factory_initialises_no_weight():
+    # 4 layers, both directions, 256 wide: the trace makes the program and never runs
+    # its startup part, so no parameter has a value anywhere.
+    result = summary(lambda: nn.LSTM(256, 256, num_layers=4, direction='bidirect'),
+                     (1, 50, 256), verbose=0)
+    per_direction = 4 * 256 * (256 + 256) + 2 * 4 * 256
+    upper = 4 * 256 * (512 + 256) + 2 * 4 * 256
+    assert result.total_params == 2 * (per_direction + 3 * upper)
+    parameters = result.profile.model.parameters()
+    assert parameters and not any(isinstance(p, paddle.Tensor) for p in parameters)
+    assert all(paddle.static.global_scope().find_var(p.name) is None for p in parameters)
+    assert result.macs == lstm_macs(256, 256, steps=50, batch=1, layers=4, directions=2)
