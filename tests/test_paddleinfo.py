@@ -255,6 +255,20 @@ class TiedWeights(nn.Layer):
         return self.decoder(nn.functional.relu(self.encoder(x)))
 
 
+class CellLoop(nn.Layer):
+    """An LSTMCell stepped through the sequence by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(6, 10)
+
+    def forward(self, x):
+        state = None
+        for step in range(x.shape[1]):
+            out, state = self.cell(x[:, step], state)
+        return out
+
+
 class MatmulInForward(nn.Layer):
     def __init__(self):
         super().__init__()
@@ -323,6 +337,9 @@ NETWORKS = [
     # fc: 2 x 3 tokens x 4 x 4; the matmul: 2 x 3 x 5 outputs of K = 4.
     ('matmul_in_forward', MatmulInForward, {'input_size': [(2, 3, 4), (2, 5, 4)]},
      2 * 3 * 4 * 4 + 2 * 3 * 5 * 4, True),
+    # The cell's two matmuls, 4 x 10 gates from 6 inputs and 10 hidden, at each of 7 steps.
+    ('lstm_cell_loop', CellLoop, {'input_size': (3, 7, 6)},
+     lstm_macs(6, 10, steps=7, batch=3), True),
     ('tied_weights', TiedWeights, {'input_size': (1, 8)},
      2 * 8 * 8, False),
 ]
