@@ -221,9 +221,17 @@ def quiet():
         yield
 
 
+def text_of(error):
+    """str(error), or '' for an error that cannot say what it is (a C++ one, at times)."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001
+        return ''
+
+
 def first_line(error):
     """The first non-blank line of an error's message (or its class name)."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    lines = [line.strip() for line in text_of(error).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__
 
 
@@ -362,10 +370,13 @@ def untraceable(error):
     graph for it.  Any other error (Paddle's shape inference refusing an operator's
     inputs, the model's own) the dynamic graph would raise as well, so the model is
     not run a second time for it."""
-    if '(InvalidArgument)' in str(error):
+    text = text_of(error)
+    if not text:
+        return True
+    if '(InvalidArgument)' in text:
         return False
     return (isinstance(error, (TypeError, AssertionError, NotImplementedError))
-            or 'static' in str(error) or 'dynamic graph' in str(error))
+            or 'static' in text or 'dynamic graph' in text)
 
 
 # --- the trace ----------------------------------------------------------------------
@@ -437,7 +448,7 @@ class Tracer:
             if isinstance(error, ShapeError):
                 raise
             # Paddle's shape inference refused an operator's inputs: name the layer.
-            if '(InvalidArgument)' in str(error):
+            if '(InvalidArgument)' in text_of(error):
                 where = (summary_name(self.stack[-1]) if self.stack
                          else f'{type(self.model).__name__}.forward')
                 raise ShapeError(f'{where} cannot take its input: '
@@ -453,9 +464,18 @@ class Tracer:
         `first`, to the model itself."""
         all_ops = (self.program or program).global_block().ops
         index_of = {op: index for index, op in enumerate(all_ops)}
+        if any(ops.blocks(op) for op in all_ops):
+            # An `if` or a loop on a tensor's value: which branch runs, and how often,
+            # is the value's to say.
+            raise ControlFlow('the forward pass branches or loops on a tensor value')
 
         def after(op):
-            return 0 if op is None else index_of[op] + 1
+            if op is None:
+                return 0
+            index = index_of.get(op)
+            if index is None:       # a mark inside a block of control flow
+                raise ControlFlow('a layer ran inside control flow')
+            return index + 1
 
         owner = {}
         for layer, start, end in self.spans:
@@ -475,6 +495,11 @@ class Tracer:
             self.calls[layer] = (inputs, output, macs.get(layer), calls)
         return {name: [summary_name(layer) for layer in layers]
                 for name, layers in sorted(uncounted.items())}
+
+
+class ControlFlow(Exception):
+    """The traced program branches or loops on a tensor's value: only a real pass tells
+    which layers run."""
 
 
 def paddle_reason(error):
@@ -599,9 +624,11 @@ def profile_inputs(source, inputs):
             return traced
     except (FactoryError, NotALayerError, ShapeError):
         raise
+    except ControlFlow:
+        pass
     except Exception as error:  # noqa: BLE001 -- a model the static graph cannot trace
         if not (untraceable(error) or isinstance(source, nn.Layer)
-                and '(InvalidArgument)' not in str(error)):
+                and '(InvalidArgument)' not in text_of(error)):
             raise
     with quiet():
         return tabulate(inputs, *trace_eager(source, inputs), eager=True)

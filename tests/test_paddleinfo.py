@@ -598,3 +598,21 @@ def test_a_factory_initialises_no_weight():
     assert parameters and not any(isinstance(p, paddle.Tensor) for p in parameters)
     assert all(paddle.static.global_scope().find_var(p.name) is None for p in parameters)
     assert result.macs == lstm_macs(256, 256, steps=50, batch=1, layers=4, directions=2)
+
+
+class Branches(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 4), nn.Linear(4, 8)
+
+    def forward(self, x):
+        if x.mean() > 0:            # dy2static would trace both branches
+            x = self.a(x)
+        return self.b(x)
+
+
+def test_a_branch_on_a_value_is_the_branch_a_real_pass_takes():
+    # zeros: the mean is 0, so only b runs: 2 x 4 x 8.
+    result = summary(built(Branches), (2, 4), verbose=0)
+    assert result.eager and result.macs == 2 * 4 * 8
+    assert [row.name for row in result.rows] == ['Linear-2']
