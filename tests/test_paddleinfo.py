@@ -616,3 +616,16 @@ def test_a_branch_on_a_value_is_the_branch_a_real_pass_takes():
     result = summary(built(Branches), (2, 4), verbose=0)
     assert result.eager and result.macs == 2 * 4 * 8
     assert [row.name for row in result.rows] == ['Linear-2']
+
+
+def test_dtypes_and_input_specs_as_paddle_takes_them():
+    model = built(LSTMClassifier)
+    macs = lstm_macs(8, 16, steps=10, batch=2) + 2 * 16 * 3
+    for arguments in ({'input_size': (2, 10), 'dtypes': paddle.int64},
+                      {'input_size': (2, 10), 'dtypes': np.int64},
+                      {'input_size': [(2, 10)], 'dtypes': ['int64']},
+                      {'input_size': paddle.static.InputSpec([None, 10], 'int64')},
+                      {'input': paddle.zeros([2, 10], dtype='int64')}):
+        result = summary(model, verbose=0, **arguments)
+        assert result.macs == macs * result.batch_size // 2, arguments
+        assert result.input_dtypes == ['int64']
