@@ -269,6 +269,9 @@ def conv_rank(layer):
 
 
 SPATIAL = {3: 'length', 4: 'height, width', 5: 'depth, height, width'}
+# The layers that slide a window over the input.
+WINDOWS = CONVS + TRANSPOSED_CONVS + tuple(getattr(nn, name) for name in (
+    'MaxPool1D', 'MaxPool2D', 'MaxPool3D', 'AvgPool1D', 'AvgPool2D', 'AvgPool3D'))
 
 
 def expected_input(layer):
@@ -332,6 +335,18 @@ def check_map(layer, inputs, output):
     """Raise ShapeError if `layer` made a feature map with a side below 1, naming the
     sizes it had and would make (the static graph writes -1 for such a size)."""
     out_shape, in_shape = shapes_of(output), shapes_of(inputs[0]) if inputs else []
+    if isinstance(layer, WINDOWS) and len(out_shape) in (3, 5) and len(in_shape) == len(
+            out_shape) and all(isinstance(size, int) for size in out_shape + in_shape):
+        # Conv1D/3D and their pools: no formula, the sizes Paddle gave.
+        channels_last = getattr(layer, '_data_format', 'NCL') in CHANNELS_LAST
+        axes = slice(1, -1) if channels_last else slice(2, None)
+        if min(out_shape[axes]) < 1:
+            name = summary_name(layer)
+            if min(in_shape[axes]) < 1:
+                raise ShapeError(f'the input has shrunk to nothing by the time it reaches {name}')
+            raise ShapeError(f'{name} would make an empty output of its input {in_shape} '
+                             f'(output {out_shape}): its window is larger than the input')
+        return
     if not (len(out_shape) == 4 and all(isinstance(side, int) for side in out_shape)
             and min(out_shape[-2:]) < 1):
         return
@@ -503,9 +518,11 @@ class ControlFlow(Exception):
 
 
 def paddle_reason(error):
-    """Paddle's reason for refusing an operator's inputs, on one line."""
-    line = first_line(error)
-    return line.split('(InvalidArgument)')[-1].strip().split('  [')[0]
+    """Paddle's reason for refusing an operator's inputs, on one line (dy2static puts
+    the traceback of the forward pass first)."""
+    text = text_of(error)
+    lines = [line for line in text.splitlines() if '(InvalidArgument)' in line] or [first_line(error)]
+    return lines[0].split('(InvalidArgument)')[-1].strip().split('  [')[0]
 
 
 def static_inputs(inputs):
