@@ -519,8 +519,7 @@ def test_a_model_that_reads_values_runs_once_and_says_so():
      'Conv3D-1 takes a 5-D input [batch, channels, depth, height, width], not 4-D [1, 3, 16, 16]'),
     (AudioNet, {'input_size': (1, 2, 1600)}, 'Conv1D-1 takes 1 input channels, not 2'),
     # 5 samples are fewer than the kernel's 9.
-    (AudioNet, {'input_size': (1, 1, 5)}, 'Conv1D-1 would make an empty output of its input '
-                                          '[1, 1, 5]'),
+    (AudioNet, {'input_size': (1, 1, 5)}, 'Conv1D-1 would make an empty output of its input [1, 1, 5]'),
     (MLP, {'input_size': (1, 30)}, 'Linear-1 takes 20 input features, not 30 (its input is [1, 30])'),
 ])
 def test_an_input_that_does_not_fit_is_one_line_naming_the_layer(factory, arguments, message):
