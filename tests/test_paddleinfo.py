@@ -631,3 +631,12 @@ def test_dtypes_and_input_specs_as_paddle_takes_them():
         result = summary(model, verbose=0, **arguments)
         assert result.macs == macs * result.batch_size // 2, arguments
         assert result.input_dtypes == ['int64']
+
+
+def test_a_built_model_and_its_factory_give_the_same_summary():
+    from paddle.vision import models
+    factory = summary(models.mobilenet_v3_small, (1, 3, 64, 64), verbose=0)
+    model = summary(built(models.mobilenet_v3_small), (1, 3, 64, 64), verbose=0)
+    assert (model.macs, model.total_params) == (factory.macs, factory.total_params)
+    assert model.render(view='paddle') == factory.render(view='paddle')
+    assert model.render('json') == factory.render('json')
