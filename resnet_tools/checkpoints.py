@@ -42,6 +42,7 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
+from resnet_tools import files
 from resnet_tools.cli import UsageError
 
 MANIFEST = 'checkpoint.json'
@@ -83,11 +84,7 @@ def write_durably(path, data):
 
 def fsync_directory(path):
     """Flush a directory's entries (a file made or renamed in it) to the disk."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    files.flush_to_disk(path)
 
 
 def as_arrays(state):
