@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from conftest import REPO, load_script, run_script
-from resnet_tools import cifar, files, plots, training
+from resnet_tools import checkpoints, cifar, files, plots, training
 
 # The README's figure and the logs of the run it was drawn from.
 DOCS_RUNS = REPO / 'docs' / 'runs' / 'degradation'
@@ -165,7 +165,7 @@ def test_a_tiny_degradation_run_trains_both_twins_alike(tmp_path):
     # A second run into it is refused before anything trains; --resume finds it finished.
     again = run_script('degradation.py', '--depths', '20', '--output', output)
     assert again.returncode == 2 and 'holds a run already' in again.stderr
-    before = (output / 'cifar_resnet20' / 'model.pdparams').read_bytes()
+    before = (output / 'cifar_resnet20' / checkpoints.MANIFEST).read_bytes()
     shutil.rmtree(output / 'cifar_resnet20')
     resumed = run_script('degradation.py', '--depths', '20', '--train-size', '64', '--test-size', '32',
                          '--batch-size', '32', '--epochs', '1', '--device', 'cpu', '--output', output,
@@ -173,7 +173,7 @@ def test_a_tiny_degradation_run_trains_both_twins_alike(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     # plain-20 was finished and trains no more; ResNet-20 starts again, the same run.
     assert resumed.stdout.count('epoch 1/1') == 1
-    assert (output / 'cifar_resnet20' / 'model.pdparams').read_bytes() == before
+    assert (output / 'cifar_resnet20' / checkpoints.MANIFEST).read_bytes() == before
 
 
 @pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')
