@@ -25,8 +25,8 @@ option-A shortcuts, or its plain twin) with the paper's optimiser: SGD, momentum
   python scripts/train.py --arch cifar_resnet56 --data digits --epochs 10 --output runs/resnet56
   python scripts/train.py --arch cifar_resnet20 --data cifar10 --data-file cifar-10-python.tar.gz \\
       --epochs 164 --output runs/cifar10-resnet20
-  python -m paddle.distributed.launch --nproc_per_node 2 scripts/train.py --arch cifar_resnet20 \\
-      --output runs/two-processes
+  python -m paddle.distributed.launch --nproc_per_node 2 --log_dir runs/two/launch \\
+      --log_level ERROR scripts/train.py --arch cifar_resnet20 --output runs/two
 
 --data digits: scikit-learn's 1,797 handwritten digits, 8x8, one channel, a fixed
 seeded split into 1,438 training and 359 test images.  --data cifar10: the CIFAR-10
