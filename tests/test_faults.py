@@ -50,7 +50,8 @@ def snapshot(directory):
         for name in names:
             path = os.path.join(root, name)
             if name != locking.LOCK_FILE:
-                found[os.path.relpath(path, directory)] = open(path, 'rb').read()
+                with open(path, 'rb') as file:
+                    found[os.path.relpath(path, directory)] = file.read()
     return found
 
 
@@ -131,7 +132,8 @@ def test_a_kill_at_any_moment_leaves_a_run_that_goes_on_to_the_same_weights(tmp_
     restarted_plainly = 0
     for point in range(1, operations + 1):
         output = tmp_path / f'killed-at-{point}'
-        code, _ = in_child(lambda: (kill_at(point), train_tiny(digits, output))[-1]['digest'])
+        code, _ = in_child(lambda point=point, output=output:
+                           (kill_at(point), train_tiny(digits, output))[-1]['digest'])
         assert code == KILLED, f'point {point}: the run was not killed'
         saved = checkpoints.current_directory(str(output)) if output.exists() else None
         if saved is None and point % 2:
@@ -139,7 +141,8 @@ def test_a_kill_at_any_moment_leaves_a_run_that_goes_on_to_the_same_weights(tmp_
             go_on, restarted_plainly = {}, restarted_plainly + 1
         else:
             go_on = {'resume': True} if (output / training.RUN_FILE).exists() or saved else {}
-        code, digest = in_child(lambda: train_tiny(digits, output, **go_on)['digest'])
+        code, digest = in_child(lambda output=output, go_on=go_on:
+                                train_tiny(digits, output, **go_on)['digest'])
         assert code == 0, f'point {point}: {digest}'
         assert digest == reference['digest'], f'killed at operation {point}'
         assert_clean(output, SETTINGS.epochs)          # no temporary file is left
