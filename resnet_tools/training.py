@@ -317,6 +317,10 @@ class Stops:
         return self
 
     def handle(self, number, frame):
+        if self.signal is not None:
+            # A second Ctrl-C: the user will not wait for the step to end.  The last
+            # checkpoint is whole all the same, and a killed save is cleaned up later.
+            raise KeyboardInterrupt
         self.signal = number
 
     def __exit__(self, *exception):

@@ -454,3 +454,17 @@ def test_files_replacing_flushes_before_the_rename(tmp_path, monkeypatch):
     monkeypatch.setattr(files.os, 'replace', lambda a, b: (events.append('replace'), real_replace(a, b)))
     files.write_bytes(tmp_path / 'out.txt', 'text')
     assert events == ['fsync', 'replace', 'fsync'] and (tmp_path / 'out.txt').read_text() == 'text'
+
+
+def test_a_second_ctrl_c_does_not_wait_for_the_step(tmp_path, digits, monkeypatch):
+    original = type(digits).train_batch
+
+    def impatient(self, *args):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        return original(self, *args)
+    monkeypatch.setattr(type(digits), 'train_batch', impatient)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        train_tiny(digits, tmp_path / 'run')
+    assert signal.getsignal(signal.SIGINT) == handler
