@@ -33,7 +33,7 @@ weights from the run's last checkpoint (checked, never unpickled).
 
 EPILOG = """\
 Exit codes: 0 saved and checked; 1 the check failed (nothing saved);
-2 a bad argument or weights file (nothing saved).  The directory appears only
+2 a bad argument, weights file, run or a failed write (nothing saved).  The directory appears only
 once it is complete and checked; --force replaces a directory that holds an
 earlier export and nothing else.
 """
