@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from resnet_tools.cli import ArgumentParser, quiet_paddle, run  # noqa: E402
+from resnet_tools.cli import ArgumentParser, quiet_paddle, run_training  # noqa: E402
 
 quiet_paddle()
 
@@ -97,4 +97,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run(main, PROG))
+    sys.exit(run_training(main, PROG))

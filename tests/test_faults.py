@@ -295,7 +295,7 @@ def test_a_run_in_the_pickled_format_of_before_is_refused_and_never_unpickled(
     (output / 'model.pdparams').write_bytes(payload)
     (output / training.RUN_FILE).write_text('{}')
     with pytest.raises(SystemExit) as exit_:
-        train_script.run(lambda: train_script.main([*TINY, '--output', str(output), '--resume']),
+        train_script.run_training(lambda: train_script.main([*TINY, '--output', str(output), '--resume']),
                          'train.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1
@@ -303,7 +303,7 @@ def test_a_run_in_the_pickled_format_of_before_is_refused_and_never_unpickled(
     assert not marker.exists() and no_unpickling == []
     # A plain rerun does not overwrite it either; --force starts over.
     with pytest.raises(SystemExit):
-        train_script.run(lambda: train_script.main([*TINY, '--output', str(output)]), 'train.py')
+        train_script.run_training(lambda: train_script.main([*TINY, '--output', str(output)]), 'train.py')
     assert 'holds a run already (model.pdparams, model.pdopt)' in capsys.readouterr().err
 
 
@@ -342,7 +342,7 @@ def test_a_live_runs_directory_is_refused_and_force_deletes_nothing(flag, finish
     try:
         assert live.stdout.readline() == 'locked\n'
         with pytest.raises(SystemExit) as exit_:
-            train_script.run(lambda: train_script.main([*TINY, '--output', str(output), *flag]),
+            train_script.run_training(lambda: train_script.main([*TINY, '--output', str(output), *flag]),
                              'train.py')
         err = capsys.readouterr().err
         assert exit_.value.code == 2 and err.count('\n') == 1
@@ -427,7 +427,7 @@ def test_a_huge_learning_rate_is_one_line_and_exit_code_1(tmp_path):
 ])
 def test_bad_numbers_are_refused_before_training(args, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
-        train_script.run(lambda: train_script.main([*TINY, *args, '--output', str(tmp_path / 'run')]),
+        train_script.run_training(lambda: train_script.main([*TINY, *args, '--output', str(tmp_path / 'run')]),
                          'train.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and message in err
@@ -443,7 +443,7 @@ def test_ctrl_c_outside_the_loop_is_one_line(capsys):
     def interrupted():
         raise KeyboardInterrupt
     with pytest.raises(SystemExit) as exit_:
-        train_script.run(interrupted, 'train.py')
+        train_script.run_training(interrupted, 'train.py')
     assert exit_.value.code == 130 and capsys.readouterr().err == 'train.py: interrupted\n'
 
 
