@@ -33,10 +33,11 @@ def display_name(arch):
     return f'{kind}-{layers}'
 
 
-def network_of(arch, data):
-    """How train_network builds `arch` for `data`: what load_run needs to build it again."""
+def network_of(arch, data, shortcut=None):
+    """How train_network builds `arch` for `data` (with its own shortcut option unless
+    `shortcut` is given): what load_run needs to build it again."""
     return {'arch': arch, 'in_channels': data.in_channels, 'num_classes': data.num_classes,
-            'shortcut': CIFAR_ARCHS[arch]['shortcut'],
+            'shortcut': shortcut or CIFAR_ARCHS[arch]['shortcut'],
             'image_size': list(data.train_images.shape[2:])}
 
 
