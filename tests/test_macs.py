@@ -1,4 +1,4 @@
-"""resnet_tools.macs: multiply-adds counted with forward hooks, against the figures
+"""paddleinfo.macs: multiply-adds counted with forward hooks, against the figures
 torchvision and the paper publish, and against counts worked out by hand."""
 import math
 
@@ -9,8 +9,8 @@ from paddle import nn
 
 import resnet
 from conftest import REPO
-from resnet_tools.profile import profile
-from resnet_tools.macs import layer_macs, model_macs
+from paddleinfo.macs import layer_macs, model_macs
+from paddleinfo.profile import profile
 
 # torchvision's model cards give "GFLOPS" (conv + fc multiply-adds) for its ResNets,
 # which put the stride on the 3x3 conv ("v1.5", as the article and Paddle do):
