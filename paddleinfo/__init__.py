@@ -6,6 +6,7 @@ Importing the package imports no Paddle: its modules do, when they are used, so 
 a script can quieten Paddle before Paddle is first imported.
 """
 import importlib.util as _util
+import itertools as _itertools
 import os as _os
 import sys as _sys
 
@@ -25,7 +26,7 @@ def _starts_the_command():
     """Whether this import starts the `paddleinfo` command or `python -m paddleinfo`."""
     argv = getattr(_sys, 'orig_argv', [])
     return (_os.path.splitext(_os.path.basename(_sys.argv[0]))[0] == 'paddleinfo'
-            or any(flag == '-m' and name == 'paddleinfo' for flag, name in zip(argv, argv[1:])))
+            or any(flag == '-m' and name == 'paddleinfo' for flag, name in _itertools.pairwise(argv)))
 
 
 if not _paddle_installed():

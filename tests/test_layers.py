@@ -9,9 +9,8 @@ import ast
 import pathlib
 
 import pytest
-from importlinter.cli import lint_imports
-
 from conftest import REPO
+from importlinter.cli import lint_imports
 
 PACKAGES = ('resnet_tools', 'paddleinfo', 'configs')
 SCRIPTS = sorted(path.stem for path in (REPO / 'scripts').glob('*.py'))
@@ -99,5 +98,5 @@ def test_every_module_of_ours_is_checked():
     top_level = {path.stem for path in REPO.glob('*.py')} | {
         path.parent.name for path in REPO.glob('*/__init__.py')}
     assert top_level == {'resnet', 'blocks', 'hubconf', *PACKAGES}
-    assert set(pathlib.Path(path).name for path in ALLOWED) >= {'resnet.py', 'blocks.py',
+    assert {pathlib.Path(path).name for path in ALLOWED} >= {'resnet.py', 'blocks.py',
                                                                 'hubconf.py'}

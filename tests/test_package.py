@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 # Left out of the copy: what a build or a test run leaves in a clone.
@@ -41,7 +40,7 @@ def installed(tmp_path_factory):
     shutil.copytree(REPO, source, ignore=NOT_COPIED)
     done = subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', '--no-deps',
                            '--disable-pip-version-check', '--target', str(target), str(source)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     elsewhere = root / 'elsewhere'
     elsewhere.mkdir()
@@ -58,8 +57,8 @@ def run(installed, *command, without_paddle=False):
         (hider / 'sitecustomize.py').write_text(HIDE_PADDLE)
         path.insert(0, str(hider))
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join(path)}
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=elsewhere,
-                          env=env)
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False,
+                          cwd=elsewhere, env=env)
 
 
 def metadata(target):
