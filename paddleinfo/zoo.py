@@ -20,7 +20,8 @@ from paddleinfo import torchvision_published as torchvision
 from paddleinfo.errors import UsageError
 from paddleinfo.inputs import DEFAULT_DTYPE, Input, Inputs, check_image_model, inputs_from
 from paddleinfo.macs import COUNTED, MACS_CONVENTION
-from paddleinfo.profile import FactoryError, NotALayerError, ShapeError, first_line, profile
+from paddleinfo import profile
+from paddleinfo.profile import FactoryError, NotALayerError, ShapeError, first_line, profile_inputs
 from paddleinfo.progress import progress
 from paddleinfo.render import gmacs
 
@@ -164,7 +165,8 @@ def profile_model(spec, flag='--model'):
 
 def trace_inputs(build, inputs):
     """The engine's Profile of `build()` on `inputs` (paddleinfo.inputs.Inputs)."""
-    return profile(build, inputs.shapes[0])
+    return profile_inputs(build, [profile.Input(shape, dtype)
+                                  for shape, dtype in zip(inputs.shapes, inputs.dtypes)])
 
 
 # --- many models side by side -------------------------------------------------------
