@@ -7,6 +7,7 @@ parser, the one-line error and the quieting of Paddle here are those of scripts/
 `quiet_paddle()` has run.
 """
 import argparse
+import functools
 import os
 import sys
 import textwrap
@@ -53,7 +54,7 @@ def run(main, prog):
         fail(prog, str(error))
 
 
-DESCRIPTION = f"""\
+DESCRIPTION = """\
 The summary of a Paddle model: paddle.summary's per-layer table, or tables with the
 MACs, output-size formulas, nesting depth, or several models side by side, in plain
 text, github, markdown, csv or json.
@@ -142,7 +143,7 @@ def summary(args):
                       args['format'])
     if args['format'] == 'plain' and not (args['macs'] or args['explain']):
         return summary_text(result)[0]
-    view = lambda data: tables.layer_view(data, macs=args['macs'], explain=args['explain'])  # noqa: E731
+    view = functools.partial(tables.layer_view, macs=args['macs'], explain=args['explain'])
     return render(tables.layer_table(result, spec.name), view, args['format'])
 
 

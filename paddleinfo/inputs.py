@@ -147,12 +147,19 @@ def inputs_from(args, default=None, channels=3):
     return inputs
 
 
-def check_image_model(first_layer, first_input, inputs, name, flag='--input-size'):
+def first_meeting(layer, shape):
+    """What check_image_model needs of the first layer reached, read while it is at hand:
+    (its class name or None, the shape of its input, an --input it would take)."""
+    return (type(layer).__name__ if layer is not None else None, shape, example(layer))
+
+
+def check_image_model(first, inputs, name, flag='--input-size'):
     """A UsageError unless the image of `inputs` went straight into a 2-D convolution:
-    `first_layer` is the first layer the trace reached, `first_input` the shape it was
-    given.  Any other model must be given its real input with --input."""
-    kind = type(first_layer).__name__ if first_layer is not None else None
-    if kind in IMAGE_LAYERS and list(first_input[1:]) == list(inputs.inputs[0].shape):
+    `first` is first_meeting() of the first layer the trace reached.  Any other model
+    must be given its real input with --input."""
+    kind, shape, hint = first
+    if kind in IMAGE_LAYERS and shape is not None and list(shape[1:]) == list(
+            inputs.inputs[0].shape):
         return
     reached = (f'its input first meets {kind}' if kind is not None
                else 'its input meets no layer')
@@ -160,11 +167,11 @@ def check_image_model(first_layer, first_input, inputs, name, flag='--input-size
            else 'with no input given, a model is taken for an image model')
     raise UsageError(f'{name}: {how}, whose input first meets a 2-D convolution, and '
                      f'{reached}: give its input with --input SHAPE[:DTYPE], e.g. --input '
-                     f'{example(first_layer, first_input)}')
+                     f'{hint}')
 
 
-def example(layer, shape):
-    """An --input the first layer would take, where its kind says so; else a placeholder."""
+def example(layer):
+    """An --input the layer would take, where its kind says so; else a placeholder."""
     kind = type(layer).__name__ if layer is not None else ''
     if kind == 'Linear':
         return str(layer.weight.shape[0])

@@ -14,14 +14,30 @@ import pathlib
 import sys
 from dataclasses import dataclass
 
+import paddle
 from paddle.vision import models
 
+from paddleinfo import profile
 from paddleinfo import torchvision_published as torchvision
 from paddleinfo.errors import UsageError
-from paddleinfo.inputs import DEFAULT_DTYPE, Input, Inputs, check_image_model, inputs_from
-from paddleinfo.macs import COUNTED, MACS_CONVENTION
-from paddleinfo import profile
-from paddleinfo.profile import FactoryError, NotALayerError, ShapeError, first_line, profile_inputs
+from paddleinfo.inputs import (
+    DEFAULT_DTYPE,
+    Input,
+    Inputs,
+    check_image_model,
+    first_meeting,
+    inputs_from,
+)
+from paddleinfo.macs import COUNTED, MACS_CONVENTION, RNNS
+from paddleinfo.profile import (
+    FactoryError,
+    NotALayerError,
+    ShapeError,
+    first_line,
+    profile_inputs,
+    quiet,
+    static_graph,
+)
 from paddleinfo.progress import progress
 from paddleinfo.render import gmacs
 
@@ -145,22 +161,54 @@ def profile_model(spec, flag='--model'):
     name, given = named(flag, spec.name), described(spec.inputs)
     if spec.inputs.image == 'default' and not spec.vision:
         given += ' (its default; give its own with --input SHAPE[:DTYPE])'
+    checked = spec.inputs.image is not None and not spec.vision
+    flag_used = spec.inputs.image if spec.inputs.image != 'default' else ''
     try:
         result = trace_inputs(spec.build, spec.inputs)
-    except FactoryError as error:
-        raise UsageError(f'{name}: the factory failed: {error}')
-    except NotALayerError as error:
-        raise UsageError(f'{name}: {error}')
-    except ShapeError as error:
-        raise UsageError(f'{name} does not take {given}: {error}')
+    except (FactoryError, NotALayerError) as error:
+        raise UsageError(f'{name}: {"the factory failed: " * isinstance(error, FactoryError)}'
+                         f'{error}')
     except Exception as error:  # noqa: BLE001 -- the model's own error, on this input
+        if checked:   # a model that is no image model is told so, whatever else failed
+            check_image_model(first_layer(spec.build, spec.inputs), spec.inputs, name,
+                              flag_used)
+        if isinstance(error, ShapeError):
+            raise UsageError(f'{name} does not take {given}: {error}')
         raise UsageError(f'{name} fails on {given}: {type(error).__name__}: '
                          f'{first_line(error)}')
-    if spec.inputs.image is not None and not spec.vision:
+    if checked:
         first = result.rows[0] if result.rows else None
-        check_image_model(first and first.layer, first and first.input_shape[0], spec.inputs,
-                          name, spec.inputs.image if spec.inputs.image != 'default' else '')
+        check_image_model(first_meeting(first and first.layer, first and first.input_shape[0]),
+                          spec.inputs, name, flag_used)
     return result
+
+
+class _Reached(Exception):
+    """Raised by the first layer forward() calls, to stop there."""
+
+
+def first_layer(build, inputs):
+    """first_meeting() of the first layer without sublayers that forward() calls on
+    `inputs` (of None if forward() fails before any; an RNN layer counts as one).  The model is built and called in
+    the static graph, where no kernel runs, and stopped at that layer."""
+    def stop(layer, arguments):
+        first = arguments[0] if arguments else None
+        raise _Reached(first_meeting(layer, list(first.shape) if hasattr(first, 'shape')
+                                     else None))
+
+    with quiet(), static_graph():
+        try:
+            model = build()
+            for layer in model.sublayers(include_self=True):
+                if not layer.sublayers() or isinstance(layer, RNNS):   # an RNN calls no cell
+                    layer.register_forward_pre_hook(stop)
+            model(*(paddle.static.data(f'input_{index}', shape, dtype) for index, (shape, dtype)
+                    in enumerate(zip(inputs.shapes, inputs.dtypes))))
+        except _Reached as reached:
+            return reached.args[0]
+        except Exception:  # noqa: BLE001 -- a forward pass that fails before any layer
+            pass
+    return first_meeting(None, None)
 
 
 def trace_inputs(build, inputs):
