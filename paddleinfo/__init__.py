@@ -2,8 +2,13 @@
 grouping and every output format -- and the paddle.vision zoo with torchvision's
 published figures.  It knows nothing of ResNet.
 
-Importing the package imports no Paddle: its modules do, when they are used, so that
-a script can quieten Paddle before Paddle is first imported.
+    from paddleinfo import summary
+    result = summary(model, input_size=(None, 3, 224, 224))
+    result.total_params, result.trainable_params, result.macs
+
+Importing the package imports no Paddle: `summary` and `ModelStatistics` are loaded
+from paddleinfo.api when first used, so that a script can quieten Paddle before Paddle
+is first imported, and paddleinfo.errors can be caught without it.
 """
 import importlib.util as _util
 import itertools as _itertools
@@ -26,7 +31,7 @@ def _starts_the_command():
     """Whether this import starts the `paddleinfo` command or `python -m paddleinfo`."""
     argv = getattr(_sys, 'orig_argv', [])
     return (_os.path.splitext(_os.path.basename(_sys.argv[0]))[0] == 'paddleinfo'
-            or any(flag == '-m' and name == 'paddleinfo' for flag, name in _itertools.pairwise(argv)))
+            or any(pair == ('-m', 'paddleinfo') for pair in _itertools.pairwise(argv)))
 
 
 if not _paddle_installed():
@@ -34,3 +39,16 @@ if not _paddle_installed():
         _sys.stderr.write(f'paddleinfo: error: {NO_PADDLE}\n')
         raise SystemExit(2)
     raise ImportError(NO_PADDLE)
+
+
+from paddleinfo.errors import FactoryError, NotALayerError, ShapeError, UsageError
+
+__all__ = ['FactoryError', 'ModelStatistics', 'NotALayerError', 'ShapeError', 'UsageError',
+           'summary']
+
+
+def __getattr__(name):
+    if name in ('summary', 'ModelStatistics'):
+        from paddleinfo import api
+        return getattr(api, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

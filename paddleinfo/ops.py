@@ -117,7 +117,7 @@ HANDLERS = {
 
 # Operators that do no matrix product: data movement, creation, comparison, and the
 # arithmetic the convention leaves out (elementwise, normalisation, activations, pooling).
-NO_PRODUCT = {f'pd_op.{name}' for name in '''  # noqa: SIM905 -- a list of names, one per word
+NO_PRODUCT = {f'pd_op.{name}' for name in '''
     data full full_like full_int_array full_with_tensor assign assign_value assign_value_
     arange linspace zeros_like ones_like empty empty_like eye tril triu tril_indices
     triu_indices gaussian uniform randint randperm bernoulli
@@ -146,7 +146,7 @@ NO_PRODUCT = {f'pd_op.{name}' for name in '''  # noqa: SIM905 -- a list of names
     unpool3d fractional_max_pool2d fractional_max_pool3d
     dropout nearest_interp bilinear_interp bicubic_interp trilinear_interp linear_interp
     pixel_shuffle pixel_unshuffle channel_shuffle grid_sample affine_grid unfold fold
-'''.split()} | {'builtin.combine', 'builtin.split', 'builtin.slice', 'builtin.parameter',
+'''.split()} | {'builtin.combine', 'builtin.split', 'builtin.slice', 'builtin.parameter',  # noqa: SIM905
                'builtin.constant', 'pd_op.yield', 'cf.yield', 'cf.tuple_push',
                'cf.tuple_pop', 'cf.stack_create', 'cf.has_elements'}
 

@@ -138,11 +138,27 @@ def shown_by_summary(layer, model):
 
 
 def shapes_of(value):
-    """paddle.summary's shape of an output: a list, or a list of lists for several."""
+    """paddle.summary's shape of an output: a list, or a list of lists for several (and
+    [] for what has no shape, a dict included)."""
     if isinstance(value, (list, tuple)):
         return [shapes_of(item) for item in value]
+    return list(value.shape) if hasattr(value, 'shape') else []
+
+
+def input_shapes(value):
+    """paddle.summary's shape of an input: a list, a list of them, or None for an
+    argument that is not a tensor."""
+    if isinstance(value, (list, tuple)):
+        return [input_shapes(item) for item in value]
+    return list(value.shape) if hasattr(value, 'shape') else None
+
+
+def model_output_shapes(value):
+    """The shape of what the model returns: as shapes_of, and a dict's values too."""
     if isinstance(value, dict):
-        return [shapes_of(item) for item in value.values()]
+        return {key: model_output_shapes(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [model_output_shapes(item) for item in value]
     return list(value.shape) if hasattr(value, 'shape') else []
 
 
@@ -361,7 +377,7 @@ class Tracer:
     def __init__(self, model, static):
         self.model, self.static = model, static
         self.order, self.calls, self.stack, self.starts, self.spans = {}, {}, [], [], []
-        self.program, self.uncounted = None, {}
+        self.program, self.uncounted, self.failure = None, {}, None
 
     def mark(self):
         """The last operator of the Program so far (None: none yet).  Operators are
@@ -374,20 +390,29 @@ class Tracer:
 
     def before(self, layer, inputs):
         self.stack.append(layer)
-        check_input(layer, inputs)
+        self.checked(check_input, layer, inputs)
         self.order.setdefault(layer, None)
         self.starts.append(self.mark() if self.static else None)
 
     def after(self, layer, inputs, output):
         start = self.starts.pop()
-        check_map(layer, inputs, output)
+        self.checked(check_map, layer, inputs, output)
         self.stack.pop()
         if self.static:
             self.spans.append((layer, start, self.mark()))
             macs = None
         else:
             macs = eager_macs(layer, inputs, output)
-        self.record(layer, [shapes_of(x) for x in inputs], shapes_of(output), macs)
+        self.record(layer, [input_shapes(x) for x in inputs], shapes_of(output), macs)
+
+    def checked(self, check, *args):
+        # dy2static re-raises an error of the forward pass with its traceback in the
+        # message: keep ours, to raise it as it was.
+        try:
+            check(*args)
+        except ShapeError as error:
+            self.failure = error
+            raise
 
     def record(self, layer, inputs, output, macs):
         count = 1
@@ -405,9 +430,11 @@ class Tracer:
                         layer.register_forward_post_hook(self.after)]
         try:
             yield self
-        except ShapeError:
-            raise
         except Exception as error:
+            if self.failure is not None:
+                raise self.failure from None
+            if isinstance(error, ShapeError):
+                raise
             # Paddle's shape inference refused an operator's inputs: name the layer.
             if '(InvalidArgument)' in str(error):
                 where = (summary_name(self.stack[-1]) if self.stack
@@ -492,8 +519,7 @@ def trace_factory(build_model, inputs):
         first = tracer.mark()
         output = model(*args, **kwargs)
     tracer.uncounted = tracer.charge_operators(paddle.static.default_main_program(), first)
-    tracer.calls.setdefault(model, ([shapes_of(x) for x in args], shapes_of(output), None, 1))
-    return model, output, tracer
+    return model, model_output_shapes(output), tracer
 
 
 def trace_built(model, inputs):
@@ -533,7 +559,8 @@ def trace_built(model, inputs):
     tracer.order = {model: None, **tracer.order}
     tracer.record(model, [list(item.shape) for item in ordered], shapes_of(output), None)
     tracer.uncounted = tracer.charge_operators(program.main_program)
-    return model, output, tracer
+    # The Values live as long as their Program: shapes, not Values, leave here.
+    return model, model_output_shapes(output), tracer
 
 
 def trace_eager(source, inputs):
@@ -544,7 +571,7 @@ def trace_eager(source, inputs):
     with evaluating(model), tracer.hooked():
         args, kwargs = eager_inputs(inputs)
         output = model(*args, **kwargs)
-    return model, output, tracer
+    return model, model_output_shapes(output), tracer
 
 
 def profile_inputs(source, inputs):
@@ -561,9 +588,14 @@ def profile_inputs(source, inputs):
                 if not paddle.in_dynamic_mode():
                     raise NotALayerError('the model was built in the static graph; build it '
                                          'in the dynamic graph (the default)')
-                return tabulate(inputs, *trace_built(source, inputs))
-            with static_graph() as programs:
-                return tabulate(inputs, *trace_factory(source, inputs), programs)
+                traced = tabulate(inputs, *trace_built(source, inputs))
+            else:
+                with static_graph() as programs:
+                    traced = tabulate(inputs, *trace_factory(source, inputs), programs)
+        # A size the trace could not know (-1): the model read a value (dy2static
+        # traces x.item() as a tensor); its real sizes are those of a real pass.
+        if not unknown_sizes(traced):
+            return traced
     except (FactoryError, NotALayerError, ShapeError):
         raise
     except Exception as error:  # noqa: BLE001 -- a model the static graph cannot trace
@@ -574,6 +606,18 @@ def profile_inputs(source, inputs):
         return tabulate(inputs, *trace_eager(source, inputs), eager=True)
 
 
+def unknown_sizes(result):
+    """Whether a shape of the trace has a size it could not infer (-1)."""
+    def unknown(shape):
+        if isinstance(shape, (list, tuple)):
+            return any(unknown(item) for item in shape)
+        if isinstance(shape, dict):
+            return any(unknown(item) for item in shape.values())
+        return isinstance(shape, int) and shape < 0
+    return unknown(result.output_shape) or any(
+        unknown(row.input_shape) or unknown(row.output_shape) for row in result.rows)
+
+
 def profile(build_model, input_shape):
     """Build a model with `build_model()` and pass it one float32 input of `input_shape`
     (None for the batch means 1).  Returns a Profile whose rows are the layers
@@ -582,7 +626,7 @@ def profile(build_model, input_shape):
     return profile_inputs(build_model, [Input(shape)])
 
 
-def tabulate(inputs, model, output, tracer, programs=(), eager=False):
+def tabulate(inputs, model, output_shape, tracer, programs=(), eager=False):
     """The Profile of a traced model: one row per name paddle.summary would print."""
     rows, calls = {}, tracer.calls
     # paddle.summary keeps one row per name, where the layer first finished, with the
@@ -601,7 +645,7 @@ def tabulate(inputs, model, output, tracer, programs=(), eager=False):
     # A layer whose call raised an error the model caught has no shapes to show.
     order = [layer for layer in tracer.order if layer in calls]
     return Profile(model, list(inputs[0].shape) if inputs else [], list(rows.values()),
-                   shapes_of(output), order, {layer: calls[layer] for layer in order},
+                   output_shape, order, {layer: calls[layer] for layer in order},
                    programs, list(inputs), eager, tracer.uncounted)
 
 

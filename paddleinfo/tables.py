@@ -114,7 +114,7 @@ def title(data):
         return f'{data["network"]}{variant}, input {data["input_shape"]}'
     inputs = ', '.join(f'{name + "=" if name else ""}{shape} {dtype}' for shape, dtype, name in
                        zip(data['input_shapes'], data['input_dtypes'], data['input_names']))
-    return f'{data["network"]}{variant}, inputs {inputs}'
+    return f'{data["network"]}{variant}, input{"s" * (len(data["input_shapes"]) > 1)} {inputs}'
 
 
 def layer_view(data, macs=False, explain=False):
