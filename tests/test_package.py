@@ -100,6 +100,13 @@ def test_it_imports_from_any_directory(installed):
     done = run(installed, sys.executable, '-c', 'import paddleinfo; print(paddleinfo.__file__)')
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(target / 'paddleinfo' / '__init__.py')
+    # The README's promise: `from paddleinfo import summary` in any directory.
+    done = run(installed, sys.executable, '-c',
+               'import paddle; from paddleinfo import summary; '
+               'result = summary(paddle.nn.Linear(20, 10), input_size=(None, 20), verbose=0); '
+               'print(result.total_params, result.macs)')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(20 * 10 + 10), str(20 * 10)]   # weight and bias; 20 x 10
 
 
 @pytest.mark.parametrize('command', ['console', 'module'])
