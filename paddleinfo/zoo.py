@@ -39,7 +39,7 @@ from paddleinfo.profile import (
     static_graph,
 )
 from paddleinfo.progress import progress
-from paddleinfo.render import gmacs
+from paddleinfo.render import fit, gmacs
 
 DEFAULT_INPUT = Input((3, 224, 224))
 # The input each model is made for, where it is not 3x224x224.
@@ -240,7 +240,9 @@ def models_table(specs):
     for spec in progress(specs, 'models'):
         result = profile_model(spec, '--models')
         published = torchvision.PUBLISHED.get(spec.name) if spec.vision else None
-        row = {'model': spec.name, 'input_shape': list(spec.input_shape[1:]),
+        shapes = [list(item.shape) for item in spec.inputs.inputs]
+        row = {'model': spec.name, 'input_shape': shapes[0] if len(shapes) == 1 else shapes,
+               'input': ', '.join(item.text() for item in spec.inputs.inputs),
                'params': result.params, 'trainable_params': result.trainable_params,
                'macs': result.macs, 'weighted_layers': weighted_layers(result),
                'output_shape': result.output_shape,
@@ -255,35 +257,44 @@ def models_table(specs):
                       if row['torchvision_source']})
     notes = [MACS_CONVENTION]
     if sources:
-        notes.append("torchvision's columns are the num_params and _ops (its GFLOPS, "
+        notes.append("The tv columns are torchvision's: the num_params and _ops (its GFLOPS, "
                      "multiply-adds of the convs and fc layers, at 224x224 or 299x299 for "
                      "inception_v3) of its weights' metadata, in pytorch/vision: "
                      + ', '.join(sources) + '. ' + TORCHVISION_PARAMS_NOTE)
     notes += [f'* {name}: paddle.vision\'s network differs from torchvision\'s: {text}.'
               for name, text in differences.items()]
-    return {'view': 'models', 'rows': rows, 'notes': notes}
+    notes.append(WEIGHTED_NOTE)
+    return {'view': 'models', 'batch': specs[0].inputs.batch if specs else 1, 'rows': rows,
+            'notes': notes}
+
+
+# The weighted layers' column is left to csv and json, so that the table fits 100 columns.
+WEIGHTED_NOTE = ('--format csv and json add the weighted layers of each model: the conv '
+                 'and fc layers the forward pass runs.')
 
 
 def models_view(data):
-    # Each torchvision column next to the one it compares with: its num_params is a
+    # Each torchvision (tv) column next to the one it compares with: its num_params is a
     # count of trainable parameters.
-    header = ['Model', 'Input', 'Params', 'Trainable', 'torchvision params', 'MACs (G)',
-              'torchvision GFLOPS', 'Weighted layers', 'Output shape']
+    header = ['Model', 'Input', 'Params', 'Trainable', 'tv params', 'MACs (G)', 'tv GFLOPS',
+              'Output shape']
     body, csv_rows = [], []
     for row in data['rows']:
         mark = ' *' if row['differs_from_torchvision'] else ''
         published = row['torchvision_params'] is not None
-        body.append([row['model'] + mark, 'x'.join(map(str, row['input_shape'])),
+        body.append([row['model'] + mark, row['input'],
                      f'{row["params"]:,}', f'{row["trainable_params"]:,}',
                      f'{row["torchvision_params"]:,}' if published else '-',
                      gmacs(row['macs']),
                      f'{row["torchvision_gflops"]:.3f}' if published else '-',
-                     str(row['weighted_layers']), str(row['output_shape'])])
-        csv_rows.append({'model': row['model'],
-                         'input_shape': 'x'.join(map(str, row['input_shape']))} | {
+                     str(row['output_shape'])])
+        csv_rows.append({'model': row['model'], 'input_shape': row['input']} | {
             key: row[key] for key in ('params', 'trainable_params', 'torchvision_params',
                                       'macs', 'torchvision_gflops', 'weighted_layers')} | {
             'output_shape': str(row['output_shape']),
             'differs_from_torchvision': row['differs_from_torchvision'] or ''})
-    return ('paddle.vision.models side by side, batch 1', header, body, csv_rows,
-            data['notes'])
+    # To fit 100 columns: the headers break at their spaces, the inputs between them and
+    # a list of output shapes between its shapes.
+    header, body = fit(header, body, {1: 'text', 7: 'shapes'})
+    return (f'paddle.vision.models side by side, batch {data["batch"]}', header, body,
+            csv_rows, data['notes'])

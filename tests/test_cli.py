@@ -197,3 +197,37 @@ def test_the_input_options_parse_to_shapes_and_dtypes():
     assert inputs.inputs_from({}) is None
     with pytest.raises(UsageError, match='takes one, two or three integers'):
         inputs.inputs_from({'input_size': ['1', '2', '3', '4']})
+
+
+# --- issue 17's rule: the default views of paddleinfo fit 100 columns ------------------
+
+@pytest.mark.parametrize('args', [
+    ['resnet50', '--macs'], ['resnet50', '--explain'], ['inception_v3', '--depth', '2'],
+    ['alexnet', 'vgg16', 'squeezenet1_0', 'googlenet', 'inception_v3', 'resnet50',
+     'mobilenet_v2', 'densenet121', 'shufflenet_v2_x1_0'],
+    [net('lstm'), '--input', '50x16', '--macs'],
+    [net('transformer'), '--input', '64x512', '--macs'],
+], ids=['macs', 'explain', 'depth', 'models', 'lstm', 'transformer'])
+def test_the_tables_fit_100_columns_and_csv_keeps_every_cell_whole(capsys, args):
+    code, out, err = command(capsys, *args)
+    assert code == 0, err
+    assert max(map(len, out.splitlines())) <= 100
+    code, csv_text, _ = command(capsys, *args, '--format', 'csv')
+    markdown = command(capsys, *args, '--format', 'markdown')[1]
+    # csv and markdown keep each row on one line: the plain table's breaks are its own.
+    rows = len(csv_text.splitlines()) - 1 - (len(args) < 9)   # less the header (and total)
+    assert len([line for line in markdown.splitlines() if line.startswith('|')]) == rows + 2
+
+
+def test_a_cell_breaks_only_where_its_kind_allows():
+    from paddleinfo.render import fit
+    header = ['Layer', 'Output Shape', 'Trainable']
+    body = [['LSTM-1', '[[1, 50, 32], [[1, 1, 32], [1, 1, 32]]]', 'weight_ih_l0, weight_hh_l0']]
+    # 6 + 39 + 26 + 4 = 75 columns: narrower than 100, left whole.
+    assert fit(header, body, {1: 'shapes', 2: 'text'}) == (header, body)
+    new_header, (row,) = fit(header, body, {1: 'shapes', 2: 'text'}, width=50)
+    assert row[1].split('\n') == ['[[1, 50, 32],', '[[1, 1, 32],', '[1, 1, 32]]]']
+    assert row[2].split('\n') == ['weight_ih_l0,', 'weight_hh_l0']
+    assert [cell.replace('\n', ' ') for cell in row] == body[0] and new_header == header
+    # A table that cannot fit is left whole, not broken for nothing.
+    assert fit(header, body, {}, width=50) == (header, body)
