@@ -214,9 +214,10 @@ def static_graph():
 @contextlib.contextmanager
 def quiet():
     """Paddle's warnings about its own workings, raised by the calls made here, are not
-    the user's business (dy2static's notes, BatchNorm's on running statistics)."""
+    the user's business (dy2static's notes, BatchNorm's on running statistics); a
+    warning of the user's own code still shows.  Only inside the block."""
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
+        warnings.filterwarnings('ignore', module=r'paddle(\.|$)')
         yield
 
 
@@ -616,6 +617,16 @@ def unknown_sizes(result):
         return isinstance(shape, int) and shape < 0
     return unknown(result.output_shape) or any(
         unknown(row.input_shape) or unknown(row.output_shape) for row in result.rows)
+
+
+# Layers with weights that take the model's input: what the input "first meets".
+WEIGHTED = CONVS + TRANSPOSED_CONVS + RNNS + (nn.Linear, nn.Embedding, nn.MultiHeadAttention)
+
+
+def first_weighted_layer(result):
+    """The first layer with weights that the forward pass called (a Conv2D for an image
+    model, an Embedding for token ids ...), or None."""
+    return next((layer for layer in result.order if isinstance(layer, WEIGHTED)), None)
 
 
 def profile(build_model, input_shape):

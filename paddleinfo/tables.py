@@ -90,11 +90,17 @@ def several_inputs(result):
             'input_names': [item.keyword for item in inputs]}
 
 
+def names_text(names):
+    # An RNN layer has a weight and two biases per gate set, layer and direction: more
+    # than four names are told as a number.
+    return ', '.join(names) if len(names) <= 4 else f'{len(names)} tensors'
+
+
 def trainable_text(row):
     if not row['trainable'] and not row['non_trainable']:
         return ''
-    frozen = f' (not {", ".join(row["non_trainable"])})' if row['non_trainable'] else ''
-    return (', '.join(row['trainable']) or 'none') + frozen
+    frozen = f' (not {names_text(row["non_trainable"])})' if row['non_trainable'] else ''
+    return (names_text(row['trainable']) or 'none') + frozen
 
 
 def total_lines(data, macs):

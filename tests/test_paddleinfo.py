@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import math
+import warnings
 
 import numpy as np
 import paddle
@@ -14,6 +15,7 @@ from paddle import nn
 
 from paddleinfo import ShapeError, UsageError, summary
 from paddleinfo.macs import MACS_CONVENTION
+from paddleinfo.profile import first_weighted_layer
 
 
 def parameters(model):
@@ -539,3 +541,29 @@ def test_the_model_is_left_as_it_was():
     assert all(np.array_equal(p.numpy(), before[name]) for name, p in model.named_parameters())
     out = model(paddle.zeros([2, 10], dtype='int64'))
     assert out.shape == [2, 3]
+
+
+def test_the_layer_the_input_first_meets(results):
+    # What tells an image model (its input first meets a Conv2D) from the others.
+    first = {name: type(first_weighted_layer(result.profile)).__name__
+             for name, (_, result) in results.items()}
+    assert first['unet'] == first['vit'] == first['two_inputs'] == 'Conv2D'
+    assert first['lstm'] == first['text_simple_rnn'] == 'Embedding'
+    assert (first['mlp'], first['conv1d_audio'], first['conv3d_video'], first['dcgan_generator'],
+            first['gru_bidirectional_2_layers']) == ('Linear', 'Conv1D', 'Conv3D',
+                                                     'Conv2DTranspose', 'GRU')
+
+
+class WarnsItself(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        warnings.warn('the model says so')
+        return self.fc(x)
+
+
+def test_only_paddles_warnings_are_silenced():
+    with pytest.warns(UserWarning, match='the model says so'):
+        summary(built(WarnsItself), (1, 2), verbose=0)
