@@ -71,13 +71,16 @@ with it, never given an image. Without either, a paddle.vision model gets its ow
 image (3x224x224; 3x299x299 for inception_v3, 1x28x28 for LeNet), and your own model
 3x224x224, which it must then take as an image model.
 
-  paddleinfo resnet50                                 paddle.summary's table
-  paddleinfo mobilenet_v2 --macs --input-size 160     with MACs, on 3x160x160
-  paddleinfo googlenet --depth 1                      one row per top-level layer
-  paddleinfo alexnet vgg16 resnet50                   side by side, with torchvision's
-  paddleinfo my_nets.py:lstm --input 50x16 --macs     a sequence of 50 steps of 16
-  paddleinfo my_nets.py:text --input 128:int64        token ids
-  paddleinfo my_nets.py:two --input 3x32x32 --input 10 --batch-size 8   two inputs
+  paddleinfo resnet50                              paddle.summary's table
+  paddleinfo mobilenet_v2 --macs --input-size 160  with MACs, on 3x160x160
+  paddleinfo googlenet --depth 1                   one row per top-level layer
+  paddleinfo alexnet vgg16 resnet50                side by side, with torchvision's figures
+
+Your own (the models of docs/examples/nets.py, in the clone):
+  paddleinfo docs/examples/nets.py:lstm --input 50x16 --macs        50 steps of 16 features
+  paddleinfo docs/examples/nets.py:text --input 128:int64           128 token ids
+  paddleinfo docs/examples/nets.py:two_inputs --input 3x32x32 --input 10 --batch-size 8
+  paddleinfo docs/examples/nets.py:video --input 3x8x32x32          8 frames of 3x32x32
 
 """ + textwrap.fill(f'dtypes: {", ".join(DTYPES)}.', 84) + '\n'
 

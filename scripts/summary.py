@@ -39,8 +39,8 @@ Tables to teach from:
 Any Paddle model:
   python scripts/summary.py --model mobilenet_v2 --macs      paddle.vision's network
   python scripts/summary.py --model my_net.py:build --input-size 1 64 64   your own
-  python scripts/summary.py --model my_nets.py:lstm --input 50x16 --macs   a sequence
-  python scripts/summary.py --model my_nets.py:two --input 3x32x32 --input 10:int64
+  python scripts/summary.py --model docs/examples/nets.py:lstm --input 50x16   a sequence
+  python scripts/summary.py --model docs/examples/nets.py:two_inputs --input 3x32x32 --input 10
   python scripts/summary.py --models alexnet vgg16 resnet50   side by side
 """
 
