@@ -128,8 +128,10 @@ def checked_shape(shape, what):
 
 
 def dtype_text(dtype):
-    text = str(dtype).replace('paddle.', '').replace('VarType.', '').lower()
-    return text
+    """'int64' for 'int64', paddle.int64, numpy.int64 or numpy.dtype('int64')."""
+    if isinstance(dtype, type) and issubclass(dtype, np.generic) or isinstance(dtype, np.dtype):
+        return np.dtype(dtype).name
+    return str(dtype).replace('paddle.', '').replace('VarType.', '').lower()
 
 
 def dtype_list(dtypes, shapes):

@@ -221,9 +221,17 @@ def quiet():
         yield
 
 
+def text_of(error):
+    """str(error), or '' for an error that cannot say what it is (a C++ one, at times)."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001
+        return ''
+
+
 def first_line(error):
     """The first non-blank line of an error's message (or its class name)."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    lines = [line.strip() for line in text_of(error).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__
 
 
@@ -261,6 +269,9 @@ def conv_rank(layer):
 
 
 SPATIAL = {3: 'length', 4: 'height, width', 5: 'depth, height, width'}
+# The layers that slide a window over the input.
+WINDOWS = CONVS + TRANSPOSED_CONVS + tuple(getattr(nn, name) for name in (
+    'MaxPool1D', 'MaxPool2D', 'MaxPool3D', 'AvgPool1D', 'AvgPool2D', 'AvgPool3D'))
 
 
 def expected_input(layer):
@@ -324,6 +335,18 @@ def check_map(layer, inputs, output):
     """Raise ShapeError if `layer` made a feature map with a side below 1, naming the
     sizes it had and would make (the static graph writes -1 for such a size)."""
     out_shape, in_shape = shapes_of(output), shapes_of(inputs[0]) if inputs else []
+    if isinstance(layer, WINDOWS) and len(out_shape) in (3, 5) and len(in_shape) == len(
+            out_shape) and all(isinstance(size, int) for size in out_shape + in_shape):
+        # Conv1D/3D and their pools: no formula, the sizes Paddle gave.
+        channels_last = getattr(layer, '_data_format', 'NCL') in CHANNELS_LAST
+        axes = slice(1, -1) if channels_last else slice(2, None)
+        if min(out_shape[axes]) < 1:
+            name = summary_name(layer)
+            if min(in_shape[axes]) < 1:
+                raise ShapeError(f'the input has shrunk to nothing by the time it reaches {name}')
+            raise ShapeError(f'{name} would make an empty output of its input {in_shape} '
+                             f'(output {out_shape}): its window is larger than the input')
+        return
     if not (len(out_shape) == 4 and all(isinstance(side, int) for side in out_shape)
             and min(out_shape[-2:]) < 1):
         return
@@ -362,10 +385,13 @@ def untraceable(error):
     graph for it.  Any other error (Paddle's shape inference refusing an operator's
     inputs, the model's own) the dynamic graph would raise as well, so the model is
     not run a second time for it."""
-    if '(InvalidArgument)' in str(error):
+    text = text_of(error)
+    if not text:
+        return True
+    if '(InvalidArgument)' in text:
         return False
     return (isinstance(error, (TypeError, AssertionError, NotImplementedError))
-            or 'static' in str(error) or 'dynamic graph' in str(error))
+            or 'static' in text or 'dynamic graph' in text)
 
 
 # --- the trace ----------------------------------------------------------------------
@@ -437,7 +463,7 @@ class Tracer:
             if isinstance(error, ShapeError):
                 raise
             # Paddle's shape inference refused an operator's inputs: name the layer.
-            if '(InvalidArgument)' in str(error):
+            if '(InvalidArgument)' in text_of(error):
                 where = (summary_name(self.stack[-1]) if self.stack
                          else f'{type(self.model).__name__}.forward')
                 raise ShapeError(f'{where} cannot take its input: '
@@ -453,9 +479,18 @@ class Tracer:
         `first`, to the model itself."""
         all_ops = (self.program or program).global_block().ops
         index_of = {op: index for index, op in enumerate(all_ops)}
+        if any(ops.blocks(op) for op in all_ops):
+            # An `if` or a loop on a tensor's value: which branch runs, and how often,
+            # is the value's to say.
+            raise ControlFlow('the forward pass branches or loops on a tensor value')
 
         def after(op):
-            return 0 if op is None else index_of[op] + 1
+            if op is None:
+                return 0
+            index = index_of.get(op)
+            if index is None:       # a mark inside a block of control flow
+                raise ControlFlow('a layer ran inside control flow')
+            return index + 1
 
         owner = {}
         for layer, start, end in self.spans:
@@ -477,10 +512,17 @@ class Tracer:
                 for name, layers in sorted(uncounted.items())}
 
 
+class ControlFlow(Exception):
+    """The traced program branches or loops on a tensor's value: only a real pass tells
+    which layers run."""
+
+
 def paddle_reason(error):
-    """Paddle's reason for refusing an operator's inputs, on one line."""
-    line = first_line(error)
-    return line.split('(InvalidArgument)')[-1].strip().split('  [')[0]
+    """Paddle's reason for refusing an operator's inputs, on one line (dy2static puts
+    the traceback of the forward pass first)."""
+    text = text_of(error)
+    lines = [line for line in text.splitlines() if '(InvalidArgument)' in line] or [first_line(error)]
+    return lines[0].split('(InvalidArgument)')[-1].strip().split('  [')[0]
 
 
 def static_inputs(inputs):
@@ -599,9 +641,11 @@ def profile_inputs(source, inputs):
             return traced
     except (FactoryError, NotALayerError, ShapeError):
         raise
+    except ControlFlow:
+        pass
     except Exception as error:  # noqa: BLE001 -- a model the static graph cannot trace
         if not (untraceable(error) or isinstance(source, nn.Layer)
-                and '(InvalidArgument)' not in str(error)):
+                and '(InvalidArgument)' not in text_of(error)):
             raise
     with quiet():
         return tabulate(inputs, *trace_eager(source, inputs), eager=True)

@@ -255,6 +255,20 @@ class TiedWeights(nn.Layer):
         return self.decoder(nn.functional.relu(self.encoder(x)))
 
 
+class CellLoop(nn.Layer):
+    """An LSTMCell stepped through the sequence by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(6, 10)
+
+    def forward(self, x):
+        state = None
+        for step in range(x.shape[1]):
+            out, state = self.cell(x[:, step], state)
+        return out
+
+
 class MatmulInForward(nn.Layer):
     def __init__(self):
         super().__init__()
@@ -323,6 +337,9 @@ NETWORKS = [
     # fc: 2 x 3 tokens x 4 x 4; the matmul: 2 x 3 x 5 outputs of K = 4.
     ('matmul_in_forward', MatmulInForward, {'input_size': [(2, 3, 4), (2, 5, 4)]},
      2 * 3 * 4 * 4 + 2 * 3 * 5 * 4, True),
+    # The cell's two matmuls, 4 x 10 gates from 6 inputs and 10 hidden, at each of 7 steps.
+    ('lstm_cell_loop', CellLoop, {'input_size': (3, 7, 6)},
+     lstm_macs(6, 10, steps=7, batch=3), True),
     ('tied_weights', TiedWeights, {'input_size': (1, 8)},
      2 * 8 * 8, False),
 ]
@@ -501,6 +518,8 @@ def test_a_model_that_reads_values_runs_once_and_says_so():
     (VideoNet, {'input_size': (1, 3, 16, 16)},
      'Conv3D-1 takes a 5-D input [batch, channels, depth, height, width], not 4-D [1, 3, 16, 16]'),
     (AudioNet, {'input_size': (1, 2, 1600)}, 'Conv1D-1 takes 1 input channels, not 2'),
+    # 5 samples are fewer than the kernel's 9.
+    (AudioNet, {'input_size': (1, 1, 5)}, 'Conv1D-1 would make an empty output of its input [1, 1, 5]'),
     (MLP, {'input_size': (1, 30)}, 'Linear-1 takes 20 input features, not 30 (its input is [1, 30])'),
 ])
 def test_an_input_that_does_not_fit_is_one_line_naming_the_layer(factory, arguments, message):
@@ -567,3 +586,57 @@ class WarnsItself(nn.Layer):
 def test_only_paddles_warnings_are_silenced():
     with pytest.warns(UserWarning, match='the model says so'):
         summary(built(WarnsItself), (1, 2), verbose=0)
+
+
+def test_a_factory_initialises_no_weight():
+    # 4 layers, both directions, 256 wide: the trace makes the program and never runs
+    # its startup part, so no parameter has a value anywhere.
+    result = summary(lambda: nn.LSTM(256, 256, num_layers=4, direction='bidirect'),
+                     (1, 50, 256), verbose=0)
+    per_direction = 4 * 256 * (256 + 256) + 2 * 4 * 256
+    upper = 4 * 256 * (512 + 256) + 2 * 4 * 256
+    assert result.total_params == 2 * (per_direction + 3 * upper)
+    parameters = result.profile.model.parameters()
+    assert parameters and not any(isinstance(p, paddle.Tensor) for p in parameters)
+    assert all(paddle.static.global_scope().find_var(p.name) is None for p in parameters)
+    assert result.macs == lstm_macs(256, 256, steps=50, batch=1, layers=4, directions=2)
+
+
+class Branches(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 4), nn.Linear(4, 8)
+
+    def forward(self, x):
+        if x.mean() > 0:            # dy2static would trace both branches
+            x = self.a(x)
+        return self.b(x)
+
+
+def test_a_branch_on_a_value_is_the_branch_a_real_pass_takes():
+    # zeros: the mean is 0, so only b runs: 2 x 4 x 8.
+    result = summary(built(Branches), (2, 4), verbose=0)
+    assert result.eager and result.macs == 2 * 4 * 8
+    assert [row.name for row in result.rows] == ['Linear-2']
+
+
+def test_dtypes_and_input_specs_as_paddle_takes_them():
+    model = built(LSTMClassifier)
+    macs = lstm_macs(8, 16, steps=10, batch=2) + 2 * 16 * 3
+    for arguments in ({'input_size': (2, 10), 'dtypes': paddle.int64},
+                      {'input_size': (2, 10), 'dtypes': np.int64},
+                      {'input_size': [(2, 10)], 'dtypes': ['int64']},
+                      {'input_size': paddle.static.InputSpec([None, 10], 'int64')},
+                      {'input': paddle.zeros([2, 10], dtype='int64')}):
+        result = summary(model, verbose=0, **arguments)
+        assert result.macs == macs * result.batch_size // 2, arguments
+        assert result.input_dtypes == ['int64']
+
+
+def test_a_built_model_and_its_factory_give_the_same_summary():
+    from paddle.vision import models
+    factory = summary(models.mobilenet_v3_small, (1, 3, 64, 64), verbose=0)
+    model = summary(built(models.mobilenet_v3_small), (1, 3, 64, 64), verbose=0)
+    assert (model.macs, model.total_params) == (factory.macs, factory.total_params)
+    assert model.render(view='paddle') == factory.render(view='paddle')
+    assert model.render('json') == factory.render('json')
