@@ -138,7 +138,7 @@ def summary(args):
     # Every model is checked before any is built.
     specs = [zoo.model_spec(name, options, flag='') for name in args['model']]
     if len(specs) > 1:
-        return render(zoo.models_table(specs), zoo.models_view, args['format'])
+        return render(zoo.models_table(specs, flag=''), zoo.models_view, args['format'])
     spec, = specs
     result = zoo.profile_model(spec, flag='')
     if args['depth'] is not None:

@@ -232,13 +232,13 @@ TORCHVISION_PARAMS_NOTE = (
     "Trainable column, not with Params.")
 
 
-def models_table(specs):
+def models_table(specs, flag='--models'):
     """One row per model of `specs` (from model_spec): input, params, trainable, MACs,
     weighted layers, output shape, and torchvision's published parameter count and
     GFLOPS where it has the network."""
     rows, differences = [], {}
     for spec in progress(specs, 'models'):
-        result = profile_model(spec, '--models')
+        result = profile_model(spec, flag)
         published = torchvision.PUBLISHED.get(spec.name) if spec.vision else None
         shapes = [list(item.shape) for item in spec.inputs.inputs]
         row = {'model': spec.name, 'input_shape': shapes[0] if len(shapes) == 1 else shapes,

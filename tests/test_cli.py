@@ -156,6 +156,10 @@ def test_models_are_named_and_checked_before_any_is_built(capsys):
     assert f'{NETS}:nothing: {NETS} has no nothing' in one_line_error(capsys, net('nothing'))
     assert '--macs is for the table of one model' in one_line_error(
         capsys, 'alexnet', 'vgg11', '--macs')
+    # Side by side, each model gets the same inputs, and an error names the one that fails.
+    err = one_line_error(capsys, net('lstm'), net('transformer'), '--input', '50x16')
+    assert err.startswith(f'paddleinfo: error: {NETS}:transformer does not take an input of '
+                          f'[50, 16]: MultiHeadAttention-1 takes 512 query features')
 
 
 def test_a_vision_model_gets_its_own_image_and_the_views_work(capsys):
