@@ -174,7 +174,10 @@ def example(layer):
     """An --input the layer would take, where its kind says so; else a placeholder."""
     kind = type(layer).__name__ if layer is not None else ''
     if kind == 'Linear':
-        return str(layer.weight.shape[0])
+        try:   # a layer of a finished static-graph trace may no longer tell its shapes
+            return str(layer.weight.shape[0])
+        except ValueError:
+            return 'FEATURES'
     if kind == 'Embedding':
         return 'LENGTH:int64'
     if kind in ('LSTM', 'GRU', 'SimpleRNN'):

@@ -90,6 +90,14 @@ def test_summary_py_takes_the_same_inputs(capsys):
     assert code == 0 and json.loads(done.stdout)['totals'] == json.loads(out)['totals']
 
 
+def test_a_transposed_conv_takes_the_shorthand_and_a_wrong_one_is_never_a_batch(capsys):
+    # The case: --input-size 100 on the generator once became a batch of 300.
+    latent = totals(capsys, net('generator'), '--input-size', '100', '1', '1')
+    assert latent['totals'] == totals(capsys, net('generator'), '--input', '100x1x1')['totals']
+    assert 'Conv2DTranspose-1 takes 100' in one_line_error(capsys, net('generator'),
+                                                          '--input-size', '100')
+
+
 def test_input_size_is_an_image_for_an_image_model(capsys):
     # [C] H [W] is --input CxHxW for a model whose input first meets a 2-D convolution.
     shorthand = totals(capsys, net('cnn'), '--input-size', '1', '28', '28')
@@ -123,6 +131,9 @@ def test_input_size_on_an_mlp_is_refused_never_an_image(capsys):
     ('text', ['--input-size', '128'], 'its input first meets Embedding: give its input with '
                                       '--input SHAPE[:DTYPE], e.g. --input LENGTH:int64'),
     ('lstm', ['--input-size', '50', '16'], 'e.g. --input LENGTHx16'),
+    ('audio', ['--input-size', '1600'], 'its input first meets Conv1D: give its input with '
+                                        '--input SHAPE[:DTYPE], e.g. --input 1xLENGTH'),
+    ('video', ['--input-size', '32'], 'e.g. --input 3xDEPTHxHEIGHTxWIDTH'),
 ])
 def test_input_size_names_what_the_model_takes_instead(capsys, name, args, message):
     assert message in one_line_error(capsys, net(name), *args)
