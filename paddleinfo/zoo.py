@@ -188,9 +188,9 @@ class _Reached(Exception):
 
 
 def first_layer(build, inputs):
-    """first_meeting() of the first layer without sublayers that forward() calls on
-    `inputs` (of None if forward() fails before any; an RNN layer counts as one).  The model is built and called in
-    the static graph, where no kernel runs, and stopped at that layer."""
+    """first_meeting() of the first layer without sublayers (or RNN layer) that forward()
+    calls on `inputs`, or of None if forward() fails before any.  The model is built and
+    called in the static graph, where no kernel runs, and stopped at that layer."""
     def stop(layer, arguments):
         first = arguments[0] if arguments else None
         raise _Reached(first_meeting(layer, list(first.shape) if hasattr(first, 'shape')
