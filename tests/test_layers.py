@@ -87,7 +87,8 @@ def test_the_source_check_finds_an_import_upward():
     # resnet.py as it is, with the import that once made a circle, inside a function.
     source = (REPO / 'resnet.py').read_text(encoding='utf-8')
     assert wrong_imports('resnet.py', source) == []
-    lazy = source + '\n\ndef load(model, path):\n    from resnet_tools.weights import load_weights\n'
+    lazy = (source + '\n\ndef load(model, path):\n'
+            '    from resnet_tools.weights import load_weights\n')
     assert wrong_imports('resnet.py', lazy) == ['resnet_tools']
     script = 'import summary\nfrom resnet_tools import cli\n'
     assert wrong_imports('scripts/train.py', script) == ['summary']
