@@ -6,6 +6,7 @@ missing-ccache notice, BatchNorm's note on running statistics); the user should
 see the table, not those.
 """
 import os
+import sys
 import tempfile
 
 from configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS
