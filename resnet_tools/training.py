@@ -336,7 +336,8 @@ def train(name, build_model, data, settings, output, resume=False, force=False, 
     `description` is a dict of whatever else defines the run (data, sizes), stored
     and compared on --resume with the settings.  `progress(total, text)` gives a
     tqdm-like bar, or None.  `report` gets one line per epoch (rank 0 only).
-    Returns {'log': rows, 'params': trainable parameters, 'digest': weights_digest}.
+    Returns {'log': rows, 'params': trainable parameters, 'digest': weights_digest,
+    'model': the trained network}.
     """
     settings.check()
     world_size, rank = processes()
@@ -393,7 +394,8 @@ def train(name, build_model, data, settings, output, resume=False, force=False, 
                                 {'model': name, 'epoch': epoch + 1, 'log': log,
                                  'description': description})
                 report(describe_row(log[-1], settings.epochs))
-    return {'log': log, 'params': parameters, 'digest': weights_digest(model.state_dict())}
+    return {'log': log, 'params': parameters, 'digest': weights_digest(model.state_dict()),
+            'model': model}
 
 
 def add_arguments(parser, defaults=Settings()):
