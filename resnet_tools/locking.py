@@ -20,6 +20,7 @@ import os
 from resnet_tools.cli import UsageError
 
 LOCK_FILE = '.lock'
+_held = set()   # the real paths of the directories this process holds
 
 
 def holder(directory):
@@ -54,9 +55,14 @@ def owning(directory):
     A UsageError '<directory> is in use by process <pid> (<its command>)' if another
     live process holds it; another OSError (an unwritable folder) is a UsageError too.
     The lock is held by the open file: it is not inherited by a child made with
-    subprocess (close_fds), and a second `owning` of the same directory in this
-    process is refused like any other."""
+    subprocess (close_fds).  Inside a block that holds `directory`, this process may
+    ask for it again (a script that locks a run and then calls the training loop,
+    which locks it too): the inner block is a no-op."""
     directory = os.fspath(directory)
+    key = os.path.realpath(directory)
+    if key in _held:
+        yield directory
+        return
     path = os.path.join(directory, LOCK_FILE)
     try:
         os.makedirs(directory, exist_ok=True)
@@ -77,6 +83,29 @@ def owning(directory):
             os.pwrite(descriptor, f'{os.getpid()}\n'.encode('ascii'), 0)
         except OSError:
             pass   # a full disk: the lock holds all the same, only the pid is missing
-        yield directory
+        _held.add(key)
+        try:
+            yield directory
+        finally:
+            _held.discard(key)
     finally:
         os.close(descriptor)   # releases the lock
+
+
+def check_free(directory):
+    """A UsageError naming the live holder if another process holds `directory`;
+    nothing is created (for an early check before the lock is taken)."""
+    directory = os.fspath(directory)
+    if os.path.realpath(directory) in _held:
+        return
+    try:
+        descriptor = os.open(os.path.join(directory, LOCK_FILE), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return   # no lock file, or none that can be read: nobody to meet
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        raise UsageError(f'{directory} is in use by {_describe(holder(directory))}; '
+                         f'wait for it to end, or stop it first')
+    finally:
+        os.close(descriptor)

@@ -67,11 +67,22 @@ def test_the_lock_is_released_when_the_block_ends_even_by_an_error(tmp_path):
         pass
 
 
-def test_a_second_owning_in_the_same_process_is_refused(tmp_path):
+def test_this_process_may_ask_again_for_a_directory_it_holds(tmp_path):
     with locking.owning(tmp_path):
-        with pytest.raises(UsageError, match=f'in use by process {os.getpid()}'):
-            with locking.owning(tmp_path):
-                pass
+        with locking.owning(tmp_path / '.'):
+            locking.check_free(tmp_path)
+        # The inner block did not release the lock.
+        child = subprocess.run([sys.executable, '-c', HOLDER, str(tmp_path)], cwd=REPO,
+                               capture_output=True, text=True, timeout=60)
+        assert child.returncode == 1 and f'in use by process {os.getpid()}' in child.stderr
+
+
+def test_check_free_names_the_holder_and_creates_nothing(live_holder, tmp_path):
+    directory, child = live_holder
+    with pytest.raises(UsageError, match=f'is in use by process {child.pid}'):
+        locking.check_free(directory)
+    locking.check_free(tmp_path / 'nowhere')
+    assert not (tmp_path / 'nowhere').exists()
 
 
 def test_an_unwritable_directory_is_a_usage_error():
