@@ -22,13 +22,13 @@ option-A shortcuts or --shortcut B or C, or its plain twin) with the paper's
 optimiser: SGD, momentum 0.9, weight decay 1e-4, batch 128, learning rate 0.1
 divided by 10 at 50 % and 75 % of the run.  Nothing is downloaded.
 
-  python scripts/train.py --arch cifar_resnet56 --data digits --epochs 15 --warmup-epochs 1 \\
-      --output runs/resnet56
+  python scripts/train.py --arch cifar_resnet56 --data digits --epochs 10 --output runs/resnet56
 
-A deep network needs the warm-up: the paper trains ResNet-110 at 0.01 until the
-training error is below 80 % (about one epoch here), because 0.1 at the start is
-too large for it to start converging; without it ResNet-56 on the digits ends
-near 53 % test error after 10 epochs.
+A deep network needs a warm-up, and gets one by default (--warmup-epochs 1 from 56
+layers on): the paper trains ResNet-110 at 0.01 until the training error is below
+80 %, because 0.1 is too large for it to start converging; without it
+(--warmup-epochs 0) ResNet-56 on the digits ends near 53 % test error after 10
+epochs.
 
   python scripts/train.py --arch cifar_resnet20 --data cifar10 --data-file cifar-10-python.tar.gz \\
       --epochs 164 --output runs/cifar10-resnet20
@@ -72,6 +72,12 @@ def parse_args(argv):
     parser.add_argument('--output', required=True, metavar='DIR',
                         help='the directory for log.csv, run.json and the checkpoint')
     training.add_arguments(parser)
+    for action in parser._actions:
+        if action.dest == 'warmup_epochs':
+            action.default = None
+            action.help = (f'train the first N epochs at {training.WARMUP_FACTOR:g} x --lr, the '
+                           f"paper's warm-up for ResNet-110 (default: 1 for networks of "
+                           f'{cifar.WARMUP_LAYERS} layers or more, else 0)')
     return parser.parse_args(argv)
 
 
@@ -79,6 +85,8 @@ def main(argv=None):
     args = parse_args(argv)
     arch = cifar.check_arch(args.arch)
     shortcut = cifar.check_shortcut(arch, args.shortcut)
+    if args.warmup_epochs is None:
+        args.warmup_epochs = cifar.default_warmup(arch)
     settings = training.settings_from(args)
     # Before the data is read and the model built, not after.
     training.prepare_output(args.output, args.resume, args.force)
