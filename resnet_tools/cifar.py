@@ -341,5 +341,5 @@ def shortcut_spread_finding(found):
     error = sum(statistics.variance(errors[option]) / len(errors[option])
                 for option in (low, high)) ** 0.5
     verdict = 'beyond' if gap > 2 * error else 'within'
-    return (f'test error {high} - {low}: {gap:.2f} points, twice its standard error over the '
-            f'seeds {2 * error:.2f}: {verdict} the spread of the seeds')
+    return (f'test error {high} - {low}: {gap:.2f} points, 2 x its standard error '
+            f'{2 * error:.2f}: {verdict} the spread of the seeds')

@@ -135,5 +135,4 @@ def test_the_shortcut_table_holds_mean_and_sample_std_next_to_the_paper(tmp_path
     assert 'ImageNet' in lines[-1] and 'Table 3' in lines[-1]
     # B - A = 3 points; the standard error of the difference is sqrt(1.41^2 / 2 + 0) = 1.
     assert cifar.shortcut_spread_finding(found) == \
-        'test error B - A: 3.00 points, twice its standard error over the seeds 2.00: beyond ' \
-        'the spread of the seeds'
+        'test error B - A: 3.00 points, 2 x its standard error 2.00: beyond the spread of the seeds'
