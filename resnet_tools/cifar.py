@@ -93,7 +93,10 @@ def train_job(progress, report, arch, data_source, settings, output, **options):
     if key not in _loaded:
         _loaded[key] = data.load(**data_source)
     result = train_network(arch, _loaded[key], settings, output, progress, report, **options)
-    return {'params': result['params'], 'digest': result['digest'], 'last': result['log'][-1]}
+    last = result['log'][-1]
+    return {'params': result['params'], 'digest': result['digest'], 'last': last,
+            'summary': f'training error {100 * last["train_error"]:.2f} %, test error '
+                       f'{100 * last["test_error"]:.2f} %, weights sha256 {result["digest"][:16]}'}
 
 
 def check_depths(flag, depths):

@@ -11,6 +11,8 @@ largest one: random weights give logits in the thousands, where an absolute boun
 would say nothing.
 """
 import contextlib
+import errno
+import json
 import os
 import pathlib
 import shutil
@@ -67,10 +69,33 @@ def build_model(arch, weights=None, num_classes=None):
     return model, notes
 
 
-def save(model, directory, shape):
-    """paddle.jit.save `model` into `directory` as model.json + model.pdiparams."""
+def save(model, directory, shape, output=None):
+    """paddle.jit.save `model` into `directory` as model.json + model.pdiparams.
+
+    A write that fails (a full disk) is a UsageError naming `output`: Paddle reports it
+    as a RuntimeError of many lines from its C++ writer, or as an OSError."""
     spec = paddle.static.InputSpec(list(shape), 'float32', INPUT_NAME)
-    paddle.jit.save(model, os.path.join(directory, 'model'), input_spec=[spec])
+    try:
+        paddle.jit.save(model, os.path.join(directory, 'model'), input_spec=[spec])
+        # On a full disk paddle.jit.save may also return normally, leaving an empty
+        # model.json: read the program back before anything trusts it.
+        with open(os.path.join(directory, MODEL_FILE), 'rb') as file:
+            json.loads(file.read())
+        if not os.path.getsize(os.path.join(directory, PARAMS_FILE)):
+            raise OSError(errno.EIO, f'{PARAMS_FILE} is empty')
+    except (OSError, RuntimeError, ValueError) as error:
+        raise UsageError(f'{output or directory} cannot be written: {write_failure(error, directory)}')
+
+
+def write_failure(error, directory):
+    """Why a write into `directory` failed, in a few words."""
+    with contextlib.suppress(OSError):
+        if os.statvfs(directory).f_bavail == 0:
+            return os.strerror(errno.ENOSPC)
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f'paddle.jit.save failed ({lines[0] if lines else type(error).__name__})'
 
 
 def inference_config(directory, threads=1):
@@ -175,7 +200,11 @@ def staging(output):
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f'cannot create {output.parent}: {error.strerror}')
-    directory = tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.', suffix='.tmp')
+    try:
+        directory = tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.', suffix='.tmp')
+    except OSError as error:
+        raise UsageError(f'{output} cannot be written: no directory can be made in '
+                         f'{output.parent} ({error.strerror or error})')
     # mkdtemp makes it private (0700); the export should get the usual permissions.
     umask = os.umask(0)
     os.umask(umask)
@@ -218,14 +247,17 @@ def export(arch, output, weights=None, force=False, input_size=(224,), num_class
     check_output(output, force)
     model, notes = build_model(arch, weights, num_classes)
     with staging(output) as directory:
-        save(model, directory, shape)
+        save(model, directory, shape, output)
         predictor = Predictor(directory)
         max_diff, max_logit, output_shape = compare(model, predictor, shape)
         relative = max_diff / max_logit if max_logit else max_diff
         passed = relative <= TOLERANCE
         files = sorted(os.listdir(directory))
         if passed:
-            install(directory, output)
+            try:
+                install(directory, output)
+            except OSError as error:
+                raise UsageError(f'{output} cannot be written: {error.strerror or error}')
     return {'arch': arch, 'output': str(output), 'files': files, 'shape': shape,
             'output_shape': output_shape,
             'weights': weights, 'notes': notes, 'onednn': predictor.onednn_enabled(),

@@ -10,7 +10,8 @@ beside it.
 
 A job is a module-level function (so that a spawned process can import it) called
 as function(progress=..., report=..., **arguments) in a worker that holds the lock
-of the job's folder; it returns something picklable.  The parent collects:
+of the job's folder (training.train takes it); it returns something picklable, a dict
+whose 'summary' ends the job's 'done' line.  The parent collects:
   - each job's lines (`report`), printed as '<name>: <line>';
   - its outcome: ('done', result), ('failed', one line), or ('stopped', one line);
   - on a terminal, one progress bar per running job.
@@ -26,8 +27,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 
-from resnet_tools import locking
-from resnet_tools.cli import UsageError
+from resnet_tools.cli import Stop, UsageError
 
 THREADS_PER_WORKER = 1
 POLL_SECONDS = 0.2
@@ -116,13 +116,16 @@ def _worker(slot, tasks, events, shown):
             continue
         events.put(('started', index, slot))
         try:
-            with locking.owning(job.output):
-                result = job.function(
-                    progress=lambda total, text: _Bar(events, index, total, text, shown),
-                    report=lambda line: events.put(('line', index, line)), **job.arguments)
+            # The job's own training.train holds the lock of its folder (locking.owning)
+            # and turns SIGINT and SIGTERM into a Stop at the next step boundary.
+            result = job.function(
+                progress=lambda total, text: _Bar(events, index, total, text, shown),
+                report=lambda line: events.put(('line', index, line)), **job.arguments)
             events.put(('done', index, result))
         except Stopped as stop:
             events.put(('stopped', index, stop.args[0]))
+        except Stop as stop:
+            events.put(('stopped' if stop.code > 128 else 'failed', index, str(stop)))
         except UsageError as error:
             events.put(('failed', index, str(error)))
         except Exception as error:   # noqa: BLE001 (one line for the user, the others go on)
@@ -261,11 +264,14 @@ def _lost(jobs, outcomes, slots, processes, display):
 
 def describe_outcome(job, kind, detail):
     if kind == 'done':
-        return f'{job.name}: done'
+        summary = detail.get('summary') if isinstance(detail, dict) else None
+        return f'{job.name}: done' + (f'; {summary}' if summary else '')
     if kind == 'failed':
         return f'{job.name}: failed: {detail}'
     if detail is None:
         return f'{job.name}: stopped before it started; start it with --resume'
+    if isinstance(detail, str):   # training.train's own line
+        return f'{job.name}: {detail}'
     if detail <= 1:
         return f'{job.name}: stopped in epoch {detail}, before its first checkpoint; rerun it with --resume'
     return (f'{job.name}: stopped in epoch {detail}; the last checkpoint is epoch {detail - 1}; '

@@ -33,6 +33,7 @@ from resnet_tools.cli import UsageError, arch_name
 OURS, OFFICIAL = 'ours', 'official'
 LAYOUT_NAMES = {OURS: "this repository's layout", OFFICIAL: "paddle.vision's layout"}
 SAFETENSORS = '.safetensors'
+WRITTEN_SUFFIXES = (SAFETENSORS, '.pdparams')   # what save_atomically writes
 
 MAPPING = (
     ('conv, bn, relu, max_pool', 'conv1, bn1, relu, maxpool'),
@@ -397,6 +398,11 @@ def check_output(output, force=False):
     """A WeightsError unless `output` can be written: its folder exists, and it does not
     (or `force` says to overwrite it)."""
     output = pathlib.Path(output)
+    if output.suffix not in WRITTEN_SUFFIXES:
+        # Never a pickle under a name that does not say so (e.g. out.pt).
+        raise WeightsError(f'{output}: {output.suffix or "a name without an extension"} is not a '
+                           f'weights format written here; name the file .safetensors (safe to '
+                           f'load) or .pdparams (a pickle, for paddle.load)')
     if output.exists() and not force:
         raise WeightsError(f'{output} exists already; give --force to overwrite it')
     if not output.parent.is_dir():
@@ -415,8 +421,11 @@ def write_weights(state, path, as_safetensors):
     if as_safetensors:
         # Contiguous copies with the tensors' own dtypes (BatchNorm's statistics are
         # float32 like the rest): the file holds exactly these bytes.
-        safetensors.numpy.save_file(
-            {key: np.ascontiguousarray(as_array(value)) for key, value in state.items()}, path)
+        # Serialised in memory and written by Python: a full disk is then an OSError
+        # (a one-line error through files.replacing), not the library's SafetensorError.
+        data = safetensors.numpy.save(
+            {key: np.ascontiguousarray(as_array(value)) for key, value in state.items()})
+        pathlib.Path(path).write_bytes(data)
     else:
         paddle.save({key: value if isinstance(value, paddle.Tensor)
                      else paddle.to_tensor(np.array(value)) for key, value in state.items()},

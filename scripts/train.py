@@ -41,10 +41,13 @@ python archive you have, with the paper's augmentation (4-pixel padding, random
 32x32 crop, horizontal flip).  Both have the per-pixel mean subtracted.
 
 After every epoch OUTPUT gets a row in log.csv (epoch, lr, train_loss,
-train_error, test_loss, test_error, seconds; errors are fractions) and the
-checkpoint model.pdparams + model.pdopt, written atomically; run.json describes
+train_error, test_loss, test_error, seconds; errors are fractions) and a
+checkpoint: checkpoint-000K/ (model.safetensors, optimizer.safetensors,
+state.json), made current by checkpoint.json, its manifest, written last.  A kill
+at any instant leaves the previous checkpoint or the new one; run.json describes
 the run.  A run repeats exactly on a CPU with the same --seed, and --resume after
-any epoch gives the same weights and log as a run that never stopped.
+any stop gives the same weights and log as a run that never stopped.  While it
+trains, the run owns OUTPUT: another run, --resume or --force there is refused.
 """
 
 EPILOG = """\
@@ -54,8 +57,13 @@ BatchNorm normalises each process's share of the batch, and its running
 statistics are averaged over the processes after every epoch.  The last line
 each process prints is the sha256 of its weights: they agree.
 
-Exit codes: 0 trained; 2 a bad argument, data file, checkpoint or output directory
-(one line on stderr).
+Ctrl-C or SIGTERM stops at the end of the step (or of the save) under way with
+one line, "stopped in epoch K; the last checkpoint is epoch J; continue with
+--resume".
+
+Exit codes: 0 trained; 1 the loss stopped being finite (the last good checkpoint
+is kept); 2 a bad argument, data file, checkpoint, output directory or a failed
+write (one line on stderr); 130 stopped by Ctrl-C; 143 stopped by SIGTERM.
 """
 
 
@@ -89,9 +97,9 @@ def main(argv=None):
         args.warmup_epochs = cifar.default_warmup(arch)
     settings = training.settings_from(args)
     # Before the data is read and the model built, not after.
-    training.prepare_output(args.output, args.resume, args.force)
-    images = data.from_args(args)
     world_size, rank = training.processes()
+    training.prepare_output(args.output, args.resume, args.force, rank)
+    images = data.from_args(args)
     if rank == 0:
         print(f'{cifar.display_name(arch)} ({arch}) on {images.describe()}', flush=True)
     progress = functools.partial(progress_bar, unit='batch') if on_terminal() else None
