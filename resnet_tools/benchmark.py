@@ -394,7 +394,8 @@ def to_channels_last(model):
     for layer in model.sublayers():
         if isinstance(layer, ZeroPadShortcut):
             raise ValueError('option A shortcuts slice NCHW axes; NHWC needs B, C or none')
-        if isinstance(layer, (paddle.nn.Conv2D, paddle.nn.BatchNorm2D, paddle.nn.AdaptiveAvgPool2D)):
+        if isinstance(layer, (paddle.nn.Conv2D, paddle.nn.BatchNorm2D,
+                              paddle.nn.AdaptiveAvgPool2D)):
             layer._data_format = 'NHWC'
     return model
 

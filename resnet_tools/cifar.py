@@ -125,7 +125,8 @@ def prepare_degradation(archs, output, resume=False, force=False):
     before the data is read, not after an hour of training."""
     check_writable_directory('--output', output)
     # --resume continues the runs that have a checkpoint and starts the others.
-    started = {arch: resume and training.has_checkpoint(os.path.join(output, arch)) for arch in archs}
+    started = {arch: resume and training.has_checkpoint(os.path.join(output, arch))
+               for arch in archs}
     for arch in archs:
         training.prepare_output(os.path.join(output, arch), started[arch], force)
     return started

@@ -273,7 +273,8 @@ def describe_outcome(job, kind, detail):
     if isinstance(detail, str):   # training.train's own line
         return f'{job.name}: {detail}'
     if detail <= 1:
-        return f'{job.name}: stopped in epoch {detail}, before its first checkpoint; rerun it with --resume'
+        return (f'{job.name}: stopped in epoch {detail}, before its first checkpoint; rerun it '
+                f'with --resume')
     return (f'{job.name}: stopped in epoch {detail}; the last checkpoint is epoch {detail - 1}; '
             f'continue with --resume')
 

@@ -38,11 +38,11 @@ model at batch {max(benchmark.INFERENCE_BATCHES)} with all cores (--threads 0) a
 >= {100 * benchmark.CEILING_TARGET:g} % of the ceiling.
 
 --training times one training step (forward, backward, SGD) of the CIFAR networks
-instead: ResNet-20 and ResNet-56 at batch {benchmark.TRAINING_BATCH} on 1x8x8 (the digits) and 3x32x32
-(CIFAR-10) inputs, with 1 thread, with every core as threads, and with every core
-as processes of one thread each, each as img/s and as a share of the ceiling
-(training counted as {benchmark.TRAINING_MAC_FACTOR} x the forward MACs); then the options that might
-close the gap (oneDNN kernels, NHWC, bf16 autocast where the CPU has AMX), each
+instead: ResNet-20 and ResNet-56 at batch {benchmark.TRAINING_BATCH} on 1x8x8 (the digits) and
+3x32x32 (CIFAR-10) inputs, with 1 thread, with every core as threads, and with
+every core as processes of one thread each, each as img/s and as a share of the
+ceiling (training counted as {benchmark.TRAINING_MAC_FACTOR} x the forward MACs); then the options
+that might close the gap (oneDNN kernels, NHWC, bf16 autocast where the CPU has AMX), each
 timed in turn with the step it changes:
 
   python scripts/benchmark.py --training
@@ -86,8 +86,8 @@ def main(argv=None):
                 raise UsageError(f'--{flag.replace("_", "-")} does not go with --training, '
                                  f'which times its own networks and inputs')
         if args.batch_size != '8' or args.threads != str(benchmark.DEFAULT_THREADS):
-            raise UsageError('--batch-size and --threads do not go with --training, which '
-                             f'uses batch {benchmark.TRAINING_BATCH} and every way of using the cores')
+            raise UsageError('--batch-size and --threads do not go with --training, which uses '
+                             f'batch {benchmark.TRAINING_BATCH} and every way of using the cores')
         text, _, _ = benchmark.training_report(
             warmup=integer('--warmup', args.warmup, 0, benchmark.MAX_REPEATS),
             repeats=integer('--repeats', args.repeats, 1, benchmark.MAX_REPEATS),

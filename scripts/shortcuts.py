@@ -31,7 +31,8 @@ paper's Table 3 (ResNet-34 on ImageNet) beside it.
   python scripts/shortcuts.py --data digits --output runs/shortcuts
   python scripts/shortcuts.py --table-only runs/shortcuts
 
-The default: A, B and C, seeds {' '.join(map(str, cifar.SHORTCUT_SEEDS))}, on scikit-learn's digits for \
+The default: A, B and C, seeds {' '.join(map(str, cifar.SHORTCUT_SEEDS))}, on scikit-learn's \
+digits for \
 {cifar.DIGITS_SETTINGS.epochs} epochs with
 --warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs}, as scripts/degradation.py trains.
 """
@@ -89,7 +90,10 @@ def check_runs(options, seeds):
     return cifar.shortcut_runs(options, seeds)
 
 
-def train(args):
+def train(args, argv):
+    if 'seed' in flags_given(argv):
+        raise UsageError('--seed does not go with shortcuts.py, which trains every seed of '
+                         '--seeds')
     if args.output is None:
         raise UsageError('--output DIR is needed (or --table-only DIR to print finished runs)')
     runs = check_runs(args.options, args.seeds)
@@ -123,7 +127,7 @@ def train(args):
 def main(argv=None):
     args = make_parser().parse_args(argv)
     if args.table_only is None:
-        code = train(args)
+        code = train(args, argv)
         if code > 128:
             return code
         source = output = args.output

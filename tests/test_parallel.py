@@ -58,7 +58,8 @@ def test_a_failing_network_is_one_line_and_the_other_finishes(tmp_path):
                         '--epochs', '1', '--lr-110', '1e30', '--jobs', '2', '--output', output)
     assert result.returncode == 1, result.stderr
     failed = [line for line in result.stdout.splitlines() if 'failed' in line]
-    assert len(failed) == 1 and failed[0].startswith('ResNet-110: failed: error: the training loss ')
+    assert len(failed) == 1
+    assert failed[0].startswith('ResNet-110: failed: error: the training loss ')
     assert 'the run diverged' in failed[0]
     assert any(line.startswith('plain-20: done; ') for line in result.stdout.splitlines())
     assert (output / 'cifar_plain20' / training.LOG_FILE).is_file()
@@ -102,7 +103,8 @@ def test_ctrl_c_stops_every_network_at_a_step_boundary(tmp_path):
 
 
 def test_jobs_below_one_are_refused_and_more_than_networks_run_one_each(tmp_path):
-    result = run_script('degradation.py', '--depths', '20', '--jobs', '0', '--output', tmp_path / 'o')
+    result = run_script('degradation.py', '--depths', '20', '--jobs', '0',
+                        '--output', tmp_path / 'o')
     assert result.returncode == 2
     assert result.stderr == 'degradation.py: error: --jobs 0 is out of range: it must be at ' \
                             'least 1 (see --help)\n'
