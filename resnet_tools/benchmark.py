@@ -21,6 +21,7 @@ import platform
 import statistics
 import tempfile
 import time
+import warnings
 
 import numpy as np
 import paddle
@@ -258,15 +259,14 @@ def machine():
             f'Python {platform.python_version()}')
 
 
-# The table's columns: (header, key of a row, number format).  Short headers, so
-# that the table fits a terminal of 100 columns; the notes below it say what they are.
-COLUMNS = (('run', 'run', ''), ('batch', 'batch', 'd'),
-           ('official ms', 'official eager ms', '.2f'), ('ours ms', 'ours ms', '.2f'),
+# The table's columns after 'run, batch': (header, key of a row, number format).
+# Short headers, so that the table fits a terminal of 100 columns; the notes below it
+# say what they are (ours GMAC/s is ours % x ceiling, in the rows' dicts and the notes).
+COLUMNS = (('official ms', 'official eager ms', '.1f'), ('ours ms', 'ours ms', '.1f'),
            # Three digits for the speed, so that a ratio just under its target does not
            # print as the target itself.
-           ('speed', 'speed ours/official', '.3f'), ('ours GMAC/s', 'ours GMAC/s', '.2f'),
-           ('ceiling', 'ceiling GMAC/s', '.1f'), ('official %', 'official % of ceiling', '.1f'),
-           ('ours %', 'ours % of ceiling', '.1f'))
+           ('speed', 'speed ours/official', '.3f'), ('ceiling', 'ceiling GMAC/s', '.1f'),
+           ('official %', 'official % of ceiling', '.1f'), ('ours %', 'ours % of ceiling', '.1f'))
 # The rows' names in the table.
 RUN_NAMES = {'eager forward (eval)': 'eager forward', 'Paddle Inference (exported)': 'Inference',
              'eager training step (SGD)': 'eager train step'}
@@ -275,10 +275,11 @@ TARGET_ARCH, TARGET_INPUT, TARGET_BATCH = 'resnet50', (224, 224), 8
 
 
 def table(rows):
-    return tabulate([[RUN_NAMES.get(r['run'], r['run']) if key == 'run' else r[key]
-                      for _, key, _ in COLUMNS] for r in rows],
-                    headers=[header for header, _, _ in COLUMNS], tablefmt='github',
-                    floatfmt=[form or 'g' for _, _, form in COLUMNS], missingval='-')
+    return tabulate([[f"{RUN_NAMES.get(r['run'], r['run'])}, {r['batch']}"]
+                     + [r[key] for _, key, _ in COLUMNS] for r in rows],
+                    headers=['run, batch'] + [header for header, _, _ in COLUMNS],
+                    tablefmt='github', floatfmt=[''] + [form for _, _, form in COLUMNS],
+                    missingval='-')
 
 
 def targets_apply(arch, input_size, batch_size):
@@ -328,8 +329,11 @@ def report(arch, batch_size, input_size, warmup, repeats, threads=DEFAULT_THREAD
         table(result['rows']),
         '',
         'speed ours/official = official median time / ours: above 1, ours is faster.',
-        'ours GMAC/s = conv + fc MACs x batch / ours ms; ceiling = the product\'s GMAC/s in',
-        'the same row; official % and ours % = each side\'s GMAC/s as a share of it.',
+        'ceiling = the product\'s GMAC/s, timed in the same row; official % and ours % = each '
+        'side\'s GMAC/s (conv + fc MACs x batch / its time) as a share of it.',
+        'GMAC/s of ours: ' + ', '.join(
+            f"{RUN_NAMES.get(r['run'], r['run'])} {r['batch']}: {r['ours GMAC/s']:.1f}"
+            for r in result['rows'] if r['ours GMAC/s'] is not None) + '.',
         *target_lines(result['rows'], arch, input_size, batch_size, count),
     ]
     return '\n'.join(wrapped(lines))
@@ -513,8 +517,8 @@ def option_rows(shape=(3, 32, 32), batch=TRAINING_BATCH, warmup=1, repeats=5,
     set_eager_threads(1)
     rows = []
     size = 'x'.join(map(str, shape))
-    with threadpoolctl.threadpool_limits(limits=1, user_api='blas'):
-        trials = [('oneDNN kernels (FLAGS_use_mkldnn)', 'cifar_resnet20', {}, True),
+    with threadpoolctl.threadpool_limits(limits=1, user_api='blas'), warnings.catch_warnings():
+        trials = [('oneDNN (FLAGS_use_mkldnn)', 'cifar_resnet20', {}, True),
                   ('NHWC layout', 'cifar_plain20', {'nhwc': True}, False)]
         if has_amx():
             trials.append(('bf16 autocast (AMX)', 'cifar_resnet20', {'bf16': True}, False))
@@ -522,21 +526,26 @@ def option_rows(shape=(3, 32, 32), batch=TRAINING_BATCH, warmup=1, repeats=5,
             progress(f'{name}, {arch} {size}')
             base, _ = cifar_step(arch, shape, batch)
             try:
+                # Paddle's autocast warns, on a CPU, that it has no effect: the note says so.
+                warnings.filterwarnings('ignore', message='amp_guard can only be enabled')
                 changed, _ = cifar_step(arch, shape, batch, **options)
                 if onednn:
                     changed = _with_onednn(changed)
                 medians = interleaved({'base': base, 'option': changed}, warmup, repeats)
                 dtypes = conv_dtypes(lambda: cifar_step(arch, shape, batch, **options)[0]) \
                     if options.get('bf16') else None
-                note = f'convs ran in {", ".join(dtypes)}' if dtypes else ''
-                rows.append({'option': name, 'network': f'{arch} {size}',
+                note = f'convs in {", ".join(dtypes)}' if dtypes else ''
+                if dtypes == ['float32']:
+                    note += ': autocast is GPU/XPU only'
+
+                rows.append({'option': name, 'network': f'{arch[len("cifar_"):]} {size}',
                              'ratio': medians['base'] / medians['option'], 'note': note})
             except Exception as error:   # noqa: BLE001 (an option this Paddle lacks is a row)
-                rows.append({'option': name, 'network': f'{arch} {size}', 'ratio': None,
-                             'note': f'failed: {type(error).__name__}: {str(error)[:60]}'})
+                rows.append({'option': name, 'network': f'{arch[len("cifar_"):]} {size}',
+                             'ratio': None, 'note': f'failed: {type(error).__name__}'})
         if not has_amx():
             rows.append({'option': 'bf16 autocast (AMX)', 'network': '-', 'ratio': None,
-                         'note': 'not tried: /proc/cpuinfo has no amx_bf16 flag'})
+                         'note': 'not tried: no amx_bf16 in /proc/cpuinfo'})
     return rows
 
 

@@ -92,7 +92,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     arch = cifar.check_arch(args.arch)
-    shortcut = cifar.check_shortcut(arch, args.shortcut)
+    cifar.check_shortcut(arch, args.shortcut)   # before the data is read
     if args.warmup_epochs is None:
         args.warmup_epochs = cifar.default_warmup(arch)
     settings = training.settings_from(args)
@@ -106,7 +106,7 @@ def main(argv=None):
     result = cifar.train_network(
         arch, images, settings, args.output, progress=progress,
         report=lambda line: print(line, flush=True),
-        resume=args.resume, force=args.force, device=args.device, shortcut=shortcut)
+        resume=args.resume, force=args.force, device=args.device, shortcut=args.shortcut)
     if rank == 0:
         last = result['log'][-1]
         print(f'{result["params"]:,} trainable parameters; final training error '
