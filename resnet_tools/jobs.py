@@ -144,7 +144,7 @@ class _Display:
         if shown:
             from tqdm import tqdm
             self.bars = [tqdm(total=1, position=slot, file=sys.stderr, leave=False,
-                              bar_format='{desc} {bar} {n_fmt}/{total_fmt} {postfix}')
+                              bar_format='{desc} {bar} {n_fmt}/{total_fmt}{postfix}')
                          for slot in range(workers)]
             self.write = lambda line: tqdm.write(line, file=sys.stdout)
         else:
