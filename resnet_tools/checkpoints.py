@@ -179,58 +179,58 @@ class Checkpoint:
         self.model, self.optimizer, self.state = model, optimizer, state
 
 
-def damaged(path, why):
-    return UsageError(f'--resume: {path} {why}; the checkpoint is damaged, nothing was changed '
-                      f'(start over with --force)')
+def damaged(path, why, prefix='--resume: '):
+    return UsageError(f'{prefix}{path} {why}; the checkpoint is damaged, nothing was changed'
+                      + (' (start over with --force)' if prefix == '--resume: ' else ''))
 
 
-def read_manifest(output):
+def read_manifest(output, prefix='--resume: '):
     path = os.path.join(output, MANIFEST)
     try:
         with open(path, 'rb') as file:
             data = file.read()
     except OSError as error:
-        raise UsageError(f'--resume: {path} cannot be read: {error.strerror or error}')
+        raise UsageError(f'{prefix}{path} cannot be read: {error.strerror or error}')
     if not data:
-        raise damaged(path, 'is empty')
+        raise damaged(path, 'is empty', prefix)
     try:
         manifest = json.loads(data)
     except ValueError:
-        raise damaged(path, 'is not JSON (truncated or overwritten)')
+        raise damaged(path, 'is not JSON (truncated or overwritten)', prefix)
     if not isinstance(manifest, dict) or manifest.get('format') != FORMAT:
-        raise damaged(path, f'is not a manifest of the format "{FORMAT}"')
+        raise damaged(path, f'is not a manifest of the format "{FORMAT}"', prefix)
     if manifest.get('sha256') != own_checksum(manifest):
-        raise damaged(path, 'does not match its own checksum')
+        raise damaged(path, 'does not match its own checksum', prefix)
     return manifest
 
 
-def read_file(directory, name, entry):
+def read_file(directory, name, entry, prefix='--resume: '):
     path = os.path.join(directory, name)
     try:
         with open(path, 'rb') as file:
             data = file.read()
     except OSError as error:
-        raise damaged(path, f'cannot be read ({error.strerror or error})')
+        raise damaged(path, f'cannot be read ({error.strerror or error})', prefix)
     if len(data) != entry['bytes']:
         what = 'is empty' if not data else 'is truncated' if len(data) < entry['bytes'] else 'is too long'
-        raise damaged(path, f'{what}: {len(data):,} bytes, the manifest says {entry["bytes"]:,}')
+        raise damaged(path, f'{what}: {len(data):,} bytes, the manifest says {entry["bytes"]:,}', prefix)
     if sha256(data) != entry['sha256']:
-        raise damaged(path, 'does not match the sha256 in the manifest')
+        raise damaged(path, 'does not match the sha256 in the manifest', prefix)
     return data
 
 
-def load(output):
+def load(output, prefix='--resume: '):
     """The checkpoint that `output`'s manifest names, every file checked against it;
     None if there is no manifest.  A UsageError for anything damaged or missing."""
     if not has_checkpoint(output):
         return None
-    manifest = read_manifest(output)
+    manifest = read_manifest(output, prefix)
     name = manifest.get('directory')
     if not (isinstance(name, str) and CHECKPOINT_DIRECTORY.fullmatch(name)
             and set(manifest.get('files', {})) == set(CHECKPOINT_FILES)):
-        raise damaged(os.path.join(output, MANIFEST), 'names no checkpoint of this format')
+        raise damaged(os.path.join(output, MANIFEST), 'names no checkpoint of this format', prefix)
     directory = os.path.join(output, name)
-    data = {file_name: read_file(directory, file_name, entry)
+    data = {file_name: read_file(directory, file_name, entry, prefix)
             for file_name, entry in manifest['files'].items()}
     try:
         model = safetensors.numpy.load(data[MODEL_FILE])
@@ -238,9 +238,9 @@ def load(output):
         state = json.loads(data[STATE_FILE])
     except (safetensors.SafetensorError, ValueError) as error:
         # Checksums that match but contents that do not parse: not written by save().
-        raise damaged(directory, f'holds a file that does not parse ({error})')
+        raise damaged(directory, f'holds a file that does not parse ({error})', prefix)
     if not isinstance(state, dict) or state.get('epoch') != manifest.get('epoch'):
-        raise damaged(os.path.join(directory, STATE_FILE), 'is not of the epoch the manifest names')
+        raise damaged(os.path.join(directory, STATE_FILE), 'is not of the epoch the manifest names', prefix)
     return Checkpoint(directory, manifest['epoch'], model, optimizer, state)
 
 

@@ -9,7 +9,7 @@ import os
 
 import resnet
 from configs import CIFAR_ARCHS, CIFAR_LAYERS
-from resnet_tools import data, jobs, plots, responses, training
+from resnet_tools import checkpoints, data, jobs, plots, responses, training, weights
 from resnet_tools.cli import UsageError, arch_name, check_writable_directory
 
 # Figure 6 of the paper draws plain-20/32/44/56 and ResNet-20/32/44/56/110; 110 has
@@ -62,25 +62,71 @@ def check_shortcut(arch, shortcut):
     return shortcut
 
 
+def network_of(arch, data, shortcut=None):
+    """How train_network builds `arch` for `data` (with its own shortcut option unless
+    `shortcut` is given): what load_run needs to build it again."""
+    return {'arch': arch, 'in_channels': data.in_channels, 'num_classes': data.num_classes,
+            'shortcut': shortcut or CIFAR_ARCHS[arch]['shortcut'],
+            'image_size': list(data.train_images.shape[2:])}
+
+
+def build_network(network):
+    """The network a run's description names (see network_of), with fresh weights."""
+    return resnet.build(network['arch'], num_classes=network['num_classes'],
+                        in_channels=network['in_channels'], shortcut=network['shortcut'])
+
+
 def train_network(arch, data, settings, output, progress=None, report=print, shortcut=None,
                   **options):
-    """Train the CIFAR network `arch`, sized for `data`, with training.train; then record
-    its layer responses (Figure 7) in output/responses.csv."""
+    """Train the CIFAR network `arch`, sized for `data` (with `shortcut`, A, B or C for a
+    ResNet, or its own option), with training.train; then record its layer responses
+    (Figure 7) in output/responses.csv."""
     check_arch(arch)
-    shortcut = check_shortcut(arch, shortcut)
+    network = network_of(arch, data, check_shortcut(arch, shortcut))
 
     def build():
-        return resnet.build(arch, num_classes=data.num_classes, in_channels=data.in_channels,
-                            shortcut=shortcut)
+        return build_network(network)
 
     description = {'data': data.name, 'train_images': len(data.train_labels),
-                   'test_images': len(data.test_labels), 'shortcut': shortcut}
+                   'test_images': len(data.test_labels), 'network': network}
     result = training.train(arch, build, data, settings, output, description=description,
                             progress=progress, report=report, **options)
     if training.processes()[1] == 0:
         responses.write_responses(output, responses.layer_responses(result['model'],
                                                                     data.test_images))
     return result
+
+
+def load_run(directory):
+    """(model, network) of the training run in `directory`: the network train.py trained
+    there, built with the run's own arch, input channels, classes and shortcut option,
+    with the weights of its last checkpoint, in eval mode; `network` is the dict of
+    network_of (arch, in_channels, num_classes, shortcut, image_size) and the 'epoch'
+    of the checkpoint.
+
+    The checkpoint is read as --resume reads it (every file checked against the
+    manifest, nothing unpickled); a UsageError says what is missing or damaged, and a
+    checkpoint that does not fit its own description says how it differs."""
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise UsageError(f'--run {directory} is not a directory')
+    if not training.has_checkpoint(directory):
+        old = checkpoints.has_old_checkpoint(directory)
+        raise UsageError(f'--run {directory} holds no checkpoint ({checkpoints.MANIFEST})'
+                         + ('; its model.pdparams is of the earlier, pickled format: train it '
+                            'again, or convert that file once with scripts/convert.py'
+                            if old else ': train one with scripts/train.py --output DIR'))
+    checkpoint = checkpoints.load(directory, prefix=f'--run {directory}: ')
+    network = checkpoint.state.get('description', {}).get('network')
+    if not isinstance(network, dict) or network.get('arch') not in CIFAR_ARCHS:
+        raise UsageError(f'--run {directory}: its checkpoint does not say which CIFAR network '
+                         f'it is (no "network" in {checkpoints.STATE_FILE})')
+    model = build_network(network)
+    weights.check_fits(weights.shapes_of(checkpoint.model), weights.shapes_of(model.state_dict()),
+                       network['arch'], checkpoint.directory)
+    model.set_state_dict(checkpoint.model)
+    model.eval()
+    return model, {**network, 'epoch': checkpoint.epoch}
 
 
 _loaded = {}

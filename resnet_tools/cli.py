@@ -39,29 +39,12 @@ def fail(prog, message):
     sys.exit(2)
 
 
-class Stop(Exception):
-    """The end of a run that is not a mistake of the user's: a stop asked for by a
-    signal, a training that diverged.  Shown as one line, '<prog>: <message>', with
-    exit code `code`."""
-
-    def __init__(self, message, code):
-        super().__init__(message)
-        self.code = code
-
-
 def run(main, prog):
-    """Run main(), turning a UsageError into the one-line error and exit code 2, a Stop
-    into its line and code, and a Ctrl-C anywhere else into one line and 130."""
+    """Run main(), turning a UsageError into the one-line error and exit code 2."""
     try:
         return main()
     except UsageError as error:
         fail(prog, str(error))
-    except Stop as stop:
-        sys.stderr.write(f'{prog}: {stop}\n')
-        sys.exit(stop.code)
-    except KeyboardInterrupt:
-        sys.stderr.write(f'{prog}: interrupted\n')
-        sys.exit(130)
 
 
 def integer(flag, text, low=None, high=None):
@@ -164,3 +147,26 @@ def check_writable_directory(flag, directory):
     except OSError as error:
         raise UsageError(f'{flag} {directory} cannot be written: a file cannot be made in '
                          f'{existing} ({error.strerror or error})')
+
+
+class Stop(Exception):
+    """The end of a run that is not a mistake of the user's: a stop asked for by a
+    signal, a training that diverged.  Shown as one line, '<prog>: <message>', with
+    exit code `code`."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+def run_training(main, prog):
+    """run() for a script that trains: a Stop is its one line and exit code, and a
+    Ctrl-C outside the training loop (which stops at a step itself) is one line and 130."""
+    try:
+        return run(main, prog)
+    except Stop as stop:
+        sys.stderr.write(f'{prog}: {stop}\n')
+        sys.exit(stop.code)
+    except KeyboardInterrupt:
+        sys.stderr.write(f'{prog}: interrupted\n')
+        sys.exit(130)

@@ -37,6 +37,7 @@ import random
 import signal
 import threading
 import time
+import types
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -303,7 +304,7 @@ class Stops:
     """SIGINT and SIGTERM, remembered rather than acted on, so that the loop can stop at
     a step boundary; the handlers before are put back at the end.  Installed only in the
     main thread (where Python delivers signals)."""
-    CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}   # 128 + the signal's number
+    CODES = types.MappingProxyType({signal.SIGINT: 130, signal.SIGTERM: 143})   # 128 + number
 
     def __init__(self):
         self.signal = None
@@ -316,6 +317,10 @@ class Stops:
         return self
 
     def handle(self, number, frame):
+        if self.signal is not None:
+            # A second Ctrl-C: the user will not wait for the step to end.  The last
+            # checkpoint is whole all the same, and a killed save is cleaned up later.
+            raise KeyboardInterrupt
         self.signal = number
 
     def __exit__(self, *exception):

@@ -218,8 +218,28 @@ def check_fits(shapes, expected, arch, where):
         raise WeightsError(f'{where} has {len(unexpected)} key(s) that {arch} does not have: '
                            f'{listed(unexpected)}')
     key = wrong[0]
+    causes = likely_causes(shapes, expected, wrong)
     raise WeightsError(f'{where}: shape mismatch for {key}: {list(shapes[key])} in the file, '
-                       f'{list(expected[key])} in {arch}')
+                       f'{list(expected[key])} in {arch}'
+                       + (f'; the weights are of a network built with {" and ".join(causes)}'
+                          + (' (a run on the 1-channel digits?)' if 'in_channels=1' in causes else '')
+                          + ': build it so, or load a training run with '
+                            'resnet_tools.cifar.load_run(DIR)' if causes else ''))
+
+
+def likely_causes(shapes, expected, wrong):
+    """['in_channels=1', 'num_classes=10']: the build options that explain the `wrong`
+    shapes, if the stem conv's input or the fc layer's output is what differs."""
+    causes = []
+    for key in wrong:
+        have, want = shapes[key], expected[key]
+        differs = [axis for axis in range(len(want)) if have[axis] != want[axis]] \
+            if len(have) == len(want) else None
+        if key in ('conv.weight', 'conv1.weight') and differs == [1]:
+            causes.append(f'in_channels={have[1]}')
+        elif key == 'fc.weight' and differs == [1]:
+            causes.append(f'num_classes={have[1]}')
+    return causes
 
 
 def file_md5(path):

@@ -6,7 +6,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from resnet_tools.cli import (ArgumentParser, add_network_arguments, arch_name, integer,  # noqa: E402
-                              quiet_paddle, run)
+                              quiet_paddle, refuse, run)
 
 quiet_paddle()
 
@@ -22,14 +22,18 @@ and compare the two: max|diff| / max|logit| must be at most {export.TOLERANCE:g}
   python scripts/export.py --layers 50 --output exported/resnet50
   python scripts/export.py --arch resnext50_32x4d --output exported/resnext50
   python scripts/export.py --layers 50 --weights resnet50.safetensors --output exported/r50
+  python scripts/export.py --run runs/resnet20 --output exported/resnet20
 
 The directory gets {export.MODEL_FILE} (the program) and {export.PARAMS_FILE} (the weights);
 the input, named '{export.INPUT_NAME}', is [-1, 3, height, width]: any batch size.
+--run DIR deploys the network that scripts/train.py trained into DIR: its arch,
+input channels (1 for digits), classes and image size come from the run, its
+weights from the run's last checkpoint (checked, never unpickled).
 """
 
 EPILOG = """\
 Exit codes: 0 saved and checked; 1 the check failed (nothing saved);
-2 a bad argument or weights file (nothing saved).  The directory appears only
+2 a bad argument, weights file, run or a failed write (nothing saved).  The directory appears only
 once it is complete and checked; --force replaces a directory that holds an
 earlier export and nothing else.
 """
@@ -42,6 +46,9 @@ def parse_args(argv):
     parser.add_argument('--weights', metavar='FILE',
                         help='a .pdparams or .safetensors file, in our layout or '
                              'paddle.vision\'s (default: seeded random weights)')
+    parser.add_argument('--run', metavar='DIR',
+                        help='a directory that scripts/train.py trained into: export that '
+                             'network with its last checkpoint')
     parser.add_argument('--output', metavar='DIR', required=True,
                         help='the directory to create for the exported model')
     parser.add_argument('--force', action='store_true',
@@ -55,10 +62,17 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    arch = arch_name(args.layers, args.arch)
-    input_size = [integer('--input-size', value) for value in args.input_size or ['224']]
-    num_classes = None if args.num_classes is None else integer('--num-classes', args.num_classes)
-    result = export.export(arch, args.output, args.weights, args.force, input_size, num_classes)
+    if args.run is not None:
+        refuse(vars(args), ['--layers', '--arch', '--weights', '--num-classes'],
+               'does not go with --run, which takes the network and its weights from the run')
+        input_size = [integer('--input-size', value) for value in args.input_size or []]
+        result = export.export(None, args.output, force=args.force, input_size=input_size,
+                               run=args.run)
+    else:
+        arch = arch_name(args.layers, args.arch)
+        input_size = [integer('--input-size', value) for value in args.input_size or ['224']]
+        num_classes = None if args.num_classes is None else integer('--num-classes', args.num_classes)
+        result = export.export(arch, args.output, args.weights, args.force, input_size, num_classes)
     for note in result['notes']:
         sys.stderr.write(f'{PROG}: warning: {note}\n')
     print('\n'.join(export.report(result)))

@@ -8,7 +8,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from resnet_tools.cli import (ArgumentParser, UsageError, check_writable_directory,  # noqa: E402
-                              quiet_paddle, run)
+                              quiet_paddle, run_training)
 
 quiet_paddle()
 
@@ -157,4 +157,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run(main, PROG))
+    sys.exit(run_training(main, PROG))

@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from resnet_tools.cli import ArgumentParser, quiet_paddle, run  # noqa: E402
+from resnet_tools.cli import ArgumentParser, quiet_paddle, run_training  # noqa: E402
 
 quiet_paddle()
 
@@ -32,8 +32,8 @@ epochs.
 
   python scripts/train.py --arch cifar_resnet20 --data cifar10 --data-file cifar-10-python.tar.gz \\
       --epochs 164 --output runs/cifar10-resnet20
-  python -m paddle.distributed.launch --nproc_per_node 2 scripts/train.py --arch cifar_resnet20 \\
-      --output runs/two-processes
+  python -m paddle.distributed.launch --nproc_per_node 2 --log_dir runs/two/launch \\
+      --log_level ERROR scripts/train.py --arch cifar_resnet20 --output runs/two
 
 --data digits: scikit-learn's 1,797 handwritten digits, 8x8, one channel, a fixed
 seeded split into 1,438 training and 359 test images.  --data cifar10: the CIFAR-10
@@ -117,4 +117,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run(main, PROG))
+    sys.exit(run_training(main, PROG))

@@ -20,7 +20,7 @@ degradation_script = load_script('degradation.py')
 def error_of(capsys, *args):
     """The one-line error of degradation.py with `args`, run in this process."""
     with pytest.raises(SystemExit) as exit_:
-        degradation_script.run(lambda: degradation_script.main([str(a) for a in args]),
+        degradation_script.run_training(lambda: degradation_script.main([str(a) for a in args]),
                                'degradation.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and 'Traceback' not in err

@@ -50,7 +50,8 @@ def snapshot(directory):
         for name in names:
             path = os.path.join(root, name)
             if name != locking.LOCK_FILE:
-                found[os.path.relpath(path, directory)] = open(path, 'rb').read()
+                with open(path, 'rb') as file:
+                    found[os.path.relpath(path, directory)] = file.read()
     return found
 
 
@@ -131,7 +132,8 @@ def test_a_kill_at_any_moment_leaves_a_run_that_goes_on_to_the_same_weights(tmp_
     restarted_plainly = 0
     for point in range(1, operations + 1):
         output = tmp_path / f'killed-at-{point}'
-        code, _ = in_child(lambda: (kill_at(point), train_tiny(digits, output))[-1]['digest'])
+        code, _ = in_child(lambda point=point, output=output:
+                           (kill_at(point), train_tiny(digits, output))[-1]['digest'])
         assert code == KILLED, f'point {point}: the run was not killed'
         saved = checkpoints.current_directory(str(output)) if output.exists() else None
         if saved is None and point % 2:
@@ -139,7 +141,8 @@ def test_a_kill_at_any_moment_leaves_a_run_that_goes_on_to_the_same_weights(tmp_
             go_on, restarted_plainly = {}, restarted_plainly + 1
         else:
             go_on = {'resume': True} if (output / training.RUN_FILE).exists() or saved else {}
-        code, digest = in_child(lambda: train_tiny(digits, output, **go_on)['digest'])
+        code, digest = in_child(lambda output=output, go_on=go_on:
+                                train_tiny(digits, output, **go_on)['digest'])
         assert code == 0, f'point {point}: {digest}'
         assert digest == reference['digest'], f'killed at operation {point}'
         assert_clean(output, SETTINGS.epochs)          # no temporary file is left
@@ -292,7 +295,7 @@ def test_a_run_in_the_pickled_format_of_before_is_refused_and_never_unpickled(
     (output / 'model.pdparams').write_bytes(payload)
     (output / training.RUN_FILE).write_text('{}')
     with pytest.raises(SystemExit) as exit_:
-        train_script.run(lambda: train_script.main([*TINY, '--output', str(output), '--resume']),
+        train_script.run_training(lambda: train_script.main([*TINY, '--output', str(output), '--resume']),
                          'train.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1
@@ -300,7 +303,7 @@ def test_a_run_in_the_pickled_format_of_before_is_refused_and_never_unpickled(
     assert not marker.exists() and no_unpickling == []
     # A plain rerun does not overwrite it either; --force starts over.
     with pytest.raises(SystemExit):
-        train_script.run(lambda: train_script.main([*TINY, '--output', str(output)]), 'train.py')
+        train_script.run_training(lambda: train_script.main([*TINY, '--output', str(output)]), 'train.py')
     assert 'holds a run already (model.pdparams, model.pdopt)' in capsys.readouterr().err
 
 
@@ -339,7 +342,7 @@ def test_a_live_runs_directory_is_refused_and_force_deletes_nothing(flag, finish
     try:
         assert live.stdout.readline() == 'locked\n'
         with pytest.raises(SystemExit) as exit_:
-            train_script.run(lambda: train_script.main([*TINY, '--output', str(output), *flag]),
+            train_script.run_training(lambda: train_script.main([*TINY, '--output', str(output), *flag]),
                              'train.py')
         err = capsys.readouterr().err
         assert exit_.value.code == 2 and err.count('\n') == 1
@@ -424,7 +427,7 @@ def test_a_huge_learning_rate_is_one_line_and_exit_code_1(tmp_path):
 ])
 def test_bad_numbers_are_refused_before_training(args, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
-        train_script.run(lambda: train_script.main([*TINY, *args, '--output', str(tmp_path / 'run')]),
+        train_script.run_training(lambda: train_script.main([*TINY, *args, '--output', str(tmp_path / 'run')]),
                          'train.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and message in err
@@ -440,7 +443,7 @@ def test_ctrl_c_outside_the_loop_is_one_line(capsys):
     def interrupted():
         raise KeyboardInterrupt
     with pytest.raises(SystemExit) as exit_:
-        train_script.run(interrupted, 'train.py')
+        train_script.run_training(interrupted, 'train.py')
     assert exit_.value.code == 130 and capsys.readouterr().err == 'train.py: interrupted\n'
 
 
@@ -451,3 +454,17 @@ def test_files_replacing_flushes_before_the_rename(tmp_path, monkeypatch):
     monkeypatch.setattr(files.os, 'replace', lambda a, b: (events.append('replace'), real_replace(a, b)))
     files.write_bytes(tmp_path / 'out.txt', 'text')
     assert events == ['fsync', 'replace', 'fsync'] and (tmp_path / 'out.txt').read_text() == 'text'
+
+
+def test_a_second_ctrl_c_does_not_wait_for_the_step(tmp_path, digits, monkeypatch):
+    original = type(digits).train_batch
+
+    def impatient(self, *args):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        return original(self, *args)
+    monkeypatch.setattr(type(digits), 'train_batch', impatient)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        train_tiny(digits, tmp_path / 'run')
+    assert signal.getsignal(signal.SIGINT) == handler

@@ -13,7 +13,7 @@ def test_shortcut_b_trains_projections_and_is_recorded(tmp_path):
                         '--output', tmp_path / 'b')
     assert result.returncode == 0, result.stderr
     run = training.read_run(tmp_path / 'b')
-    assert run['shortcut'] == 'B'
+    assert run['network']['shortcut'] == 'B'
     # Option A's 269,434 (one input channel) and two 1x1 conv + BN projections, 16->32
     # and 32->64 channels: 16*32 + 2*32 + 32*64 + 2*64 = 2,752.
     assert run['params'] == 269_434 + 2_752

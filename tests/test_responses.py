@@ -108,7 +108,7 @@ def test_the_shortcut_table_is_written_from_the_committed_runs(tmp_path):
     assert {option: len(runs) for option, runs in found.items()} == {'A': 3, 'B': 3, 'C': 3}
     for option, runs in found.items():
         assert sorted(run['settings']['seed'] for run, _ in runs) == list(cifar.SHORTCUT_SEEDS)
-        assert {run['shortcut'] for run, _ in runs} == {option}
+        assert {run['network']['shortcut'] for run, _ in runs} == {option}
     # Option A has no parameters; B adds two projections, C one in every block.
     params = {option: runs[0][0]['params'] for option, runs in found.items()}
     assert params['A'] < params['B'] < params['C']

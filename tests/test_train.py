@@ -36,7 +36,7 @@ def run_train(*args):
 def error_of(capsys, *args):
     """The one-line error and exit code of train.py with `args`."""
     with pytest.raises(SystemExit) as exit_:
-        train_script.run(lambda: run_train(*args), 'train.py')
+        train_script.run_training(lambda: run_train(*args), 'train.py')
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'Traceback' not in err
     return exit_.value.code, err
@@ -394,7 +394,7 @@ def test_an_output_that_cannot_be_a_directory_is_refused_before_the_data_is_read
     monkeypatch.setattr(data, 'from_args', read_data)
     module = load_script(script)
     with pytest.raises(SystemExit) as exit_:
-        module.run(lambda: module.main([*args, '--output', str(output)]), script)
+        module.run_training(lambda: module.main([*args, '--output', str(output)]), script)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and 'Traceback' not in err
     assert err.startswith(f'{script}: error: --output {output} ')
