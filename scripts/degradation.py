@@ -35,9 +35,9 @@ print a table: network, params, final training and test error, seconds.
 The default run is the paper's: plain-20/32/44/56 and ResNet-20/32/44/56/110, on
 scikit-learn's digits for {cifar.DIGITS_SETTINGS.epochs} epochs with \
 --warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs} (the paper's warm-up, at
-a tenth of the rate), ResNet-110 at --lr-110 {cifar.DIGITS_DEEPEST_LR:g}.  It takes about 5 minutes
-with --jobs 2 on a 2-core CPU (measured on an Intel Xeon, 2 cores, shared with
-other work).  The paper's own experiment, CIFAR-10 for 64k iterations, on a GPU:
+a tenth of the rate), ResNet-110 at --lr-110 {cifar.DIGITS_DEEPEST_LR:g}.  It took 3 to 5 minutes
+with --jobs 2 on a 2-core Intel Xeon shared with other work, and about 6 minutes of
+CPU time.  The paper's own experiment, CIFAR-10 for 64k iterations, on a GPU:
 
   python scripts/degradation.py --data cifar10 --data-file cifar-10-python.tar.gz \\
       --epochs 164 --warmup-epochs 0 --lr-110 0.1 --device gpu --output runs/cifar10
