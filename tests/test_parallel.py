@@ -85,7 +85,7 @@ def test_ctrl_c_stops_every_network_at_a_step_boundary(tmp_path):
             lines.append(line)
         # A terminal's Ctrl-C goes to the whole process group.
         os.killpg(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=180)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
