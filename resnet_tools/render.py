@@ -39,6 +39,11 @@ def render(data, view, fmt):
         writer.writeheader()
         writer.writerows(csv_rows)
         return out.getvalue()
+    if fmt != 'plain':
+        # A view breaks a long cell or header into lines to fit a terminal; a markdown
+        # row is one line.
+        header = [cell.replace('\n', ' ') for cell in header]
+        body = [[cell.replace('\n', ' ') for cell in line] for line in body]
     numbers = ['right' if all(NUMBER.fullmatch(line[i]) for line in body) else 'left'
                for i in range(len(header))]
     # Leading blanks indent the rows of the --depth table; tabulate strips them unless told.
