@@ -11,7 +11,7 @@ the paper's Section 3.3 offers three ways to make x fit (Table 3 compares them):
 'none' drops the shortcut: the block is then a layer of the paper's plain
 network, relu(F(x)), the baseline of Figures 1, 4 and 6.
 """
-import paddle.nn.functional as F
+import paddle
 from paddle import nn
 
 SHORTCUTS = ('A', 'B', 'C', 'none')
@@ -43,8 +43,10 @@ class ZeroPadShortcut(nn.Layer):
 
     def forward(self, x):
         x = x[:, :, ::self.stride, ::self.stride]
-        # pad lists (before, after) for every axis: N, C, H, W.
-        return F.pad(x, [0, 0, 0, self.added_channels, 0, 0, 0, 0])
+        # Zeros appended, not F.pad: Paddle Inference's oneDNN pad kernel crashes on a
+        # channel pad (Paddle 3.3), and export.py deploys these networks.
+        zeros = paddle.zeros_like(x[:, :1]).tile([1, self.added_channels, 1, 1])
+        return paddle.concat([x, zeros], axis=1)
 
 
 def check_shortcut(kind):

@@ -130,6 +130,8 @@ def test_per_layer_output_explains_both_codebases():
 
 @pytest.mark.parametrize('args, message', [
     (['--arch', 'resnet42'], '--arch resnet42 is not known; choose from resnet18, resnet34'),
+    (['--arch', 'cifar_resnet20'], '--arch cifar_resnet20 is one of the CIFAR-10 networks of the '
+                                   "paper's Section 4.2, which have no paddle.vision counterpart"),
     (['--per-layer'], '--per-layer needs exactly one --arch'),
     (['--per-layer', '--arch', 'resnet18', '--arch', 'resnet34'], '--per-layer needs exactly one'),
     (['--input-size', '16'], '--input-size 16 is out of range: from 32'),
