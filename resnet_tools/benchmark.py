@@ -7,7 +7,7 @@ number of math threads: Paddle's default of one, or `threads`.
 
 The speed column is the official median time over ours: above 1, ours is faster,
 eager or exported.  GMAC/s is the conv + fc multiply-adds of one forward pass
-(resnet_tools.macs) times the batch, over the median time.
+(paddleinfo.macs) times the batch, over the median time.
 
 The machine's ceiling is what numpy's float32 matrix product reaches at the same
 number of threads: n^3 multiply-adds for two n x n matrices, a dense kernel that
@@ -28,8 +28,8 @@ import threadpoolctl
 from tabulate import tabulate
 
 import resnet
+from paddleinfo.macs import model_macs
 from resnet_tools import export
-from resnet_tools.macs import model_macs
 from resnet_tools.weights import load_weights
 
 INFERENCE_BATCHES = (1, 8)

@@ -12,6 +12,7 @@ import tempfile
 import warnings
 
 from configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS
+from paddleinfo.errors import UsageError  # noqa: F401 -- one type for every one-line error
 
 # Messages Paddle prints that are about Paddle's own setup, not about the user's input.
 PADDLE_NOISE = (
@@ -24,10 +25,6 @@ def quiet_paddle():
     for message in PADDLE_NOISE:
         warnings.filterwarnings('ignore', message=message)
     os.environ.setdefault('GLOG_minloglevel', '2')
-
-
-class UsageError(Exception):
-    """A mistake in what the user asked for; its message is shown as one line."""
 
 
 class ArgumentParser(argparse.ArgumentParser):

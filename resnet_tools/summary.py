@@ -4,9 +4,9 @@ and the checks of what scripts/summary.py is asked for.
 paddle.summary names each row after the layer's unique name, which Paddle takes
 from a counter that runs for the whole process: a second ResNet built in the same
 process would start at Conv2D-54, not Conv2D-1.  So every model here is built
-inside a fresh `unique_name.guard()` (resnet_tools.profile does it), and its table
+inside a fresh `unique_name.guard()` (paddleinfo.profile does it), and its table
 starts from 1, as the article's.  The table itself is paddle.summary's text, written
-by resnet_tools.render from the rows of resnet_tools.profile, byte for byte.
+by paddleinfo.render from the rows of paddleinfo.profile, byte for byte.
 """
 import functools
 from dataclasses import dataclass
@@ -15,11 +15,12 @@ import resnet
 from blocks import SHORTCUTS, BasicBlock, BottleneckBlock
 from configs import (ARCHS, CIFAR_ARCHS, CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES, DEFAULT_VARIANT,
                      STRIDE_PLACEMENT, cifar_layers_config, layers_config)
-from resnet_tools import tables, teaching, zoo
+from paddleinfo import tables, zoo
+from paddleinfo.macs import MACS_CONVENTION
+from paddleinfo.profile import profile
+from paddleinfo.render import FORMATS, render, summary_text
+from resnet_tools import teaching
 from resnet_tools.cli import UsageError, arch_name, given_flags, integer
-from resnet_tools.macs import MACS_CONVENTION
-from resnet_tools.profile import profile
-from resnet_tools.render import FORMATS, render, summary_text
 
 # --arch of summary.py: paddle.vision's ResNets and the CIFAR-10 networks of Section 4.2.
 SUMMARY_ARCHS = {**ARCHS, **CIFAR_ARCHS}

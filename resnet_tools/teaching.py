@@ -2,19 +2,19 @@
 for the networks of Section 4.2), and all five depths side by side.
 
 These are the ResNet views of scripts/summary.py; they build on the general parts,
-which know nothing of ResNet: resnet_tools.profile (one row per layer from one pass
-over the input shape), resnet_tools.macs (the multiply-adds), resnet_tools.tables
-(the per-layer and depth tables) and resnet_tools.render (every output format).
+which know nothing of ResNet: paddleinfo.profile (one row per layer from one pass
+over the input shape), paddleinfo.macs (the multiply-adds), paddleinfo.tables
+(the per-layer and depth tables) and paddleinfo.render (every output format).
 """
 from paddle import nn
 
 import resnet
 from configs import CIFAR_ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS
-from resnet_tools.profile import profile
-from resnet_tools.render import gmacs, percent
-from resnet_tools.progress import progress
+from paddleinfo.profile import profile
+from paddleinfo.render import gmacs, percent
+from paddleinfo.progress import progress
 
-# resnet_tools.macs's convention, told for a ResNet: the paper's "FLOPs" count the same.
+# paddleinfo.macs's convention, told for a ResNet: the paper's "FLOPs" count the same.
 PAPER_MACS_CONVENTION = (
     'MACs are the multiply-adds of the conv and fc layers, as the paper counts '
     '"FLOPs" and torchvision reports "GFLOPS": (in_channels / groups) x kh x kw for '

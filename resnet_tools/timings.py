@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 
-from resnet_tools.progress import progress
-from resnet_tools.zoo import SIDE_BY_SIDE
+from paddleinfo.progress import progress
+from paddleinfo.zoo import SIDE_BY_SIDE
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 IMPORT = ('-c', 'import paddle')

@@ -10,8 +10,8 @@ from resnet_tools.cli import (ArgumentParser, add_network_arguments, arch_name, 
 
 quiet_paddle()
 
+from paddleinfo.progress import on_terminal  # noqa: E402
 from resnet_tools import benchmark, export  # noqa: E402
-from resnet_tools.progress import on_terminal  # noqa: E402
 
 PROG = 'benchmark.py'
 

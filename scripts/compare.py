@@ -10,8 +10,8 @@ from resnet_tools.cli import ArgumentParser, UsageError, quiet_paddle, run  # no
 quiet_paddle()
 
 from configs import ARCHS  # noqa: E402
+from paddleinfo.progress import progress  # noqa: E402
 from resnet_tools import compare  # noqa: E402
-from resnet_tools.progress import progress  # noqa: E402
 
 DESCRIPTION = f"""\
 Build each architecture here and in paddle.vision.models, load the official

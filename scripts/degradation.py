@@ -14,7 +14,7 @@ from resnet_tools.cli import (ArgumentParser, UsageError, check_writable_directo
 quiet_paddle()
 
 from resnet_tools import cifar, data, plots, training  # noqa: E402
-from resnet_tools.progress import bar as progress_bar, on_terminal  # noqa: E402
+from paddleinfo.progress import bar as progress_bar, on_terminal  # noqa: E402
 
 PROG = 'degradation.py'
 FIGURE = 'degradation'

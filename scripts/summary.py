@@ -12,8 +12,9 @@ from resnet_tools.cli import (AND_CIFAR, ArgumentParser, add_block_arguments, ad
 
 quiet_paddle()
 
-from resnet_tools import summary, teaching, zoo  # noqa: E402
-from resnet_tools.macs import MACS_CONVENTION  # noqa: E402
+from paddleinfo import zoo  # noqa: E402
+from paddleinfo.macs import MACS_CONVENTION  # noqa: E402
+from resnet_tools import summary, teaching  # noqa: E402
 
 DESCRIPTION = """\
 Print the per-layer table of paddle.summary for a whole ResNet, or for a single

@@ -12,7 +12,7 @@ quiet_paddle()
 
 from configs import CIFAR_ARCHS  # noqa: E402
 from resnet_tools import cifar, data, training  # noqa: E402
-from resnet_tools.progress import bar as progress_bar, on_terminal  # noqa: E402
+from paddleinfo.progress import bar as progress_bar, on_terminal  # noqa: E402
 
 PROG = 'train.py'
 

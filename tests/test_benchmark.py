@@ -1,6 +1,6 @@
 """scripts/benchmark.py: how it times and what it computes, and its errors.
 
-No test here times anything: the figures belong to the README's Speed section.
+No test here times anything: the figures belong to the Speed section of docs/export.md.
 tests/test_readme.py runs the quick benchmark command shown there.
 """
 import subprocess

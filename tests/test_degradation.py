@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO, load_script, run_script
 from resnet_tools import cifar, files, plots, training
 
-# The README's figure and the logs of the run it was drawn from.
+# The figure of docs/paper.md and the logs of the run it was drawn from.
 DOCS_RUNS = REPO / 'docs' / 'runs' / 'degradation'
 DOCS_FIGURES = REPO / 'docs' / 'figures'
 
@@ -210,7 +210,7 @@ def test_the_committed_run_shows_the_degradation_problem_and_its_fix():
 
 
 @pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')
-@pytest.mark.parametrize('readme', ['README.md', 'README_zh-CN.md'])
-def test_the_readme_table_is_the_committed_runs_table(readme):
+@pytest.mark.parametrize('readme', ['docs/paper.md', 'docs/paper_zh-CN.md'])
+def test_the_papers_page_table_is_the_committed_runs_table(readme):
     table = cifar.format_table(cifar.finished_runs(DOCS_RUNS))
     assert f'```text\n{table}\n```' in (REPO / readme).read_text(encoding='utf-8')

@@ -1,4 +1,4 @@
-"""resnet_tools.macs: multiply-adds counted with forward hooks, against the figures
+"""paddleinfo.macs: multiply-adds counted with forward hooks, against the figures
 torchvision and the paper publish, and against counts worked out by hand."""
 import math
 
@@ -9,8 +9,8 @@ from paddle import nn
 
 import resnet
 from conftest import REPO
-from resnet_tools.profile import profile
-from resnet_tools.macs import layer_macs, model_macs
+from paddleinfo.macs import layer_macs, model_macs
+from paddleinfo.profile import profile
 
 # torchvision's model cards give "GFLOPS" (conv + fc multiply-adds) for its ResNets,
 # which put the stride on the 3x3 conv ("v1.5", as the article and Paddle do):
@@ -41,8 +41,8 @@ def test_v1_matches_the_papers_table_1_to_the_published_digit(depth):
     # ResNet-101's 7.57 G is printed 7.6.  So the published figure must be our count
     # rounded down or up to its one decimal, i.e. within one unit of its last digit.
     assert math.floor(macs * 10) / 10 <= PAPER_FLOPS[depth] <= math.ceil(macs * 10) / 10
-    # The README lists these counts next to the paper's.
-    assert f'{macs:.2f}' in ' '.join((REPO / 'README.md').read_text(encoding='utf-8').split())
+    # The teaching tables' page lists these counts next to the paper's.
+    assert f'{macs:.2f}' in ' '.join((REPO / 'docs' / 'tables.md').read_text(encoding='utf-8').split())
 
 
 def test_v1_and_v1_5_differ_only_for_bottlenecks():

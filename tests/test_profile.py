@@ -1,4 +1,4 @@
-"""resnet_tools.profile and resnet_tools.render.summary_text: the rows of any model from
+"""paddleinfo.profile and paddleinfo.render.summary_text: the rows of any model from
 shape inference in Paddle's static graph, printed as paddle.summary prints them -- checked
 byte for byte against paddle.summary itself, which runs the model."""
 import contextlib
@@ -11,8 +11,8 @@ from paddle.vision import models
 
 import resnet
 from blocks import BasicBlock, BottleneckBlock
-from resnet_tools.profile import FactoryError, NotALayerError, ShapeError, profile
-from resnet_tools.render import summary_text
+from paddleinfo.profile import FactoryError, NotALayerError, ShapeError, profile
+from paddleinfo.render import summary_text
 
 
 def paddle_summary(build_model, input_shape):

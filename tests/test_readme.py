@@ -1,11 +1,13 @@
-"""Both READMEs stay true: the same commands, and every command shown runs.
+"""The READMEs and the pages under docs/ stay true: the same commands in both
+languages, and every command shown runs.
 
-Every `python scripts/...` line in a ```bash block of README.md or README_zh-CN.md
-is run as a user would, from a scratch directory (so that an --output lands there,
-not in the repository), and must exit with 0.  Where a ```text block follows a
-one-command ```bash block directly, it is that command's output, byte for byte but
-for the measured floating-point differences, whose last digits depend on the CPU's
-oneDNN kernels.
+A page pair is an English page and its Chinese twin: README.md and README_zh-CN.md,
+and docs/NAME.md and docs/NAME_zh-CN.md for every page under docs/.  Every
+`python scripts/...` line in a ```bash block of any of them is run as a user would,
+from a scratch directory (so that an --output lands there, not in the repository),
+and must exit with 0.  Where a ```text block follows a one-command ```bash block
+directly, it is that command's output, byte for byte but for the measured
+floating-point differences, whose last digits depend on the CPU's oneDNN kernels.
 The first block of each README is the install command and the second the test
 command; those are compared, not run.
 """
@@ -18,20 +20,36 @@ import pytest
 
 from conftest import REPO
 
-READMES = ('README.md', 'README_zh-CN.md')
+README, README_ZH = 'README.md', 'README_zh-CN.md'
+ZH = '_zh-CN'
+
+
+def page_pairs():
+    """[(English, Chinese)] as paths relative to the repository: the READMEs first."""
+    english = sorted(path for path in (REPO / 'docs').glob('*.md') if not path.stem.endswith(ZH))
+    return [(README, README_ZH)] + [(f'docs/{path.name}', f'docs/{path.stem}{ZH}.md') for path in english]
+
+
+PAIRS = page_pairs()
+PAGES = [name for pair in PAIRS for name in pair]
 BASH_BLOCK = re.compile(r'^```bash\n(.*?)^```', re.MULTILINE | re.DOTALL)
 OUTPUT_SHOWN = re.compile(r'^```bash\n(python scripts/[^\n]*)\n```\s*```text\n(.*?)^```',
                           re.MULTILINE | re.DOTALL)
 
 
+def read(name):
+    return (REPO / name).read_text(encoding='utf-8')
+
+
 def bash_blocks(name):
-    return [block.strip() for block in BASH_BLOCK.findall((REPO / name).read_text(encoding='utf-8'))]
+    return [block.strip() for block in BASH_BLOCK.findall(read(name))]
 
 
 def script_commands(name):
-    """Each `python scripts/...` line after the first two blocks, comments dropped."""
+    """Each `python scripts/...` line of a page's ```bash blocks, comments dropped
+    (after the first two blocks of a README, which are the install and test commands)."""
     commands = []
-    for block in bash_blocks(name)[2:]:
+    for block in bash_blocks(name)[2 if name in (README, README_ZH) else 0:]:
         for line in block.splitlines():
             words = shlex.split(line, comments=True)
             if words[:1] == ['python'] and len(words) > 1 and words[1].startswith('scripts/'):
@@ -40,64 +58,143 @@ def script_commands(name):
 
 
 def all_commands():
-    return sorted({command for name in READMES for command in script_commands(name)})
+    return sorted({command for name in PAGES for command in script_commands(name)})
 
 
 def outputs_shown():
-    """{command: the output a README shows for it}."""
+    """{command: the outputs the pages show for it}."""
     shown = {}
-    for name in READMES:
-        text = (REPO / name).read_text(encoding='utf-8')
-        for command, output in OUTPUT_SHOWN.findall(text):
+    for name in PAGES:
+        for command, output in OUTPUT_SHOWN.findall(read(name)):
             shown.setdefault(tuple(shlex.split(command, comments=True)[1:]), set()).add(output)
     return shown
 
 
+def test_every_page_has_its_twin():
+    for english, chinese in PAIRS:
+        assert (REPO / chinese).is_file(), f'{english} has no Chinese twin {chinese}'
+    orphans = {f'docs/{path.name}' for path in (REPO / 'docs').glob(f'*{ZH}.md')} - {chinese for _, chinese in PAIRS}
+    assert not orphans, f'Chinese pages without an English one: {sorted(orphans)}'
+    assert len(PAIRS) >= 8   # the READMEs and the seven pages of the split
+
+
 def test_the_two_commands_at_the_top_are_the_same_in_both():
-    english, chinese = bash_blocks('README.md'), bash_blocks('README_zh-CN.md')
+    english, chinese = bash_blocks(README), bash_blocks(README_ZH)
     assert english[:2] == chinese[:2]
     assert english[0].startswith('python3 -m venv .venv') and 'pip install -r requirements.txt' in english[0]
 
 
 def test_the_test_command_is_what_ci_runs():
     ci = (REPO / '.ci' / 'run').read_text(encoding='utf-8').strip().splitlines()
-    assert bash_blocks('README.md')[1] == ci[-1]
+    assert bash_blocks(README)[1] == ci[-1]
 
 
-def test_both_readmes_show_the_same_script_commands():
-    # A command changed in one README and not the other would fail here.
-    assert sorted(script_commands('README.md')) == sorted(script_commands('README_zh-CN.md'))
+def test_the_readmes_stay_short():
+    # The way in is one screen of commands and a map, not the whole manual (issue 17).
+    for name in (README, README_ZH):
+        assert len(read(name).splitlines()) <= 250, name
+
+
+@pytest.mark.parametrize('pair', PAIRS, ids=lambda pair: pair[0])
+def test_both_languages_show_the_same_script_commands(pair):
+    # A command changed in one language and not the other would fail here.
+    english, chinese = pair
+    assert sorted(script_commands(english)) == sorted(script_commands(chinese))
 
 
 def shown(name):
-    """(the ```text and ```python blocks, the heading levels) of a README."""
-    text = (REPO / name).read_text(encoding='utf-8')
+    """(the ```text and ```python blocks, the heading levels) of a page."""
+    text = read(name)
     blocks = re.findall(r'^```(?:text|python)\n(.*?)^```', text, re.MULTILINE | re.DOTALL)
     prose = re.sub(r'^```.*?^```', '', text, flags=re.MULTILINE | re.DOTALL)
     headings = [line.split(' ', 1)[0] for line in prose.splitlines() if line.startswith('#')]
     return blocks, headings
 
 
-def test_both_readmes_show_the_same_excerpts_and_sections():
+@pytest.mark.parametrize('pair', PAIRS, ids=lambda pair: pair[0])
+def test_both_languages_show_the_same_excerpts_and_sections(pair):
     # The article's table, the outputs and the code read the same in any language:
     # every ```text and ```python block, in the same order, and as many sections.
-    # The last block is the layout, whose explanations are translated: its file
-    # names must agree.
-    (english, english_headings), (chinese, chinese_headings) = shown('README.md'), shown('README_zh-CN.md')
-    assert english[:-1] == chinese[:-1]
-    assert [line.split()[0] for line in english[-1].splitlines()] == \
-           [line.split()[0] for line in chinese[-1].splitlines()]
+    (english, english_headings), (chinese, chinese_headings) = map(shown, pair)
+    assert english == chinese
     assert english_headings == chinese_headings
 
 
-def test_the_readmes_link_to_each_other():
-    assert '](README_zh-CN.md)' in (REPO / 'README.md').read_text(encoding='utf-8')
-    assert '](README.md)' in (REPO / 'README_zh-CN.md').read_text(encoding='utf-8')
+@pytest.mark.parametrize('pair', PAIRS, ids=lambda pair: pair[0])
+def test_the_twins_link_to_each_other(pair):
+    english, chinese = pair
+    assert f'](' + chinese.rsplit('/', 1)[-1] + ')' in read(english)
+    assert f'](' + english.rsplit('/', 1)[-1] + ')' in read(chinese)
+
+
+def github_anchor(heading):
+    """The id GitHub gives a heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r'[^\w\- ]', '', heading.strip().lower()).replace(' ', '-')
+
+
+def anchors(name):
+    prose = re.sub(r'^```.*?^```', '', read(name), flags=re.MULTILINE | re.DOTALL)
+    return {github_anchor(line.lstrip('#')) for line in prose.splitlines() if line.startswith('#')}
+
+
+LINK = re.compile(r'\]\(([^)\s]+)\)|src="([^"]+)"')
+
+
+def test_github_anchor_is_githubs():
+    assert github_anchor(' Weights without pickle: `.safetensors`') == 'weights-without-pickle-safetensors'
+    assert github_anchor(' 训练：Figure 6 的退化问题') == '训练figure-6-的退化问题'
+
+
+@pytest.mark.parametrize('name', PAGES + ['CONTRIBUTING.md'])
+def test_every_link_leads_somewhere(name):
+    # A page moved or a heading renamed would leave a dead link behind.
+    here = (REPO / name).parent
+    for match in LINK.finditer(read(name)):
+        target = match.group(1) or match.group(2)
+        if re.match(r'[a-z]+:', target):
+            continue
+        path, _, anchor = target.partition('#')
+        file = (here / path).resolve() if path else REPO / name
+        assert file.exists(), f'{name} links to {target}, which does not exist'
+        if anchor and file.suffix == '.md':
+            assert anchor in anchors(file.relative_to(REPO)), f'{name}: no heading #{anchor} in {path}'
+
+
+def map_lines(name):
+    """The README's map: {linked page: the command of its line}."""
+    section = read(name).split('\n## ')[-1]
+    lines = {}
+    for line in section.splitlines():
+        link = re.match(r'- \[[^]]+\]\(([^)]+)\)', line)
+        if link:
+            command = re.findall(r'`(python scripts/[^`]+)`', line)
+            lines.setdefault(link.group(1), []).extend(command)
+    return lines
+
+
+def test_the_map_links_every_page_in_both_languages():
+    english, chinese = map_lines(README), map_lines(README_ZH)
+    for pages, readme in ((english, README), (chinese, README_ZH)):
+        linked = {page.split('#')[0] for page in pages}
+        for pair in PAIRS[1:]:
+            page = pair[readme == README_ZH]
+            assert page in linked, f'{readme} has no map line for {page}'
+    assert [commands for commands in english.values()] == [commands for commands in chinese.values()]
+
+
+def test_each_command_of_the_map_is_on_its_page():
+    # The map gives one command per line; the page it links to explains (and the
+    # tests run or show) that very command.
+    for readme in (README, README_ZH):
+        for page, commands in map_lines(readme).items():
+            text = ' '.join(read(page.split('#')[0]).split())
+            for command in commands:
+                assert command in text, f'{readme}: `{command}` is not on {page}'
 
 
 def test_there_are_commands_to_run():
     scripts = {command[0] for command in all_commands()}
-    assert {'scripts/summary.py', 'scripts/export.py', 'scripts/benchmark.py'} <= scripts
+    assert {'scripts/summary.py', 'scripts/export.py', 'scripts/benchmark.py', 'scripts/draw.py'} <= scripts
     assert ('scripts/export.py', '--layers', '50', '--output', 'exported/resnet50') in outputs_shown()
 
 

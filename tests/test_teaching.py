@@ -12,10 +12,11 @@ import resnet
 from blocks import BottleneckBlock
 from configs import CIFAR_NUM_CLASSES, SUPPORTED_LAYERS, layers_config
 from conftest import REPO, count_params, run_script
-from resnet_tools import summary, tables, teaching
-from resnet_tools.profile import profile, size_formula
-from resnet_tools.render import render
-from resnet_tools.macs import model_macs
+from paddleinfo import tables
+from paddleinfo.macs import model_macs
+from paddleinfo.profile import profile, size_formula
+from paddleinfo.render import render
+from resnet_tools import summary, teaching
 from test_summary import ARTICLE_TABLES
 
 STAGES = ['conv1', 'conv2_x', 'conv3_x', 'conv4_x', 'conv5_x', 'pool, fc']
@@ -74,8 +75,8 @@ def test_stage_table_explains_the_papers_3_8_for_resnet50(resnet50_stages):
     assert 'costs 4 times as much' in sentence and '(3 convs,' in sentence
 
 
-def test_readme_shows_the_stage_table_as_printed(resnet50_stages):
-    readme = (REPO / 'README.md').read_text(encoding='utf-8')
+def test_the_tables_page_shows_the_stage_table_as_printed(resnet50_stages):
+    readme = (REPO / 'docs' / 'tables.md').read_text(encoding='utf-8')
     section = readme.split('## Tables to teach from')[1].split('\n## ')[0]
     excerpt = section.split('```text\n')[1].split('```')[0].splitlines()
     printed = render(resnet50_stages, teaching.stage_view, 'plain').splitlines()

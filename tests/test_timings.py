@@ -1,9 +1,10 @@
 """resnet_tools.timings (the arithmetic of scripts/timings.py, with a made-up clock: no
-timing here) and resnet_tools.progress (a bar only when stderr is a terminal)."""
+timing here) and paddleinfo.progress (a bar only when stderr is a terminal)."""
 import io
 import sys
 
-from resnet_tools import progress, timings
+from paddleinfo import progress
+from resnet_tools import timings
 
 
 def test_ratios_are_medians_over_the_import_median():

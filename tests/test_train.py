@@ -15,7 +15,8 @@ import paddle
 import pytest
 
 from conftest import REPO, load_script, run_script
-from resnet_tools import cifar, data, files, progress, training
+from paddleinfo import progress
+from resnet_tools import cifar, data, files, training
 from resnet_tools.cli import UsageError
 
 TINY = ['--train-size', '96', '--test-size', '48', '--batch-size', '32', '--device', 'cpu']

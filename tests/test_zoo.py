@@ -12,11 +12,12 @@ from paddle.vision import models
 
 import resnet
 from conftest import count_params, load_script, run_script
-from resnet_tools import summary, tables, zoo
+from paddleinfo import tables, zoo
+from paddleinfo.macs import MACS_CONVENTION, layer_macs, model_macs, uncounted
+from paddleinfo.profile import profile
+from paddleinfo.torchvision_published import DIFFERENCE, PUBLISHED
+from resnet_tools import summary
 from resnet_tools.cli import UsageError
-from resnet_tools.macs import MACS_CONVENTION, layer_macs, model_macs, uncounted
-from resnet_tools.profile import profile
-from resnet_tools.torchvision_published import DIFFERENCE, PUBLISHED
 from test_profile import paddle_summary
 from test_teaching import summarize
 
@@ -31,7 +32,7 @@ SCRIPT = load_script('summary.py')
 # (MobileNet_V2_Weights), mobilenetv3.py (MobileNet_V3_Small/Large_Weights),
 # shufflenetv2.py (ShuffleNet_V2_X0_5/X1_0_Weights), densenet.py (DenseNet121_Weights),
 # resnet.py (ResNeXt50_32X4D_Weights, Wide_ResNet50_2_Weights); copied with their
-# sources into resnet_tools/torchvision_published.py.
+# sources into paddleinfo/torchvision_published.py.
 SAME_AS_TORCHVISION = ['alexnet', 'vgg11', 'vgg16_bn', 'mobilenet_v2', 'mobilenet_v3_small',
                        'mobilenet_v3_large', 'shufflenet_v2_x0_5', 'shufflenet_v2_x1_0',
                        'densenet121', 'resnext50_32x4d', 'wide_resnet50_2']

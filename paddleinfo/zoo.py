@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 from paddle.vision import models
 
-from resnet_tools import torchvision_published as torchvision
-from resnet_tools.cli import UsageError
-from resnet_tools.macs import COUNTED, MACS_CONVENTION
-from resnet_tools.profile import FactoryError, NotALayerError, ShapeError, first_line, profile
-from resnet_tools.progress import progress
-from resnet_tools.render import gmacs
+from paddleinfo import torchvision_published as torchvision
+from paddleinfo.errors import UsageError
+from paddleinfo.macs import COUNTED, MACS_CONVENTION
+from paddleinfo.profile import FactoryError, NotALayerError, ShapeError, first_line, profile
+from paddleinfo.progress import progress
+from paddleinfo.render import gmacs
 
 DEFAULT_INPUT = (3, 224, 224)
 # The input each model is made for, where it is not 3x224x224.

@@ -1,10 +1,10 @@
 """Tables of any paddle.nn.Layer from its Profile: the per-layer table with MACs,
 trainable tensors and output-size formulas, and the table grouped by nesting depth.
 Knows nothing of ResNet; each table is `data` (for --format json) and a `*_view`
-function for resnet_tools.render.
+function for paddleinfo.render.
 """
-from resnet_tools.macs import MACS_CONVENTION, uncounted
-from resnet_tools.render import gmacs
+from paddleinfo.macs import MACS_CONVENTION, uncounted
+from paddleinfo.render import gmacs
 
 
 def totals(result):

@@ -15,7 +15,7 @@ GFLOPS 4.09; inception_v3: num_params 27161264.
 metadata"), computed at batch 1 in eval mode at the weights' crop size (224x224, or
 299x299 for inception_v3) with a counter of the matrix-multiply and convolution
 operators, one per multiply-add: so it is the multiply-adds of the convs and fc layers,
-resnet_tools.macs's convention, and Paddle's count reproduces it exactly where the
+paddleinfo.macs's convention, and Paddle's count reproduces it exactly where the
 network is the same (tests/test_zoo.py checks it).  ``num_params`` sums the model's
 parameters without its buffers, so it leaves out BatchNorm's running mean and variance:
 it is Paddle's trainable count, not its total.

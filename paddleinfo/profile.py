@@ -3,7 +3,7 @@
 This module knows nothing of ResNet.  `profile(build_model, input_shape)` builds a
 model in a fresh name scope (so that its layer names start at 1, as paddle.summary's
 do) and returns the rows paddle.summary would print -- same names, same order, same
-shapes and parameter counts -- with the multiply-adds of resnet_tools.macs, which of
+shapes and parameter counts -- with the multiply-adds of paddleinfo.macs, which of
 each layer's tensors are trainable, and the arithmetic of every conv and pool
 output size.
 
@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.layer.layers as paddle_layers
 from paddle import nn
 
-from resnet_tools.macs import CONVS, TRANSPOSED_CONVS, evaluating, layer_macs
+from paddleinfo.macs import CONVS, TRANSPOSED_CONVS, evaluating, layer_macs
 
 
 @dataclass

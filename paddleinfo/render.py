@@ -63,7 +63,7 @@ def render(data, view, fmt):
 
 # --- paddle.summary's table ---------------------------------------------------------
 # The text paddle.summary prints (paddle/hapi/model_summary.py, summary_string), from
-# the rows of resnet_tools.profile, with paddle.summary's widths and arithmetic.
+# the rows of paddleinfo.profile, with paddle.summary's widths and arithmetic.
 
 def summary_text(profile):
     """(paddle.summary's text for the profiled model, without its last blank line, and

@@ -1,0 +1,111 @@
+"""One process owns an output directory at a time.
+
+    with locking.owning(directory):
+        ...   # nobody else holds `directory` until the block ends
+
+An advisory lock (fcntl.flock) on `directory/.lock`, which also records the pid of
+its holder so that a refused run can say whom it met.  flock, not a file whose mere
+existence is the lock: the kernel drops the lock when its holder dies, however it
+dies (SIGKILL, a crash, a power loss), so a stale lock file never blocks a new run,
+and nothing has to guess whether a recorded pid is still alive.
+
+The lock file itself stays after the block: removing it would let a process that
+opened the old file and one that creates a new one both think they hold the lock.
+"""
+import contextlib
+import errno
+import fcntl
+import os
+
+from resnet_tools.cli import UsageError
+
+LOCK_FILE = '.lock'
+_held = set()   # the real paths of the directories this process holds
+
+
+def holder(directory):
+    """The pid recorded in `directory/.lock` (an int), or None if none is recorded.
+    It is the live holder only while the lock is held."""
+    try:
+        with open(os.path.join(directory, LOCK_FILE), encoding='ascii') as file:
+            text = file.read().split()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text[0]) if text and text[0].isdigit() else None
+
+
+def _describe(pid):
+    """'process 1234 (python scripts/train.py --output runs/a)', as far as /proc tells."""
+    if pid is None:
+        return 'another process'
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as file:
+            command = ' '.join(file.read().decode('utf-8', 'replace').replace('\0', ' ').split())
+    except OSError:
+        command = ''
+    if len(command) > 80:
+        command = command[:77] + '...'
+    return f'process {pid} ({command})' if command else f'process {pid}'
+
+
+@contextlib.contextmanager
+def owning(directory):
+    """Hold `directory` (made if needed) for this process until the block ends.
+
+    A UsageError '<directory> is in use by process <pid> (<its command>)' if another
+    live process holds it; another OSError (an unwritable folder) is a UsageError too.
+    The lock is held by the open file: it is not inherited by a child made with
+    subprocess (close_fds).  Inside a block that holds `directory`, this process may
+    ask for it again (a script that locks a run and then calls the training loop,
+    which locks it too): the inner block is a no-op."""
+    directory = os.fspath(directory)
+    key = os.path.realpath(directory)
+    if key in _held:
+        yield directory
+        return
+    path = os.path.join(directory, LOCK_FILE)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        raise UsageError(f'{directory} cannot be locked: {error.strerror or error}')
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise UsageError(f'{directory} cannot be locked: {error.strerror or error}')
+            raise UsageError(f'{directory} is in use by {_describe(holder(directory))}; '
+                             f'wait for it to end, or stop it first')
+        # Ours now: record who holds it, for the message of the next one to come.
+        try:
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, f'{os.getpid()}\n'.encode('ascii'), 0)
+        except OSError:
+            pass   # a full disk: the lock holds all the same, only the pid is missing
+        _held.add(key)
+        try:
+            yield directory
+        finally:
+            _held.discard(key)
+    finally:
+        os.close(descriptor)   # releases the lock
+
+
+def check_free(directory):
+    """A UsageError naming the live holder if another process holds `directory`;
+    nothing is created (for an early check before the lock is taken)."""
+    directory = os.fspath(directory)
+    if os.path.realpath(directory) in _held:
+        return
+    try:
+        descriptor = os.open(os.path.join(directory, LOCK_FILE), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return   # no lock file, or none that can be read: nobody to meet
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        raise UsageError(f'{directory} is in use by {_describe(holder(directory))}; '
+                         f'wait for it to end, or stop it first')
+    finally:
+        os.close(descriptor)
