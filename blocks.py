@@ -45,7 +45,8 @@ class ZeroPadShortcut(nn.Layer):
         x = x[:, :, ::self.stride, ::self.stride]
         # Zeros appended, not F.pad: Paddle Inference's oneDNN pad kernel crashes on a
         # channel pad (Paddle 3.3), and export.py deploys these networks.
-        zeros = paddle.zeros_like(x[:, :1]).tile([1, self.added_channels, 1, 1])
+        batch, _, height, width = paddle.shape(x)
+        zeros = paddle.zeros([batch, self.added_channels, height, width], dtype=x.dtype)
         return paddle.concat([x, zeros], axis=1)
 
 

@@ -86,11 +86,7 @@ def build_model(arch, weights=None, num_classes=None):
 def save(model, directory, shape):
     """paddle.jit.save `model` into `directory` as model.json + model.pdiparams."""
     spec = paddle.static.InputSpec(list(shape), 'float32', INPUT_NAME)
-    with warnings.catch_warnings():
-        # Tracing forward() into a program, paddle.zeros_like (option A's shortcut) asks
-        # for a tensor's place, which a traced tensor does not have; it needs none.
-        warnings.filterwarnings('ignore', message="Tensor do not have 'place' interface")
-        paddle.jit.save(model, os.path.join(directory, 'model'), input_spec=[spec])
+    paddle.jit.save(model, os.path.join(directory, 'model'), input_spec=[spec])
 
 
 def inference_config(directory, threads=1):

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from conftest import run_script
-from resnet_tools import compare, render, teaching
+from paddleinfo import render
+from resnet_tools import compare, teaching
 
 COLUMNS = 100
 
