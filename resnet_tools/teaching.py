@@ -6,13 +6,12 @@ which know nothing of ResNet: paddleinfo.profile (one row per layer from one pas
 over the input shape), paddleinfo.macs (the multiply-adds), paddleinfo.tables
 (the per-layer and depth tables) and paddleinfo.render (every output format).
 """
-from paddle import nn
-
-import resnet
+import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
 from configs import CIFAR_ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS
+from paddle import nn
 from paddleinfo.profile import profile
-from paddleinfo.render import gmacs, percent
 from paddleinfo.progress import progress
+from paddleinfo.render import gmacs, percent
 
 # paddleinfo.macs's convention, told for a ResNet: the paper's "FLOPs" count the same.
 PAPER_MACS_CONVENTION = (
