@@ -237,7 +237,7 @@ def variant_sentence(name, result, other, variant):
 def stage_view(data):
     if data['variant'] is None:
         return cifar_stage_view(data)
-    header = ['Stage', 'Output size', 'Block', 'Params', 'MACs (G)', 'Share']
+    header = ['Stage', 'Output size', 'Block', 'Params', 'GMACs', 'Share']
     body = [[row['stage'], 'x'.join(map(str, row['output_size'] or [])), two_lines(row['block']),
              f'{row["params"]:,}', gmacs(row['macs']), f'{row["share_percent"]:.1f} %']
             for row in data['rows']]
@@ -261,7 +261,7 @@ def megamacs(value):
 
 def cifar_stage_view(data):
     # The paper's "output map size", shorter; the total's "6n+2 = 20 (n = 3)" on two lines.
-    header = ['Stage', 'Map size', 'Layers', 'Filters', 'Block', 'Params', 'MACs (M)', 'Share']
+    header = ['Stage', 'Map size', 'Layers', 'Filters', 'Block', 'Params', 'MMACs', 'Share']
     body, csv_rows = [], []
     for row in data['rows']:
         size = 'x'.join(map(str, row['output_size'] or []))

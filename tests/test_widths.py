@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from configs import ARCHS, CIFAR_ARCHS
 from conftest import run_script
 from paddleinfo import render
 from resnet_tools import compare, teaching
@@ -79,3 +80,12 @@ def test_the_per_layer_mapping_names_a_blocks_layers_within_it():
     start = [row[0] for row in rows].index('residual_block.2')
     assert rows[start + 1][:2] == ['  .conv_bn_block1.0', '  .conv1']
     assert names['fc'] == 'fc' and names['flatten'] == '- (paddle.flatten)'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('arch', [*ARCHS, *CIFAR_ARCHS])
+def test_every_networks_stage_table_fits_100_columns(arch):
+    # The widest cells are the ResNeXt blocks and cifar_resnet1202's counts; the input
+    # size changes only the MACs, whose column is wider than they are.
+    data = teaching.stage_table(arch, (None, 3, 32, 32), 10)
+    assert too_wide(render.render(data, teaching.stage_view, 'plain')) == []
