@@ -9,13 +9,13 @@ on the same tensors in the same order.
 import re
 import textwrap
 
+import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
 import numpy as np
 import paddle
 from paddle import nn
 from paddle.vision import models
 from tabulate import tabulate
 
-import resnet
 from configs import ARCHS, CIFAR_ARCHS
 from resnet_tools import weights
 from resnet_tools.cli import UsageError

@@ -17,11 +17,11 @@ import shutil
 import tempfile
 import warnings
 
+import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
 import numpy as np
 import paddle
 import paddle.inference
 
-import resnet
 from configs import CIFAR_ARCHS
 from resnet_tools import summary
 from resnet_tools.cli import UsageError
