@@ -36,10 +36,7 @@ def snippets():
     for page in PAGES:
         text = (REPO / page).read_text(encoding='utf-8')
         for number, code in enumerate(PYTHON_BLOCK.findall(text)):
-            # What a snippet needs that the tests make: a repository path, a weights
-            # file, an exported model (slow: a ResNet-50 at 224x224).
-            marks = [pytest.mark.slow] if 'exported/' in code else []
-            found.append(pytest.param(code, id=f'{page}#{number}', marks=marks))
+            found.append(pytest.param(code, id=f'{page}#{number}'))
     return found
 
 
@@ -57,7 +54,7 @@ def run_quietly(args, cwd, code=None):
 
 
 def needs(code, directory):
-    """Make in `directory` the files a snippet reads."""
+    """Make in `directory` the files a snippet reads: a weights file, an exported model."""
     if 'resnet50.pdparams' in code:
         paddle.save(paddle.vision.models.resnet50().state_dict(), str(directory / 'resnet50.pdparams'))
     if 'exported/resnet50' in code:
