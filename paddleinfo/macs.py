@@ -1,18 +1,24 @@
-"""Multiply-adds (MACs) of a network, counted with forward hooks.
+"""Multiply-adds (MACs): the convention, and the count of the dynamic graph.
 
-The convention is torchvision's "GFLOPS" (the ``_ops`` of its weights' metadata): one
-multiply-add for every weight a conv or fc layer applies to produce an output value,
-so a conv output element costs (in_channels / groups) * kh * kw (depthwise convs
-included) and an fc output value costs in_features; a transposed conv spends
-(out_channels / groups) * kh * kw on every input element.  Biases, normalisation,
-activations, pooling and the operations a forward pass does outside layers
-(additions, concatenations, products) are left out.  MACS_CONVENTION says this once
-for every table; `uncounted` names the layers of a model that do work the convention
-leaves out.
+The convention is torchvision's "GFLOPS" (the ``_ops`` of its weights' metadata),
+carried to every matrix product: one multiply-add for every weight or matrix entry
+that meets an input value on its way to an output value.  A conv output element costs
+(in_channels / groups) * kernel size (depthwise convs included), an fc output value
+in_features, a transposed conv (out_channels / groups) * kernel size on every input
+element, a matmul, bmm or einsum output value its inner size K (attention's QK^T and
+AV included), and an RNN, at every time step, in every direction and layer,
+gates x (input + hidden) x hidden (4 gates for an LSTM, 3 for a GRU, 1 for a
+SimpleRNN).  Biases, normalisation, activations, pooling and elementwise arithmetic
+are left out.  MACS_CONVENTION says this once for every table; `uncounted` names the
+layers of a model that do work the convention leaves out.
 
-The count comes from the shapes Paddle produces for the model's input, so it follows
-the input size, the stride placement and any grouping.  (paddle.flops would do this
-too, but it raises a TypeError with numpy 2 on Paddle 3.3.)
+A traced model is counted from its Program's operators (paddleinfo.ops).  A model run
+in the dynamic graph (one that cannot be traced) is counted here, from its layers:
+convs, Linear, RNN layers and cells, and MultiHeadAttention -- not the products of
+functional calls in a forward(), which a note then names.  For every CNN both give
+the same figures, which follow the input size, the stride placement and any grouping.
+(paddle.flops would count layers too, but it raises a TypeError with numpy 2 on
+Paddle 3.3.)
 """
 import contextlib
 import math
@@ -21,17 +27,23 @@ import paddle
 from paddle import nn
 
 MACS_CONVENTION = (
-    'MACs are the multiply-adds of the conv and fc layers, as torchvision reports '
-    '"GFLOPS": (in_channels / groups) x kh x kw for every conv output value, '
-    '(out_channels / groups) x kh x kw for every input value of a transposed conv, '
-    'in_features for every fc output. Biases, normalisation, activations, pooling '
-    'and what the forward pass computes outside layers (additions, concatenations, '
-    'products) are not counted.'
+    'MACs are the multiply-adds of every matrix product the forward pass runs, as '
+    'torchvision reports "GFLOPS" for convs and fc layers: (in_channels / groups) x '
+    'kernel size for every conv output value, (out_channels / groups) x kernel size '
+    'for every input value of a transposed conv, in_features for every fc output, the '
+    'inner size K for every output value of a matmul, bmm or einsum (attention\'s QK^T '
+    'and AV included), and gates x (input + hidden) x hidden for every time step, '
+    'direction and layer of an RNN (4 gates for an LSTM, 3 for a GRU, 1 for a '
+    'SimpleRNN). Biases, normalisation, activations, pooling and elementwise '
+    'arithmetic are not counted.'
 )
 
 CONVS = (nn.Conv1D, nn.Conv2D, nn.Conv3D)
 TRANSPOSED_CONVS = (nn.Conv1DTranspose, nn.Conv2DTranspose, nn.Conv3DTranspose)
-# The layers that carry multiply-adds under the convention above.
+RNNS = (nn.LSTM, nn.GRU, nn.SimpleRNN)
+RNN_CELLS = (nn.LSTMCell, nn.GRUCell, nn.SimpleRNNCell)
+GATES = {'LSTM': 4, 'GRU': 3, 'RNN_TANH': 1, 'RNN_RELU': 1}
+# The layers with weights that carry multiply-adds under the convention above.
 COUNTED = CONVS + TRANSPOSED_CONVS + (nn.Linear,)
 # Layers that multiply or average, and so do arithmetic the convention leaves out.
 # (ReLU, max pooling, dropout in eval mode and flatten only compare or copy.)
@@ -40,8 +52,7 @@ UNCOUNTED = tuple(getattr(nn, name) for name in (
     'GroupNorm', 'InstanceNorm1D', 'InstanceNorm2D', 'InstanceNorm3D', 'LocalResponseNorm',
     'AvgPool1D', 'AvgPool2D', 'AvgPool3D', 'AdaptiveAvgPool1D', 'AdaptiveAvgPool2D',
     'AdaptiveAvgPool3D', 'Hardswish', 'Hardsigmoid', 'Swish', 'Silu', 'Sigmoid', 'GELU',
-    'Mish', 'Softmax', 'Upsample', 'Bilinear', 'LSTM', 'GRU', 'SimpleRNN',
-    'MultiHeadAttention') if hasattr(nn, name))
+    'Mish', 'Softmax', 'Upsample', 'Bilinear') if hasattr(nn, name))
 
 
 def layer_macs(layer, output, inputs=None):
@@ -58,6 +69,40 @@ def layer_macs(layer, output, inputs=None):
     if isinstance(layer, nn.Linear):
         # weight: [in_features, out_features]
         return math.prod(output.shape) * layer.weight.shape[0]
+    return None
+
+
+def rnn_macs(layer, inputs):
+    """An RNN layer's gates at every step, direction and layer (see paddleinfo.ops.rnn)."""
+    data = list(inputs[0].shape)
+    hidden, directions = layer.hidden_size, layer.num_directions
+    per_step = sum((layer.input_size if index == 0 else hidden * directions) + hidden
+                   for index in range(layer.num_layers)) * hidden
+    return GATES[layer.mode] * math.prod(data[:-1]) * directions * per_step
+
+
+def cell_macs(layer, inputs):
+    """One step of an RNN cell: gates x (input + hidden) x hidden for every sequence."""
+    data = list(inputs[0].shape)
+    gates = 4 if isinstance(layer, nn.LSTMCell) else 3 if isinstance(layer, nn.GRUCell) else 1
+    return gates * math.prod(data[:-1]) * (layer.input_size + layer.hidden_size) * layer.hidden_size
+
+
+def eager_macs(layer, inputs, output):
+    """The MACs `layer` itself spent in one call, counted from what a layer is (the
+    dynamic graph's count; its Linear sublayers count their own), or None."""
+    macs = layer_macs(layer, output, inputs)
+    if macs is not None:
+        return macs
+    if isinstance(layer, RNNS) and inputs and getattr(layer, 'could_use_cudnn', False):
+        return rnn_macs(layer, inputs)      # else its cells run, and count themselves
+    if isinstance(layer, RNN_CELLS) and inputs:
+        return cell_macs(layer, inputs)
+    if isinstance(layer, nn.MultiHeadAttention) and inputs:
+        # QK^T and AV: batch x query length x key length x embed_dim, twice.
+        query = list(inputs[0].shape)
+        key = list(inputs[1].shape) if len(inputs) > 1 and inputs[1] is not None else query
+        return 2 * math.prod(query[:-1]) * key[-2] * layer.embed_dim
     return None
 
 

@@ -1,29 +1,49 @@
-"""One row per layer of any paddle.nn.Layer, from one pass over an input shape.
+"""One row per layer of any paddle.nn.Layer, from one pass over its inputs' shapes.
 
-This module knows nothing of ResNet.  `profile(build_model, input_shape)` builds a
-model in a fresh name scope (so that its layer names start at 1, as paddle.summary's
-do) and returns the rows paddle.summary would print -- same names, same order, same
-shapes and parameter counts -- with the multiply-adds of paddleinfo.macs, which of
-each layer's tensors are trainable, and the arithmetic of every conv and pool
-output size.
+This module knows nothing of ResNet.  `profile_inputs(model, inputs)` takes a built
+model, or a factory that builds one, and the inputs of its forward() (shapes and
+dtypes, or real tensors), and returns the rows paddle.summary would print -- same
+names, same order, same shapes and parameter counts -- with the multiply-adds of every
+matrix product the forward pass runs (paddleinfo.ops), which of each layer's tensors
+are trainable, and the arithmetic of every conv and pool output size.
+`profile(build_model, input_shape)` is the same for one float32 input.
 
-Shapes, parameter counts and MACs do not depend on the parameter values, so the pass
-runs under Paddle's static graph: calling a layer there appends its operator to a
-Program and infers the output shape, and no kernel runs.  The Program's startup part,
-which would initialise the parameters, never runs either.  A model that cannot be
-traced that way (one that reads tensor values in its forward pass, say) is run once
-in the ordinary dynamic graph instead, with the same rows as the result.
+Shapes, parameter counts and MACs do not depend on the parameter values, so nothing
+runs: a factory's model is built and called in Paddle's static graph, where calling a
+layer appends its operators to a Program and infers the output shapes, and the
+Program's startup part, which would initialise the parameters, never runs; a model
+already built is turned into the same kind of Program by paddle.jit's dy2static with an
+InputSpec per input.  A model that cannot be traced that way (one that reads tensor
+values in its forward pass, say) is run once in the ordinary dynamic graph instead,
+with the same rows, and its MACs counted from its layers (a note says so).
 """
 import contextlib
+import inspect
 import math
 import traceback
+import warnings
 from dataclasses import dataclass, field
 
 import paddle
 import paddle.nn.layer.layers as paddle_layers
 from paddle import nn
 
-from paddleinfo.macs import CONVS, TRANSPOSED_CONVS, evaluating, layer_macs
+from paddleinfo import ops
+from paddleinfo.errors import FactoryError, NotALayerError, ShapeError
+from paddleinfo.macs import CONVS, RNNS, TRANSPOSED_CONVS, eager_macs, evaluating
+
+__all__ = ['FactoryError', 'Input', 'LayerRow', 'NotALayerError', 'Profile', 'ShapeError',
+           'profile', 'profile_inputs']
+
+
+@dataclass
+class Input:
+    """One input of forward(): its shape (batch included) and dtype, and the real tensor
+    if one was given.  `keyword` names the argument it is passed as (None: positional)."""
+    shape: list
+    dtype: str = 'float32'
+    keyword: str | None = None
+    value: object = None
 
 
 @dataclass
@@ -36,7 +56,7 @@ class LayerRow:
     trainable_params: int
     trainable: list          # names of the layer's own trainable tensors ...
     frozen: list             # ... and of the others (BatchNorm's running statistics)
-    macs: int | None         # None: a layer the MACs convention does not count
+    macs: int | None         # None: a layer that runs no matrix product
     formula: str | None      # how the output size follows from the input size
     calls: int = 1
 
@@ -44,25 +64,62 @@ class LayerRow:
 @dataclass
 class Profile:
     model: nn.Layer
-    input_shape: list
+    input_shape: list        # the first input's shape (batch included)
     rows: list               # one per layer paddle.summary shows, in its order
     output_shape: list
     order: list = field(default_factory=list)   # every layer called, in order of first call
-    calls: dict = field(default_factory=dict)   # {layer: (input shapes, output shape, MACs)}
+    calls: dict = field(default_factory=dict)   # {layer: (input shapes, output shape, MACs, calls)}
     # The static graph the model was traced in: its parameters live there.
     programs: tuple = ()
+    inputs: list = field(default_factory=list)  # the Inputs it was given
+    eager: bool = False      # run once in the dynamic graph: it could not be traced
+    uncounted_ops: dict = field(default_factory=dict)   # {operator name: [layer names]}
+
+    @property
+    def input_shapes(self):
+        return [list(item.shape) for item in self.inputs] or [self.input_shape]
 
     @property
     def params(self):
-        return sum(row.params for row in self.rows)
+        """The sum of numel over model.parameters(): every tensor once."""
+        return sum(math.prod(p.shape) for p in self.model.parameters())
 
     @property
     def trainable_params(self):
-        return sum(row.trainable_params for row in self.rows)
+        return sum(math.prod(p.shape) for p in self.model.parameters() if trainable(p))
 
     @property
     def macs(self):
-        return sum(row.macs or 0 for row in self.rows)
+        """Every product of the forward pass: the rows' and those of layers without a row
+        (the model's own forward(), a container's)."""
+        return sum(macs or 0 for _, _, macs, _ in self.calls.values())
+
+    @property
+    def rows_params(self):
+        """What paddle.summary prints as the total: the sum of its rows."""
+        return sum(row.params for row in self.rows)
+
+    @property
+    def rows_trainable_params(self):
+        return sum(row.trainable_params for row in self.rows)
+
+    def unshown_macs(self):
+        """{layer: MACs} of the layers that multiply in their own forward() but have no row."""
+        shown = {row.layer for row in self.rows}
+        return {layer: macs for layer, (_, _, macs, _) in self.calls.items()
+                if macs and layer not in shown}
+
+    def unshown_parameters(self):
+        """[(name, shape)] of the model's parameters that no row counts (a model's own
+        class token, say): paddle.summary leaves them out of its total."""
+        counted = {id(p) for row in self.rows for p in row.layer._parameters.values()
+                   if p is not None}
+        return [(name, list(p.shape)) for name, p in self.model.named_parameters()
+                if id(p) not in counted]
+
+
+def trainable(parameter):
+    return parameter.trainable and not parameter.stop_gradient
 
 
 def summary_name(layer):
@@ -72,15 +129,36 @@ def summary_name(layer):
 
 
 def shown_by_summary(layer, model):
-    # paddle.summary leaves out containers and the model itself (unless it has no sublayers).
-    return not isinstance(layer, (nn.Sequential, nn.LayerList)) and (
-        layer is not model or not model.sublayers())
+    # paddle.summary leaves out containers and the model itself (unless it has no
+    # sublayers), but for an RNN layer (LSTM, GRU, SimpleRNN subclass LayerList), which
+    # it shows when it runs as one operator (could_use_cudnn, on the CPU too).
+    return (not isinstance(layer, (nn.Sequential, nn.LayerList)) and (
+        layer is not model or not model.sublayers())) or bool(
+        getattr(layer, 'could_use_cudnn', False))
 
 
 def shapes_of(value):
-    """paddle.summary's shape of an output: a list, or a list of lists for several."""
+    """paddle.summary's shape of an output: a list, or a list of lists for several (and
+    [] for what has no shape, a dict included)."""
     if isinstance(value, (list, tuple)):
         return [shapes_of(item) for item in value]
+    return list(value.shape) if hasattr(value, 'shape') else []
+
+
+def input_shapes(value):
+    """paddle.summary's shape of an input: a list, a list of them, or None for an
+    argument that is not a tensor."""
+    if isinstance(value, (list, tuple)):
+        return [input_shapes(item) for item in value]
+    return list(value.shape) if hasattr(value, 'shape') else None
+
+
+def model_output_shapes(value):
+    """The shape of what the model returns: as shapes_of, and a dict's values too."""
+    if isinstance(value, dict):
+        return {key: model_output_shapes(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [model_output_shapes(item) for item in value]
     return list(value.shape) if hasattr(value, 'shape') else []
 
 
@@ -88,10 +166,10 @@ def own_parameters(layer):
     """(params, trainable params, trainable names, other names) of the layer's own tensors,
     as paddle.summary counts them: trainable means trainable and not stop_gradient."""
     own = [(name, p) for name, p in layer._parameters.items() if p is not None]
-    trainable = [name for name, p in own if p.trainable and not p.stop_gradient]
+    names = [name for name, p in own if trainable(p)]
     return (sum(math.prod(p.shape) for _, p in own),
-            sum(math.prod(p.shape) for name, p in own if name in trainable),
-            trainable, [name for name, _ in own if name not in trainable])
+            sum(math.prod(p.shape) for name, p in own if name in names),
+            names, [name for name, _ in own if name not in names])
 
 
 def _no_stack(*args, **kwargs):
@@ -104,46 +182,56 @@ def _no_struct(prefix=None):
 
 
 @contextlib.contextmanager
-def static_graph():
-    """Paddle's static graph on a fresh Program, and back to the dynamic graph after.
-
-    Two pieces of bookkeeping that only matter for a Program that is compiled and
+def cheap_tracing():
+    """Two pieces of bookkeeping that only matter for a Program that is compiled and
     run are switched off while inside, because they cost more than the shape
     inference itself: every operator records the Python stack it was created from
     (for error messages at run time), and every layer call walks all operators of
     the Program so far to label the new ones (for auto-parallel), which makes a
-    deep network quadratic.
-    """
-    was_dynamic = paddle.in_dynamic_mode()
+    deep network quadratic."""
     saved = traceback.extract_stack, paddle_layers.name_struct
-    paddle.enable_static()
     traceback.extract_stack, paddle_layers.name_struct = _no_stack, _no_struct
-    programs = paddle.static.Program(), paddle.static.Program()
     try:
-        with paddle.static.program_guard(*programs):
-            yield programs
+        yield
     finally:
         traceback.extract_stack, paddle_layers.name_struct = saved
+
+
+@contextlib.contextmanager
+def static_graph():
+    """Paddle's static graph on a fresh Program, and back to the dynamic graph after."""
+    was_dynamic = paddle.in_dynamic_mode()
+    paddle.enable_static()
+    programs = paddle.static.Program(), paddle.static.Program()
+    try:
+        with cheap_tracing(), paddle.static.program_guard(*programs):
+            yield programs
+    finally:
         if was_dynamic:
             paddle.disable_static()
 
 
-class NotALayerError(TypeError):
-    """What build_model() returned is not a paddle.nn.Layer."""
+@contextlib.contextmanager
+def quiet():
+    """Paddle's warnings about its own workings, raised by the calls made here, are not
+    the user's business (dy2static's notes, BatchNorm's on running statistics); a
+    warning of the user's own code still shows.  Only inside the block."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', module=r'paddle(\.|$)')
+        yield
 
 
-class ShapeError(ValueError):
-    """The model does not take the input: a layer gets the wrong number of channels or
-    features, or would make a map of no pixels."""
-
-
-class FactoryError(RuntimeError):
-    """build_model() itself raised, before any input was given."""
+def text_of(error):
+    """str(error), or '' for an error that cannot say what it is (a C++ one, at times)."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001
+        return ''
 
 
 def first_line(error):
     """The first non-blank line of an error's message (or its class name)."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    lines = [line.strip() for line in text_of(error).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__
 
 
@@ -159,9 +247,31 @@ def build(build_model):
     return model
 
 
+# --- what a layer takes -------------------------------------------------------------
+
 # The input's layout of each data_format: where the channels are.
 CHANNELS_LAST = ('NLC', 'NHWC', 'NDHWC')
 NORMS = (nn.BatchNorm, nn.BatchNorm1D, nn.BatchNorm2D, nn.BatchNorm3D, nn.SyncBatchNorm)
+INTEGERS = ('int32', 'int64', 'int16', 'int8', 'uint8')
+
+
+def dtype_name(dtype):
+    return str(dtype).replace('paddle.', '').replace('VarType.', '').lower()
+
+
+def conv_rank(layer):
+    """The rank of the input a conv takes: batch, channels and its spatial axes."""
+    for rank, kinds in ((3, (nn.Conv1D, nn.Conv1DTranspose)), (4, (nn.Conv2D, nn.Conv2DTranspose)),
+                        (5, (nn.Conv3D, nn.Conv3DTranspose))):
+        if isinstance(layer, kinds):
+            return rank
+    return None
+
+
+SPATIAL = {3: 'length', 4: 'height, width', 5: 'depth, height, width'}
+# The layers that slide a window over the input.
+WINDOWS = CONVS + TRANSPOSED_CONVS + tuple(getattr(nn, name) for name in (
+    'MaxPool1D', 'MaxPool2D', 'MaxPool3D', 'AvgPool1D', 'AvgPool2D', 'AvgPool3D'))
 
 
 def expected_input(layer):
@@ -178,20 +288,46 @@ def expected_input(layer):
         layout = getattr(layer, '_data_format', getattr(layer, '_data_layout', 'NCHW'))
         axis = -1 if layout in CHANNELS_LAST else 1
         return 'channels', axis, layer.weight.shape[0]
+    if isinstance(layer, RNNS):
+        return 'input features', -1, layer.input_size
+    if isinstance(layer, nn.MultiHeadAttention):
+        return 'query features', -1, layer.embed_dim
     return None
 
 
 def check_input(layer, inputs):
-    """Raise ShapeError if `layer` cannot take `inputs`, as the dynamic graph would."""
+    """Raise ShapeError if `layer` cannot take `inputs` (rank, dtype or size), naming
+    the layer, what it got and what it takes; the dynamic graph would refuse them too,
+    and the static graph does not always."""
+    if not inputs or not hasattr(inputs[0], 'shape'):
+        return
+    shape, dtype = list(inputs[0].shape), dtype_name(inputs[0].dtype)
+    name = summary_name(layer)
+    if isinstance(layer, nn.Embedding):
+        if dtype not in INTEGERS:
+            raise ShapeError(f'{name} takes integer token ids (int64 or int32), not {dtype} '
+                             f'(its input is {shape}); give the input dtype int64')
+        return
+    if dtype not in ('float16', 'bfloat16', 'float32', 'float64') and (
+            expected_input(layer) or conv_rank(layer)):
+        raise ShapeError(f'{name} takes a floating-point input, not {dtype} '
+                         f'(its input is {shape})')
+    rank = conv_rank(layer)
+    if rank and len(shape) != rank:
+        raise ShapeError(f'{name} takes a {rank}-D input [batch, channels, {SPATIAL[rank]}], '
+                         f'not {len(shape)}-D {shape}')
+    if isinstance(layer, RNNS) and len(shape) != 3:
+        order = 'time, batch' if layer.time_major else 'batch, time'
+        raise ShapeError(f'{name} takes a 3-D input [{order}, {layer.input_size} features], '
+                         f'not {len(shape)}-D {shape}')
     wanted = expected_input(layer)
-    if wanted is None or not inputs or not hasattr(inputs[0], 'shape'):
+    if wanted is None:
         return
     what, axis, size = wanted
-    shape = list(inputs[0].shape)
-    if len(shape) < 2 or shape[axis] < 0:   # -1: a size the static graph does not know
-        return
+    if len(shape) < (1 if isinstance(layer, nn.Linear) else 2) or shape[axis] < 0:
+        return      # -1: a size the static graph does not know
     if shape[axis] != size:
-        raise ShapeError(f'{summary_name(layer)} takes {size:,} {what}, not {shape[axis]:,} '
+        raise ShapeError(f'{name} takes {size:,} {what}, not {shape[axis]:,} '
                          f'(its input is {shape})')
 
 
@@ -199,6 +335,18 @@ def check_map(layer, inputs, output):
     """Raise ShapeError if `layer` made a feature map with a side below 1, naming the
     sizes it had and would make (the static graph writes -1 for such a size)."""
     out_shape, in_shape = shapes_of(output), shapes_of(inputs[0]) if inputs else []
+    if isinstance(layer, WINDOWS) and len(out_shape) in (3, 5) and len(in_shape) == len(
+            out_shape) and all(isinstance(size, int) for size in out_shape + in_shape):
+        # Conv1D/3D and their pools: no formula, the sizes Paddle gave.
+        channels_last = getattr(layer, '_data_format', 'NCL') in CHANNELS_LAST
+        axes = slice(1, -1) if channels_last else slice(2, None)
+        if min(out_shape[axes]) < 1:
+            name = summary_name(layer)
+            if min(in_shape[axes]) < 1:
+                raise ShapeError(f'the input has shrunk to nothing by the time it reaches {name}')
+            raise ShapeError(f'{name} would make an empty output of its input {in_shape} '
+                             f'(output {out_shape}): its window is larger than the input')
+        return
     if not (len(out_shape) == 4 and all(isinstance(side, int) for side in out_shape)
             and min(out_shape[-2:]) < 1):
         return
@@ -211,6 +359,25 @@ def check_map(layer, inputs, output):
                      f'{in_shape[-2]}x{in_shape[-1]} input')
 
 
+def check_arguments(model, inputs):
+    """Raise ShapeError if forward() does not take these inputs: one missing, one too
+    many, a keyword it has not."""
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return
+    positional = [item for item in inputs if item.keyword is None]
+    keywords = {item.keyword: item for item in inputs if item.keyword is not None}
+    try:
+        signature.bind(*positional, **keywords)
+    except TypeError as error:
+        takes = ', '.join(str(parameter) for parameter in signature.parameters.values())
+        given = [f'{item.keyword}=' * bool(item.keyword) + str(list(item.shape))
+                 for item in inputs]
+        raise ShapeError(f'{type(model).__name__}.forward({takes}) cannot take the inputs '
+                         f'{", ".join(given) or "(none)"}: {error}') from None
+
+
 def untraceable(error):
     """Whether `error`, raised while tracing in the static graph, says that the model
     reads a tensor's value (float(x), `if x > 0`, x.numpy()), which has no answer there:
@@ -218,86 +385,323 @@ def untraceable(error):
     graph for it.  Any other error (Paddle's shape inference refusing an operator's
     inputs, the model's own) the dynamic graph would raise as well, so the model is
     not run a second time for it."""
-    if '(InvalidArgument)' in str(error):
+    text = text_of(error)
+    if not text:
+        return True
+    if '(InvalidArgument)' in text:
         return False
     return (isinstance(error, (TypeError, AssertionError, NotImplementedError))
-            or 'static' in str(error) or 'dynamic graph' in str(error))
+            or 'static' in text or 'dynamic graph' in text)
 
 
-def trace(build_model, shape, static=True):
-    """Build the model and pass it an input of `shape`; returns (model, output, order,
-    calls): `order` lists the layers called, in the order their first calls began;
-    `calls` holds, in the order their first calls finished, each layer's last (input
-    shapes, output shape), its MACs summed over its calls and the number of calls."""
-    model = build(build_model)
-    order, calls = {}, {}
+# --- the trace ----------------------------------------------------------------------
 
-    def before(layer, inputs):
-        check_input(layer, inputs)
-        order.setdefault(layer, None)
+class Tracer:
+    """Forward hooks on every layer of a model: the order of first calls, each layer's
+    last (input shapes, output shape), and the operators each call appended to the
+    Program (static) or the MACs each call spent (eager)."""
 
-    def after(layer, inputs, output):
-        check_map(layer, inputs, output)
-        macs = layer_macs(layer, output, inputs)
+    def __init__(self, model, static):
+        self.model, self.static = model, static
+        self.order, self.calls, self.stack, self.starts, self.spans = {}, {}, [], [], []
+        self.program, self.uncounted, self.failure = None, {}, None
+
+    def mark(self):
+        """The last operator of the Program so far (None: none yet).  Operators are
+        appended at its end; parameters and data are put at its front, so an index
+        would move and the operator itself does not."""
+        if self.program is None:
+            self.program = paddle.static.default_main_program()
+        block = self.program.global_block()
+        return block.back() if block.num_ops() else None
+
+    def before(self, layer, inputs):
+        self.stack.append(layer)
+        self.checked(check_input, layer, inputs)
+        self.order.setdefault(layer, None)
+        self.starts.append(self.mark() if self.static else None)
+
+    def after(self, layer, inputs, output):
+        start = self.starts.pop()
+        self.checked(check_map, layer, inputs, output)
+        self.stack.pop()
+        if self.static:
+            self.spans.append((layer, start, self.mark()))
+            macs = None
+        else:
+            macs = eager_macs(layer, inputs, output)
+        self.record(layer, [input_shapes(x) for x in inputs], shapes_of(output), macs)
+
+    def checked(self, check, *args):
+        # dy2static re-raises an error of the forward pass with its traceback in the
+        # message: keep ours, to raise it as it was.
+        try:
+            check(*args)
+        except ShapeError as error:
+            self.failure = error
+            raise
+
+    def record(self, layer, inputs, output, macs):
         count = 1
-        if layer in calls:
-            _, _, previous, count = calls[layer]
+        if layer in self.calls:
+            _, _, previous, count = self.calls[layer]
             macs = None if macs is None and previous is None else (macs or 0) + (previous or 0)
             count += 1
-        calls[layer] = ([shapes_of(x) for x in inputs], shapes_of(output), macs, count)
+        self.calls[layer] = (inputs, output, macs, count)
 
-    handles = []
-    for layer in model.sublayers(include_self=True):
-        handles += [layer.register_forward_pre_hook(before),
-                    layer.register_forward_post_hook(after)]
+    @contextlib.contextmanager
+    def hooked(self):
+        handles = []
+        for layer in self.model.sublayers(include_self=True):
+            handles += [layer.register_forward_pre_hook(self.before),
+                        layer.register_forward_post_hook(self.after)]
+        try:
+            yield self
+        except Exception as error:
+            if self.failure is not None:
+                raise self.failure from None
+            if isinstance(error, ShapeError):
+                raise
+            # Paddle's shape inference refused an operator's inputs: name the layer.
+            if '(InvalidArgument)' in text_of(error):
+                where = (summary_name(self.stack[-1]) if self.stack
+                         else f'{type(self.model).__name__}.forward')
+                raise ShapeError(f'{where} cannot take its input: '
+                                 f'{paddle_reason(error)}') from error
+            raise
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def charge_operators(self, program, first=None):
+        """The MACs of the Program's operators, each charged to the innermost layer whose
+        call appended it (calls finish innermost first); the rest, after the operator
+        `first`, to the model itself."""
+        all_ops = (self.program or program).global_block().ops
+        index_of = {op: index for index, op in enumerate(all_ops)}
+        if any(ops.blocks(op) for op in all_ops):
+            # An `if` or a loop on a tensor's value: which branch runs, and how often,
+            # is the value's to say.
+            raise ControlFlow('the forward pass branches or loops on a tensor value')
+
+        def after(op):
+            if op is None:
+                return 0
+            index = index_of.get(op)
+            if index is None:       # a mark inside a block of control flow
+                raise ControlFlow('a layer ran inside control flow')
+            return index + 1
+
+        owner = {}
+        for layer, start, end in self.spans:
+            for index in range(after(start), after(end)):
+                owner.setdefault(index, layer)
+        first = after(first)
+        macs, uncounted = {}, {}
+        for index in range(first, len(all_ops)):
+            layer = owner.get(index, self.model)
+            op = all_ops[index]
+            count = ops.op_macs(op)
+            if count is not None:
+                macs[layer] = macs.get(layer, 0) + count
+            for name in ops.uncounted_ops(op):
+                uncounted.setdefault(name, {})[layer] = None
+        for layer, (inputs, output, _, calls) in self.calls.items():
+            self.calls[layer] = (inputs, output, macs.get(layer), calls)
+        return {name: [summary_name(layer) for layer in layers]
+                for name, layers in sorted(uncounted.items())}
+
+
+class ControlFlow(Exception):
+    """The traced program branches or loops on a tensor's value: only a real pass tells
+    which layers run."""
+
+
+def paddle_reason(error):
+    """Paddle's reason for refusing an operator's inputs, on one line (dy2static puts
+    the traceback of the forward pass first)."""
+    text = text_of(error)
+    lines = [line for line in text.splitlines() if '(InvalidArgument)' in line] or [first_line(error)]
+    return lines[0].split('(InvalidArgument)')[-1].strip().split('  [')[0]
+
+
+def static_inputs(inputs):
+    """paddle.static.data for every input, named input, input_1, ... or by its keyword."""
+    args, kwargs = [], {}
+    for index, item in enumerate(inputs):
+        name = item.keyword or ('input' if index == 0 else f'input_{index}')
+        data = paddle.static.data(name, list(item.shape), item.dtype)
+        if item.keyword:
+            kwargs[item.keyword] = data
+        else:
+            args.append(data)
+    return args, kwargs
+
+
+def eager_inputs(inputs):
+    """The real tensors given, or zeros of each shape and dtype (zeros are valid token ids)."""
+    args, kwargs = [], {}
+    for item in inputs:
+        value = item.value if item.value is not None else paddle.zeros(list(item.shape),
+                                                                        dtype=item.dtype)
+        if item.keyword:
+            kwargs[item.keyword] = value
+        else:
+            args.append(value)
+    return args, kwargs
+
+
+def trace_factory(build_model, inputs):
+    """Build the model in the static graph and call it there: (model, output, tracer)."""
+    model = build(build_model)
+    check_arguments(model, inputs)
+    tracer = Tracer(model, static=True)
+    with evaluating(model), tracer.hooked():
+        args, kwargs = static_inputs(inputs)
+        # The operators so far built the model (an RNN's flat weights, say).
+        first = tracer.mark()
+        output = model(*args, **kwargs)
+    tracer.uncounted = tracer.charge_operators(paddle.static.default_main_program(), first)
+    return model, model_output_shapes(output), tracer
+
+
+def trace_built(model, inputs):
+    """A model built in the dynamic graph, turned into a Program by dy2static with an
+    InputSpec per input, without running it: (model, output, tracer)."""
+    check_arguments(model, inputs)
+    signature = inspect.signature(model.forward)
+    bound = signature.bind(*[item for item in inputs if item.keyword is None],
+                           **{item.keyword: item for item in inputs if item.keyword})
+    ordered = list(bound.arguments.values())
+    if len(ordered) != len(inputs) or any(
+            parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+            for parameter in list(signature.parameters.values())[:len(ordered)]):
+        raise NotImplementedError('dy2static takes positional inputs only')
+    specs = [paddle.static.InputSpec(list(item.shape), item.dtype,
+                                     name='input' if index == 0 else f'input_{index}')
+             for index, item in enumerate(ordered)]
+    check_input(model, specs)
+    tracer = Tracer(model, static=True)
+    forward = model.__dict__.get('forward')
+    originals = dict(getattr(model, '_original_funcs', {}))
     try:
-        with evaluating(model):
-            if static:
-                output = model(paddle.static.data('input', shape, 'float32'))
-            else:
-                output = model(paddle.zeros(shape, dtype='float32'))
+        with evaluating(model), tracer.hooked(), cheap_tracing():
+            static = paddle.jit.to_static(model, input_spec=specs, full_graph=True)
+            program = static.forward.concrete_program
     finally:
-        for handle in handles:
-            handle.remove()
-    return model, output, list(order), calls
+        # to_static replaced forward on the instance: the model is the user's, as it was.
+        if forward is None:
+            model.__dict__.pop('forward', None)
+        else:
+            model.forward = forward
+        if hasattr(model, '_original_funcs'):
+            model._original_funcs.clear()
+            model._original_funcs.update(originals)
+    outputs = program.outputs
+    output = outputs[0] if len(outputs) == 1 else list(outputs)
+    tracer.order = {model: None, **tracer.order}
+    tracer.record(model, [list(item.shape) for item in ordered], shapes_of(output), None)
+    tracer.uncounted = tracer.charge_operators(program.main_program)
+    # The Values live as long as their Program: shapes, not Values, leave here.
+    return model, model_output_shapes(output), tracer
+
+
+def trace_eager(source, inputs):
+    """One ordinary forward pass in the dynamic graph: (model, output, tracer)."""
+    model = build(source) if not isinstance(source, nn.Layer) else source
+    check_arguments(model, inputs)
+    tracer = Tracer(model, static=False)
+    with evaluating(model), tracer.hooked():
+        args, kwargs = eager_inputs(inputs)
+        output = model(*args, **kwargs)
+    return model, model_output_shapes(output), tracer
+
+
+def profile_inputs(source, inputs):
+    """The Profile of a model on `inputs` (a list of Input).  `source` is a built
+    paddle.nn.Layer or a factory that returns one.  Any error of the model on these
+    inputs is raised: FactoryError if the factory fails, NotALayerError if it returns
+    something else, ShapeError if the model does not take the inputs."""
+    if not isinstance(source, nn.Layer) and not callable(source):
+        raise NotALayerError(f'a {type(source).__name__} is not a paddle.nn.Layer, nor a '
+                             f'function that builds one')
+    try:
+        with quiet():
+            if isinstance(source, nn.Layer):
+                if not paddle.in_dynamic_mode():
+                    raise NotALayerError('the model was built in the static graph; build it '
+                                         'in the dynamic graph (the default)')
+                traced = tabulate(inputs, *trace_built(source, inputs))
+            else:
+                with static_graph() as programs:
+                    traced = tabulate(inputs, *trace_factory(source, inputs), programs)
+        # A size the trace could not know (-1): the model read a value (dy2static
+        # traces x.item() as a tensor); its real sizes are those of a real pass.
+        if not unknown_sizes(traced):
+            return traced
+    except (FactoryError, NotALayerError, ShapeError):
+        raise
+    except ControlFlow:
+        pass
+    except Exception as error:  # noqa: BLE001 -- a model the static graph cannot trace
+        if not (untraceable(error) or isinstance(source, nn.Layer)
+                and '(InvalidArgument)' not in text_of(error)):
+            raise
+    with quiet():
+        return tabulate(inputs, *trace_eager(source, inputs), eager=True)
+
+
+def unknown_sizes(result):
+    """Whether a shape of the trace has a size it could not infer (-1)."""
+    def unknown(shape):
+        if isinstance(shape, (list, tuple)):
+            return any(unknown(item) for item in shape)
+        if isinstance(shape, dict):
+            return any(unknown(item) for item in shape.values())
+        return isinstance(shape, int) and shape < 0
+    return unknown(result.output_shape) or any(
+        unknown(row.input_shape) or unknown(row.output_shape) for row in result.rows)
+
+
+# Layers with weights that take the model's input: what the input "first meets".
+WEIGHTED = CONVS + TRANSPOSED_CONVS + RNNS + (nn.Linear, nn.Embedding, nn.MultiHeadAttention)
+
+
+def first_weighted_layer(result):
+    """The first layer with weights that the forward pass called (a Conv2D for an image
+    model, an Embedding for token ids ...), or None."""
+    return next((layer for layer in result.order if isinstance(layer, WEIGHTED)), None)
 
 
 def profile(build_model, input_shape):
-    """Build a model with `build_model()` and pass it an input of `input_shape` (None
-    for the batch means 1).  Returns a Profile whose rows are the layers paddle.summary
-    would show, in its order.  Any error of the model on that input is raised: FactoryError
-    if build_model() fails, NotALayerError if it returns something else, ShapeError if
-    the model does not take the input."""
+    """Build a model with `build_model()` and pass it one float32 input of `input_shape`
+    (None for the batch means 1).  Returns a Profile whose rows are the layers
+    paddle.summary would show, in its order; errors as profile_inputs."""
     shape = [1 if size is None else size for size in input_shape]
-    try:
-        with static_graph() as programs:
-            return tabulate(shape, *trace(build_model, shape), programs)
-    except (FactoryError, NotALayerError, ShapeError):
-        raise
-    except Exception as error:  # noqa: BLE001 -- a model the static graph cannot trace
-        if not untraceable(error):
-            raise
-        return tabulate(shape, *trace(build_model, shape, static=False))
+    return profile_inputs(build_model, [Input(shape)])
 
 
-def tabulate(shape, model, output, order, calls, programs=()):
+def tabulate(inputs, model, output_shape, tracer, programs=(), eager=False):
     """The Profile of a traced model: one row per name paddle.summary would print."""
-    rows = {}
+    rows, calls = {}, tracer.calls
     # paddle.summary keeps one row per name, where the layer first finished, with the
     # shapes of its last call.
     for layer in (layer for layer in calls if shown_by_summary(layer, model)):
-        inputs, out, macs, count = calls[layer]
-        params, trainable_params, trainable, frozen = own_parameters(layer)
+        layer_inputs, out, macs, count = calls[layer]
+        params, trainable_params, names, frozen = own_parameters(layer)
         name = summary_name(layer)
+        first = layer_inputs[0] if layer_inputs else None
         rows[name] = LayerRow(
-            name=name, layer=layer, input_shape=inputs,
+            name=name, layer=layer, input_shape=layer_inputs,
             output_shape=out, params=params, trainable_params=trainable_params,
-            trainable=trainable, frozen=frozen, macs=macs,
-            formula=size_formula(layer, inputs[0], out) if inputs else None, calls=count)
+            trainable=names, frozen=frozen, macs=macs,
+            formula=size_formula(layer, first, out) if first is not None else None,
+            calls=count)
     # A layer whose call raised an error the model caught has no shapes to show.
-    order = [layer for layer in order if layer in calls]
-    return Profile(model, shape, list(rows.values()), shapes_of(output), order,
-                   {layer: calls[layer] for layer in order}, programs)
+    order = [layer for layer in tracer.order if layer in calls]
+    return Profile(model, list(inputs[0].shape) if inputs else [], list(rows.values()),
+                   output_shape, order, {layer: calls[layer] for layer in order},
+                   programs, list(inputs), eager, tracer.uncounted)
 
 
 # --- the arithmetic of output sizes -------------------------------------------------

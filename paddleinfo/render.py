@@ -67,7 +67,10 @@ def render(data, view, fmt):
 
 def summary_text(profile):
     """(paddle.summary's text for the profiled model, without its last blank line, and
-    its return value {'total_params', 'trainable_params'})."""
+    its return value {'total_params', 'trainable_params'}).  The totals are those of
+    model.parameters(); where paddle.summary's own sum of its rows differs (a model's own
+    parameters, a layer never called, a tensor shared by two layers), lines after the
+    table say so."""
     rows = profile.rows
     width = {'layer': 15, 'input': 20, 'output': 20, 'params': 15}
     for row in rows:
@@ -82,28 +85,57 @@ def summary_text(profile):
 
     text = ['-' * table_width, line('Layer (type)', 'Input Shape', 'Output Shape', 'Param #'),
             '=' * table_width]
-    total_output = 0
     for row in rows:
         text.append(line(row.name, str(row.input_shape), str(row.output_shape),
                          f'{row.params:,}'))
-        try:
-            total_output += np.sum(np.prod(row.output_shape, axis=-1))
-        except ValueError:      # several outputs of different ranks
-            for shape in row.output_shape:
-                total_output += np.sum(np.prod(shape, axis=-1))
+    memory = memory_mb(profile)
     total_params, trainable_params = profile.params, profile.trainable_params
-    input_size = abs(np.prod(profile.input_shape) * 4.0 / (1024 ** 2.0))
-    output_size = abs(2.0 * total_output * 4.0 / (1024 ** 2.0))     # x2 for gradients
-    params_size = abs(total_params * 4.0 / (1024 ** 2.0))
     text += ['=' * table_width,
              f'Total params: {total_params:,}',
              f'Trainable params: {trainable_params:,}',
              f'Non-trainable params: {total_params - trainable_params:,}',
              '-' * table_width,
-             f'Input size (MB): {input_size:0.2f}',
-             f'Forward/backward pass size (MB): {output_size:0.2f}',
-             f'Params size (MB): {params_size:0.2f}',
-             f'Estimated Total Size (MB): {params_size + output_size + input_size:0.2f}',
+             f'Input size (MB): {memory["input"]:0.2f}',
+             f'Forward/backward pass size (MB): {memory["forward_backward"]:0.2f}',
+             f'Params size (MB): {memory["params"]:0.2f}',
+             f'Estimated Total Size (MB): {memory["total"]:0.2f}',
              '-' * table_width]
+    text += [textwrap.fill(note, WIDTH, break_on_hyphens=False) for note in paddle_notes(profile)]
     return '\n'.join(text) + '\n', {'total_params': total_params,
                                     'trainable_params': trainable_params}
+
+
+def memory_mb(profile):
+    """paddle.summary's memory figures, in MB: every value taken as 4 bytes, the outputs
+    of every row twice (for their gradients), all at the batch of the input."""
+    total_output = 0
+    for row in profile.rows:
+        try:
+            total_output += np.sum(np.prod(row.output_shape, axis=-1))
+        except ValueError:      # several outputs of different ranks
+            for shape in row.output_shape:
+                total_output += np.sum(np.prod(shape, axis=-1))
+    input_size = sum(abs(np.prod(shape) * 4.0 / (1024 ** 2.0)) for shape in profile.input_shapes)
+    output_size = abs(2.0 * total_output * 4.0 / (1024 ** 2.0))     # x2 for gradients
+    params_size = abs(profile.params * 4.0 / (1024 ** 2.0))
+    return {'input': float(input_size), 'forward_backward': float(output_size),
+            'params': float(params_size),
+            'total': float(params_size + output_size + input_size)}
+
+
+def paddle_notes(profile):
+    """What paddle.summary would print differently, and why ours is right."""
+    notes = []
+    unshown = profile.unshown_parameters()
+    left_out = sum(int(np.prod(shape)) for _, shape in unshown)
+    if unshown:
+        names = ', '.join(f'{name} {shape}' for name, shape in unshown[:6])
+        more = f' and {len(unshown) - 6} more' if len(unshown) > 6 else ''
+        notes.append(f'The totals are those of model.parameters(). paddle.summary leaves out '
+                     f'{left_out:,} parameters that no row holds (the model\'s own, or of a '
+                     f'layer the forward pass never calls): {names}{more}.')
+    twice = profile.rows_params - (profile.params - left_out)
+    if twice > 0:
+        notes.append(f'paddle.summary counts {twice:,} parameters twice (tensors shared by '
+                     f'two layers); the totals count each tensor once.')
+    return notes

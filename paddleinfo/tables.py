@@ -4,7 +4,8 @@ Knows nothing of ResNet; each table is `data` (for --format json) and a `*_view`
 function for paddleinfo.render.
 """
 from paddleinfo.macs import MACS_CONVENTION, uncounted
-from paddleinfo.render import gmacs
+from paddleinfo.profile import summary_name
+from paddleinfo.render import gmacs, paddle_notes
 
 
 def totals(result):
@@ -21,8 +22,44 @@ def uncounted_note(result):
     return f'Not counted in the MACs (see the convention): {", ".join(names)}.'
 
 
+def operators_note(result):
+    """The sentence naming the operators the count has no rule for, or None."""
+    if not result.uncounted_ops:
+        return None
+    named = '; '.join(f'{name} (in {", ".join(layers[:3])}{" ..." if len(layers) > 3 else ""})'
+                      for name, layers in result.uncounted_ops.items())
+    return f'Operators with no MACs rule, not counted: {named}.'
+
+
+def outside_note(result):
+    """The sentence on products run in a forward() of a layer that has no row (the
+    model's own, a container's): in the total, in no row."""
+    outside = result.unshown_macs()
+    if not outside:
+        return None
+    where = ', '.join(f'{macs:,} in {type(layer).__name__}.forward'
+                      + (f' ({summary_name(layer)})' if layer is not result.model else '')
+                      for layer, macs in outside.items())
+    return (f'The total includes MACs of products run outside the layers that have rows: '
+            f'{where}.')
+
+
+def eager_note(result):
+    if not result.eager:
+        return None
+    return ('The model could not be traced without running it (its forward pass reads '
+            'tensor values), so it ran once in the dynamic graph; its MACs are those of its '
+            'convs, Linear, RNN and MultiHeadAttention layers, and products of functional '
+            'calls (paddle.matmul ...) are not counted.')
+
+
 def notes(result, convention=MACS_CONVENTION):
-    return [note for note in (convention, uncounted_note(result)) if note]
+    return [note for note in (convention, uncounted_note(result), operators_note(result),
+                              outside_note(result), eager_note(result)) if note]
+
+
+def batch_of(result):
+    return result.input_shape[0] if result.input_shape else 1
 
 
 # --- the per-layer table ------------------------------------------------------------
@@ -38,14 +75,32 @@ def layer_table(result, network, variant=None, convention=MACS_CONVENTION):
             for row in result.rows]
     return {'view': 'layers', 'network': network, 'variant': variant,
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
-            'rows': rows, 'totals': totals(result), 'notes': notes(result, convention)}
+            **several_inputs(result), 'batch': batch_of(result),
+            'rows': rows, 'totals': totals(result), 'notes': notes(result, convention),
+            'params_notes': paddle_notes(result)}
+
+
+def several_inputs(result):
+    """The shapes and dtypes of every input, for a model of more than one (or not float32)."""
+    inputs = getattr(result, 'inputs', [])
+    if len(inputs) < 2 and all(item.dtype == 'float32' and not item.keyword for item in inputs):
+        return {}
+    return {'input_shapes': [list(item.shape) for item in inputs],
+            'input_dtypes': [item.dtype for item in inputs],
+            'input_names': [item.keyword for item in inputs]}
+
+
+def names_text(names):
+    # An RNN layer has a weight and two biases per gate set, layer and direction: more
+    # than four names are told as a number.
+    return ', '.join(names) if len(names) <= 4 else f'{len(names)} tensors'
 
 
 def trainable_text(row):
     if not row['trainable'] and not row['non_trainable']:
         return ''
-    frozen = f' (not {", ".join(row["non_trainable"])})' if row['non_trainable'] else ''
-    return (', '.join(row['trainable']) or 'none') + frozen
+    frozen = f' (not {names_text(row["non_trainable"])})' if row['non_trainable'] else ''
+    return (names_text(row['trainable']) or 'none') + frozen
 
 
 def total_lines(data, macs):
@@ -54,13 +109,18 @@ def total_lines(data, macs):
              f'Trainable params: {numbers["trainable_params"]:,}',
              f'Non-trainable params: {numbers["non_trainable_params"]:,}']
     if macs:
-        lines.append(f'Total MACs: {numbers["macs"]:,} ({gmacs(numbers["macs"], 2)} G)')
+        lines.append(f'Total MACs at batch {data.get("batch", 1)}: {numbers["macs"]:,} '
+                     f'({gmacs(numbers["macs"], 2)} G)')
     return '\n'.join(lines)
 
 
 def title(data):
     variant = f' ({data["variant"]})' if data.get('variant') else ''
-    return f'{data["network"]}{variant}, input {data["input_shape"]}'
+    if 'input_shapes' not in data:
+        return f'{data["network"]}{variant}, input {data["input_shape"]}'
+    inputs = ', '.join(f'{name + "=" if name else ""}{shape} {dtype}' for shape, dtype, name in
+                       zip(data['input_shapes'], data['input_dtypes'], data['input_names']))
+    return f'{data["network"]}{variant}, input{"s" * (len(data["input_shapes"]) > 1)} {inputs}'
 
 
 def layer_view(data, macs=False, explain=False):
@@ -94,7 +154,7 @@ def layer_view(data, macs=False, explain=False):
         total['formula'] = ''
     csv_rows.append(total)
     return (title(data), header, body, csv_rows,
-            [total_lines(data, macs)] + (data['notes'] if macs else []))
+            [total_lines(data, macs)] + data.get('params_notes', []) + (data['notes'] if macs else []))
 
 
 # --- the table grouped by nesting depth ---------------------------------------------
@@ -137,7 +197,9 @@ def depth_table(result, network, depth, variant=None, convention=MACS_CONVENTION
                      **sums[path]})
     return {'view': 'depth', 'network': network, 'variant': variant, 'depth': depth,
             'input_shape': result.input_shape, 'output_shape': result.output_shape,
-            'rows': rows, 'totals': totals(result), 'notes': notes(result, convention)}
+            **several_inputs(result), 'batch': batch_of(result),
+            'rows': rows, 'totals': totals(result), 'notes': notes(result, convention),
+            'params_notes': paddle_notes(result)}
 
 
 def shape_text(shape):
@@ -165,4 +227,5 @@ def depth_view(data):
                      'output_shape': '', 'params': numbers['params'],
                      'trainable_params': numbers['trainable_params'], 'macs': numbers['macs']})
     heading = f'{title(data)}, depth {data["depth"]}'
-    return heading, header, body, csv_rows, [total_lines(data, True)] + data['notes']
+    return (heading, header, body, csv_rows,
+            [total_lines(data, True)] + data.get('params_notes', []) + data['notes'])
