@@ -99,10 +99,8 @@ def test_the_same_in_paddle_warns_where_ours_does_not(tmp_path):
     assert 'UserWarning: When training, we now always track global mean and variance' in result.stderr
 
 
-@pytest.mark.parametrize('args', [
-    ['summary.py', '--stages', '--arch', 'cifar_resnet20'],
-    ['summary.py', '--block', 'bottleneck', '--explain'],
-], ids=' '.join)
-def test_a_script_prints_no_warning(args, tmp_path):
-    result = run_quietly([str(REPO / 'scripts' / args[0]), *args[1:]], tmp_path)
+def test_a_script_prints_no_warning(tmp_path):
+    # Many tests check a script's empty stderr; this one also clears PYTHONWARNINGS.
+    result = run_quietly([str(REPO / 'scripts' / 'summary.py'), '--stages', '--arch',
+                          'cifar_resnet20'], tmp_path)
     assert result.returncode == 0 and result.stderr == ''
