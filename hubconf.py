@@ -136,7 +136,8 @@ _CIFAR_ARGS = f"""
     Args:
         pretrained: None for random weights, or the path of a checkpoint of this network
             in this repository's layout, .safetensors or .pdparams (a scripts/train.py
-            run writes OUTPUT/model.pdparams); nothing is downloaded.
+            run writes OUTPUT/checkpoint-000K/model.safetensors; resnet_tools.cifar.load_run
+            builds a run's network with its options); nothing is downloaded.
         num_classes: outputs of the fc layer (default {_CIFAR_NUM_CLASSES}).
         in_channels: channels of the input image (default 3; 1 for grey images such as
             scikit-learn's digits, as scripts/train.py --data digits trains it).

@@ -9,7 +9,7 @@ import os
 
 import resnet
 from configs import CIFAR_ARCHS
-from resnet_tools import plots, training
+from resnet_tools import checkpoints, plots, training, weights
 from resnet_tools.cli import UsageError, arch_name, check_writable_directory
 
 # Figure 6 of the paper draws plain-20/32/44/56 and ResNet-20/32/44/56; the
@@ -33,17 +33,64 @@ def display_name(arch):
     return f'{kind}-{layers}'
 
 
+def network_of(arch, data, shortcut=None):
+    """How train_network builds `arch` for `data` (with its own shortcut option unless
+    `shortcut` is given): what load_run needs to build it again."""
+    return {'arch': arch, 'in_channels': data.in_channels, 'num_classes': data.num_classes,
+            'shortcut': shortcut or CIFAR_ARCHS[arch]['shortcut'],
+            'image_size': list(data.train_images.shape[2:])}
+
+
+def build_network(network):
+    """The network a run's description names (see network_of), with fresh weights."""
+    return resnet.build(network['arch'], num_classes=network['num_classes'],
+                        in_channels=network['in_channels'], shortcut=network['shortcut'])
+
+
 def train_network(arch, data, settings, output, progress=None, report=print, **options):
     """Train the CIFAR network `arch`, sized for `data`, with training.train."""
     check_arch(arch)
+    network = network_of(arch, data)
 
     def build():
-        return resnet.build(arch, num_classes=data.num_classes, in_channels=data.in_channels)
+        return build_network(network)
 
     description = {'data': data.name, 'train_images': len(data.train_labels),
-                   'test_images': len(data.test_labels)}
+                   'test_images': len(data.test_labels), 'network': network}
     return training.train(arch, build, data, settings, output, description=description,
                           progress=progress, report=report, **options)
+
+
+def load_run(directory):
+    """(model, network) of the training run in `directory`: the network train.py trained
+    there, built with the run's own arch, input channels, classes and shortcut option,
+    with the weights of its last checkpoint, in eval mode; `network` is the dict of
+    network_of (arch, in_channels, num_classes, shortcut, image_size) and the 'epoch'
+    of the checkpoint.
+
+    The checkpoint is read as --resume reads it (every file checked against the
+    manifest, nothing unpickled); a UsageError says what is missing or damaged, and a
+    checkpoint that does not fit its own description says how it differs."""
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise UsageError(f'--run {directory} is not a directory')
+    if not training.has_checkpoint(directory):
+        old = checkpoints.has_old_checkpoint(directory)
+        raise UsageError(f'--run {directory} holds no checkpoint ({checkpoints.MANIFEST})'
+                         + ('; its model.pdparams is of the earlier, pickled format: train it '
+                            'again, or convert that file once with scripts/convert.py'
+                            if old else ': train one with scripts/train.py --output DIR'))
+    checkpoint = checkpoints.load(directory, prefix=f'--run {directory}: ')
+    network = checkpoint.state.get('description', {}).get('network')
+    if not isinstance(network, dict) or network.get('arch') not in CIFAR_ARCHS:
+        raise UsageError(f'--run {directory}: its checkpoint does not say which CIFAR network '
+                         f'it is (no "network" in {checkpoints.STATE_FILE})')
+    model = build_network(network)
+    weights.check_fits(weights.shapes_of(checkpoint.model), weights.shapes_of(model.state_dict()),
+                       network['arch'], checkpoint.directory)
+    model.set_state_dict(checkpoint.model)
+    model.eval()
+    return model, {**network, 'epoch': checkpoint.epoch}
 
 
 def degradation_archs(depths):

@@ -147,3 +147,26 @@ def check_writable_directory(flag, directory):
     except OSError as error:
         raise UsageError(f'{flag} {directory} cannot be written: a file cannot be made in '
                          f'{existing} ({error.strerror or error})')
+
+
+class Stop(Exception):
+    """The end of a run that is not a mistake of the user's: a stop asked for by a
+    signal, a training that diverged.  Shown as one line, '<prog>: <message>', with
+    exit code `code`."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+def run_training(main, prog):
+    """run() for a script that trains: a Stop is its one line and exit code, and a
+    Ctrl-C outside the training loop (which stops at a step itself) is one line and 130."""
+    try:
+        return run(main, prog)
+    except Stop as stop:
+        sys.stderr.write(f'{prog}: {stop}\n')
+        sys.exit(stop.code)
+    except KeyboardInterrupt:
+        sys.stderr.write(f'{prog}: interrupted\n')
+        sys.exit(130)

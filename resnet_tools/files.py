@@ -1,5 +1,7 @@
 """Files that are complete or absent: every output of this repository is written to
-a temporary file beside it and renamed into place only once it is whole."""
+a temporary file beside it, flushed to the disk, and renamed into place only once it
+is whole (a set of files that belong together, a training checkpoint, is switched as
+one unit by resnet_tools/checkpoints.py)."""
 import contextlib
 import os
 import pathlib
@@ -24,13 +26,24 @@ def replacing(output):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)   # mkstemp makes it private; an output is not
+        flush_to_disk(temporary)   # before the rename: a power loss then keeps old or new
         os.replace(temporary, output)
+        flush_to_disk(output.parent)
     except OSError as error:
         raise UsageError(f'{output} cannot be written: {error.strerror or error}')
     finally:
         if temporary is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(temporary)
+
+
+def flush_to_disk(path):
+    """fsync a file, or a directory's entries."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def write_bytes(output, data):

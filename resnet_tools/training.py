@@ -4,13 +4,16 @@ The loop of the paper's Section 4.2 with its optimiser as the default: SGD with
 momentum 0.9 and weight decay 1e-4, batch 128, learning rate 0.1 divided by 10
 at 50 % and 75 % of the run (the paper's 32k and 48k of 64k iterations).
 
-After every epoch the output directory gets, each written atomically (a
-temporary file in the same directory, then os.replace):
-  model.pdparams   the network's state_dict, for model.set_state_dict(paddle.load(...))
-  model.pdopt      {'optimizer': the optimiser's state_dict, 'epoch', 'model', 'settings',
-                   'config', 'log', 'params_sha256'}: what --resume needs
+After every epoch the output directory gets a checkpoint, one unit of
+safetensors and JSON files switched to by a manifest written last (the layout and
+why it is safe against a kill at any instant: resnet_tools/checkpoints.py), and
   log.csv          one row per epoch (LOG_COLUMNS); errors are fractions
 and at the start run.json, the run's description (network, parameters, data, settings).
+One process owns the directory while it trains (resnet_tools/locking.py).
+
+Stops: SIGINT (Ctrl-C) and SIGTERM end the run at the next step boundary, or after
+the save under way, with a `cli.Stop` (exit 130 or 143) naming the last checkpoint;
+a loss that is not finite ends it with exit 1 before anything is saved.
 
 Repeatable: the weights start from `paddle.seed(seed)`, and every epoch's data
 order and augmentation come from numpy's generator seeded with (seed, epoch), so
@@ -23,13 +26,18 @@ and only rank 0 writes.  BatchNorm normalises each process's own images
 (Paddle's SyncBatchNorm runs on GPUs only); its running statistics are averaged
 over the processes after every epoch, so that all processes hold the same model.
 """
+import contextlib
 import csv
 import hashlib
 import io
 import json
+import math
 import os
 import random
+import signal
+import threading
 import time
+import types
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -38,11 +46,11 @@ import paddle.distributed as dist
 import paddle.nn.functional as F
 from paddle.io import DistributedBatchSampler
 
-from resnet_tools import files
-from resnet_tools.cli import UsageError, check_writable_directory
+from resnet_tools import checkpoints, files, locking
+from resnet_tools.cli import Stop, UsageError, check_writable_directory
 
-PARAMS_FILE, OPTIMIZER_FILE, LOG_FILE, RUN_FILE = 'model.pdparams', 'model.pdopt', 'log.csv', 'run.json'
-OUTPUT_FILES = (PARAMS_FILE, OPTIMIZER_FILE, LOG_FILE, RUN_FILE)
+LOG_FILE, RUN_FILE = 'log.csv', 'run.json'
+SEED_RANGE = (0, 2 ** 32 - 1)   # what numpy's and Paddle's generators take
 LOG_COLUMNS = ('epoch', 'lr', 'train_loss', 'train_error', 'test_loss', 'test_error', 'seconds')
 EVAL_BATCH = 500    # images per forward pass when testing (eval mode: any size gives the same)
 DEVICES = ('cpu', 'gpu')
@@ -62,7 +70,14 @@ class Settings:
     warmup_epochs: int = 0            # first epochs at lr * WARMUP_FACTOR (off in the paper's default)
 
     def check(self):
-        checks = (('--epochs', self.epochs, self.epochs >= 1, 'at least 1'),
+        for flag, value in (('--lr', self.lr), ('--momentum', self.momentum),
+                            ('--weight-decay', self.weight_decay), ('--lr-decay', self.lr_decay),
+                            *(('--milestones', fraction) for fraction in self.milestones)):
+            if not math.isfinite(value):
+                raise UsageError(f'{flag} {value} is not a finite number')
+        checks = (('--seed', self.seed, SEED_RANGE[0] <= self.seed <= SEED_RANGE[1],
+                   f'from {SEED_RANGE[0]} to {SEED_RANGE[1]:,} (2^32 - 1)'),
+                  ('--epochs', self.epochs, self.epochs >= 1, 'at least 1'),
                   ('--batch-size', self.batch_size, self.batch_size >= 1, 'at least 1'),
                   ('--lr', self.lr, self.lr > 0, 'above 0'),
                   ('--momentum', self.momentum, 0 <= self.momentum < 1, 'from 0 to below 1'),
@@ -137,16 +152,11 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
-def to_bytes(obj):
-    buffer = io.BytesIO()
-    paddle.save(obj, buffer)
-    return buffer.getvalue()
-
-
 def weights_digest(state_dict):
-    """sha256 over every tensor's name, shape and bytes: equal digests, equal weights."""
+    """sha256 over every tensor's name, shape and bytes, in the order of the names (a
+    safetensors file sorts them): equal digests, equal weights."""
     digest = hashlib.sha256()
-    for name, tensor in state_dict.items():
+    for name, tensor in sorted(state_dict.items()):
         array = np.ascontiguousarray(tensor.numpy() if hasattr(tensor, 'numpy') else tensor)
         digest.update(f'{name} {array.dtype} {array.shape}\n'.encode())
         digest.update(array.tobytes())
@@ -193,23 +203,36 @@ def describe_row(row, epochs):
 
 
 def has_checkpoint(output):
-    return all(os.path.exists(os.path.join(output, name)) for name in (PARAMS_FILE, OPTIMIZER_FILE))
+    return checkpoints.has_checkpoint(output)
 
 
-def prepare_output(output, resume, force):
-    """Refuse to mix a new run into an old one; with --force, clear the old one."""
+def prepare_output(output, resume, force, rank=0):
+    """Refuse to mix a new run into an old one, or to touch a live run's directory;
+    changes nothing.  Returns the checkpoint that --resume continues, or None."""
     if resume and force:
         raise UsageError('--resume continues the run in the output directory and --force '
                          'starts it over: give one of them')
     check_writable_directory('--output', output)
-    existing = [name for name in OUTPUT_FILES if os.path.exists(os.path.join(output, name))]
+    if rank == 0:
+        locking.check_free(output)       # before the checks below: a live run changes
+    if force:
+        return None
     if resume:
-        if not has_checkpoint(output):
-            raise UsageError(f'--resume: {output} has no checkpoint ({PARAMS_FILE} and {OPTIMIZER_FILE})')
-    elif existing and not force:
+        if checkpoints.has_old_checkpoint(output) and not checkpoints.has_checkpoint(output):
+            raise UsageError(f'--resume: {output} holds a checkpoint of the earlier format '
+                             f'({" + ".join(checkpoints.OLD_FILES)}), which is a pickle and is not '
+                             f'loaded (it could run code); start the run over with --force')
+        checkpoint = checkpoints.load(output)
+        if checkpoint is None and not os.path.exists(os.path.join(output, RUN_FILE)):
+            raise UsageError(f'--resume: {output} has no checkpoint and no {RUN_FILE}: there is '
+                             f'no run to continue')
+        return checkpoint
+    existing = [name for name in (checkpoints.MANIFEST, *checkpoints.OLD_FILES)
+                if os.path.exists(os.path.join(output, name))]
+    if existing:
         raise UsageError(f'{output} holds a run already ({", ".join(existing)}); add --resume to '
                          f'continue it or --force to start it over')
-    return existing
+    return None
 
 
 def flatten(description):
@@ -220,41 +243,89 @@ def flatten(description):
     return flat
 
 
-def read_checkpoint(output, name, description):
-    """The checkpoint in `output`, checked against the run asked for."""
-    path = os.path.join(output, OPTIMIZER_FILE)
-    try:
-        checkpoint = paddle.load(path)
-        with open(os.path.join(output, PARAMS_FILE), 'rb') as file:
-            params = file.read()
-    except Exception as error:   # paddle.load raises whatever unpickling met
-        raise UsageError(f'--resume: {path} cannot be read ({type(error).__name__})')
-    if not isinstance(checkpoint, dict) or not {'model', 'epoch', 'log', 'optimizer'} <= set(checkpoint):
-        raise UsageError(f'--resume: {path} is not a checkpoint written by this training loop')
-    if checkpoint['model'] != name:
-        raise UsageError(f'--resume: the checkpoint in {output} is of {checkpoint["model"]}, '
+def next_generator_state(seed, epoch):
+    """The state of numpy's generator that orders and augments epoch `epoch` (from 0):
+    all the randomness of the loop after the weights are made (the data order, crops and
+    flips).  Paddle's own generator only makes the initial weights, which the checkpoint
+    holds, so a resume needs nothing else."""
+    state = np.random.default_rng([seed, epoch]).bit_generator.state
+    return json.loads(json.dumps(state))     # numpy ints as plain JSON numbers
+
+
+def check_checkpoint(checkpoint, output, name, description, model, optimizer_keys):
+    """A UsageError unless the checkpoint read back is of this run and this network."""
+    state = checkpoint.state
+    if state.get('model') != name:
+        raise UsageError(f'--resume: the checkpoint in {output} is of {state.get("model")}, '
                          f'not {name}')
-    if checkpoint.get('params_sha256') != hashlib.sha256(params).hexdigest():
-        raise UsageError(f'--resume: {PARAMS_FILE} and {OPTIMIZER_FILE} in {output} are not from '
-                         f'the same epoch (was the run stopped while saving?)')
-    saved, asked = flatten(checkpoint.get('description', {})), flatten(description)
+    # As JSON holds it (a tuple comes back a list).
+    saved, asked = flatten(state.get('description', {})), flatten(json.loads(json.dumps(description)))
     differences = [f'{key} {saved.get(key)!r} (now {value!r})'
                    for key, value in asked.items() if saved.get(key) != value]
     if differences:
         raise UsageError(f'--resume: the run in {output} had other settings: '
                          + ', '.join(differences))
-    return checkpoint, params
+    expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    for what, saved_arrays, keys in (('weights', checkpoint.model, expected),
+                                     ('optimiser state', checkpoint.optimizer, optimizer_keys)):
+        got = {key: tuple(value.shape) for key, value in saved_arrays.items()}
+        if got != keys:
+            wrong = sorted(set(got) ^ set(keys)) or [key for key in keys if got[key] != keys[key]]
+            raise UsageError(f'--resume: the {what} in {checkpoint.directory} are of another '
+                             f'network than {name} (e.g. {wrong[0]})')
+    if state.get('next_generator') != next_generator_state(state['description']['settings']['seed'],
+                                                           checkpoint.epoch):
+        raise UsageError(f'--resume: the random state in {checkpoint.directory} is not the one '
+                         f'this training loop makes for epoch {checkpoint.epoch + 1}')
 
 
-def save_checkpoint(output, model, optimizer, checkpoint):
-    params = to_bytes(model.state_dict())
-    checkpoint = {**checkpoint, 'optimizer': optimizer.state_dict(),
-                  'params_sha256': hashlib.sha256(params).hexdigest()}
-    # Parameters first: a stop between the two renames leaves a pair whose digests
-    # disagree, which --resume reports.
-    files.write_bytes(os.path.join(output, PARAMS_FILE), params)
-    files.write_bytes(os.path.join(output, OPTIMIZER_FILE), to_bytes(checkpoint))
-    files.write_bytes(os.path.join(output, LOG_FILE), format_log(checkpoint['log']))
+def optimizer_accumulators(model):
+    """{name: shape} of what paddle.optimizer.Momentum keeps: one velocity per parameter."""
+    return {f'{p.name}_velocity_0': tuple(p.shape) for p in model.parameters() if not p.stop_gradient}
+
+
+def save_checkpoint(output, model, optimizer, epoch, state):
+    """Switch `output` to the checkpoint of `epoch` (checkpoints.save), then copy its
+    log to log.csv.  A failed write is a UsageError: the previous checkpoint stays."""
+    try:
+        checkpoints.save(output, epoch, model.state_dict(), optimizer.state_dict(),
+                         {**state, 'next_generator': next_generator_state(
+                             state['description']['settings']['seed'], epoch)})
+    except OSError as error:
+        last = state['log'][-2]['epoch'] if len(state['log']) > 1 else 0
+        raise UsageError(f'{output}: the checkpoint of epoch {epoch} cannot be written '
+                         f'({error.strerror or error}); the last checkpoint is epoch {last}')
+    # After the switch: log.csv follows the checkpoint (a kill just here leaves it one
+    # epoch behind, which the next start repairs from the checkpoint).
+    files.write_bytes(os.path.join(output, LOG_FILE), format_log(state['log']))
+
+
+class Stops:
+    """SIGINT and SIGTERM, remembered rather than acted on, so that the loop can stop at
+    a step boundary; the handlers before are put back at the end.  Installed only in the
+    main thread (where Python delivers signals)."""
+    CODES = types.MappingProxyType({signal.SIGINT: 130, signal.SIGTERM: 143})   # 128 + number
+
+    def __init__(self):
+        self.signal = None
+
+    def __enter__(self):
+        self.before = {}
+        if threading.current_thread() is threading.main_thread():
+            for number in self.CODES:
+                self.before[number] = signal.signal(number, self.handle)
+        return self
+
+    def handle(self, number, frame):
+        if self.signal is not None:
+            # A second Ctrl-C: the user will not wait for the step to end.  The last
+            # checkpoint is whole all the same, and a killed save is cleaned up later.
+            raise KeyboardInterrupt
+        self.signal = number
+
+    def __exit__(self, *exception):
+        for number, handler in self.before.items():
+            signal.signal(number, handler)
 
 
 def all_sum(values, world_size):
@@ -299,8 +370,29 @@ def process_batches(count, batch_size, world_size, rank):
                                    num_replicas=world_size, rank=rank)
 
 
-def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, progress):
-    """One pass over the training images: (mean loss, error rate) over all processes."""
+class Diverged(Exception):
+    """A loss that is not finite, at `step` (from 1) of the epoch."""
+
+    def __init__(self, step, loss):
+        super().__init__(step, loss)
+        self.step, self.loss = step, loss
+
+
+def agree(flags, world_size):
+    """Element-wise max of `flags` over all processes: every process stops at the same
+    step, or none does (one that stopped alone would leave the others waiting in the
+    next all-reduce)."""
+    if world_size == 1:
+        return flags
+    return [bool(value) for value in all_sum([float(flag) for flag in flags], world_size)]
+
+
+def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, progress,
+                stops=None):
+    """One pass over the training images: (mean loss, error rate) over all processes.
+
+    Between steps it returns None if `stops` has seen a signal; a loss that is not
+    finite raises Diverged before the step that would spread it to the weights."""
     network.train()
     rng = np.random.default_rng([settings.seed, epoch])
     order = rng.permutation(len(data.train_labels))
@@ -308,24 +400,40 @@ def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, pro
     sampler = process_batches(len(order), settings.batch_size, world_size, rank)
     bar = progress(len(sampler), f'epoch {epoch + 1}/{settings.epochs}') if progress else None
     totals = np.zeros(3)
-    for positions in sampler:
-        positions = np.asarray(positions)
-        images, labels = data.train_batch(order[positions], positions, augmentation)
-        x, y = paddle.to_tensor(images), paddle.to_tensor(labels)
-        logits = network(x)
-        loss = F.cross_entropy(logits, y)
-        loss.backward()
-        optimizer.step()
-        optimizer.clear_grad()
-        totals += (float(loss) * len(y), int((logits.argmax(axis=1) != y).sum()), len(y))
+    try:
+        for step, positions in enumerate(sampler, 1):
+            positions = np.asarray(positions)
+            images, labels = data.train_batch(order[positions], positions, augmentation)
+            x, y = paddle.to_tensor(images), paddle.to_tensor(labels)
+            logits = network(x)
+            loss = F.cross_entropy(logits, y)
+            value = float(loss)
+            stop, diverged = agree([stops is not None and stops.signal is not None,
+                                    not math.isfinite(value)], world_size)
+            if diverged:
+                raise Diverged(step, value)
+            if stop:
+                return None
+            loss.backward()
+            optimizer.step()
+            optimizer.clear_grad()
+            totals += (value * len(y), int((logits.argmax(axis=1) != y).sum()), len(y))
+            if bar is not None:
+                bar.set_postfix(loss=f'{totals[0] / totals[2]:.4f}',
+                                error=f'{100 * totals[1] / totals[2]:.2f}%', refresh=False)
+                bar.update()
+    finally:
         if bar is not None:
-            bar.set_postfix(loss=f'{totals[0] / totals[2]:.4f}',
-                            error=f'{100 * totals[1] / totals[2]:.2f}%', refresh=False)
-            bar.update()
-    if bar is not None:
-        bar.close()
+            bar.close()
     loss, errors, count = all_sum(totals, world_size)
     return loss / count, errors / count
+
+
+def stopped(stops, epoch, last):
+    """The cli.Stop of a run stopped by a signal in `epoch` (from 1), `last` saved."""
+    return Stop(f'stopped in epoch {epoch}; the last checkpoint is epoch {last}'
+                f'{" (none yet)" if last == 0 else ""}; continue with --resume',
+                Stops.CODES[stops.signal])
 
 
 def train(name, build_model, data, settings, output, resume=False, force=False, device='cpu',
@@ -337,6 +445,10 @@ def train(name, build_model, data, settings, output, resume=False, force=False, 
     and compared on --resume with the settings.  `progress(total, text)` gives a
     tqdm-like bar, or None.  `report` gets one line per epoch (rank 0 only).
     Returns {'log': rows, 'params': trainable parameters, 'digest': weights_digest}.
+
+    Rank 0 holds the lock on `output` (locking.owning) from before its checks to the
+    end.  A signal ends the run with a cli.Stop (exit 130 or 143), a loss that is not
+    finite with a cli.Stop of exit code 1; the last complete checkpoint stays.
     """
     settings.check()
     world_size, rank = processes()
@@ -344,9 +456,16 @@ def train(name, build_model, data, settings, output, resume=False, force=False, 
         raise UsageError(f'--batch-size {settings.batch_size} is the global batch and must divide '
                          f'evenly among the {world_size} processes')
     description = {**(description or {}), 'settings': asdict(settings)}
-    existing = prepare_output(output, resume, force)
-    checkpoint, params = read_checkpoint(output, name, description) if resume else (None, None)
-    set_device(device)
+    check_writable_directory('--output', output)
+    set_device(device)        # a bad --device before the directory is made for the lock
+    with (locking.owning(output) if rank == 0 else contextlib.nullcontext()), Stops() as stops:
+        checkpoint = prepare_output(output, resume, force, rank)
+        return _train(name, build_model, data, settings, output, checkpoint, resume, force,
+                      device, description, progress, report, world_size, rank, stops)
+
+
+def _train(name, build_model, data, settings, output, checkpoint, resume, force, device,
+           description, progress, report, world_size, rank, stops):
     init_parallel(world_size)
     if world_size > 1:
         # Every process has checked the output directory before rank 0 writes to it.
@@ -361,38 +480,66 @@ def train(name, build_model, data, settings, output, resume=False, force=False, 
                                               weight_decay=settings.weight_decay)
         log, first = [], 0
         if checkpoint is not None:
-            model.set_state_dict(paddle.load(io.BytesIO(params)))
-            optimizer.set_state_dict(checkpoint['optimizer'])
-            log, first = list(checkpoint['log']), checkpoint['epoch']
+            check_checkpoint(checkpoint, output, name, description, model,
+                             optimizer_accumulators(model))
+            model.set_state_dict(checkpoint.model)
+            optimizer.set_state_dict({**{key: paddle.to_tensor(value)
+                                         for key, value in checkpoint.optimizer.items()},
+                                      **checkpoint.state.get('optimizer_scalars', {})})
+            log, first = list(checkpoint.state['log']), checkpoint.epoch
         network = paddle.DataParallel(model) if world_size > 1 else model
         parameters = count_parameters(model)
         if rank == 0:
             try:
                 os.makedirs(output, exist_ok=True)
+                # What a killed save left, or with --force the whole earlier run; the
+                # user's own files in the directory are not touched.
+                checkpoints.remove(checkpoints.everything(output) if force
+                                   else checkpoints.leftovers(output))
+                if force or checkpoint is None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(os.path.join(output, LOG_FILE))
             except OSError as error:
-                raise UsageError(f'--output {output} cannot be made: {error.strerror or error}')
-            for stale in existing if force else ():
-                os.remove(os.path.join(output, stale))
+                raise UsageError(f'--output {output} cannot be prepared: {error.strerror or error}')
             run = {'model': name, 'params': parameters, 'processes': world_size,
                    'device': device, **description, 'data_description': data.describe()}
             files.write_bytes(os.path.join(output, RUN_FILE), json.dumps(run, indent=1) + '\n')
+            if checkpoint is not None:   # log.csv may be an epoch behind its checkpoint
+                files.write_bytes(os.path.join(output, LOG_FILE), format_log(log))
+            elif resume:
+                report(f'{output} has no checkpoint yet (the run stopped in its first epoch): '
+                       f'it starts over at epoch 1')
         for epoch in range(first, settings.epochs):
             start = time.perf_counter()
             lr = learning_rate(settings, epoch)
             optimizer.set_lr(lr)
-            train_loss, train_error = train_epoch(network, optimizer, data, settings, epoch,
-                                                  world_size, rank, progress if rank == 0 else None)
+            try:
+                losses = train_epoch(network, optimizer, data, settings, epoch, world_size, rank,
+                                     progress if rank == 0 else None, stops)
+            except Diverged as diverged:
+                raise Stop(f'error: the training loss is {diverged.loss} in epoch {epoch + 1}, '
+                           f'step {diverged.step}: the run diverged (try a lower --lr); the last '
+                           f'checkpoint is epoch {epoch}, kept', 1)
+            if losses is None:
+                raise stopped(stops, epoch + 1, epoch)
+            train_loss, train_error = losses
             average_buffers(model, world_size)
             test_loss, test_error = evaluate(model, data.test_images, data.test_labels,
                                              world_size, rank)
+            if not math.isfinite(test_loss):
+                raise Stop(f'error: the test loss is {test_loss} after epoch {epoch + 1}: the run '
+                           f'diverged (try a lower --lr); the last checkpoint is epoch {epoch}, '
+                           f'kept', 1)
             log.append({'epoch': epoch + 1, 'lr': lr, 'train_loss': train_loss,
                         'train_error': train_error, 'test_loss': test_loss,
                         'test_error': test_error, 'seconds': time.perf_counter() - start})
             if rank == 0:
-                save_checkpoint(output, model, optimizer,
-                                {'model': name, 'epoch': epoch + 1, 'log': log,
-                                 'description': description})
+                save_checkpoint(output, model, optimizer, epoch + 1,
+                                {'model': name, 'log': log, 'description': description})
                 report(describe_row(log[-1], settings.epochs))
+            # A signal during the save is honoured once it is complete.
+            if epoch + 1 < settings.epochs and agree([stops.signal is not None], world_size)[0]:
+                raise stopped(stops, epoch + 1, epoch + 1)
     return {'log': log, 'params': parameters, 'digest': weights_digest(model.state_dict())}
 
 

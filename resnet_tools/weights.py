@@ -33,6 +33,7 @@ from resnet_tools.cli import UsageError, arch_name
 OURS, OFFICIAL = 'ours', 'official'
 LAYOUT_NAMES = {OURS: "this repository's layout", OFFICIAL: "paddle.vision's layout"}
 SAFETENSORS = '.safetensors'
+WRITTEN_SUFFIXES = (SAFETENSORS, '.pdparams')   # what save_atomically writes
 
 MAPPING = (
     ('conv, bn, relu, max_pool', 'conv1, bn1, relu, maxpool'),
@@ -217,8 +218,28 @@ def check_fits(shapes, expected, arch, where):
         raise WeightsError(f'{where} has {len(unexpected)} key(s) that {arch} does not have: '
                            f'{listed(unexpected)}')
     key = wrong[0]
+    causes = likely_causes(shapes, expected, wrong)
     raise WeightsError(f'{where}: shape mismatch for {key}: {list(shapes[key])} in the file, '
-                       f'{list(expected[key])} in {arch}')
+                       f'{list(expected[key])} in {arch}'
+                       + (f'; the weights are of a network built with {" and ".join(causes)}'
+                          + (' (a run on the 1-channel digits?)' if 'in_channels=1' in causes else '')
+                          + ': build it so, or load a training run with '
+                            'resnet_tools.cifar.load_run(DIR)' if causes else ''))
+
+
+def likely_causes(shapes, expected, wrong):
+    """['in_channels=1', 'num_classes=10']: the build options that explain the `wrong`
+    shapes, if the stem conv's input or the fc layer's output is what differs."""
+    causes = []
+    for key in wrong:
+        have, want = shapes[key], expected[key]
+        differs = [axis for axis in range(len(want)) if have[axis] != want[axis]] \
+            if len(have) == len(want) else None
+        if key in ('conv.weight', 'conv1.weight') and differs == [1]:
+            causes.append(f'in_channels={have[1]}')
+        elif key == 'fc.weight' and differs == [1]:
+            causes.append(f'num_classes={have[1]}')
+    return causes
 
 
 def file_md5(path):
@@ -397,6 +418,11 @@ def check_output(output, force=False):
     """A WeightsError unless `output` can be written: its folder exists, and it does not
     (or `force` says to overwrite it)."""
     output = pathlib.Path(output)
+    if output.suffix not in WRITTEN_SUFFIXES:
+        # Never a pickle under a name that does not say so (e.g. out.pt).
+        raise WeightsError(f'{output}: {output.suffix or "a name without an extension"} is not a '
+                           f'weights format written here; name the file .safetensors (safe to '
+                           f'load) or .pdparams (a pickle, for paddle.load)')
     if output.exists() and not force:
         raise WeightsError(f'{output} exists already; give --force to overwrite it')
     if not output.parent.is_dir():
@@ -415,8 +441,11 @@ def write_weights(state, path, as_safetensors):
     if as_safetensors:
         # Contiguous copies with the tensors' own dtypes (BatchNorm's statistics are
         # float32 like the rest): the file holds exactly these bytes.
-        safetensors.numpy.save_file(
-            {key: np.ascontiguousarray(as_array(value)) for key, value in state.items()}, path)
+        # Serialised in memory and written by Python: a full disk is then an OSError
+        # (a one-line error through files.replacing), not the library's SafetensorError.
+        data = safetensors.numpy.save(
+            {key: np.ascontiguousarray(as_array(value)) for key, value in state.items()})
+        pathlib.Path(path).write_bytes(data)
     else:
         paddle.save({key: value if isinstance(value, paddle.Tensor)
                      else paddle.to_tensor(np.array(value)) for key, value in state.items()},

@@ -23,10 +23,11 @@ layer1.0.conv1, ...) to this repository's (conv, residual_block.0.conv_bn_block1
   python scripts/convert.py --to-official resnet50.pdparams resnet50.safetensors
 
 A file whose name ends in .safetensors is read and written in the safetensors
-format; any other with paddle.load and paddle.save. A .pdparams file is a pickle:
-loading one can run code hidden in it. Convert a downloaded one to .safetensors
-once (the last line above keeps paddle.vision's names and changes only the
-format), and every later load is safe. The CIFAR-10 networks (cifar_resnet20 ...)
+format; any other is read with paddle.load.  OUTPUT ends in .safetensors or in
+.pdparams (written with paddle.save); another extension, e.g. .pt, is refused.
+A .pdparams file is a pickle: loading one can run code hidden in it.  Convert a
+downloaded one to .safetensors once (the last line above keeps paddle.vision's
+names and changes only the format), and every later load is safe. The CIFAR-10 networks (cifar_resnet20 ...)
 have this repository's layout only: --to-ours changes their format.
 
 The architecture is recognised from the shapes, or checked against --arch. The
@@ -34,7 +35,8 @@ md5 of a .pdparams file is compared with the list in paddle.vision.models.resnet
 one of Paddle's published files is named as such, and a file named like one
 (e.g. resnet50.pdparams) whose md5 differs gets a warning. The output is written
 to a temporary file and renamed into place, so a failure leaves no half file.
-Exit code 2 and one line on stderr for a file that does not fit.
+Exit code 2 and one line on stderr for a file that does not fit, and for a write
+that fails (a full disk, a folder that takes no files).
 """
 
 
@@ -50,8 +52,9 @@ def parse_args(argv):
     parser.add_argument('input', metavar='INPUT',
                         help='the .pdparams or .safetensors file to convert')
     parser.add_argument('output', metavar='OUTPUT',
-                        help='where to write the converted file; a name ending in '
-                             '.safetensors is written as safetensors')
+                        help='where to write the converted file: a name ending in '
+                             '.safetensors is written as safetensors, one ending in .pdparams '
+                             'with paddle.save')
     parser.add_argument('--arch', metavar='NAME',
                         help='the expected architecture (default: recognised from the shapes): '
                              + ', '.join(ARCHS) + ', or a CIFAR network, e.g. cifar_resnet20')

@@ -9,7 +9,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from resnet_tools.cli import (ArgumentParser, UsageError, check_writable_directory,  # noqa: E402
-                              quiet_paddle, run)
+                              quiet_paddle, run_training)
 
 quiet_paddle()
 
@@ -114,4 +114,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run(main, PROG))
+    sys.exit(run_training(main, PROG))

@@ -6,7 +6,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from resnet_tools.cli import (AND_CIFAR, ArgumentParser, add_network_choices, arch_name,  # noqa: E402
-                              integer, quiet_paddle, run)
+                              integer, quiet_paddle, refuse, run)
 
 quiet_paddle()
 
@@ -23,16 +23,20 @@ and compare the two: max|diff| / max|logit| must be at most {export.TOLERANCE:g}
   python scripts/export.py --arch resnext50_32x4d --output exported/resnext50
   python scripts/export.py --layers 50 --weights resnet50.safetensors --output exported/r50
   python scripts/export.py --arch cifar_resnet20 --output exported/cifar_resnet20
+  python scripts/export.py --run runs/resnet20 --output exported/resnet20
 
 The directory gets {export.MODEL_FILE} (the program) and {export.PARAMS_FILE} (the weights);
 the input, named '{export.INPUT_NAME}', is [-1, channels, height, width]: any batch size.
 A CIFAR-10 network takes 32x32 images and has 10 classes, unless --weights holds
 one trained for others (e.g. 1 channel for scikit-learn's digits).
+--run DIR deploys the network that scripts/train.py trained into DIR: its arch,
+input channels (1 for digits), classes and image size come from the run, its
+weights from the run's last checkpoint (checked, never unpickled).
 """
 
 EPILOG = """\
 Exit codes: 0 saved and checked; 1 the check failed (nothing saved);
-2 a bad argument or weights file (nothing saved).  The directory appears only
+2 a bad argument, weights file, run or a failed write (nothing saved).  The directory appears only
 once it is complete and checked; --force replaces a directory that holds an
 earlier export and nothing else.
 """
@@ -45,6 +49,9 @@ def parse_args(argv):
     parser.add_argument('--weights', metavar='FILE',
                         help='a .pdparams or .safetensors file, in our layout or '
                              'paddle.vision\'s (default: seeded random weights)')
+    parser.add_argument('--run', metavar='DIR',
+                        help='a directory that scripts/train.py trained into: export that '
+                             'network with its last checkpoint')
     parser.add_argument('--output', metavar='DIR', required=True,
                         help='the directory to create for the exported model')
     parser.add_argument('--force', action='store_true',
@@ -60,10 +67,17 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    arch = arch_name(args.layers, args.arch, summary.SUMMARY_ARCHS)
-    input_size = [integer('--input-size', value) for value in args.input_size or []]
-    num_classes = None if args.num_classes is None else integer('--num-classes', args.num_classes)
-    result = export.export(arch, args.output, args.weights, args.force, input_size, num_classes)
+    if args.run is not None:
+        refuse(vars(args), ['--layers', '--arch', '--weights', '--num-classes'],
+               'does not go with --run, which takes the network and its weights from the run')
+        input_size = [integer('--input-size', value) for value in args.input_size or []]
+        result = export.export(None, args.output, force=args.force, input_size=input_size,
+                               run=args.run)
+    else:
+        arch = arch_name(args.layers, args.arch, summary.SUMMARY_ARCHS)
+        input_size = [integer('--input-size', value) for value in args.input_size or []]
+        num_classes = None if args.num_classes is None else integer('--num-classes', args.num_classes)
+        result = export.export(arch, args.output, args.weights, args.force, input_size, num_classes)
     for note in result['notes']:
         sys.stderr.write(f'{PROG}: warning: {note}\n')
     print('\n'.join(export.report(result)))

@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from resnet_tools.cli import ArgumentParser, quiet_paddle, run  # noqa: E402
+from resnet_tools.cli import ArgumentParser, quiet_paddle, run_training  # noqa: E402
 
 quiet_paddle()
 
@@ -25,8 +25,8 @@ option-A shortcuts, or its plain twin) with the paper's optimiser: SGD, momentum
   python scripts/train.py --arch cifar_resnet56 --data digits --epochs 10 --output runs/resnet56
   python scripts/train.py --arch cifar_resnet20 --data cifar10 --data-file cifar-10-python.tar.gz \\
       --epochs 164 --output runs/cifar10-resnet20
-  python -m paddle.distributed.launch --nproc_per_node 2 scripts/train.py --arch cifar_resnet20 \\
-      --output runs/two-processes
+  python -m paddle.distributed.launch --nproc_per_node 2 --log_dir runs/two/launch \\
+      --log_level ERROR scripts/train.py --arch cifar_resnet20 --output runs/two
 
 --data digits: scikit-learn's 1,797 handwritten digits, 8x8, one channel, a fixed
 seeded split into 1,438 training and 359 test images.  --data cifar10: the CIFAR-10
@@ -34,10 +34,13 @@ python archive you have, with the paper's augmentation (4-pixel padding, random
 32x32 crop, horizontal flip).  Both have the per-pixel mean subtracted.
 
 After every epoch OUTPUT gets a row in log.csv (epoch, lr, train_loss,
-train_error, test_loss, test_error, seconds; errors are fractions) and the
-checkpoint model.pdparams + model.pdopt, written atomically; run.json describes
+train_error, test_loss, test_error, seconds; errors are fractions) and a
+checkpoint: checkpoint-000K/ (model.safetensors, optimizer.safetensors,
+state.json), made current by checkpoint.json, its manifest, written last.  A kill
+at any instant leaves the previous checkpoint or the new one; run.json describes
 the run.  A run repeats exactly on a CPU with the same --seed, and --resume after
-any epoch gives the same weights and log as a run that never stopped.
+any stop gives the same weights and log as a run that never stopped.  While it
+trains, the run owns OUTPUT: another run, --resume or --force there is refused.
 """
 
 EPILOG = """\
@@ -47,8 +50,13 @@ BatchNorm normalises each process's share of the batch, and its running
 statistics are averaged over the processes after every epoch.  The last line
 each process prints is the sha256 of its weights: they agree.
 
-Exit codes: 0 trained; 2 a bad argument, data file, checkpoint or output directory
-(one line on stderr).
+Ctrl-C or SIGTERM stops at the end of the step (or of the save) under way with
+one line, "stopped in epoch K; the last checkpoint is epoch J; continue with
+--resume".
+
+Exit codes: 0 trained; 1 the loss stopped being finite (the last good checkpoint
+is kept); 2 a bad argument, data file, checkpoint, output directory or a failed
+write (one line on stderr); 130 stopped by Ctrl-C; 143 stopped by SIGTERM.
 """
 
 
@@ -69,9 +77,9 @@ def main(argv=None):
     arch = cifar.check_arch(args.arch)
     settings = training.settings_from(args)
     # Before the data is read and the model built, not after.
-    training.prepare_output(args.output, args.resume, args.force)
-    images = data.from_args(args)
     world_size, rank = training.processes()
+    training.prepare_output(args.output, args.resume, args.force, rank)
+    images = data.from_args(args)
     if rank == 0:
         print(f'{cifar.display_name(arch)} ({arch}) on {images.describe()}', flush=True)
     progress = functools.partial(progress_bar, unit='batch') if on_terminal() else None
@@ -89,4 +97,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run(main, PROG))
+    sys.exit(run_training(main, PROG))

@@ -1,5 +1,7 @@
 """Shared by the tests: where things are, and how to run a script as a user does."""
+import _pickle
 import importlib.util
+import pickle
 import pathlib
 import subprocess
 import sys
@@ -40,3 +42,27 @@ def count_params(model, trainable_only=False):
 def reference():
     """The article's printed tables, as kept in tests/golden/."""
     return lambda name: (GOLDEN / name).read_text(encoding='utf-8')
+
+
+class Unpickled(Exception):
+    pass
+
+
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    """Every way into the unpickler raises; returns the list of attempts made."""
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise Unpickled('something was unpickled')
+
+    class RefusingUnpickler:
+        def __init__(self, *args, **kwargs):
+            refuse(*args)
+
+    for module in (pickle, _pickle):
+        monkeypatch.setattr(module, 'load', refuse)
+        monkeypatch.setattr(module, 'loads', refuse)
+        monkeypatch.setattr(module, 'Unpickler', RefusingUnpickler)
+    return attempts

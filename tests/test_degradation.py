@@ -2,12 +2,13 @@
 import csv
 import json
 import os
+import pathlib
 import shutil
 
 import pytest
 
 from conftest import REPO, load_script, run_script
-from resnet_tools import cifar, files, plots, training
+from resnet_tools import checkpoints, cifar, files, plots, training
 
 # The figure of docs/paper.md and the logs of the run it was drawn from.
 DOCS_RUNS = REPO / 'docs' / 'runs' / 'degradation'
@@ -21,7 +22,7 @@ degradation_script = load_script('degradation.py')
 def error_of(capsys, *args):
     """The one-line error of degradation.py with `args`, run in this process."""
     with pytest.raises(SystemExit) as exit_:
-        degradation_script.run(lambda: degradation_script.main([str(a) for a in args]),
+        degradation_script.run_training(lambda: degradation_script.main([str(a) for a in args]),
                                'degradation.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and 'Traceback' not in err
@@ -165,7 +166,7 @@ def test_a_tiny_degradation_run_trains_both_twins_alike(tmp_path):
     # A second run into it is refused before anything trains; --resume finds it finished.
     again = run_script('degradation.py', '--depths', '20', '--output', output)
     assert again.returncode == 2 and 'holds a run already' in again.stderr
-    before = (output / 'cifar_resnet20' / 'model.pdparams').read_bytes()
+    before = weights_file(output / 'cifar_resnet20').read_bytes()
     shutil.rmtree(output / 'cifar_resnet20')
     resumed = run_script('degradation.py', '--depths', '20', '--train-size', '64', '--test-size', '32',
                          '--batch-size', '32', '--epochs', '1', '--device', 'cpu', '--output', output,
@@ -173,7 +174,12 @@ def test_a_tiny_degradation_run_trains_both_twins_alike(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     # plain-20 was finished and trains no more; ResNet-20 starts again, the same run.
     assert resumed.stdout.count('epoch 1/1') == 1
-    assert (output / 'cifar_resnet20' / 'model.pdparams').read_bytes() == before
+    assert weights_file(output / 'cifar_resnet20').read_bytes() == before
+
+
+def weights_file(run):
+    """The model.safetensors of a run's current checkpoint (the log differs in its seconds)."""
+    return pathlib.Path(checkpoints.current_directory(str(run))) / checkpoints.MODEL_FILE
 
 
 @pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')

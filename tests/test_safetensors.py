@@ -1,7 +1,4 @@
 """Weights as .safetensors: the same bytes both ways, the same logits, and never a pickle."""
-import _pickle
-import pickle
-
 import numpy as np
 import paddle
 import pytest
@@ -14,30 +11,6 @@ from resnet_tools import compare, weights
 from resnet_tools.compare import vary_batch_norm
 
 NUM_CLASSES = 10   # a small head keeps the ResNet-18 files small
-
-
-class Unpickled(Exception):
-    pass
-
-
-@pytest.fixture
-def no_unpickling(monkeypatch):
-    """Every way into the unpickler raises; returns the list of attempts made."""
-    attempts = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise Unpickled('something was unpickled')
-
-    class RefusingUnpickler:
-        def __init__(self, *args, **kwargs):
-            refuse(*args)
-
-    for module in (pickle, _pickle):
-        monkeypatch.setattr(module, 'load', refuse)
-        monkeypatch.setattr(module, 'loads', refuse)
-        monkeypatch.setattr(module, 'Unpickler', RefusingUnpickler)
-    return attempts
 
 
 @pytest.fixture(scope='module')

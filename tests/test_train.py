@@ -3,7 +3,9 @@
 CIFAR-10-format archive made here keep each run to a second or two."""
 import hashlib
 import io
+import json
 import os
+import pathlib
 import pickle
 import re
 import subprocess
@@ -16,7 +18,7 @@ import pytest
 
 from conftest import REPO, load_script, run_script
 from paddleinfo import progress
-from resnet_tools import cifar, data, files, training
+from resnet_tools import checkpoints, cifar, data, files, training
 from resnet_tools.cli import UsageError
 
 TINY = ['--train-size', '96', '--test-size', '48', '--batch-size', '32', '--device', 'cpu']
@@ -34,7 +36,7 @@ def run_train(*args):
 def error_of(capsys, *args):
     """The one-line error and exit code of train.py with `args`."""
     with pytest.raises(SystemExit) as exit_:
-        train_script.run(lambda: run_train(*args), 'train.py')
+        train_script.run_training(lambda: run_train(*args), 'train.py')
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'Traceback' not in err
     return exit_.value.code, err
@@ -53,8 +55,14 @@ def train_quietly(arch, images, output, **options):
                                report=lambda line: None, **options)
 
 
-def state_arrays(path):
-    return {key: value.numpy() for key, value in paddle.load(str(path)).items()}
+def checkpoint_of(run):
+    """The current checkpoint of a run directory, read back and checked."""
+    return checkpoints.load(str(run))
+
+
+def model_file(run):
+    """The model.safetensors of a run's current checkpoint."""
+    return pathlib.Path(checkpoints.current_directory(str(run))) / checkpoints.MODEL_FILE
 
 
 def without_seconds(log_text):
@@ -167,8 +175,7 @@ def test_the_same_seed_repeats_a_run_exactly_and_another_does_not(tmp_path):
     other = train_quietly('cifar_plain20', images, tmp_path / 'other',
                           settings=settings(epochs=1, seed=1))
     assert one['digest'] == two['digest'] != other['digest']
-    assert (tmp_path / 'one' / 'model.pdparams').read_bytes() == \
-        (tmp_path / 'two' / 'model.pdparams').read_bytes()
+    assert model_file(tmp_path / 'one').read_bytes() == model_file(tmp_path / 'two').read_bytes()
 
 
 class Stop(Exception):
@@ -191,13 +198,12 @@ def test_resume_after_an_epoch_is_bitwise_a_run_that_never_stopped(tmp_path, war
     resumed = train_quietly('cifar_resnet20', images, tmp_path / 'stopped', settings=run_settings,
                             resume=True)
     assert resumed['digest'] == straight['digest']
-    a, b = state_arrays(tmp_path / 'straight' / 'model.pdparams'), \
-        state_arrays(tmp_path / 'stopped' / 'model.pdparams')
-    assert a.keys() == b.keys() and all(np.array_equal(a[key], b[key]) for key in a)
+    a, b = checkpoint_of(tmp_path / 'straight'), checkpoint_of(tmp_path / 'stopped')
+    assert a.model.keys() == b.model.keys()
+    assert all(np.array_equal(a.model[key], b.model[key]) for key in a.model)
     # The optimiser's momentum too, and the log but for its wall-clock seconds.
-    optimizer_a = paddle.load(str(tmp_path / 'straight' / 'model.pdopt'))['optimizer']
-    optimizer_b = paddle.load(str(tmp_path / 'stopped' / 'model.pdopt'))['optimizer']
-    assert all(np.array_equal(optimizer_a[key].numpy(), optimizer_b[key].numpy()) for key in optimizer_a)
+    assert a.optimizer.keys() == b.optimizer.keys() and len(a.optimizer) > 0
+    assert all(np.array_equal(a.optimizer[key], b.optimizer[key]) for key in a.optimizer)
     logs = [(tmp_path / name / training.LOG_FILE).read_text() for name in ('straight', 'stopped')]
     assert without_seconds(logs[0]) == without_seconds(logs[1])
     rates = [row['lr'] for row in training.read_log(tmp_path / 'stopped' / training.LOG_FILE)]
@@ -212,12 +218,12 @@ def test_resume_of_a_finished_run_trains_nothing_more(tmp_path):
     assert again['digest'] == done['digest'] and len(again['log']) == 1
 
 
-def test_checkpoint_pair_from_different_epochs_is_refused(tmp_path):
+def test_a_checkpoint_file_from_another_run_is_refused(tmp_path):
     images = tiny_digits()
     train_quietly('cifar_resnet20', images, tmp_path / 'a', settings=settings(epochs=1))
     train_quietly('cifar_resnet20', images, tmp_path / 'b', settings=settings(epochs=1, seed=5))
-    os.replace(tmp_path / 'b' / 'model.pdparams', tmp_path / 'a' / 'model.pdparams')
-    with pytest.raises(UsageError, match='not from the same epoch'):
+    os.replace(model_file(tmp_path / 'b'), model_file(tmp_path / 'a'))
+    with pytest.raises(UsageError, match='does not match the sha256 in the manifest'):
         train_quietly('cifar_resnet20', images, tmp_path / 'a', settings=settings(epochs=1),
                       resume=True)
 
@@ -231,11 +237,13 @@ def test_train_script_writes_log_checkpoint_and_run_description(tmp_path):
     assert result.stderr == ''     # no progress bar off a terminal, no Paddle warnings
     assert 'epoch 1/1  lr 0.1' in result.stdout
     digest = re.search(r'weights sha256 \(process 1 of 1\): (\w+)', result.stdout).group(1)
-    assert digest == training.weights_digest(paddle.load(str(tmp_path / 'run' / 'model.pdparams')))
+    assert digest == training.weights_digest(checkpoint_of(tmp_path / 'run').model)
     run = training.read_run(tmp_path / 'run')
     assert run['model'] == 'cifar_resnet20' and run['train_images'] == 96
     assert run['settings']['momentum'] == 0.9 and run['settings']['weight_decay'] == 1e-4
-    assert sorted(os.listdir(tmp_path / 'run')) == sorted(training.OUTPUT_FILES)
+    assert sorted(os.listdir(tmp_path / 'run')) == ['.lock', 'checkpoint-0001', 'checkpoint.json',
+                                                    'log.csv', 'run.json']
+    assert sorted(os.listdir(tmp_path / 'run' / 'checkpoint-0001')) == sorted(checkpoints.CHECKPOINT_FILES)
 
 
 def test_train_script_on_a_cifar10_archive(tmp_path, capsys):
@@ -309,7 +317,7 @@ def test_batch_not_divisible_by_the_processes_is_one_line(capsys, tmp_path, monk
 def test_second_run_into_an_output_is_refused_and_resume_of_another_net_too(capsys, tmp_path):
     output = tmp_path / 'run'
     assert run_train('--arch', 'cifar_resnet20', '--epochs', '1', *TINY, '--output', output) == 0
-    before = (output / 'model.pdparams').read_bytes()
+    before = model_file(output).read_bytes()
     capsys.readouterr()
     code, err = error_of(capsys, '--arch', 'cifar_resnet20', '--epochs', '1', *TINY, '--output', output)
     assert code == 2 and 'holds a run already' in err and '--resume' in err and '--force' in err
@@ -321,11 +329,11 @@ def test_second_run_into_an_output_is_refused_and_resume_of_another_net_too(caps
     assert code == 2 and 'had other settings: epochs 1 (now 2)' in err
     code, err = error_of(capsys, '--epochs', '1', *TINY, '--output', tmp_path / 'empty', '--resume')
     assert code == 2 and 'has no checkpoint' in err
-    assert (output / 'model.pdparams').read_bytes() == before
+    assert model_file(output).read_bytes() == before
     # --force starts over: the same command gives the same weights again.
     assert run_train('--arch', 'cifar_resnet20', '--epochs', '1', *TINY, '--output', output,
                      '--force') == 0
-    assert (output / 'model.pdparams').read_bytes() == before
+    assert model_file(output).read_bytes() == before
 
 
 def test_bad_input_from_the_shell_has_no_traceback(tmp_path):
@@ -349,15 +357,16 @@ def test_two_processes_under_paddle_distributed_launch_end_with_the_same_weights
     assert result.returncode == 0, worker_logs
     digests = [re.search(rf'weights sha256 \(process {rank + 1} of 2\): (\w+)', text).group(1)
                for rank, text in enumerate(worker_logs)]
-    saved = training.weights_digest(paddle.load(str(output / 'model.pdparams')))
+    saved = training.weights_digest(checkpoint_of(output).model)
     assert digests == [saved, saved]
     run = training.read_run(output)
     assert run['processes'] == 2 and run['settings']['batch_size'] == 16
     assert [row['epoch'] for row in training.read_log(output / training.LOG_FILE)] == [1]
     # Only rank 0 writes: rank 1 reports no epochs.
     assert 'epoch 1/1' in worker_logs[0] and 'epoch 1/1' not in worker_logs[1]
-    assert hashlib.sha256((output / 'model.pdparams').read_bytes()).hexdigest() == \
-        paddle.load(str(output / 'model.pdopt'))['params_sha256']
+    manifest = json.loads((output / checkpoints.MANIFEST).read_text())
+    assert hashlib.sha256(model_file(output).read_bytes()).hexdigest() == \
+        manifest['files'][checkpoints.MODEL_FILE]['sha256']
 
 
 def test_each_of_two_processes_takes_half_of_every_global_batch():
@@ -385,7 +394,7 @@ def test_an_output_that_cannot_be_a_directory_is_refused_before_the_data_is_read
     monkeypatch.setattr(data, 'from_args', read_data)
     module = load_script(script)
     with pytest.raises(SystemExit) as exit_:
-        module.run(lambda: module.main([*args, '--output', str(output)]), script)
+        module.run_training(lambda: module.main([*args, '--output', str(output)]), script)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and 'Traceback' not in err
     assert err.startswith(f'{script}: error: --output {output} ')
@@ -401,7 +410,7 @@ def test_a_write_that_fails_in_training_is_one_line_and_leaves_no_temporary_file
     output = tmp_path / 'run'
     code, err = error_of(capsys, '--epochs', '1', *TINY, '--output', output)
     assert code == 2 and f'{output / training.RUN_FILE} cannot be written: No space left' in err
-    assert list(output.iterdir()) == []
+    assert [path.name for path in output.iterdir()] == ['.lock']
 
 
 def test_the_progress_bar_shows_loss_and_error(tmp_path, capsys, monkeypatch):
