@@ -28,6 +28,7 @@ OUR_MD5_WARNING = re.compile(r'^\S+: WeightsWarning: resnet50\.pdparams is named
                              r'published weights, but its md5 is .*\n.*\n', re.MULTILINE)
 OURS = re.compile(r'^(import|from) (resnet|blocks|configs|resnet_tools|paddleinfo|hubconf)\b',
                   re.MULTILINE)
+RUN = re.compile(r"'(runs/\w+)'")
 OWN_PADDLE = re.compile(r'^(import paddle|from paddle)\b', re.MULTILINE)
 
 
@@ -54,7 +55,13 @@ def run_quietly(args, cwd, code=None):
 
 
 def needs(code, directory):
-    """Make in `directory` the files a snippet reads: a weights file, an exported model."""
+    """Make in `directory` the files a snippet reads: a weights file, an exported model,
+    a training run (a short one: cifar_resnet20, one epoch on 32 digits)."""
+    for run in sorted(set(RUN.findall(code))):
+        from resnet_tools import cifar, data, training
+        cifar.train_network('cifar_resnet20', data.digits(32, 16),
+                            training.Settings(epochs=1, batch_size=16), str(directory / run),
+                            report=lambda line: None)
     if 'resnet50.pdparams' in code:
         paddle.save(paddle.vision.models.resnet50().state_dict(), str(directory / 'resnet50.pdparams'))
     if 'exported/resnet50' in code:
