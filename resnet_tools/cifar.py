@@ -97,8 +97,10 @@ def degradation_archs(depths):
     """plain-d for every depth, then ResNet-d: the two panels of Figure 6."""
     for depth in depths:
         if f'cifar_resnet{depth}' not in CIFAR_ARCHS:
+            depths_known = (str(config['layers']) for name, config in CIFAR_ARCHS.items()
+                            if 'resnet' in name)
             raise UsageError(f'--depths {depth} is not a CIFAR depth; choose from '
-                             f'{", ".join(str(config["layers"]) for name, config in CIFAR_ARCHS.items() if "resnet" in name)}')
+                             f'{", ".join(depths_known)}')
     repeated = sorted({depth for depth in depths if depths.count(depth) > 1})
     if repeated:
         raise UsageError(f'--depths {repeated[0]} is given twice; give each depth once')

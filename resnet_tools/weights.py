@@ -498,7 +498,7 @@ def load_weights(model, source, layouts=(OURS, OFFICIAL)):
     if layout not in layouts:
         why = f' ({arch} has no paddle.vision counterpart)' if arch in CIFAR_ARCHS else ''
         raise WeightsError(f'{where} is not in '
-                           f'{" or ".join(LAYOUT_NAMES[l] for l in layouts)}{why}')
+                           f'{" or ".join(LAYOUT_NAMES[name] for name in layouts)}{why}')
     check_fits(shapes_of(state), layout_shapes(model, layout), arch, where)
     if layout == OFFICIAL:
         state = {ours: state[official] for ours, official in key_map(model).items()}

@@ -73,7 +73,8 @@ def outputs_shown():
 def test_every_page_has_its_twin():
     for english, chinese in PAIRS:
         assert (REPO / chinese).is_file(), f'{english} has no Chinese twin {chinese}'
-    orphans = {f'docs/{path.name}' for path in (REPO / 'docs').glob(f'*{ZH}.md')} - {chinese for _, chinese in PAIRS}
+    orphans = ({f'docs/{path.name}' for path in (REPO / 'docs').glob(f'*{ZH}.md')}
+               - {chinese for _, chinese in PAIRS})
     assert not orphans, f'Chinese pages without an English one: {sorted(orphans)}'
     assert len(PAIRS) >= 8   # the READMEs and the seven pages of the split
 
@@ -123,8 +124,8 @@ def test_both_languages_show_the_same_excerpts_and_sections(pair):
 @pytest.mark.parametrize('pair', PAIRS, ids=lambda pair: pair[0])
 def test_the_twins_link_to_each_other(pair):
     english, chinese = pair
-    assert f'](' + chinese.rsplit('/', 1)[-1] + ')' in read(english)
-    assert f'](' + english.rsplit('/', 1)[-1] + ')' in read(chinese)
+    assert '](' + chinese.rsplit('/', 1)[-1] + ')' in read(english)
+    assert '](' + english.rsplit('/', 1)[-1] + ')' in read(chinese)
 
 
 def github_anchor(heading):
@@ -207,7 +208,8 @@ def comparable(output):
 
 def test_comparable_masks_only_the_measured_numbers():
     line = 'batches 1 and 4: max|diff| 0.00732, max|logit| 5034\nrelative difference 1.45e-06 (limit 1e-05)'
-    assert comparable(line) == 'batches 1 and 4: max|diff| #, max|logit| #\nrelative difference # (limit 1e-05)'
+    assert comparable(line) == ('batches 1 and 4: max|diff| #, max|logit| #\n'
+                                'relative difference # (limit 1e-05)')
 
 
 @pytest.mark.parametrize('command', all_commands(), ids=' '.join)
