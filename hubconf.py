@@ -16,9 +16,8 @@ an underscore.
 import textwrap as _textwrap
 
 import resnet as _resnet
-# resnet.build() imports resnet_tools.weights only when given weights, and paddle.hub
-# takes this repository off sys.path once this file is loaded: import it now.
-import resnet_tools.weights as _weights  # noqa: F401
+# paddle.hub takes this repository off sys.path once this file is loaded: import all now.
+import resnet_tools.weights as _weights
 from configs import (ARCHS as _ARCHS, CIFAR_ARCHS as _CIFAR_ARCHS,
                      CIFAR_NUM_CLASSES as _CIFAR_NUM_CLASSES,
                      cifar_layers_config as _cifar_layers_config, layers_config as _layers_config)
@@ -56,10 +55,13 @@ def _entry_point(builder):
 
 
 def _builder(arch, title, shape, args):
-    """The entry point of `arch`: resnet.build under that name, its docstring the title,
-    the shape wrapped, and the arguments."""
+    """The entry point of `arch`: resnet.build under that name, or with weights
+    resnet_tools.weights.pretrained; its docstring the title, the shape wrapped, and the
+    arguments."""
     def build(pretrained=None, **kwargs):
-        return _resnet.build(arch, pretrained, **kwargs)
+        if pretrained is None or pretrained is False:   # paddle.vision's default
+            return _resnet.build(arch, **kwargs)
+        return _weights.pretrained(arch, pretrained, **kwargs)
 
     build.__name__ = build.__qualname__ = arch
     shape = _textwrap.fill(shape, 84, initial_indent='    ', subsequent_indent='    ')

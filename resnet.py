@@ -153,69 +153,68 @@ class CifarResNet(QuietBatchNorm, nn.Layer):
         return self.fc(self.flatten(x))
 
 
-def build(arch, pretrained=None, **kwargs):
+def build(arch, **kwargs):
     """The network called `arch`: a paddle.vision.models name such as 'resnet50', or
-    one of the CIFAR-10 networks, 'cifar_resnet20' .. 'cifar_plain1202'."""
+    one of the CIFAR-10 networks, 'cifar_resnet20' .. 'cifar_plain1202', with random
+    weights.  resnet_tools.weights.pretrained(arch, path) builds it with a file's."""
+    if 'pretrained' in kwargs:   # paddle.vision's argument: the weights live a layer up
+        raise TypeError(f"resnet.build takes no weights; resnet_tools.weights.pretrained("
+                        f"{arch!r}, path) builds the network with those of a file")
     if arch in CIFAR_ARCHS:
-        model = CifarResNet(**{**CIFAR_ARCHS[arch], **kwargs})
-    elif arch in ARCHS:
-        model = ResNet(**{**ARCHS[arch], **kwargs})
-    else:
-        raise ValueError(f'unknown architecture {arch!r}; supported are '
-                         f'{list(ARCHS) + list(CIFAR_ARCHS)}')
-    if pretrained:   # a .pdparams or .safetensors file, in either key layout
-        from resnet_tools.weights import load_weights
-        load_weights(model, pretrained)
-    return model
+        return CifarResNet(**{**CIFAR_ARCHS[arch], **kwargs})
+    if arch in ARCHS:
+        return ResNet(**{**ARCHS[arch], **kwargs})
+    raise ValueError(f'unknown architecture {arch!r}; supported are '
+                     f'{list(ARCHS) + list(CIFAR_ARCHS)}')
 
 
-def resnet18(pretrained=None, **kwargs):
-    return build('resnet18', pretrained, **kwargs)
+def resnet18(**kwargs):
+    return build('resnet18', **kwargs)
 
 
-def resnet34(pretrained=None, **kwargs):
-    return build('resnet34', pretrained, **kwargs)
+def resnet34(**kwargs):
+    return build('resnet34', **kwargs)
 
 
-def resnet50(pretrained=None, **kwargs):
-    return build('resnet50', pretrained, **kwargs)
+def resnet50(**kwargs):
+    return build('resnet50', **kwargs)
 
 
-def resnet101(pretrained=None, **kwargs):
-    return build('resnet101', pretrained, **kwargs)
+def resnet101(**kwargs):
+    return build('resnet101', **kwargs)
 
 
-def resnet152(pretrained=None, **kwargs):
-    return build('resnet152', pretrained, **kwargs)
+def resnet152(**kwargs):
+    return build('resnet152', **kwargs)
 
 
-def resnext50_32x4d(pretrained=None, **kwargs):
-    return build('resnext50_32x4d', pretrained, **kwargs)
+def resnext50_32x4d(**kwargs):
+    return build('resnext50_32x4d', **kwargs)
 
 
-def resnext50_64x4d(pretrained=None, **kwargs):
-    return build('resnext50_64x4d', pretrained, **kwargs)
+def resnext50_64x4d(**kwargs):
+    return build('resnext50_64x4d', **kwargs)
 
 
-def resnext101_32x4d(pretrained=None, **kwargs):
-    return build('resnext101_32x4d', pretrained, **kwargs)
+def resnext101_32x4d(**kwargs):
+    return build('resnext101_32x4d', **kwargs)
 
 
-def resnext101_64x4d(pretrained=None, **kwargs):
-    return build('resnext101_64x4d', pretrained, **kwargs)
+def resnext101_64x4d(**kwargs):
+    return build('resnext101_64x4d', **kwargs)
 
 
-def resnext152_32x4d(pretrained=None, **kwargs):
-    return build('resnext152_32x4d', pretrained, **kwargs)
+def resnext152_32x4d(**kwargs):
+    return build('resnext152_32x4d', **kwargs)
 
 
-def resnext152_64x4d(pretrained=None, **kwargs):
-    return build('resnext152_64x4d', pretrained, **kwargs)
+def resnext152_64x4d(**kwargs):
+    return build('resnext152_64x4d', **kwargs)
 
 
-def wide_resnet50_2(pretrained=None, **kwargs):
-    return build('wide_resnet50_2', pretrained, **kwargs)
+def wide_resnet50_2(**kwargs):
+    return build('wide_resnet50_2', **kwargs)
 
 
-def wide_resnet101_2(pretrained=None, **kwargs):
-    return build('wide_resnet101_2', pretrained, **kwargs)
+def wide_resnet101_2(**kwargs):
+    return build('wide_resnet101_2', **kwargs)

@@ -10,6 +10,37 @@ Importing the package imports no Paddle: `summary` and `ModelStatistics` are loa
 from paddleinfo.api when first used, so that a script can quieten Paddle before Paddle
 is first imported, and paddleinfo.errors can be caught without it.
 """
+import importlib.util as _util
+import itertools as _itertools
+import os as _os
+import sys as _sys
+
+NO_PADDLE = ('paddleinfo needs PaddlePaddle, which is not installed here: pip install '
+             'paddlepaddle (or paddlepaddle-gpu); paddleinfo leaves the choice to you')
+
+
+def _paddle_installed():
+    """Whether `import paddle` would find Paddle, without importing it."""
+    try:
+        return _util.find_spec('paddle') is not None
+    except (ImportError, ValueError):   # a finder that refuses it, or a broken install
+        return False
+
+
+def _starts_the_command():
+    """Whether this import starts the `paddleinfo` command or `python -m paddleinfo`."""
+    argv = getattr(_sys, 'orig_argv', [])
+    return (_os.path.splitext(_os.path.basename(_sys.argv[0]))[0] == 'paddleinfo'
+            or any(pair == ('-m', 'paddleinfo') for pair in _itertools.pairwise(argv)))
+
+
+if not _paddle_installed():
+    if _starts_the_command():   # a user at the shell: one line and exit 2, no traceback
+        _sys.stderr.write(f'paddleinfo: error: {NO_PADDLE}\n')
+        raise SystemExit(2)
+    raise ImportError(NO_PADDLE)
+
+
 from paddleinfo.errors import FactoryError, NotALayerError, ShapeError, UsageError
 
 __all__ = ['FactoryError', 'ModelStatistics', 'NotALayerError', 'ShapeError', 'UsageError',

@@ -61,6 +61,70 @@ def render(data, view, fmt):
                                                      for line in note)
 
 
+# --- tables that fit a terminal ----------------------------------------------------
+
+TERMINAL = 100     # columns: every table of ours fits a terminal (or a projector) this wide
+# Where a cell of each kind may break onto a new line: text at a space, a list of shapes
+# after a shape's '],', a formula before its ' = '.  A break is at a space, so a
+# markdown row, which joins the lines with a space, reads as the unbroken cell.
+BREAKS = {'text': re.compile(r' '), 'shapes': re.compile(r'(?<=\],) '),
+          'formula': re.compile(r' (?== )')}
+
+
+def pieces(cell, kind):
+    return BREAKS[kind].split(cell) if cell else ['']
+
+
+def width_of(cell):
+    return max(map(len, cell.split('\n')))
+
+
+def broken(cell, kind, limit):
+    """`cell` on as few lines of at most `limit` characters as its pieces allow."""
+    lines = []
+    for piece in pieces(cell, kind):
+        if lines and len(lines[-1]) + 1 + len(piece) <= limit:
+            lines[-1] += ' ' + piece
+        else:
+            lines.append(piece)
+    return '\n'.join(lines)
+
+
+def fit(header, body, kinds, width=TERMINAL):
+    """(header, body) with cells broken onto more lines so that the plain table (two
+    blanks between columns) is at most `width` columns wide, if it can be: headers at
+    their spaces, and the cells of the columns in `kinds` ({column: 'text', 'shapes' or
+    'formula'}) where BREAKS allows, the widest column first.  Other cells are never
+    broken; a table that fits, or that cannot be made to (many columns asked for at
+    once), is left whole."""
+    columns = range(len(header))
+    # tabulate gives a header two more columns than its text (MIN_PADDING).
+    natural = [max([width_of(header[i]) + 2] + [width_of(row[i]) for row in body])
+               for i in columns]
+    floor = []
+    for i in columns:
+        shortest = [max(map(len, header[i].split(' '))) + 2]
+        for row in body:
+            shortest += (list(map(len, pieces(row[i], kinds[i]))) if i in kinds
+                         else [width_of(row[i])])
+        floor.append(max(shortest))
+    limits = list(natural)
+    excess = sum(limits) + 2 * (len(limits) - 1) - width
+    while excess > 0:
+        widest = max(columns, key=lambda i: (limits[i] - floor[i] > 0, limits[i]))
+        if limits[widest] <= floor[widest]:
+            break
+        limits[widest] -= 1
+        excess -= 1
+    if limits == natural or excess > 0:   # it fits, or cannot: then it is left whole
+        return header, body
+    header = [broken(cell, 'text', limit - 2) if len(cell) + 2 > limit else cell
+              for cell, limit in zip(header, limits)]
+    body = [[broken(cell, kinds[i], limits[i]) if i in kinds and len(cell) > limits[i] else cell
+             for i, cell in enumerate(row)] for row in body]
+    return header, body
+
+
 # --- paddle.summary's table ---------------------------------------------------------
 # The text paddle.summary prints (paddle/hapi/model_summary.py, summary_string), from
 # the rows of paddleinfo.profile, with paddle.summary's widths and arithmetic.

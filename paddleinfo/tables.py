@@ -5,7 +5,7 @@ function for paddleinfo.render.
 """
 from paddleinfo.macs import MACS_CONVENTION, uncounted
 from paddleinfo.profile import summary_name
-from paddleinfo.render import gmacs, paddle_notes
+from paddleinfo.render import fit, gmacs, paddle_notes
 
 
 def totals(result):
@@ -123,6 +123,14 @@ def title(data):
     return f'{data["network"]}{variant}, input{"s" * (len(data["input_shapes"]) > 1)} {inputs}'
 
 
+def inputs_text(shapes):
+    """A layer's inputs as a table of ours shows them: the shape of a single input as
+    it is, several as their list (paddle.summary's own table always shows the list)."""
+    if isinstance(shapes, list) and len(shapes) == 1 and isinstance(shapes[0], list):
+        return str(shapes[0])
+    return str(shapes)
+
+
 def layer_view(data, macs=False, explain=False):
     header = ['Layer (type)', 'Input Shape', 'Output Shape', 'Param #']
     if macs:
@@ -131,7 +139,7 @@ def layer_view(data, macs=False, explain=False):
         header += ['Output size']
     body, csv_rows = [], []
     for row in data['rows']:
-        line = [row['layer'], str(row['input_shape']), str(row['output_shape']),
+        line = [row['layer'], inputs_text(row['input_shape']), str(row['output_shape']),
                 f'{row["params"]:,}']
         record = {'layer': row['layer'], 'input_shape': str(row['input_shape']),
                   'output_shape': str(row['output_shape']), 'params': row['params']}
@@ -153,6 +161,11 @@ def layer_view(data, macs=False, explain=False):
     if explain:
         total['formula'] = ''
     csv_rows.append(total)
+    # To fit 100 columns, shapes break between shapes, tensor names at spaces, formulas
+    # before their result.
+    kinds = {1: 'shapes', 2: 'shapes', header.index('Trainable') if macs else None: 'text',
+             header.index('Output size') if explain else None: 'formula'}
+    header, body = fit(header, body, kinds)
     return (title(data), header, body, csv_rows,
             [total_lines(data, macs)] + data.get('params_notes', []) + (data['notes'] if macs else []))
 
@@ -208,15 +221,17 @@ def shape_text(shape):
 
 
 def depth_view(data):
-    header = ['Layer (type): path', 'Input Shape', 'Output Shape', 'Param #', 'MACs']
+    # As torchinfo's table: the output shapes, not the inputs (the title has the model's),
+    # so that it fits 100 columns; csv and json have the inputs too.
+    header = ['Layer (type): path', 'Output Shape', 'Param #', 'MACs']
     body, csv_rows = [], []
     for row in data['rows']:
         indent = '  ' * (row['depth'] - 1)
         # As torchinfo: '--' where the numbers are in the rows below.
         params = '--' if row['expanded'] and not row['params'] else f'{row["params"]:,}'
         macs = ('--' if row['expanded'] else '-') if row['macs'] is None else f'{row["macs"]:,}'
-        body.append([f'{indent}{row["layer"]}: {row["path"]}', shape_text(row['input_shape']),
-                     shape_text(row['output_shape']), params, macs])
+        body.append([f'{indent}{row["layer"]}: {row["path"]}', shape_text(row['output_shape']),
+                     params, macs])
         csv_rows.append({'layer': row['layer'], 'path': row['path'], 'depth': row['depth'],
                          'input_shape': shape_text(row['input_shape']),
                          'output_shape': shape_text(row['output_shape']), 'params': row['params'],
@@ -227,5 +242,6 @@ def depth_view(data):
                      'output_shape': '', 'params': numbers['params'],
                      'trainable_params': numbers['trainable_params'], 'macs': numbers['macs']})
     heading = f'{title(data)}, depth {data["depth"]}'
+    header, body = fit(header, body, {1: 'shapes'})
     return (heading, header, body, csv_rows,
             [total_lines(data, True)] + data.get('params_notes', []) + data['notes'])

@@ -14,26 +14,42 @@ import pathlib
 import sys
 from dataclasses import dataclass
 
+import paddle
 from paddle.vision import models
 
+from paddleinfo import profile
 from paddleinfo import torchvision_published as torchvision
 from paddleinfo.errors import UsageError
-from paddleinfo.macs import COUNTED, MACS_CONVENTION
-from paddleinfo.profile import FactoryError, NotALayerError, ShapeError, first_line, profile
+from paddleinfo.inputs import (
+    DEFAULT_DTYPE,
+    Input,
+    Inputs,
+    check_image_model,
+    first_meeting,
+    inputs_from,
+)
+from paddleinfo.macs import COUNTED, MACS_CONVENTION, RNNS
+from paddleinfo.profile import (
+    FactoryError,
+    NotALayerError,
+    ShapeError,
+    first_line,
+    profile_inputs,
+    quiet,
+    static_graph,
+)
 from paddleinfo.progress import progress
-from paddleinfo.render import gmacs
+from paddleinfo.render import fit, gmacs
 
-DEFAULT_INPUT = (3, 224, 224)
+DEFAULT_INPUT = Input((3, 224, 224))
 # The input each model is made for, where it is not 3x224x224.
-OWN_INPUT = {'inception_v3': (3, 299, 299), 'LeNet': (1, 28, 28)}
+OWN_INPUT = {'inception_v3': Input((3, 299, 299)), 'LeNet': Input((1, 28, 28))}
 # Models that take no other input size: an fc layer follows a fixed-size feature map.
 FIXED_INPUT = {
     'alexnet': 'it has no adaptive pool before its fc layers',
     'googlenet': 'its auxiliary heads have no adaptive pool before their fc layers',
     'LeNet': 'it has no pool before its fc layers that adapts to the input',
 }
-MAX_SIDE = 1024
-MAX_CHANNELS = 64
 SIDE_BY_SIDE = ('alexnet', 'vgg16', 'squeezenet1_0', 'googlenet', 'inception_v3', 'resnet50',
                 'mobilenet_v2', 'densenet121', 'shufflenet_v2_x1_0')
 
@@ -55,13 +71,27 @@ VISION_MODELS = vision_models()
 class ModelSpec:
     name: str
     build: object            # () -> paddle.nn.Layer
-    input_shape: tuple       # (None, channels, height, width)
+    inputs: Inputs           # what forward() is given, and whether it is an image
     vision: bool             # one of paddle.vision.models (else a user's factory)
 
+    @property
+    def input_shape(self):
+        """The first input, with None for the batch: (None, channels, height, width)."""
+        return (None, *self.inputs.inputs[0].shape)
 
-def model_spec(name, input_size=None, flag='--model'):
-    """The ModelSpec of --model NAME with --input-size `input_size` (a list of 1, 2 or 3
-    integers: side, height width, or channels height width), once both are checked."""
+
+def named(flag, name):
+    """How an error names the model: '--model NAME', or the NAME the command was given."""
+    return f'{flag} {name}' if flag else name
+
+
+def model_spec(name, options=None, flag='--model'):
+    """The ModelSpec of --model NAME, once the name and its inputs are checked.
+
+    `options` are the input options (a dict of paddleinfo.inputs' 'input', 'batch_size'
+    and 'input_size'), or only the integers of --input-size, or None for the model's own
+    input: a paddle.vision model's image, and for a user's model 3x224x224, which then
+    must be an image model."""
     if ':' in name:
         build, default = user_factory(name, flag), DEFAULT_INPUT
     elif name in VISION_MODELS:
@@ -70,44 +100,37 @@ def model_spec(name, input_size=None, flag='--model'):
         close = difflib.get_close_matches(name, VISION_MODELS, n=3)
         hint = (f'did you mean {" or ".join(close)}?' if close
                 else f'choose from {", ".join(VISION_MODELS)}')
-        raise UsageError(f'{flag} {name} is not a paddle.vision.models network; {hint} '
+        raise UsageError(f'{named(flag, name)} is not a paddle.vision.models network; {hint} '
                          f'(or give path/to/file.py:function for your own)')
-    shape = input_shape(name, input_size, default)
-    if name in FIXED_INPUT and shape[1:] != default:
-        raise UsageError(f'{flag} {name} takes only its input of {"x".join(map(str, default))}, '
-                         f'not {"x".join(map(str, shape[1:]))}: {FIXED_INPUT[name]}')
-    return ModelSpec(name, build, (None, *shape[1:]), ':' not in name)
+    if options is None or not isinstance(options, dict):
+        options = {'input_size': None if options is None else [str(size) for size in options]}
+    inputs = inputs_from(options, default, channels=default.shape[0])
+    if name in FIXED_INPUT and [item.shape for item in inputs.inputs] != [default.shape]:
+        raise UsageError(f'{named(flag, name)} takes only its input of '
+                         f'{"x".join(map(str, default.shape))}, not '
+                         f'{", ".join(item.text() for item in inputs.inputs)}: '
+                         f'{FIXED_INPUT[name]}')
+    return ModelSpec(name, build, inputs, ':' not in name)
 
 
-def input_shape(name, values, default):
-    """(None, channels, height, width) from --input-size, checked."""
-    if values is None:
-        return (None, *default)
-    if len(values) not in (1, 2, 3):
-        raise UsageError(f'--input-size takes one, two or three integers for --model '
-                         f'([channels] height [width]), got {len(values)}')
-    channels, sides = (values[0], values[1:]) if len(values) == 3 else (default[0], values)
-    if not 1 <= channels <= MAX_CHANNELS:
-        raise UsageError(f'--input-size: {channels} channels is out of range: from 1 to '
-                         f'{MAX_CHANNELS}')
-    for side in sides:
-        if not 1 <= side <= MAX_SIDE:
-            raise UsageError(f'--input-size {side} is out of range for {name}: each side must '
-                             f'be from 1 to {MAX_SIDE}')
-    return (None, channels, sides[0], sides[-1])
+def described(inputs):
+    """The inputs in an error: [3, 10, 10] for one float32 input, as --input has them else."""
+    if len(inputs.inputs) == 1 and inputs.dtypes == [DEFAULT_DTYPE]:
+        return f'an input of {list(inputs.inputs[0].shape)}'
+    return f'the inputs {", ".join(item.text() for item in inputs.inputs)}'
 
 
 def user_factory(text, flag='--model'):
     """The function named by 'path/to/file.py:function' or 'package.module:function'."""
     where, _, function = text.rpartition(':')
     if not where or not function:
-        raise UsageError(f'{flag} {text}: give path/to/file.py:function or '
+        raise UsageError(f'{named(flag, text)}: give path/to/file.py:function or '
                          f'package.module:function')
     try:
         if where.endswith('.py') or '/' in where:
             path = pathlib.Path(where)
             if not path.is_file():
-                raise UsageError(f'{flag} {text}: there is no file {where}')
+                raise UsageError(f'{named(flag, text)}: there is no file {where}')
             spec = importlib.util.spec_from_file_location(path.stem, path)
             module = importlib.util.module_from_spec(spec)
             sys.path.insert(0, str(path.resolve().parent))
@@ -120,33 +143,78 @@ def user_factory(text, flag='--model'):
     except UsageError:
         raise
     except Exception as error:  # noqa: BLE001 -- any error of the user's module is theirs
-        raise UsageError(f'{flag} {text}: {where} does not import: '
+        raise UsageError(f'{named(flag, text)}: {where} does not import: '
                          f'{type(error).__name__}: {first_line(error)}')
     factory = getattr(module, function, None)
     if factory is None:
-        raise UsageError(f'{flag} {text}: {where} has no {function}')
+        raise UsageError(f'{named(flag, text)}: {where} has no {function}')
     if not callable(factory):
-        raise UsageError(f'{flag} {text}: {function} is not callable (its type is '
+        raise UsageError(f'{named(flag, text)}: {function} is not callable (its type is '
                          f'{type(factory).__name__}); give a function that returns a '
                          f'paddle.nn.Layer')
     return factory
 
 
 def profile_model(spec, flag='--model'):
-    """The Profile of a ModelSpec; whatever goes wrong in the model is one UsageError."""
+    """The Profile of a ModelSpec; whatever goes wrong in the model is one UsageError.
+    An image shorthand (or a user's model given no input) must meet a 2-D convolution."""
+    name, given = named(flag, spec.name), described(spec.inputs)
+    if spec.inputs.image == 'default' and not spec.vision:
+        given += ' (its default; give its own with --input SHAPE[:DTYPE])'
+    checked = spec.inputs.image is not None and not spec.vision
+    flag_used = spec.inputs.image if spec.inputs.image != 'default' else ''
     try:
-        return profile(spec.build, spec.input_shape)
-    except FactoryError as error:
-        raise UsageError(f'{flag} {spec.name}: the factory failed: {error}')
-    except NotALayerError as error:
-        raise UsageError(f'{flag} {spec.name}: {error}')
-    except ShapeError as error:
-        raise UsageError(f'{flag} {spec.name} does not take an input of '
-                         f'{list(spec.input_shape[1:])}: {error}')
+        result = trace_inputs(spec.build, spec.inputs)
+    except (FactoryError, NotALayerError) as error:
+        raise UsageError(f'{name}: {"the factory failed: " * isinstance(error, FactoryError)}'
+                         f'{error}')
     except Exception as error:  # noqa: BLE001 -- the model's own error, on this input
-        raise UsageError(f'{flag} {spec.name} fails on an input of {list(spec.input_shape[1:])} '
-                         f'(channels, height, width): {type(error).__name__}: '
+        if checked:   # a model that is no image model is told so, whatever else failed
+            check_image_model(first_layer(spec.build, spec.inputs), spec.inputs, name,
+                              flag_used)
+        if isinstance(error, ShapeError):
+            raise UsageError(f'{name} does not take {given}: {error}')
+        raise UsageError(f'{name} fails on {given}: {type(error).__name__}: '
                          f'{first_line(error)}')
+    if checked:
+        first = result.rows[0] if result.rows else None
+        check_image_model(first_meeting(first and first.layer, first and first.input_shape[0]),
+                          spec.inputs, name, flag_used)
+    return result
+
+
+class _Reached(Exception):
+    """Raised by the first layer forward() calls, to stop there."""
+
+
+def first_layer(build, inputs):
+    """first_meeting() of the first layer without sublayers (or RNN layer) that forward()
+    calls on `inputs`, or of None if forward() fails before any.  The model is built and
+    called in the static graph, where no kernel runs, and stopped at that layer."""
+    def stop(layer, arguments):
+        first = arguments[0] if arguments else None
+        raise _Reached(first_meeting(layer, list(first.shape) if hasattr(first, 'shape')
+                                     else None))
+
+    with quiet(), static_graph():
+        try:
+            model = build()
+            for layer in model.sublayers(include_self=True):
+                if not layer.sublayers() or isinstance(layer, RNNS):   # an RNN calls no cell
+                    layer.register_forward_pre_hook(stop)
+            model(*(paddle.static.data(f'input_{index}', shape, dtype) for index, (shape, dtype)
+                    in enumerate(zip(inputs.shapes, inputs.dtypes))))
+        except _Reached as reached:
+            return reached.args[0]
+        except Exception:  # noqa: BLE001 -- a forward pass that fails before any layer
+            pass
+    return first_meeting(None, None)
+
+
+def trace_inputs(build, inputs):
+    """The engine's Profile of `build()` on `inputs` (paddleinfo.inputs.Inputs)."""
+    return profile_inputs(build, [profile.Input(shape, dtype)
+                                  for shape, dtype in zip(inputs.shapes, inputs.dtypes)])
 
 
 # --- many models side by side -------------------------------------------------------
@@ -164,15 +232,17 @@ TORCHVISION_PARAMS_NOTE = (
     "Trainable column, not with Params.")
 
 
-def models_table(specs):
+def models_table(specs, flag='--models'):
     """One row per model of `specs` (from model_spec): input, params, trainable, MACs,
     weighted layers, output shape, and torchvision's published parameter count and
     GFLOPS where it has the network."""
     rows, differences = [], {}
     for spec in progress(specs, 'models'):
-        result = profile_model(spec, '--models')
+        result = profile_model(spec, flag)
         published = torchvision.PUBLISHED.get(spec.name) if spec.vision else None
-        row = {'model': spec.name, 'input_shape': list(spec.input_shape[1:]),
+        shapes = [list(item.shape) for item in spec.inputs.inputs]
+        row = {'model': spec.name, 'input_shape': shapes[0] if len(shapes) == 1 else shapes,
+               'input': ', '.join(item.text() for item in spec.inputs.inputs),
                'params': result.params, 'trainable_params': result.trainable_params,
                'macs': result.macs, 'weighted_layers': weighted_layers(result),
                'output_shape': result.output_shape,
@@ -187,35 +257,44 @@ def models_table(specs):
                       if row['torchvision_source']})
     notes = [MACS_CONVENTION]
     if sources:
-        notes.append("torchvision's columns are the num_params and _ops (its GFLOPS, "
+        notes.append("The tv columns are torchvision's: the num_params and _ops (its GFLOPS, "
                      "multiply-adds of the convs and fc layers, at 224x224 or 299x299 for "
                      "inception_v3) of its weights' metadata, in pytorch/vision: "
                      + ', '.join(sources) + '. ' + TORCHVISION_PARAMS_NOTE)
     notes += [f'* {name}: paddle.vision\'s network differs from torchvision\'s: {text}.'
               for name, text in differences.items()]
-    return {'view': 'models', 'rows': rows, 'notes': notes}
+    notes.append(WEIGHTED_NOTE)
+    return {'view': 'models', 'batch': specs[0].inputs.batch if specs else 1, 'rows': rows,
+            'notes': notes}
+
+
+# The weighted layers' column is left to csv and json, so that the table fits 100 columns.
+WEIGHTED_NOTE = ('--format csv and json add the weighted layers of each model: the conv '
+                 'and fc layers the forward pass runs.')
 
 
 def models_view(data):
-    # Each torchvision column next to the one it compares with: its num_params is a
+    # Each torchvision (tv) column next to the one it compares with: its num_params is a
     # count of trainable parameters.
-    header = ['Model', 'Input', 'Params', 'Trainable', 'torchvision params', 'MACs (G)',
-              'torchvision GFLOPS', 'Weighted layers', 'Output shape']
+    header = ['Model', 'Input', 'Params', 'Trainable', 'tv params', 'MACs (G)', 'tv GFLOPS',
+              'Output shape']
     body, csv_rows = [], []
     for row in data['rows']:
         mark = ' *' if row['differs_from_torchvision'] else ''
         published = row['torchvision_params'] is not None
-        body.append([row['model'] + mark, 'x'.join(map(str, row['input_shape'])),
+        body.append([row['model'] + mark, row['input'],
                      f'{row["params"]:,}', f'{row["trainable_params"]:,}',
                      f'{row["torchvision_params"]:,}' if published else '-',
                      gmacs(row['macs']),
                      f'{row["torchvision_gflops"]:.3f}' if published else '-',
-                     str(row['weighted_layers']), str(row['output_shape'])])
-        csv_rows.append({'model': row['model'],
-                         'input_shape': 'x'.join(map(str, row['input_shape']))} | {
+                     str(row['output_shape'])])
+        csv_rows.append({'model': row['model'], 'input_shape': row['input']} | {
             key: row[key] for key in ('params', 'trainable_params', 'torchvision_params',
                                       'macs', 'torchvision_gflops', 'weighted_layers')} | {
             'output_shape': str(row['output_shape']),
             'differs_from_torchvision': row['differs_from_torchvision'] or ''})
-    return ('paddle.vision.models side by side, batch 1', header, body, csv_rows,
-            data['notes'])
+    # To fit 100 columns: the headers break at their spaces, the inputs between them and
+    # a list of output shapes between its shapes.
+    header, body = fit(header, body, {1: 'text', 7: 'shapes'})
+    return (f'paddle.vision.models side by side, batch {data["batch"]}', header, body,
+            csv_rows, data['notes'])

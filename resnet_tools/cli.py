@@ -5,46 +5,13 @@ emit warnings that have nothing to do with the question a script answers (the
 missing-ccache notice, BatchNorm's note on running statistics); the user should
 see the table, not those.
 """
-import argparse
 import os
 import sys
 import tempfile
-import warnings
 
 from configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS
+from paddleinfo.cli import ArgumentParser, fail, quiet_paddle, run  # noqa: F401 -- one definition
 from paddleinfo.errors import UsageError  # noqa: F401 -- one type for every one-line error
-
-# Messages Paddle prints that are about Paddle's own setup, not about the user's input.
-PADDLE_NOISE = (
-    r'No ccache found',
-    r'When training, we now always track global mean and variance',
-)
-
-
-def quiet_paddle():
-    for message in PADDLE_NOISE:
-        warnings.filterwarnings('ignore', message=message)
-    os.environ.setdefault('GLOG_minloglevel', '2')
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a bad argument is one line on stderr and exit code 2."""
-
-    def error(self, message):
-        fail(self.prog, message)
-
-
-def fail(prog, message):
-    sys.stderr.write(f'{prog}: error: {message} (see --help)\n')
-    sys.exit(2)
-
-
-def run(main, prog):
-    """Run main(), turning a UsageError into the one-line error and exit code 2."""
-    try:
-        return main()
-    except UsageError as error:
-        fail(prog, str(error))
 
 
 def integer(flag, text, low=None, high=None):

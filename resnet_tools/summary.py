@@ -230,7 +230,10 @@ def check_request(args):
             raise UsageError(f'--overview shows every depth in both variants; '
                              f'it takes no {flag}')
     if view == '--models' or args['model'] is not None:
-        return model_request(args, view, fmt, sizes, depth)
+        return model_request(args, view, fmt, depth)
+    for flag in given_flags(args, ('--input', '--batch-size')):
+        raise UsageError(f'{flag} is for --model and --models; this repository\'s ResNets '
+                         f'take an image of --input-size height [width], batch 1')
     if args['block'] is not None:
         if view == '--stages':
             raise UsageError('--stages is for a whole network, not for --block')
@@ -265,7 +268,7 @@ def check_request(args):
                    args['macs'], args['explain'], depth)
 
 
-def model_request(args, view, fmt, sizes, depth):
+def model_request(args, view, fmt, depth):
     """The Request of --model NAME or --models NAME...: paddle.vision's networks or a
     user's own, which take none of the ResNet options."""
     for flag in given_flags(args, ('--layers', '--arch', '--block', '--variant', '--stages',
@@ -274,13 +277,15 @@ def model_request(args, view, fmt, sizes, depth):
         which = '--models' if view == '--models' else '--model'
         raise UsageError(f'{flag} is for this repository\'s ResNets; {which} builds '
                          f'paddle.vision\'s networks as they are')
+    # paddleinfo.inputs reads them: --input, --batch-size, and --input-size [C] H [W].
+    inputs = {key: args.get(key) for key in ('input', 'batch_size', 'input_size')}
     if view == '--models':
         if args['model'] is not None:
             raise UsageError('--model shows one network; --models lists several: give one')
         # All checked before any is built.
-        specs = tuple(zoo.model_spec(name, sizes, '--models') for name in args['models'])
+        specs = tuple(zoo.model_spec(name, inputs, '--models') for name in args['models'])
         return Request('models', fmt, models=specs)
-    spec = zoo.model_spec(args['model'], sizes)
+    spec = zoo.model_spec(args['model'], inputs)
     kind = 'depth' if view == '--depth' else (
         'summary' if fmt == 'plain' and not (args['macs'] or args['explain']) else 'layers')
     return Request(kind, fmt, spec.name, input_shape=spec.input_shape, macs=args['macs'],

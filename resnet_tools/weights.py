@@ -506,6 +506,15 @@ def load_weights(model, source, layouts=(OURS, OFFICIAL)):
     return layout
 
 
+def pretrained(arch, source, **kwargs):
+    """The network `arch`, built by resnet.build with `kwargs`, holding the weights of
+    `source`: a .pdparams or .safetensors path in either layout, or a state dict.
+    Nothing is downloaded: paddle.vision's pretrained=True is an error here."""
+    model = resnet.build(arch, **kwargs)
+    load_weights(model, source)
+    return model
+
+
 def load_official(model, source):
     """Load paddle.vision's weights (a .pdparams or .safetensors path, or a state dict)
     into our `model`, refusing our layout.  Nothing is downloaded."""

@@ -13,6 +13,7 @@ from resnet_tools.cli import (AND_CIFAR, ArgumentParser, add_block_arguments, ad
 quiet_paddle()
 
 from paddleinfo import zoo  # noqa: E402
+from paddleinfo.inputs import add_input_arguments  # noqa: E402
 from paddleinfo.macs import MACS_CONVENTION  # noqa: E402
 from resnet_tools import summary, teaching  # noqa: E402
 
@@ -38,6 +39,8 @@ Tables to teach from:
 Any Paddle model:
   python scripts/summary.py --model mobilenet_v2 --macs      paddle.vision's network
   python scripts/summary.py --model my_net.py:build --input-size 1 64 64   your own
+  python scripts/summary.py --model docs/examples/nets.py:lstm --input 50x16   a sequence
+  python scripts/summary.py --model docs/examples/nets.py:two_inputs --input 3x32x32 --input 10
   python scripts/summary.py --models alexnet vgg16 resnet50   side by side
 """
 
@@ -45,7 +48,10 @@ EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for pa
     f'Input sizes: each side from 32 (a ResNet halves the map five times; 4 for a CIFAR '
     f'network), or from the stride for a block, up to {summary.MAX_INPUT_SIZE}. '
     f'With --model: [channels] height [width], by default the model\'s own '
-    f'(3x224x224; 3x299x299 for inception_v3, 1x28x28 for LeNet).',
+    f'(3x224x224; 3x299x299 for inception_v3, 1x28x28 for LeNet), for a model whose input '
+    f'first meets a 2-D convolution only; any other model takes --input SHAPE[:DTYPE], '
+    f'once per input of forward(): its shape without the batch, sizes joined by x, and its '
+    f'dtype if not float32 (16x40, 128:int64), with --batch-size N in front of every input.',
     summary.TRAINABLE_NOTE,
     teaching.PAPER_MACS_CONVENTION,
     f'With --model and --models: {MACS_CONVENTION}',
@@ -65,7 +71,9 @@ def parse_args(argv):
                            'path/to/file.py:function or package.module:function, a function '
                            'that returns a paddle.nn.Layer')
     add_block_arguments(parser)
-    add_shape_arguments(parser, '; with --model or --models [channels] height [width]')
+    add_shape_arguments(parser, '; with --model or --models [channels] height [width], for '
+                                'an image model only')
+    add_input_arguments(parser, input_size=False)   # --input and --batch-size, as paddleinfo's
     view = parser.add_mutually_exclusive_group()
     view.add_argument('--stages', action='store_true',
                       help="the paper's Table 1 (or its CIFAR-10 table): one row per stage "

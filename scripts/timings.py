@@ -38,7 +38,8 @@ def main(argv=None):
     repeats = integer('--repeats', args.repeats, 1, 100)
     chosen = timings.COMMANDS + (timings.SLOW_COMMANDS if args.with_compare else ())
     times = timings.measure([command for command, _ in chosen], repeats)
-    print(f'median of {repeats} runs each, in fresh processes; machine: {timings.machine()}')
+    print(f'median of {repeats} runs each, in fresh processes, one after another')
+    print(f'machine: {timings.machine()}')
     print()
     print(timings.table(times, [target for _, target in chosen]))
 

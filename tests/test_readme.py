@@ -33,7 +33,7 @@ def page_pairs():
 PAIRS = page_pairs()
 PAGES = [name for pair in PAIRS for name in pair]
 BASH_BLOCK = re.compile(r'^```bash\n(.*?)^```', re.MULTILINE | re.DOTALL)
-OUTPUT_SHOWN = re.compile(r'^```bash\n(python scripts/[^\n]*)\n```\s*```text\n(.*?)^```',
+OUTPUT_SHOWN = re.compile(r'^```bash\n((?:python scripts/|paddleinfo )[^\n]*)\n```\s*```text\n(.*?)^```',
                           re.MULTILINE | re.DOTALL)
 
 
@@ -45,15 +45,27 @@ def bash_blocks(name):
     return [block.strip() for block in BASH_BLOCK.findall(read(name))]
 
 
+def command_of(words):
+    """('scripts/NAME.py', args...) of `python scripts/NAME.py args...`, ('paddleinfo',
+    args...) of the paddleinfo command (run from the clone as python -m paddleinfo), or
+    None for any other line."""
+    if words[:1] == ['python'] and len(words) > 1 and words[1].startswith('scripts/'):
+        return tuple(words[1:])
+    if words[:1] == ['paddleinfo']:
+        return tuple(words)
+    return None
+
+
 def script_commands(name):
-    """Each `python scripts/...` line of a page's ```bash blocks, comments dropped
-    (after the first two blocks of a README, which are the install and test commands)."""
+    """Each `python scripts/...` and `paddleinfo ...` line of a page's ```bash blocks,
+    comments dropped (after the first two blocks of a README, which are the install and
+    test commands)."""
     commands = []
     for block in bash_blocks(name)[2 if name in (README, README_ZH) else 0:]:
         for line in block.splitlines():
-            words = shlex.split(line, comments=True)
-            if words[:1] == ['python'] and len(words) > 1 and words[1].startswith('scripts/'):
-                commands.append(tuple(words[1:]))
+            command = command_of(shlex.split(line, comments=True))
+            if command:
+                commands.append(command)
     return commands
 
 
@@ -66,7 +78,7 @@ def outputs_shown():
     shown = {}
     for name in PAGES:
         for command, output in OUTPUT_SHOWN.findall(read(name)):
-            shown.setdefault(tuple(shlex.split(command, comments=True)[1:]), set()).add(output)
+            shown.setdefault(command_of(shlex.split(command, comments=True)), set()).add(output)
     return shown
 
 
@@ -214,8 +226,13 @@ def test_comparable_masks_only_the_measured_numbers():
 
 @pytest.mark.parametrize('command', all_commands(), ids=' '.join)
 def test_command_runs(command, tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / command[0]), *command[1:]],
-                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    if command[0] == 'paddleinfo':   # the installed command is python -m paddleinfo; its
+        # paths are the clone's, and it writes nothing
+        result = subprocess.run([sys.executable, '-m', 'paddleinfo', *command[1:]],
+                                capture_output=True, text=True, timeout=600, cwd=REPO)
+    else:
+        result = subprocess.run([sys.executable, str(REPO / command[0]), *command[1:]],
+                                capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert 'Traceback' not in result.stderr
     for output in outputs_shown().get(command, ()):

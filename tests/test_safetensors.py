@@ -77,7 +77,7 @@ def test_the_files_hold_the_exact_tensors_in_both_layouts(official, files):
 def test_loading_unpickles_nothing_and_gives_identical_logits(official, files, name,
                                                               no_unpickling):
     expected = arrays(official.state_dict())
-    model = resnet.resnet18(pretrained=str(files[name]), num_classes=NUM_CLASSES)
+    model = weights.pretrained('resnet18', str(files[name]), num_classes=NUM_CLASSES)
     assert np.abs(logits(model) - logits(official)).max() == 0
     loaded = arrays(model.state_dict())
     assert_bitwise_equal({theirs: loaded[ours] for ours, theirs in weights.key_map(model).items()},
@@ -135,7 +135,7 @@ def write_cifar(path, layers=20, in_channels=1, seed=5):
 def test_a_cifar_network_loads_its_own_checkpoint(tmp_path, no_unpickling):
     path = tmp_path / 'digits.safetensors'
     saved = write_cifar(path)
-    model = resnet.build('cifar_resnet20', pretrained=str(path), in_channels=1)
+    model = weights.pretrained('cifar_resnet20', str(path), in_channels=1)
     images = paddle.to_tensor(np.random.RandomState(0).standard_normal((2, 1, 8, 8))
                               .astype('float32'))
     saved.eval()
@@ -149,7 +149,7 @@ def test_a_cifar_network_loads_its_own_checkpoint(tmp_path, no_unpickling):
     with pytest.raises(weights.WeightsError,
                        match=r"holds cifar_resnet20 weights .* not cifar_resnet32: use --arch "
                              r"cifar_resnet20, or resnet.build\('cifar_resnet20'\)"):
-        resnet.build('cifar_resnet32', pretrained=str(path), in_channels=1)
+        weights.pretrained('cifar_resnet32', str(path), in_channels=1)
 
 
 def test_a_cifar_network_has_no_official_layout(tmp_path):
@@ -265,4 +265,4 @@ def test_a_float16_file_names_the_dtype(files, tmp_path, no_unpickling):
     path, _ = damaged('float16', files, tmp_path)
     with pytest.raises(weights.WeightsError, match=r'holds \S+ as float16; the networks here '
                                                     r'are float32 throughout'):
-        resnet.resnet18(num_classes=NUM_CLASSES, pretrained=str(path))
+        weights.pretrained('resnet18', str(path), num_classes=NUM_CLASSES)

@@ -20,9 +20,26 @@ def test_ratios_are_medians_over_the_import_median():
     assert table[3] == '| `python scripts/summary.py --overview` | 6.00 | 4.00 | <= 4: met |'
 
 
+def test_the_table_fits_100_columns_and_writes_cut_commands_in_full():
+    commands = [command for command, _ in timings.COMMANDS]
+    times = {timings.IMPORT: [1.0], **{command: [12.345] for command in commands}}
+    lines = timings.table(times, [1.8] * len(commands)).splitlines()
+    assert max(map(len, lines)) <= 100
+    models = timings.command_text(commands[3])
+    assert models.startswith('python scripts/summary.py --models alexnet') and len(models) > 100
+    assert f'| `{timings.cut(models)}` |' in lines[6] and timings.cut(models).endswith(' ...')
+    assert timings.cut('python -m paddleinfo docs/examples/nets.py:lstm --input 50x16') == (
+        'python -m paddleinfo nets.py:lstm --input 50x16')
+    assert lines[lines.index('In full:') + 1].strip() == models[:len(lines[
+        lines.index('In full:') + 1].strip())]
+    assert ' '.join(line.strip() for line in lines[lines.index('In full:') + 1:]).count(
+        'python ') == sum(timings.cut(text) != text for text, _, _ in timings.ratios(times))
+
+
 def test_every_timed_command_has_a_target_or_none():
     for command, target in timings.COMMANDS + timings.SLOW_COMMANDS:
-        assert command[0].startswith('scripts/') and (timings.REPO / command[0]).is_file()
+        script = command[2].split(':')[0] if command[:2] == ('-m', 'paddleinfo') else command[0]
+        assert script in ('resnet34',) or (timings.REPO / script).is_file()
         assert target is None or target > 1
 
 

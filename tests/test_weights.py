@@ -123,7 +123,7 @@ def test_resnet50_runs_official_weights_in_one_command(tmp_path):
     paddle.save(official.state_dict(), str(path))
     # Named like the published file, but not it: loading warns about the md5.
     with pytest.warns(weights.WeightsWarning, match='md5'):
-        ours = resnet.resnet50(pretrained=str(path))
+        ours = weights.pretrained('resnet50', str(path))
     x = batch(64, seed=3)
     assert np.abs(logits(ours, x) - logits(official, x)).max() == 0
 
@@ -131,7 +131,13 @@ def test_resnet50_runs_official_weights_in_one_command(tmp_path):
 def test_pretrained_true_asks_for_a_path_instead_of_downloading():
     # paddle.vision's pretrained=True downloads; here nothing is, and the error says so.
     with pytest.raises(weights.WeightsError, match='not True: nothing is downloaded here'):
-        resnet.resnet18(pretrained=True)
+        weights.pretrained('resnet18', True)
+
+
+def test_the_network_takes_no_weights_and_says_where_they_go():
+    # resnet.py imports nothing of resnet_tools: paddle.vision's pretrained= points a layer up.
+    with pytest.raises(TypeError, match=r"resnet_tools.weights.pretrained\('resnet18', path\)"):
+        resnet.resnet18(pretrained='resnet18.pdparams')
 
 
 def test_load_weights_takes_either_layout(tmp_path):

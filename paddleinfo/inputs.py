@@ -1,0 +1,189 @@
+"""The inputs of a model, as a command line gives them: one definition of the options,
+shared by the `paddleinfo` command and scripts/summary.py --model.
+
+    --input SHAPE[:DTYPE]   one positional input of forward(), repeated for several:
+                            its shape without the batch, sizes joined by x (16x40,
+                            3x8x32x32, 100), and its dtype (default float32)
+    --batch-size N          the batch, put in front of every input (default 1)
+    --input-size [C] H [W]  shorthand for an image: --input CxHxW, for models whose
+                            input first meets a 2-D convolution only
+
+`--input-size 20` on an MLP is refused, never turned into a 3x20x20 image: once the
+model is traced, `check_image_model` looks at the first layer the input reached.
+This module imports no Paddle.
+"""
+import math
+from dataclasses import dataclass
+
+from paddleinfo.errors import UsageError
+
+DTYPES = ('float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8',
+          'uint8', 'bool', 'complex64', 'complex128')
+DEFAULT_DTYPE = 'float32'
+# What a summary may cost is the memory of its inputs (and of the eager pass, where a
+# model cannot be traced): a bound on the elements of all inputs together, 1 GiB of
+# float32.  A 100-d latent, 1,600 audio samples or a 5-D video clip are far below it.
+MAX_ELEMENTS = 2 ** 28
+MAX_BATCH = 2 ** 16
+# The layers an image's shorthand may first meet (paddle.nn's class names).
+IMAGE_LAYERS = ('Conv2D', 'Conv2DTranspose')
+
+INPUT_HELP = ('one positional input of forward(): its shape without the batch, sizes '
+              'joined by x, and its dtype, e.g. 16x40, 20:int64, 3x8x32x32; give it once per '
+              f'input, in order (dtypes: {", ".join(DTYPES)}; default {DEFAULT_DTYPE})')
+BATCH_HELP = 'the batch size, put in front of every input (default: 1)'
+INPUT_SIZE_HELP = ('shorthand for an image model (one whose input first meets a 2-D '
+                   'convolution): [channels] height [width], the same as --input CxHxW')
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of forward(): its shape without the batch, and its dtype."""
+    shape: tuple
+    dtype: str = DEFAULT_DTYPE
+
+    def text(self):
+        """As --input takes it, e.g. '16x40:int64' ('16x40' for float32)."""
+        dims = 'x'.join(map(str, self.shape))
+        return dims if self.dtype == DEFAULT_DTYPE else f'{dims}:{self.dtype}'
+
+
+def add_input_arguments(parser, input_size=True):
+    """--input, --batch-size and (unless the parser has its own) --input-size."""
+    parser.add_argument('--input', metavar='SHAPE[:DTYPE]', action='append', help=INPUT_HELP)
+    parser.add_argument('--batch-size', metavar='N', help=BATCH_HELP)
+    if input_size:
+        parser.add_argument('--input-size', metavar='N', nargs='+', help=INPUT_SIZE_HELP)
+
+
+def positive(flag, text, what):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise UsageError(f'{flag}: {what} {text!r} is not a positive integer')
+    return value
+
+
+def parse_input(text, flag='--input'):
+    """The Input of '16x40' or '16x40:int64'."""
+    dims, _, dtype = text.partition(':')
+    dtype = dtype or DEFAULT_DTYPE
+    if dtype not in DTYPES:
+        raise UsageError(f'{flag} {text}: {dtype!r} is not a dtype; choose from '
+                         f'{", ".join(DTYPES)}')
+    if not dims:
+        raise UsageError(f'{flag} {text}: give the shape without the batch, sizes joined by '
+                         f'x, e.g. 16x40 or 20:int64')
+    return Input(tuple(positive(f'{flag} {text}', size, 'size') for size in dims.split('x')),
+                 dtype)
+
+
+def image_input(values, channels=3, flag='--input-size'):
+    """The Input of --input-size [C] H [W] (integers as text); `channels` when C is not
+    given: the model's own, 3 for colour."""
+    if len(values) not in (1, 2, 3):
+        raise UsageError(f'{flag} takes one, two or three integers ([channels] height '
+                         f'[width]), got {len(values)}')
+    sizes = [positive(flag, value, 'size') for value in values]
+    if len(sizes) == 3:
+        channels, sizes = sizes[0], sizes[1:]
+    return Input((channels, sizes[0], sizes[-1]))
+
+
+def batch_size(text, flag='--batch-size'):
+    value = 1 if text is None else positive(flag, text, 'batch size')
+    if value > MAX_BATCH:
+        raise UsageError(f'{flag} {value} is out of range: from 1 to {MAX_BATCH}')
+    return value
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a command line asks a model to be given: inputs, batch, and where an image
+    came from, which the model must then suit: '--input-size', or 'default' (the model's
+    own input); None for inputs given in full with --input."""
+    inputs: tuple
+    batch: int = 1
+    image: str | None = None
+
+    @property
+    def shapes(self):
+        """Every input's shape with the batch in front, as paddleinfo.summary takes them."""
+        return [[self.batch, *item.shape] for item in self.inputs]
+
+    @property
+    def dtypes(self):
+        return [item.dtype for item in self.inputs]
+
+    def text(self):
+        """The inputs as the title names them, e.g. '8x16x40, 8x20:int64'."""
+        return ', '.join(Input((self.batch, *item.shape), item.dtype).text()
+                         for item in self.inputs)
+
+
+def inputs_from(args, default=None, channels=3):
+    """The Inputs of parsed arguments (a dict with 'input', 'batch_size', 'input_size'),
+    or of `default` (an Input, the model's own image) when neither shape option is given.
+    None when nothing is given and there is no default."""
+    given, size = args.get('input'), args.get('input_size')
+    if given and size:
+        raise UsageError('--input-size is the shorthand of one image input; with --input, '
+                         'give every input with --input')
+    batch = batch_size(args.get('batch_size'))
+    if given:
+        inputs = Inputs(tuple(parse_input(text) for text in given), batch)
+    elif size:
+        inputs = Inputs((image_input(size, channels),), batch, image='--input-size')
+    elif default is not None:
+        inputs = Inputs((default,), batch, image='default')
+    else:
+        return None
+    elements = sum(math.prod(shape) for shape in inputs.shapes)
+    if elements > MAX_ELEMENTS:
+        raise UsageError(f'the inputs {inputs.text()} hold {elements:,} values; a summary '
+                         f'takes at most {MAX_ELEMENTS:,} (1 GiB of float32)')
+    return inputs
+
+
+def first_meeting(layer, shape):
+    """What check_image_model needs of the first layer reached, read while it is at hand:
+    (its class name or None, the shape of its input, an --input it would take)."""
+    return (type(layer).__name__ if layer is not None else None, shape, example(layer))
+
+
+def check_image_model(first, inputs, name, flag='--input-size'):
+    """A UsageError unless the image of `inputs` went straight into a 2-D convolution:
+    `first` is first_meeting() of the first layer the trace reached.  Any other model
+    must be given its real input with --input."""
+    kind, shape, hint = first
+    if kind in IMAGE_LAYERS and shape is not None and list(shape[1:]) == list(
+            inputs.inputs[0].shape):
+        return
+    reached = (f'its input first meets {kind}' if kind is not None
+               else 'its input meets no layer')
+    how = (f'{flag} is the shorthand for image models' if flag
+           else 'with no input given, a model is taken for an image model')
+    raise UsageError(f'{name}: {how}, whose input first meets a 2-D convolution, and '
+                     f'{reached}: give its input with --input SHAPE[:DTYPE], e.g. --input '
+                     f'{hint}')
+
+
+def example(layer):
+    """An --input the layer would take, where its kind says so; else a placeholder."""
+    kind = type(layer).__name__ if layer is not None else ''
+    if kind == 'Linear':
+        try:   # a layer of a finished static-graph trace may no longer tell its shapes
+            return str(layer.weight.shape[0])
+        except ValueError:
+            return 'FEATURES'
+    if kind == 'Embedding':
+        return 'LENGTH:int64'
+    if kind in ('LSTM', 'GRU', 'SimpleRNN'):
+        return f'LENGTHx{layer.input_size}'
+    if kind == 'Conv1D':
+        return f'{layer._in_channels}xLENGTH'
+    if kind == 'Conv3D':
+        return f'{layer._in_channels}xDEPTHxHEIGHTxWIDTH'
+    return 'SIZExSIZE'
