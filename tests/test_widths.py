@@ -83,7 +83,8 @@ def test_the_per_layer_mapping_names_a_blocks_layers_within_it():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('arch', [*ARCHS, *CIFAR_ARCHS])
+# cifar_plain1202's table is cifar_resnet1202's but for the note; building it takes long.
+@pytest.mark.parametrize('arch', [*ARCHS, *(arch for arch in CIFAR_ARCHS if arch != 'cifar_plain1202')])
 def test_every_networks_stage_table_fits_100_columns(arch):
     # The widest cells are the ResNeXt blocks and cifar_resnet1202's counts; the input
     # size changes only the MACs, whose column is wider than they are.
