@@ -20,12 +20,12 @@ import os
 import pathlib
 import warnings
 
+import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
 import numpy as np
 import paddle
 import safetensors.numpy
 from paddle.vision.models.resnet import model_urls
 
-import resnet
 from configs import ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, cifar_layers_config
 from resnet_tools import files
 from resnet_tools.cli import UsageError, arch_name
