@@ -180,8 +180,15 @@ def add_arguments(parser):
                         help='test on the first N test images only (default: all)')
 
 
-def from_args(args):
-    """The data that the --data, --data-file, --train-size and --test-size flags ask for."""
+def source_from_args(args):
+    """The arguments of load() that the --data, --data-file, --train-size and
+    --test-size flags ask for, as a dict (what another process needs to read the data)."""
     sizes = [None if text is None else integer(flag, text)
              for flag, text in (('--train-size', args.train_size), ('--test-size', args.test_size))]
-    return load(args.data, args.data_file, *sizes)
+    return {'name': args.data, 'data_file': args.data_file, 'train_size': sizes[0],
+            'test_size': sizes[1]}
+
+
+def from_args(args):
+    """The data that the --data, --data-file, --train-size and --test-size flags ask for."""
+    return load(**source_from_args(args))

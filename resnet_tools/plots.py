@@ -1,6 +1,7 @@
 """Error curves of training runs, drawn from their logs, in the style of the
 paper's Figure 6: one panel per group of runs, training error dashed and test
-error solid against epochs, one colour per key shared by all panels.
+error solid against epochs, one colour per key shared by all panels; and the
+layer responses of its Figure 7.
 
 Same logs, same bytes: the SVG's ids come from a fixed salt, and neither file
 carries a date or the matplotlib version.
@@ -38,8 +39,9 @@ def draw_error_curves(panels, output, subtitle=None):
                                                    ('test_error', '-', 2.0, 'test')):
                     errors = [100 * row[column] for row in rows]
                     highest = max(highest, *errors)
+                    # One legend entry per run; the caption says which line is which.
                     ax.plot(epochs, errors, style, color=colours[key], linewidth=width,
-                            label=f'{label} {what}')
+                            label=label if what == 'test' else '_nolegend_')
             ax.set_title(title)
             ax.set_xlabel('epoch')
             ax.grid(True, linewidth=0.3)
@@ -50,14 +52,44 @@ def draw_error_curves(panels, output, subtitle=None):
         caption = 'dashed: training error, solid: test error'
         figure.suptitle(f'{caption}; {subtitle}' if subtitle else caption, fontsize='small')
         figure.tight_layout()
-        paths = []
-        try:
-            for form, path in zip(FORMATS, output_paths(output)):
-                with files.replacing(path) as temporary:
-                    figure.savefig(temporary, format=form, metadata=METADATA[form])
-                paths.append(path)
-        finally:
-            plt.close(figure)
+        return _save(figure, output)
+
+
+def draw_responses(curves, output, subtitle=None):
+    """The paper's Figure 7: `curves`, [(label, colour key, dashed, stds in layer order)],
+    drawn against the layer index (top) and sorted in descending order (bottom), to
+    output.png and output.svg.  Returns the paths written."""
+    keys = sorted({key for _, key, _, _ in curves}, key=sort_key)
+    colours = {key: f'C{index % 10}' for index, key in enumerate(keys)}
+    with plt.rc_context(STYLE):
+        figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6.5))
+        for label, key, dashed, stds in curves:
+            style = dict(color=colours[key], linewidth=1.2, linestyle='--' if dashed else '-',
+                         label=label)
+            top.plot(range(1, len(stds) + 1), stds, **style)
+            bottom.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), **style)
+        top.set_xlabel('layer index (original)')
+        bottom.set_xlabel('layer index (sorted by magnitude)')
+        for ax in (top, bottom):
+            ax.set_ylabel('std')
+            ax.grid(True, linewidth=0.3)
+            if curves:
+                ax.legend(fontsize='small')
+        caption = 'std of each 3x3 layer\'s response (after BN, before ReLU and addition)'
+        figure.suptitle(f'{caption}; {subtitle}' if subtitle else caption, fontsize='small')
+        figure.tight_layout()
+        return _save(figure, output)
+
+
+def _save(figure, output):
+    paths = []
+    try:
+        for form, path in zip(FORMATS, output_paths(output)):
+            with files.replacing(path) as temporary:
+                figure.savefig(temporary, format=form, metadata=METADATA[form])
+            paths.append(path)
+    finally:
+        plt.close(figure)
     return paths
 
 

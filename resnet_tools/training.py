@@ -446,7 +446,8 @@ def train(name, build_model, data, settings, output, resume=False, force=False, 
     `description` is a dict of whatever else defines the run (data, sizes), stored
     and compared on --resume with the settings.  `progress(total, text)` gives a
     tqdm-like bar, or None.  `report` gets one line per epoch (rank 0 only).
-    Returns {'log': rows, 'params': trainable parameters, 'digest': weights_digest}.
+    Returns {'log': rows, 'params': trainable parameters, 'digest': weights_digest,
+    'model': the trained network}.
 
     Rank 0 holds the lock on `output` (locking.owning) from before its checks to the
     end.  A signal ends the run with a cli.Stop (exit 130 or 143), a loss that is not
@@ -542,7 +543,8 @@ def _train(name, build_model, data, settings, output, checkpoint, resume, force,
             # A signal during the save is honoured once it is complete.
             if epoch + 1 < settings.epochs and agree([stops.signal is not None], world_size)[0]:
                 raise stopped(stops, epoch + 1, epoch + 1)
-    return {'log': log, 'params': parameters, 'digest': weights_digest(model.state_dict())}
+    return {'log': log, 'params': parameters, 'digest': weights_digest(model.state_dict()),
+            'model': model}
 
 
 def add_arguments(parser, defaults=Settings()):

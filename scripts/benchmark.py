@@ -5,8 +5,8 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from resnet_tools.cli import (ArgumentParser, add_network_arguments, arch_name, integer,  # noqa: E402
-                              quiet_paddle, run)
+from resnet_tools.cli import (ArgumentParser, UsageError, add_network_arguments,  # noqa: E402
+                              arch_name, integer, quiet_paddle, run)
 
 quiet_paddle()
 
@@ -37,6 +37,16 @@ also as a share of it, naming the BLAS kernel that ran.  Target: the exported
 model at batch {max(benchmark.INFERENCE_BATCHES)} with all cores (--threads 0) at \
 >= {100 * benchmark.CEILING_TARGET:g} % of the ceiling.
 
+--training times one training step (forward, backward, SGD) of the CIFAR networks
+instead: ResNet-20 and ResNet-56 at batch {benchmark.TRAINING_BATCH} on 1x8x8 (the digits) and
+3x32x32 (CIFAR-10) inputs, with 1 thread, with every core as threads, and with
+every core as processes of one thread each, each as img/s and as a share of the
+ceiling (training counted as {benchmark.TRAINING_MAC_FACTOR} x the forward MACs); then the options
+that might close the gap (oneDNN kernels, NHWC, bf16 autocast where the CPU has AMX), each
+timed in turn with the step it changes:
+
+  python scripts/benchmark.py --training
+
 A full ResNet-50 run takes a few minutes on 2 cores.  It is a benchmark, not a
 test: the exit code is 0 whether or not a target is met.
 """
@@ -58,6 +68,8 @@ def parse_args(argv):
                         help=f'math threads for the eager models, Paddle Inference and the '
                              f'ceiling; 0 for all {benchmark.all_cores()} cores '
                              f"(default: {benchmark.DEFAULT_THREADS}, Paddle's default)")
+    parser.add_argument('--training', action='store_true',
+                        help='time the training step of the CIFAR networks instead (see above)')
     return parser.parse_args(argv)
 
 
@@ -68,6 +80,20 @@ def show_progress(what):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.training:
+        for flag in ('layers', 'arch', 'input_size'):
+            if getattr(args, flag) is not None:
+                raise UsageError(f'--{flag.replace("_", "-")} does not go with --training, '
+                                 f'which times its own networks and inputs')
+        if args.batch_size != '8' or args.threads != str(benchmark.DEFAULT_THREADS):
+            raise UsageError('--batch-size and --threads do not go with --training, which uses '
+                             f'batch {benchmark.TRAINING_BATCH} and every way of using the cores')
+        text, _, _ = benchmark.training_report(
+            warmup=integer('--warmup', args.warmup, 0, benchmark.MAX_REPEATS),
+            repeats=integer('--repeats', args.repeats, 1, benchmark.MAX_REPEATS),
+            progress=show_progress if on_terminal() else lambda what: None)
+        print(text)
+        return
     arch = arch_name(args.layers, args.arch)
     input_size = [integer('--input-size', value, 1, 1 << 30) for value in args.input_size or ['224']]
     export.input_shape(arch, input_size)   # checks the size before any network is built

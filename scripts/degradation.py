@@ -1,10 +1,10 @@
 """The degradation problem of the paper's Figure 6: plain networks get worse with
 depth, residual networks do not."""
 import argparse
-import functools
 import os
 import pathlib
 import sys
+import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
@@ -13,51 +13,77 @@ from resnet_tools.cli import (ArgumentParser, UsageError, check_writable_directo
 
 quiet_paddle()
 
-from resnet_tools import cifar, data, plots, training  # noqa: E402
-from paddleinfo.progress import bar as progress_bar, on_terminal  # noqa: E402
+from resnet_tools import cifar, data, jobs, locking, plots, training  # noqa: E402
+from paddleinfo.progress import on_terminal  # noqa: E402
 
 PROG = 'degradation.py'
 FIGURE = 'degradation'
+RESPONSES_FIGURE = 'responses'
 
 DESCRIPTION = f"""\
-Train plain-20, plain-56, ResNet-20 and ResNet-56 (--depths) with the same seed,
-data and settings, each into OUTPUT/<arch>/ as scripts/train.py would, then draw
-the paper's Figure 6 into OUTPUT/{FIGURE}.png and OUTPUT/{FIGURE}.svg (plain
-networks left, ResNets right; training error dashed, test error solid) and print
-a table: network, params, final training and test error, seconds.
+Train the plain networks and the ResNets of the paper's Figure 6 with the same
+seed, data and settings, each into OUTPUT/<arch>/ as scripts/train.py would, in
+--jobs processes side by side; then draw Figure 6 into OUTPUT/{FIGURE}.png and .svg
+(plain networks left, ResNets right; training error dashed, test error solid),
+Figure 7 into OUTPUT/{RESPONSES_FIGURE}.png and .svg (the std of every 3x3 layer's
+response, recorded in OUTPUT/<arch>/responses.csv at the end of training), and
+print a table: network, params, final training and test error, seconds.
 
   python scripts/degradation.py --data digits --output runs/degradation
   python scripts/degradation.py --plot-only runs/degradation
 
-The default run trains on scikit-learn's digits for {cifar.DIGITS_SETTINGS.epochs} epochs with
---warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs} (the paper's warm-up, at a tenth of the rate);
-it takes about 6 minutes on an idle 2-core CPU.  The paper's own experiment, CIFAR-10
-for 64k iterations, on a GPU:
+The default run is the paper's: plain-20/32/44/56 and ResNet-20/32/44/56/110, on
+scikit-learn's digits for {cifar.DIGITS_SETTINGS.epochs} epochs with \
+--warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs} (the paper's warm-up, at
+a tenth of the rate), ResNet-110 at --lr-110 {cifar.DIGITS_DEEPEST_LR:g}.  It took 3 to 5 minutes
+with --jobs 2 on a 2-core Intel Xeon shared with other work, and about 6 minutes of
+CPU time.  The paper's own experiment, CIFAR-10 for 64k iterations, on a GPU:
 
   python scripts/degradation.py --data cifar10 --data-file cifar-10-python.tar.gz \\
-      --depths 20 32 44 56 --epochs 164 --warmup-epochs 0 --device gpu --output runs/cifar10
+      --epochs 164 --warmup-epochs 0 --lr-110 0.1 --device gpu --output runs/cifar10
 """
 
 EPILOG = """\
---plot-only DIR draws the figure and the table from finished runs' log.csv (and
-run.json, for the parameter counts) in DIR/<arch>/, wherever they were trained,
-into DIR (or --output); it takes no training flag, and replaces a figure there
-only with --force.  --resume continues unfinished runs, skips finished ones and
-starts the others; the settings must be the same.
-Exit codes: 0 done; 2 a bad argument or an output that cannot be written (one line
-on stderr).
+--jobs N trains N networks at a time, each in its own process with one math thread
+(Paddle's CPU training gains nothing from a second thread; a second process does).
+Each network's log (the seconds aside) and weights are bitwise those of --jobs 1.
+Each process holds the lock of its run's folder, this one that of OUTPUT.  A network
+that fails is one line and the others finish (exit code 1).  Ctrl-C stops every
+network at a step boundary, one line each, keeping the last epoch's checkpoint;
+--resume goes on from there.
+
+--plot-only DIR draws the figures and the table from finished runs' log.csv,
+run.json and responses.csv in DIR/<arch>/, wherever they were trained, into DIR
+(or --output); it takes no training flag, and replaces a figure there only with
+--force.  --resume continues unfinished runs, skips finished ones and starts the
+others; the settings must be the same.
+Exit codes: 0 done; 1 a network failed; 2 a bad argument or an output that cannot
+be written (one line on stderr); 130 stopped by Ctrl-C (143 by SIGTERM).
 """
 
 
 def make_parser():
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--depths', type=int, nargs='+', default=list(cifar.DEFAULT_DEPTHS),
-                        metavar='N', help='the depths, 6n+2: each gives a plain network and a '
-                                          'ResNet (default: 20 56; the paper draws 20 32 44 56)')
+    parser.add_argument('--plain', type=int, nargs='*', default=list(cifar.PLAIN_DEPTHS),
+                        metavar='N', help='the depths (6n+2) of the plain networks (default: '
+                                          f'{" ".join(map(str, cifar.PLAIN_DEPTHS))})')
+    parser.add_argument('--resnet', type=int, nargs='*', default=list(cifar.DEFAULT_DEPTHS),
+                        metavar='N', help='the depths of the ResNets (default: '
+                                          f'{" ".join(map(str, cifar.DEFAULT_DEPTHS))})')
+    parser.add_argument('--depths', type=int, nargs='+', metavar='N',
+                        help='the same depths for both kinds, instead of --plain and --resnet')
+    parser.add_argument('--jobs', type=int, default=jobs.default_workers(), metavar='N',
+                        help='networks trained at a time, one process each (default: the '
+                             f'number of cores, {jobs.default_workers()})')
+    parser.add_argument('--lr-110', type=float, default=cifar.DIGITS_DEEPEST_LR, metavar='RATE',
+                        help='the learning rate of ResNet-110 (default: '
+                             f'{cifar.DIGITS_DEEPEST_LR:g}: on the digits it does not train at '
+                             "the paper's 0.1, even after the warm-up; give --lr-110 0.1 for "
+                             'CIFAR-10)')
     data.add_arguments(parser)
     parser.add_argument('--output', metavar='DIR',
-                        help='the directory for the runs, the figure and the table')
+                        help='the directory for the runs, the figures and the table')
     parser.add_argument('--plot-only', metavar='DIR',
                         help='train nothing: draw the runs found in DIR')
     training.add_arguments(parser, cifar.DIGITS_SETTINGS)
@@ -79,21 +105,55 @@ def flags_given(argv, args):
     return [name for name in vars(args) if name in given]
 
 
+def chosen_archs(argv, args):
+    given = flags_given(argv, args)
+    if args.depths is not None:
+        for name in ('plain', 'resnet'):
+            if name in given:
+                raise UsageError(f'--depths sets both kinds; give it or --{name}, not both')
+        return cifar.degradation_archs(args.depths, args.depths, ('--depths', '--depths'))
+    return cifar.degradation_archs(args.plain, args.resnet)
+
+
+def train(argv, args):
+    """Train the chosen networks into args.output; the exit code of the runs."""
+    if args.output is None:
+        raise UsageError('--output DIR is needed (or --plot-only DIR to draw finished runs)')
+    archs = chosen_archs(argv, args)
+    jobs.check_workers(args.jobs)
+    settings = training.settings_from(args)
+    cifar.settings_of(cifar.DEEPEST, settings, args.lr_110).check()
+    training.set_device(args.device)
+    check_writable_directory('--output', args.output)
+    with locking.owning(args.output):
+        started = cifar.prepare_degradation(archs, args.output, args.resume, args.force)
+        images = data.from_args(args)
+        source = data.source_from_args(args)
+        workers = min(args.jobs, len(started))
+        print(f'{", ".join(map(cifar.display_name, started))} on {images.describe()}; '
+              f'{workers} at a time', flush=True)
+        start = time.perf_counter()
+        outcomes = cifar.run_degradation(started, source, settings, args.output, workers,
+                                         force=args.force, device=args.device,
+                                         shown=on_terminal(),
+                                         report=lambda line: print(line, flush=True),
+                                         deepest_lr=args.lr_110)
+        minutes, seconds = divmod(round(time.perf_counter() - start), 60)
+        plural = 's' * (len(started) > 1)
+        print(f'wall time {minutes} min {seconds} s for {len(started)} network{plural}, '
+              f'{workers} at a time', flush=True)
+    return jobs.exit_code(outcomes)
+
+
 def main(argv=None):
     args = make_parser().parse_args(argv)
     if args.plot_only is None:
-        if args.output is None:
-            raise UsageError('--output DIR is needed (or --plot-only DIR to draw finished runs)')
-        settings = training.settings_from(args)
-        started = cifar.prepare_degradation(args.depths, args.output, args.resume, args.force)
-        images = data.from_args(args)
-        print(f'{", ".join(map(cifar.display_name, started))} on {images.describe()}', flush=True)
-        progress = functools.partial(progress_bar, unit='batch') if on_terminal() else None
-        cifar.run_degradation(started, images, settings, args.output, force=args.force,
-                              device=args.device, progress=progress,
-                              report=lambda line: print(line, flush=True))
+        code = train(argv, args)
+        if code > 128:
+            return code
         source, output = args.output, args.output
     else:
+        code = 0
         for name in flags_given(argv, args):
             if name not in PLOT_ONLY_FLAGS:
                 raise UsageError(f'--{name.replace("_", "-")} does not go with --plot-only, '
@@ -102,15 +162,21 @@ def main(argv=None):
             raise UsageError(f'--plot-only {args.plot_only} is not a directory')
         source, output = args.plot_only, args.output or args.plot_only
         check_writable_directory('--output', output)
-        for path in plots.output_paths(os.path.join(output, FIGURE)):
-            if os.path.exists(path) and not args.force:
-                raise UsageError(f'{path} exists already; give --force to replace it')
+        for figure in (FIGURE, RESPONSES_FIGURE):
+            for path in plots.output_paths(os.path.join(output, figure)):
+                if os.path.exists(path) and not args.force:
+                    raise UsageError(f'{path} exists already; give --force to replace it')
         os.makedirs(output, exist_ok=True)
     runs = cifar.finished_runs(source)
     paths = cifar.draw(runs, os.path.join(output, FIGURE))
     print(cifar.format_table(runs))
-    print(f'figure: {", ".join(paths)}')
-    return 0
+    found = cifar.finished_responses(source)
+    if found:
+        names = sorted({runs[arch][0].get('data', '?') for arch in found if arch in runs})
+        paths += cifar.draw_responses(found, os.path.join(output, RESPONSES_FIGURE), names)
+        print('\n'.join(['', 'Figure 7, the layer responses:', *cifar.response_findings(found)]))
+    print(f'figures: {", ".join(paths)}')
+    return code
 
 
 if __name__ == '__main__':

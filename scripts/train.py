@@ -18,11 +18,18 @@ PROG = 'train.py'
 
 DESCRIPTION = """\
 Train a CIFAR network of the paper's Section 4.2 (6n+2 layers; ResNet with
-option-A shortcuts, or its plain twin) with the paper's optimiser: SGD, momentum
-0.9, weight decay 1e-4, batch 128, learning rate 0.1 divided by 10 at 50 % and
-75 % of the run.  Nothing is downloaded.
+option-A shortcuts or --shortcut B or C, or its plain twin) with the paper's
+optimiser: SGD, momentum 0.9, weight decay 1e-4, batch 128, learning rate 0.1
+divided by 10 at 50 % and 75 % of the run.  Nothing is downloaded.
 
   python scripts/train.py --arch cifar_resnet56 --data digits --epochs 10 --output runs/resnet56
+
+A deep network needs a warm-up, and gets one by default (--warmup-epochs 1 from 56
+layers on): the paper trains ResNet-110 at 0.01 until the training error is below
+80 %, because 0.1 is too large for it to start converging; without it
+(--warmup-epochs 0) ResNet-56 on the digits ends near 53 % test error after 10
+epochs.
+
   python scripts/train.py --arch cifar_resnet20 --data cifar10 --data-file cifar-10-python.tar.gz \\
       --epochs 164 --output runs/cifar10-resnet20
   python -m paddle.distributed.launch --nproc_per_node 2 --log_dir runs/two/launch \\
@@ -65,16 +72,29 @@ def parse_args(argv):
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--arch', default='cifar_resnet20', metavar='NAME',
                         help=f'the network: {", ".join(CIFAR_ARCHS)} (default: cifar_resnet20)')
+    parser.add_argument('--shortcut', metavar='A|B|C',
+                        help='for a ResNet, the shortcut where a block changes the shape '
+                             '(Section 3.3): A zero-padding, B projections there, C projections '
+                             'in every block (default: A, as the paper trains the CIFAR nets)')
     data.add_arguments(parser)
     parser.add_argument('--output', required=True, metavar='DIR',
                         help='the directory for log.csv, run.json and the checkpoint')
     training.add_arguments(parser)
+    for action in parser._actions:
+        if action.dest == 'warmup_epochs':
+            action.default = None
+            action.help = (f'train the first N epochs at {training.WARMUP_FACTOR:g} x --lr, the '
+                           f"paper's warm-up for ResNet-110 (default: 1 for networks of "
+                           f'{cifar.WARMUP_LAYERS} layers or more, else 0)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     arch = cifar.check_arch(args.arch)
+    cifar.check_shortcut(arch, args.shortcut)   # before the data is read
+    if args.warmup_epochs is None:
+        args.warmup_epochs = cifar.default_warmup(arch)
     settings = training.settings_from(args)
     # Before the data is read and the model built, not after.
     world_size, rank = training.processes()
@@ -86,7 +106,7 @@ def main(argv=None):
     result = cifar.train_network(
         arch, images, settings, args.output, progress=progress,
         report=lambda line: print(line, flush=True),
-        resume=args.resume, force=args.force, device=args.device)
+        resume=args.resume, force=args.force, device=args.device, shortcut=args.shortcut)
     if rank == 0:
         last = result['log'][-1]
         print(f'{result["params"]:,} trainable parameters; final training error '

@@ -131,3 +131,65 @@ def test_bad_arguments_get_one_line(args, message):
     assert result.stderr.count('\n') == 1
     assert result.stderr.startswith(f'benchmark.py: error: {message}')
     assert result.stdout == ''
+
+
+def example_rows():
+    return [benchmark.row('eager forward (eval)', 8, 1.82754, 1.79797, 4_089_184_256,
+                          benchmark.EAGER_TARGET, 82.76),
+            benchmark.row('Paddle Inference (exported)', 8, 3.10574, 0.42692, 4_089_184_256,
+                          benchmark.INFERENCE_TARGET, 89.24),
+            benchmark.row('eager training step (SGD)', 8, 8.32429, 8.34579,
+                          target=benchmark.EAGER_TARGET)]
+
+
+def test_the_table_fits_100_columns():
+    lines = benchmark.table(example_rows()).splitlines()
+    assert max(map(len, lines)) <= 100
+    assert lines[0].split('|')[1].strip() == 'run, batch' and 'Inference, 8' in lines[3]
+
+
+def test_targets_are_judged_only_where_they_apply():
+    rows = example_rows()
+    cores = benchmark.all_cores()
+    # ResNet-18 at 64x64: the targets are ResNet-50's at 224x224, batch 8.
+    assert benchmark.target_lines(rows, 'resnet18', [64], 8, cores) == [
+        'targets: set for resnet50 at 224x224, batch 8; not judged for this run']
+    assert benchmark.target_lines(rows, 'resnet50', [224], 1, cores)[0].endswith(
+        'not judged for this run')
+    lines = benchmark.target_lines(rows, 'resnet50', [224, 224], 8, cores)
+    assert lines[0] == 'target eager forward, batch 8: speed >= 0.97: met'
+    assert lines[2] == 'target eager train step, batch 8: speed >= 0.97: met'
+    assert lines[-1].startswith('Paddle Inference at batch 8: ')
+
+
+def test_long_lines_of_text_are_wrapped_and_tables_are_not():
+    text = 'word ' * 50
+    table = '|' + '-' * 120 + '|'
+    wrapped = benchmark.wrapped([text.strip(), table])
+    assert all(len(line) <= 100 for line in wrapped[:-1]) and wrapped[-1] == table
+    assert ' '.join(line.strip() for line in wrapped[:-1]) == text.strip()
+
+
+def test_a_training_row_counts_three_forward_passes(monkeypatch):
+    monkeypatch.setattr(benchmark, 'interleaved', lambda runs, warmup, repeats:
+                        {'step': 0.5, 'ceiling': 2.0})
+    row = benchmark.training_throughput(lambda: None, macs=10 ** 9, batch=128, warmup=0,
+                                        repeats=1)
+    assert row['img/s'] == 256
+    assert row['GMAC/s'] == pytest.approx(3 * 128 / 0.5)
+    assert row['ceiling'] == pytest.approx(benchmark.TRAINING_CEILING_SIZE ** 3 / 2.0 / 1e9)
+
+
+def test_nhwc_is_refused_for_option_a_and_runs_the_plain_net():
+    import resnet
+    with pytest.raises(ValueError, match='option A'):
+        benchmark.to_channels_last(resnet.build('cifar_resnet20'))
+    step, macs = benchmark.cifar_step('cifar_plain20', (1, 8, 8), batch=4, nhwc=True)
+    step()
+    # ResNet-20 on 32x32, by hand: the stem 32*32*16*27 = 442,368; stage 1, 6 convs of
+    # 32*32*16*144 = 2,359,296 each; stages 2 and 3 the same per conv (a quarter of the
+    # positions, four times the filters x inputs) but the first conv of each at half:
+    # 6 + 5.5 + 5.5 = 17 conv-equivalents = 40,108,032; and the fc's 640: 40,551,040.
+    # On 8x8 about a sixteenth of the convs' work.
+    assert benchmark.cifar_step('cifar_resnet20', (3, 32, 32), batch=2)[1] == 40_551_040
+    assert 0 < macs < 40_551_040 / 15

@@ -1,0 +1,288 @@
+"""Independent training runs side by side: N worker processes, one math thread each.
+
+Paddle's CPU training gains nothing from a second math thread (1.00x to 1.04x on
+2 cores), but the runs of an experiment are independent, so the cores are used by
+running them as separate processes.  Every worker trains with one thread, so a
+network's log and weights are bitwise those of a run with --jobs 1, whatever ran
+beside it.
+
+    outcomes = run_jobs([Job('ResNet-20', 'runs/a', cifar.train_job, {...}), ...], workers=2)
+
+A job is a module-level function (so that a spawned process can import it) called
+as function(progress=..., report=..., **arguments) in a worker that holds the lock
+of the job's folder (training.train takes it); it returns something picklable, a dict
+whose 'summary' ends the job's 'done' line.  The parent collects:
+  - each job's lines (`report`), printed as '<name>: <line>';
+  - its outcome: ('done', result), ('failed', one line), or ('stopped', one line);
+  - on a terminal, one progress bar per running job.
+A failing job is one line; the others go on.  SIGINT or SIGTERM (Ctrl-C reaches
+every process of the terminal's group; the parent passes it on too) stops every
+worker at the next step boundary: the checkpoint of its last finished epoch stays.
+"""
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import traceback
+from dataclasses import dataclass, field
+
+from resnet_tools.cli import Stop, UsageError
+
+THREADS_PER_WORKER = 1
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str          # what the user reads: 'ResNet-56'
+    output: str        # its run folder, which the worker owns while the job runs
+    function: object   # module-level: function(progress=, report=, **arguments)
+    arguments: dict = field(default_factory=dict)
+
+
+class Stopped(Exception):
+    """Raised in a worker at a step boundary after SIGINT or SIGTERM."""
+
+
+def check_workers(workers):
+    if workers < 1:
+        raise UsageError(f'--jobs {workers} is out of range: it must be at least 1')
+    return workers
+
+
+def default_workers():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+# ---- the worker side ----------------------------------------------------------------
+
+_stop_requested = False
+
+
+def _ask_to_stop(signum, frame):
+    global _stop_requested
+    _stop_requested = True
+
+
+class _Bar:
+    """What training.train_epoch asks of a progress bar, sent to the parent; every
+    update() is a step boundary, where a requested stop takes effect."""
+
+    def __init__(self, events, index, total, description, shown):
+        self.events, self.index, self.total, self.description = events, index, total, description
+        self.shown, self.done, self.postfix = shown, 0, ''
+        self.epoch = int(description.split()[1].split('/')[0]) if description.startswith('epoch ') \
+            else None
+        self._send()
+
+    def _send(self):
+        if self.shown:
+            self.events.put(('progress', self.index, self.description, self.done, self.total,
+                             self.postfix))
+
+    def set_postfix(self, refresh=False, **values):
+        self.postfix = ', '.join(f'{key}={value}' for key, value in values.items())
+
+    def update(self, steps=1):
+        self.done += steps
+        self._send()
+        if _stop_requested:
+            raise Stopped(self.epoch)
+
+    def close(self):
+        pass
+
+
+def _worker(slot, tasks, events, shown):
+    """A worker process: take jobs from `tasks` until None, report on `events`."""
+    signal.signal(signal.SIGINT, _ask_to_stop)
+    signal.signal(signal.SIGTERM, _ask_to_stop)
+    try:
+        import paddle
+        paddle.base.core.set_num_threads(THREADS_PER_WORKER)
+    except Exception:   # noqa: BLE001 (a job that needs paddle reports the failure itself)
+        pass
+    while True:
+        item = tasks.get()
+        if item is None:
+            return
+        index, job = item
+        if _stop_requested:
+            events.put(('stopped', index, None))
+            continue
+        events.put(('started', index, slot))
+        try:
+            # The job's own training.train holds the lock of its folder (locking.owning)
+            # and turns SIGINT and SIGTERM into a Stop at the next step boundary.
+            result = job.function(
+                progress=lambda total, text: _Bar(events, index, total, text, shown),
+                report=lambda line: events.put(('line', index, line)), **job.arguments)
+            events.put(('done', index, result))
+        except Stopped as stop:
+            events.put(('stopped', index, stop.args[0]))
+        except Stop as stop:
+            events.put(('stopped' if stop.code > 128 else 'failed', index, str(stop)))
+        except UsageError as error:
+            events.put(('failed', index, str(error)))
+        except Exception as error:   # noqa: BLE001 (one line for the user, the others go on)
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            events.put(('failed', index, f'{type(error).__name__}: {error} '
+                                         f'({os.path.basename(where.filename)}:{where.lineno})'))
+
+
+# ---- the parent side ----------------------------------------------------------------
+
+class _Display:
+    """Lines on stdout; on a terminal, one tqdm bar per worker on stderr as well."""
+
+    def __init__(self, workers, shown, report):
+        self.report, self.bars = report, []
+        if shown:
+            from tqdm import tqdm
+            self.bars = [tqdm(total=1, position=slot, file=sys.stderr, leave=False,
+                              bar_format='{desc} {bar} {n_fmt}/{total_fmt}{postfix}')
+                         for slot in range(workers)]
+            self.write = lambda line: tqdm.write(line, file=sys.stdout)
+        else:
+            self.write = report
+
+    def progress(self, slot, name, description, done, total, postfix):
+        if slot is None or slot >= len(self.bars):
+            return
+        bar = self.bars[slot]
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.n = done
+        bar.set_description_str(f'{name} {description}', refresh=False)
+        bar.set_postfix_str(postfix, refresh=False)
+        bar.refresh()
+
+    def idle(self, slot):
+        if slot is not None and slot < len(self.bars):
+            self.bars[slot].reset(total=1)
+            self.bars[slot].set_description_str('', refresh=False)
+            self.bars[slot].set_postfix_str('')
+
+    def close(self):
+        for bar in self.bars:
+            bar.close()
+
+
+class Outcomes(dict):
+    """{job name: outcome}, and the signal that stopped the run (or None)."""
+    signal = None
+
+
+def run_jobs(jobs, workers, report=print, shown=False):
+    """Run `jobs` in min(workers, len(jobs)) processes; {job name: outcome}.
+
+    An outcome is ('done', result), ('failed', message) or ('stopped', epoch or None),
+    None when the job had not started.  `report(line)` gets every line; `shown` draws
+    progress bars on stderr."""
+    check_workers(workers)
+    workers = min(workers, len(jobs))
+    context = multiprocessing.get_context('spawn')
+    tasks, events = context.Queue(), context.Queue()
+    for item in enumerate(jobs):
+        tasks.put(item)
+    for _ in range(workers):
+        tasks.put(None)
+    saved = {name: os.environ.get(name) for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
+    os.environ.update({name: str(THREADS_PER_WORKER) for name in saved})
+    processes = []
+    stopping = []
+
+    def stop(signum, frame):
+        if not stopping:
+            stopping.append(signum)
+            for process in processes:
+                if process.pid is not None and process.is_alive():
+                    os.kill(process.pid, signal.SIGINT)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    display = _Display(workers, shown, report)
+    outcomes, slots = Outcomes(), {}
+    try:
+        try:
+            for slot in range(workers):
+                process = context.Process(target=_worker, args=(slot, tasks, events, shown),
+                                          daemon=True)
+                process.start()
+                processes.append(process)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        while len(outcomes) < len(jobs):
+            try:
+                kind, index, *rest = events.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if not any(process.is_alive() for process in processes):
+                    _lost(jobs, outcomes, slots, processes, display)
+                continue
+            job = jobs[index]
+            if kind == 'started':
+                slots[index] = rest[0]
+                display.write(f'{job.name}: training into {job.output}')
+            elif kind == 'line':
+                display.write(f'{job.name}: {rest[0]}')
+            elif kind == 'progress':
+                display.progress(slots.get(index), job.name, *rest)
+            else:
+                outcomes[job.name] = (kind, rest[0])
+                display.idle(slots.get(index))
+                display.write(describe_outcome(job, kind, rest[0]))
+        for process in processes:
+            process.join()
+        outcomes.signal = stopping[0] if stopping else None
+    finally:
+        display.close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+    return outcomes
+
+
+def _lost(jobs, outcomes, slots, processes, display):
+    """Every worker has ended, some jobs unreported: a worker was killed or crashed."""
+    codes = sorted({process.exitcode for process in processes})
+    for index, job in enumerate(jobs):
+        if job.name not in outcomes:
+            message = (f'its worker process ended with exit code {", ".join(map(str, codes))}'
+                       if index in slots else 'not run: every worker process had ended')
+            outcomes[job.name] = ('failed', message)
+            display.write(describe_outcome(job, 'failed', message))
+
+
+def describe_outcome(job, kind, detail):
+    if kind == 'done':
+        summary = detail.get('summary') if isinstance(detail, dict) else None
+        return f'{job.name}: done' + (f'; {summary}' if summary else '')
+    if kind == 'failed':
+        return f'{job.name}: failed: {detail}'
+    if detail is None:
+        return f'{job.name}: stopped before it started; start it with --resume'
+    if isinstance(detail, str):   # training.train's own line
+        return f'{job.name}: {detail}'
+    if detail <= 1:
+        return (f'{job.name}: stopped in epoch {detail}, before its first checkpoint; rerun it '
+                f'with --resume')
+    return (f'{job.name}: stopped in epoch {detail}; the last checkpoint is epoch {detail - 1}; '
+            f'continue with --resume')
+
+
+def exit_code(outcomes):
+    """128 + the signal if the run was stopped (130 for Ctrl-C, 143 for SIGTERM), 1 if a
+    job failed, else 0."""
+    kinds = {kind for kind, _ in outcomes.values()}
+    if 'stopped' in kinds:
+        return 128 + (getattr(outcomes, 'signal', None) or signal.SIGINT)
+    return 1 if 'failed' in kinds else 0
