@@ -11,10 +11,34 @@ the paper's Section 3.3 offers three ways to make x fit (Table 3 compares them):
 'none' drops the shortcut: the block is then a layer of the paper's plain
 network, relu(F(x)), the baseline of Figures 1, 4 and 6.
 """
-import paddle.nn.functional as F
+import contextlib
+import warnings
+
+with warnings.catch_warnings():
+    # Paddle warns at import when ccache, a compiler cache for C++ extensions, is missing.
+    warnings.filterwarnings('ignore', message='No ccache found')
+    import paddle
 from paddle import nn
 
 SHORTCUTS = ('A', 'B', 'C', 'none')
+
+
+@contextlib.contextmanager
+def quiet_batch_norm():
+    """No warning from Paddle's BatchNorm at its first training-mode call, that it "now
+    always tracks global mean and variance": news from Paddle 2.0, not about this network."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='When training, we now always track')
+        yield
+
+
+class QuietBatchNorm:
+    """A layer whose calls run under quiet_batch_norm.  (__call__, not forward: paddle.jit
+    turns forward into a program, where the warnings module has no place.)"""
+
+    def __call__(self, *args, **kwargs):
+        with quiet_batch_norm():
+            return super().__call__(*args, **kwargs)
 
 
 def conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1, relu=True):
@@ -43,8 +67,11 @@ class ZeroPadShortcut(nn.Layer):
 
     def forward(self, x):
         x = x[:, :, ::self.stride, ::self.stride]
-        # pad lists (before, after) for every axis: N, C, H, W.
-        return F.pad(x, [0, 0, 0, self.added_channels, 0, 0, 0, 0])
+        # Zeros appended, not F.pad: Paddle Inference's oneDNN pad kernel crashes on a
+        # channel pad (Paddle 3.3), and export.py deploys these networks.
+        batch, _, height, width = paddle.shape(x)
+        zeros = paddle.zeros([batch, self.added_channels, height, width], dtype=x.dtype)
+        return paddle.concat([x, zeros], axis=1)
 
 
 def check_shortcut(kind):
@@ -63,7 +90,7 @@ def make_shortcut(kind, input_channels, output_channels, stride):
     return conv_bn(input_channels, output_channels, 1, stride, relu=False)
 
 
-class ResidualBlock(nn.Layer):
+class ResidualBlock(QuietBatchNorm, nn.Layer):
     """What both blocks share: relu(F(x) + shortcut(x)), or relu(F(x)) in a plain net."""
 
     def add_shortcut(self, shortcut, input_channels, output_channels, stride):

@@ -10,12 +10,11 @@ small image: a 3x3 stem without max pool, three stages, and a 10-way fc.
 """
 from itertools import accumulate
 
-from paddle import nn
-
-from blocks import BasicBlock, BottleneckBlock, check_shortcut
+from blocks import BasicBlock, BottleneckBlock, QuietBatchNorm, check_shortcut, quiet_batch_norm
 from configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT, CIFAR_STEM_CHANNELS,
                      DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT, cifar_layers_config,
                      layers_config)
+from paddle import nn       # after blocks, which imports paddle without its ccache notice
 
 BLOCK_TYPES = {'BasicBlock': BasicBlock, 'BottleneckBlock': BottleneckBlock}
 
@@ -35,7 +34,7 @@ def stack_stages(config, input_channels, **block_options):
     return nn.Sequential(*blocks), [end - 1 for end in accumulate(config['num_blocks'])]
 
 
-class ResNet(nn.Layer):
+class ResNet(QuietBatchNorm, nn.Layer):
     """ResNet-18/34/50/101/152 and, through `groups` and `width_per_group`, ResNeXt
     and Wide ResNet.  `num_classes <= 0` drops the fc layer (and the flatten), and
     `with_pool=False` drops the average pool, as in paddle.vision.models.ResNet (with
@@ -106,7 +105,8 @@ class ResNet(nn.Layer):
                              f'not {stages!r}')
         wanted = {self.stage_ends[stage - 2]: stage for stage in stages}
         features = {}
-        x = self.stem(x)
+        with quiet_batch_norm():    # the blocks are layers, called quietly; the stem is not
+            x = self.stem(x)
         for index, block in enumerate(self.residual_block):
             x = block(x)
             if index in wanted:
@@ -116,7 +116,7 @@ class ResNet(nn.Layer):
         return features
 
 
-class CifarResNet(nn.Layer):
+class CifarResNet(QuietBatchNorm, nn.Layer):
     """The CIFAR-10 networks of Section 4.2: 6n+2 layers, on 32x32 images.
 
     A 3x3 conv with 16 filters, BN and ReLU (no max pool: the image is small

@@ -41,7 +41,7 @@ if not _paddle_installed():
     raise ImportError(NO_PADDLE)
 
 
-from paddleinfo.errors import FactoryError, NotALayerError, ShapeError, UsageError
+from paddleinfo.errors import FactoryError, NotALayerError, ShapeError, UsageError  # noqa: E402
 
 __all__ = ['FactoryError', 'ModelStatistics', 'NotALayerError', 'ShapeError', 'UsageError',
            'summary']

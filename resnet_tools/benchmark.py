@@ -167,7 +167,10 @@ def row(what, batch, official, ours, macs=None, target=None, ceiling=None):
     """One row of the table; `ceiling` (GMAC/s) adds each side's share of it, in %."""
     speed = official / ours
     rate = (lambda seconds: gmacs(macs * batch, seconds)) if macs else (lambda seconds: None)
-    share = (lambda seconds: 100 * rate(seconds) / ceiling if macs and ceiling else None)
+
+    def share(seconds):
+        return 100 * rate(seconds) / ceiling if macs and ceiling else None
+
     return {'run': what, 'batch': batch, 'official eager ms': official * 1e3,
             'ours ms': ours * 1e3, 'speed ours/official': speed,
             'official GMAC/s': rate(official), 'ours GMAC/s': rate(ours),

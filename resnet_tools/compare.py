@@ -9,14 +9,14 @@ on the same tensors in the same order.
 import re
 import textwrap
 
+import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
 import numpy as np
 import paddle
 from paddle import nn
 from paddle.vision import models
 from tabulate import tabulate
 
-import resnet
-from configs import ARCHS
+from configs import ARCHS, CIFAR_ARCHS
 from resnet_tools import weights
 from resnet_tools.cli import UsageError
 from resnet_tools.summary import capture_summary, total_stride
@@ -31,8 +31,18 @@ MAX_INPUT_SIZE = 512
 # Bitwise equality: same operators, same tensors, same order, same process.
 TOLERANCE = 0.0
 
+# Short, to fit 100 columns; method_note says what 'keys, shapes' and 'logit diff' are.
 HEADERS = ['architecture', 'total\nours', 'total\nofficial', 'trainable\nours',
-           'trainable\nofficial', 'state dict\nkeys, shapes', 'max |logit\ndiff|', 'verdict']
+           'trainable\nofficial', 'keys,\nshapes', 'logit\ndiff', 'verdict']
+
+
+def arch_to_compare(arch):
+    """`arch` if paddle.vision.models has it; a UsageError that says why otherwise."""
+    if arch in CIFAR_ARCHS:
+        raise UsageError(f'--arch {arch} is one of the CIFAR-10 networks of the paper\'s '
+                         f'Section 4.2, which have no paddle.vision counterpart to compare '
+                         f'with; compare.py takes {", ".join(ARCHS)}')
+    return weights.known_arch(arch)
 
 
 def parameter_counts(model):
@@ -148,8 +158,10 @@ def method_note(input_size, weights_path=None):
     return textwrap.fill(
         f'Logits: {how} both in eval mode, on one random batch of '
         f'{BATCH} x 3 x {input_size} x {input_size} (small to keep the run short; every '
-        f'layer and weight takes part at any size). "same" needs equal counts, equal '
-        f'state-dict keys and shapes, and max |logit diff| <= {TOLERANCE:g}.', 79,
+        f'layer and weight takes part at any size). "keys, shapes": the number of '
+        f'state-dict keys, and whether both have the same keys and shapes; "logit diff": '
+        f'the largest |difference| between their logits. "same" needs equal counts, equal '
+        f'state-dict keys and shapes, and a logit diff <= {TOLERANCE:g}.', 79,
         break_on_hyphens=False, break_long_words=False)
 
 
@@ -174,17 +186,41 @@ def per_layer_rows(arch):
     for official, shared in calls.items():
         if official is None:
             for row in shared:
-                row[1] = '- (forward() calls paddle.flatten)'
+                row[1] = '- (paddle.flatten)'
         elif len(shared) > 1:
             for call, row in enumerate(shared, start=1):
                 row[1] = f'{official} (call {call} of {len(shared)})'
     return rows
 
 
+# The legend's explanations wrap to keep it within 100 columns.
+LEGEND_WIDTH = 44
+
+
+def tree_rows(rows):
+    """per_layer_rows with the layers of a residual block under its row, named within it
+    ('  .conv_bn_block1.0' under 'residual_block.3'), to keep the table 100 columns wide."""
+    shown, blocks = [], ('', '')
+    for row in rows:
+        names = row[:2]
+        if row[2].endswith('Block'):
+            blocks = tuple(name + '.' for name in names)
+        elif all(name.startswith(block) for name, block in zip(names, blocks)) and blocks[0]:
+            names = ['  .' + name.removeprefix(block) for name, block in zip(names, blocks)]
+        else:
+            blocks = ('', '')
+        shown.append([*names, *row[2:]])
+    return shown
+
+
 def per_layer_table(arch):
-    legend = tabulate(weights.MAPPING, headers=['ours', 'paddle.vision'])
-    return legend + '\n\n' + tabulate(per_layer_rows(arch), intfmt=',',
-                    headers=['ours', 'paddle.vision', 'type', 'weight shape', 'params'])
+    legend = tabulate(weights.MAPPING, headers=['ours', 'paddle.vision'],
+                      maxcolwidths=[None, LEGEND_WIDTH])
+    table = tabulate(tree_rows(per_layer_rows(arch)), intfmt=',', preserve_whitespace=True,
+                     headers=['ours', 'paddle.vision', 'type', 'weight shape', 'params'])
+    return (legend + '\n\nEvery layer; the rows under a block are named within it: '
+            '.conv_bn_block1.0 under\nresidual_block.3 is residual_block.3.conv_bn_block1.0.'
+            '\n\n' + table)
 
 
 ROW = re.compile(r'^\s*([A-Za-z0-9]+)-(\d+)(\s|$)')

@@ -19,14 +19,15 @@ import shutil
 import tempfile
 import warnings
 
+import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
 import numpy as np
 import paddle
 import paddle.inference
 
-import resnet
+from configs import CIFAR_ARCHS
 from resnet_tools import summary
 from resnet_tools.cli import UsageError
-from resnet_tools.weights import (WeightsWarning, load_weights, num_classes_of, read_state_dict,
+from resnet_tools.weights import (WeightsWarning, load_weights, network_options, read_state_dict,
                                   shapes_of)
 
 MODEL_FILE, PARAMS_FILE = 'model.json', 'model.pdiparams'
@@ -39,26 +40,41 @@ CHECK_BATCHES = (1, 4)    # two batch sizes through one predictor: the batch is 
 SEED = 0
 
 
-def input_shape(arch, input_size):
-    """(-1, 3, height, width) for one or two --input-size values."""
-    return (-1, 3, *summary.network_image_size(arch, input_size))
+def input_shape(arch, input_size, in_channels=3):
+    """(-1, in_channels, height, width) for one or two --input-size values."""
+    return (-1, in_channels, *summary.network_image_size(arch, input_size))
+
+
+def export_options(arch, weights=None, num_classes=None):
+    """{'num_classes', 'in_channels'} of the `arch` to export: the weights file's (its fc
+    layer and, for a CIFAR network, its stem), else the network's own (1000 classes,
+    or 10 for a CIFAR network, on 3 channels); `num_classes` overrides the classes."""
+    if weights is not None:
+        # A fine-tuned model has its own number of classes: take it from the file.
+        options = network_options(shapes_of(read_state_dict(weights)), arch)
+    else:
+        options = {'num_classes': summary.default_input(arch)[1], 'in_channels': 3}
+    if num_classes is not None:
+        options['num_classes'] = num_classes
+    summary.check_num_classes(options['num_classes'])
+    if arch in CIFAR_ARCHS and options['num_classes'] == 0:
+        raise UsageError(f'--num-classes 0 drops the fc layer of an ImageNet ResNet; {arch} '
+                         f'always has one')
+    return options
 
 
 def build_model(arch, weights=None, num_classes=None):
     """Our `arch` in eval mode, with seeded random weights or those of a weights file
     (.pdparams or .safetensors).
 
-    `num_classes` defaults to the fc layer of the weights, or 1000.  Returns (model,
-    warnings about the file, e.g. an md5 that is not the published one).
+    Its classes and input channels are export_options'.  Returns (model, warnings
+    about the file, e.g. an md5 that is not the published one).
     """
-    if num_classes is None:
-        num_classes = 1000
-        if weights is not None:
-            # A fine-tuned model has its own number of classes: take it from the file.
-            num_classes = num_classes_of(shapes_of(read_state_dict(weights)))
-    summary.check_num_classes(num_classes)
+    options = export_options(arch, weights, num_classes)
+    if arch not in CIFAR_ARCHS:
+        del options['in_channels']      # an ImageNet ResNet always takes 3
     paddle.seed(SEED)
-    model = resnet.build(arch, num_classes=num_classes)
+    model = resnet.build(arch, **options)
     notes = []
     if weights is not None:
         with warnings.catch_warnings(record=True) as caught:
@@ -255,25 +271,30 @@ def run_model(run, input_size=None):
 # CIFAR ResNets (a strided slice and a zero channel pad): "malloc assertion failure",
 # a segmentation fault or wrong logits, from one run to the next.  Their plain twins
 # and the same programs without oneDNN are right (max|diff| 0 against the dynamic
-# graph), so these networks are checked with oneDNN off.
+# graph), so these networks are checked with oneDNN off.  (blocks.py's option A now
+# appends zero channels instead of padding them, which oneDNN runs right: export.py
+# --arch keeps it on for every network.)
 
 
-def export(arch, output, weights=None, force=False, input_size=(224,), num_classes=None,
+def export(arch, output, weights=None, force=False, input_size=None, num_classes=None,
            run=None):
     """Save `arch` to `output` and check it under Paddle Inference; with `run` (a
     train.py output directory) the network trained there instead of `arch`.
 
-    Returns a dict with what was saved and the comparison.  `output` is only
-    written when the relative difference is within TOLERANCE.
+    `input_size` is one or two integers, by default the network's own (224, or 32
+    for a CIFAR network).  Returns a dict with what was saved and the comparison.
+    `output` is only written when the relative difference is within TOLERANCE.
     """
     if run is not None:
         check_output(output, force)
         model, arch, shape, weights, onednn = run_model(run, input_size)
         notes = []
     else:
-        shape = input_shape(arch, input_size)
+        input_size = input_size or (summary.default_input(arch)[0],)
+        input_shape(arch, input_size)                       # checked before anything is built
         check_output(output, force)
         model, notes = build_model(arch, weights, num_classes)
+        shape = input_shape(arch, input_size, model.conv._in_channels)
         onednn = True
     with staging(output) as directory:
         save(model, directory, shape, output)

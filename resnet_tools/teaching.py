@@ -6,13 +6,12 @@ which know nothing of ResNet: paddleinfo.profile (one row per layer from one pas
 over the input shape), paddleinfo.macs (the multiply-adds), paddleinfo.tables
 (the per-layer and depth tables) and paddleinfo.render (every output format).
 """
-from paddle import nn
-
-import resnet
+import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
 from configs import CIFAR_ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS
+from paddle import nn
 from paddleinfo.profile import profile
-from paddleinfo.render import gmacs, percent
 from paddleinfo.progress import progress
+from paddleinfo.render import gmacs, percent
 
 # paddleinfo.macs's convention, told for a ResNet: the paper's "FLOPs" count the same.
 PAPER_MACS_CONVENTION = (
@@ -25,6 +24,14 @@ PAPER_MACS_CONVENTION = (
 
 OTHER_VARIANT = {'v1.5': 'v1', 'v1': 'v1.5'}
 HEAD = 'pool, fc'
+# A stage that opens with the stem or the max pool is two lines in the table, as in the
+# paper's Table 1, so that the table fits 100 columns; csv, json and markdown keep one.
+THEN = ', then '
+
+
+def two_lines(text):
+    """'3x3 max pool, stride 2, then [...] x 3' on two lines, split after 'then'."""
+    return text.replace(THEN, THEN.rstrip() + '\n', 1)
 
 
 def display_name(name):
@@ -126,9 +133,10 @@ def pool_text(pool):
 
 
 def head_text(model):
+    # As the paper's Table 1 writes it: 'average pool, 1000-d fc' (the pool is global).
     parts = []
     if getattr(model, 'with_pool', False):
-        parts.append('global average pool')
+        parts.append('average pool')
     if hasattr(model, 'fc'):
         parts.append(f'{model.fc.weight.shape[1]}-d fc')
     return ', '.join(parts) or '(none)'
@@ -229,8 +237,8 @@ def variant_sentence(name, result, other, variant):
 def stage_view(data):
     if data['variant'] is None:
         return cifar_stage_view(data)
-    header = ['Stage', 'Output size', 'Block', 'Params', 'MACs (G)', 'Share']
-    body = [[row['stage'], 'x'.join(map(str, row['output_size'] or [])), row['block'],
+    header = ['Stage', 'Output size', 'Block', 'Params', 'GMACs', 'Share']
+    body = [[row['stage'], 'x'.join(map(str, row['output_size'] or [])), two_lines(row['block']),
              f'{row["params"]:,}', gmacs(row['macs']), f'{row["share_percent"]:.1f} %']
             for row in data['rows']]
     totals = data['totals']
@@ -252,20 +260,20 @@ def megamacs(value):
 
 
 def cifar_stage_view(data):
-    header = ['Stage', 'Output map size', 'Layers', 'Filters', 'Block', 'Params', 'MACs (M)',
-              'Share']
+    # The paper's "output map size", shorter; the total's "6n+2 = 20 (n = 3)" on two lines.
+    header = ['Stage', 'Map size', 'Layers', 'Filters', 'Block', 'Params', 'MMACs', 'Share']
     body, csv_rows = [], []
     for row in data['rows']:
         size = 'x'.join(map(str, row['output_size'] or []))
         filters = '' if row['filters'] is None else str(row['filters'])
-        body.append([row['stage'], size, row['layers_text'], filters, row['block'],
+        body.append([row['stage'], size, row['layers_text'], filters, two_lines(row['block']),
                      f'{row["params"]:,}', megamacs(row['macs']),
                      f'{row["share_percent"]:.1f} %'])
         csv_rows.append({'stage': row['stage'], 'output_size': size, 'layers': row['layers'],
                          'filters': filters, 'block': row['block'], 'params': row['params'],
                          'macs': row['macs'], 'share_percent': row['share_percent']})
     totals = data['totals']
-    body.append(['total', '', totals['layers_text'], '', '', f'{totals["params"]:,}',
+    body.append(['total', '', totals['layers_text'].replace(' (', '\n('), '', '', f'{totals["params"]:,}',
                  megamacs(totals['macs']), '100.0 %'])
     csv_rows.append({'stage': 'total', 'output_size': '', 'layers': totals['layers'],
                      'filters': '', 'block': '', 'params': totals['params'],
@@ -302,21 +310,29 @@ def overview(input_shape=(None, 3, 224, 224), num_classes=1000):
 
 
 def overview_view(data):
+    """The overview; to fit 100 columns the MACs headers are two lines, and the output
+    shape, the same for every depth unless --num-classes 0 drops the fc, is told once."""
     variants = [DEFAULT_VARIANT] + [v for v in STRIDE_PLACEMENT if v != DEFAULT_VARIANT]
     header = (['Network', 'Block', 'Layers (conv + fc)', 'Params', 'Trainable']
-              + [f'MACs {variant} (G)' for variant in variants] + ['Output shape'])
+              + [f'GMACs\n{variant}' for variant in variants])
     body, csv_rows = [], []
     for row in data['rows']:
         body.append([row['network'], row['block'], row['layer_count'], f'{row["params"]:,}',
                      f'{row["trainable_params"]:,}']
-                    + [gmacs(row['macs'][variant]) for variant in variants]
-                    + [str(row['output_shape'])])
+                    + [gmacs(row['macs'][variant]) for variant in variants])
         csv_rows.append({'network': row['network'], 'block': row['block'],
                          'layer_count': row['layer_count'], 'layers': row['layers'],
                          'params': row['params'], 'trainable_params': row['trainable_params'],
                          **{f'macs_{variant}': row['macs'][variant] for variant in variants},
                          'output_shape': 'x'.join(map(str, row['output_shape']))})
+    shapes = {}
+    for row in data['rows']:
+        shapes.setdefault(str(row['output_shape']), []).append(row['network'])
     title = f'ResNet-18 .. ResNet-152, input {data["input_shape"]}'
-    return title, header, body, csv_rows, data['notes']
-
-
+    notes = list(data['notes'])
+    if len(shapes) == 1:
+        title += f', output {next(iter(shapes))}'
+    else:
+        notes.insert(0, 'Output shape: ' + '; '.join(f'{shape} for {", ".join(networks)}'
+                                                      for shape, networks in shapes.items()) + '.')
+    return title, header, body, csv_rows, notes

@@ -46,6 +46,7 @@ import paddle.distributed as dist
 import paddle.nn.functional as F
 from paddle.io import DistributedBatchSampler
 
+from blocks import quiet_batch_norm
 from resnet_tools import checkpoints, files, locking
 from resnet_tools.cli import Stop, UsageError, check_writable_directory
 
@@ -405,7 +406,8 @@ def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, pro
             positions = np.asarray(positions)
             images, labels = data.train_batch(order[positions], positions, augmentation)
             x, y = paddle.to_tensor(images), paddle.to_tensor(labels)
-            logits = network(x)
+            with quiet_batch_norm():    # Paddle's training-mode note, for any model (blocks.py)
+                logits = network(x)
             loss = F.cross_entropy(logits, y)
             value = float(loss)
             stop, diverged = agree([stops is not None and stops.signal is not None,

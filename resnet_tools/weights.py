@@ -20,12 +20,12 @@ import os
 import pathlib
 import warnings
 
+import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
 import numpy as np
 import paddle
 import safetensors.numpy
 from paddle.vision.models.resnet import model_urls
 
-import resnet
 from configs import ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, cifar_layers_config
 from resnet_tools import files
 from resnet_tools.cli import UsageError, arch_name
@@ -498,7 +498,7 @@ def load_weights(model, source, layouts=(OURS, OFFICIAL)):
     if layout not in layouts:
         why = f' ({arch} has no paddle.vision counterpart)' if arch in CIFAR_ARCHS else ''
         raise WeightsError(f'{where} is not in '
-                           f'{" or ".join(LAYOUT_NAMES[l] for l in layouts)}{why}')
+                           f'{" or ".join(LAYOUT_NAMES[name] for name in layouts)}{why}')
     check_fits(shapes_of(state), layout_shapes(model, layout), arch, where)
     if layout == OFFICIAL:
         state = {ours: state[official] for ours, official in key_map(model).items()}

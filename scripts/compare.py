@@ -11,7 +11,7 @@ quiet_paddle()
 
 from configs import ARCHS  # noqa: E402
 from paddleinfo.progress import progress  # noqa: E402
-from resnet_tools import compare, weights  # noqa: E402
+from resnet_tools import compare  # noqa: E402
 
 DESCRIPTION = f"""\
 Build each architecture here and in paddle.vision.models, load the official
@@ -50,7 +50,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    archs = [weights.known_arch(arch) for arch in args.arch or ARCHS]
+    archs = [compare.arch_to_compare(arch) for arch in args.arch or ARCHS]
     input_size = compare.input_size_from(args.input_size or str(compare.DEFAULT_INPUT_SIZE))
     state, md5 = None, (None, None)
     if args.weights:

@@ -5,12 +5,12 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from resnet_tools.cli import (ArgumentParser, add_network_arguments, arch_name, integer,  # noqa: E402
-                              quiet_paddle, refuse, run)
+from resnet_tools.cli import (AND_CIFAR, ArgumentParser, add_network_choices, arch_name,  # noqa: E402
+                              integer, quiet_paddle, refuse, run)
 
 quiet_paddle()
 
-from resnet_tools import export  # noqa: E402
+from resnet_tools import export, summary  # noqa: E402
 
 PROG = 'export.py'
 
@@ -22,10 +22,13 @@ and compare the two: max|diff| / max|logit| must be at most {export.TOLERANCE:g}
   python scripts/export.py --layers 50 --output exported/resnet50
   python scripts/export.py --arch resnext50_32x4d --output exported/resnext50
   python scripts/export.py --layers 50 --weights resnet50.safetensors --output exported/r50
+  python scripts/export.py --arch cifar_resnet20 --output exported/cifar_resnet20
   python scripts/export.py --run runs/resnet20 --output exported/resnet20
 
 The directory gets {export.MODEL_FILE} (the program) and {export.PARAMS_FILE} (the weights);
-the input, named '{export.INPUT_NAME}', is [-1, 3, height, width]: any batch size.
+the input, named '{export.INPUT_NAME}', is [-1, channels, height, width]: any batch size.
+A CIFAR-10 network takes 32x32 images and has 10 classes, unless --weights holds
+one trained for others (e.g. 1 channel for scikit-learn's digits).
 --run DIR deploys the network that scripts/train.py trained into DIR: its arch,
 input channels (1 for digits), classes and image size come from the run, its
 weights from the run's last checkpoint (checked, never unpickled).
@@ -42,7 +45,7 @@ earlier export and nothing else.
 def parse_args(argv):
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_network_arguments(parser)
+    add_network_choices(parser.add_mutually_exclusive_group(), more=AND_CIFAR)
     parser.add_argument('--weights', metavar='FILE',
                         help='a .pdparams or .safetensors file, in our layout or '
                              'paddle.vision\'s (default: seeded random weights)')
@@ -54,9 +57,11 @@ def parse_args(argv):
     parser.add_argument('--force', action='store_true',
                         help='replace DIR if it holds an earlier export')
     parser.add_argument('--input-size', metavar='N', nargs='+',
-                        help='height [width] of the input (default: 224)')
+                        help='height [width] of the input (default: 224; 32 for a CIFAR '
+                             'network)')
     parser.add_argument('--num-classes', metavar='K',
-                        help='outputs of the fc layer, 0 to drop it (default: as in --weights, else 1000)')
+                        help='outputs of the fc layer, 0 to drop it (default: as in --weights, '
+                             'else 1000; 10 for a CIFAR network, which always has its fc)')
     return parser.parse_args(argv)
 
 
@@ -69,8 +74,8 @@ def main(argv=None):
         result = export.export(None, args.output, force=args.force, input_size=input_size,
                                run=args.run)
     else:
-        arch = arch_name(args.layers, args.arch)
-        input_size = [integer('--input-size', value) for value in args.input_size or ['224']]
+        arch = arch_name(args.layers, args.arch, summary.SUMMARY_ARCHS)
+        input_size = [integer('--input-size', value) for value in args.input_size or []]
         num_classes = None if args.num_classes is None else integer('--num-classes', args.num_classes)
         result = export.export(arch, args.output, args.weights, args.force, input_size, num_classes)
     for note in result['notes']:

@@ -244,7 +244,8 @@ def test_bad_input_gets_summary_pys_errors(argv, tmp_path, capsys):
 @pytest.mark.parametrize('argv, message', [
     (['--arch', 'cifar_resnet20', '--variant', 'v1'], '--variant places the stride of a bottleneck block'),
     (['--arch', 'cifar_resnet20', '--input-size', '2'], '--input-size 2 is out of range for cifar_resnet20'),
-    (['--arch', 'cifar_resnet20', '--num-classes', '0'], '--num-classes 0 drops the fc layer of an ImageNet ResNet; cifar_resnet20 always has one'),
+    (['--arch', 'cifar_resnet20', '--num-classes', '0'],
+     '--num-classes 0 drops the fc layer of an ImageNet ResNet; cifar_resnet20 always has one'),
     (['--shortcut', 'D'], '--shortcut D is not known; choose from A, B, C, none'),
     (['--compare', '--shortcut', 'none'], '--compare puts the plain network beside'),
     (['--block', 'basic', '--compare'], '--compare is for a whole network'),

@@ -158,3 +158,41 @@ def test_weights_of_another_network_are_named(tmp_path):
                         '--output', tmp_path / 'out')
     assert_one_line_error(result, f'{tmp_path / "r34.pdparams"} holds resnet34 weights')
     assert sorted(os.listdir(tmp_path)) == ['r34.pdparams']
+
+
+def test_a_cifar_network_is_exported_at_32x32_with_10_classes(tmp_path):
+    # Option A's shortcut appends zero channels; it runs under Paddle Inference's oneDNN.
+    result = run_script('export.py', '--arch', 'cifar_resnet20', '--output', tmp_path / 'c20')
+    assert result.returncode == 0 and result.stderr == ''
+    assert result.stdout.splitlines()[0] == ('cifar_resnet20 (random weights, paddle.seed(0)): '
+                                             'input [-1, 3, 32, 32], output [-1, 10]')
+    assert result.stdout.splitlines()[2].endswith(': OK')
+
+
+def test_a_cifar_network_takes_its_channels_and_classes_from_the_weights(tmp_path):
+    # A network for 1-channel 8x8 images such as scikit-learn's digits, with 7 classes.
+    paddle.seed(3)
+    model = resnet.build('cifar_plain20', in_channels=1, num_classes=7)
+    model.eval()
+    paddle.save(model.state_dict(), str(tmp_path / 'grey.pdparams'))
+    result = run_script('export.py', '--arch', 'cifar_plain20', '--input-size', '8',
+                        '--weights', tmp_path / 'grey.pdparams', '--output', tmp_path / 'out')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f'cifar_plain20 ({tmp_path / "grey.pdparams"}): '
+                                    f'input [-1, 1, 8, 8], output [-1, 7]\n')
+    images = export.random_images(2, (-1, 1, 8, 8), seed=2)
+    got = export.Predictor(str(tmp_path / 'out'))(images)
+    assert relative_difference(got, export.eager(model, images)) <= export.TOLERANCE
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--arch', 'cifar_resnet20', '--num-classes', '0'],
+     '--num-classes 0 drops the fc layer of an ImageNet ResNet; cifar_resnet20 always has one'),
+    (['--arch', 'cifar_resnet20', '--input-size', '2'],
+     '--input-size 2 is out of range for cifar_resnet20'),
+    (['--arch', 'cifar_resnet21'], '--arch cifar_resnet21 is not known; choose from resnet18, '),
+])
+def test_bad_cifar_arguments_get_one_line(tmp_path, args, message):
+    result = run_script('export.py', *args, '--output', tmp_path / 'out')
+    assert_one_line_error(result, message)
+    assert os.listdir(tmp_path) == []

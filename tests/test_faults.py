@@ -427,8 +427,8 @@ def test_a_huge_learning_rate_is_one_line_and_exit_code_1(tmp_path):
 ])
 def test_bad_numbers_are_refused_before_training(args, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
-        train_script.run_training(lambda: train_script.main([*TINY, *args, '--output', str(tmp_path / 'run')]),
-                         'train.py')
+        train_script.run_training(
+            lambda: train_script.main([*TINY, *args, '--output', str(tmp_path / 'run')]), 'train.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and message in err
     assert not (tmp_path / 'run').exists()

@@ -87,7 +87,8 @@ def outputs_shown():
 def test_every_page_has_its_twin():
     for english, chinese in PAIRS:
         assert (REPO / chinese).is_file(), f'{english} has no Chinese twin {chinese}'
-    orphans = {f'docs/{path.name}' for path in (REPO / 'docs').glob(f'*{ZH}.md')} - {chinese for _, chinese in PAIRS}
+    orphans = ({f'docs/{path.name}' for path in (REPO / 'docs').glob(f'*{ZH}.md')}
+               - {chinese for _, chinese in PAIRS})
     assert not orphans, f'Chinese pages without an English one: {sorted(orphans)}'
     assert len(PAIRS) >= 9   # the READMEs, the seven pages of the split and CONTRIBUTING
 
@@ -158,7 +159,8 @@ def test_chinese_paragraphs_do_not_break_between_characters():
         for line, following in zip(lines, lines[1:]):
             if line.strip() and following.strip():
                 assert not (CJK.match(line.rstrip()[-1]) and CJK.match(following.lstrip()[0])), \
-                    f'{chinese}: a paragraph breaks between {line.rstrip()[-5:]!r} and {following.lstrip()[:5]!r}'
+                    (f'{chinese}: a paragraph breaks between {line.rstrip()[-5:]!r} '
+                     f'and {following.lstrip()[:5]!r}')
 
 
 def github_anchor(heading):
@@ -242,7 +244,8 @@ def comparable(output):
 
 def test_comparable_masks_only_the_measured_numbers():
     line = 'batches 1 and 4: max|diff| 0.00732, max|logit| 5034\nrelative difference 1.45e-06 (limit 1e-05)'
-    assert comparable(line) == 'batches 1 and 4: max|diff| #, max|logit| #\nrelative difference # (limit 1e-05)'
+    assert comparable(line) == ('batches 1 and 4: max|diff| #, max|logit| #\n'
+                                'relative difference # (limit 1e-05)')
 
 
 @pytest.mark.parametrize('command', all_commands(), ids=' '.join)
