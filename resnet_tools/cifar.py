@@ -20,7 +20,7 @@ SHORTCUT_OPTIONS = ('A', 'B', 'C')
 KINDS = (('plain', 'plain'), ('resnet', 'ResNet'))   # (arch prefix, the paper's name)
 # On the 1,438 training digits: 15 epochs of batch 128 (180 steps), the first at
 # lr/10, the paper's warm-up (Section 4.2).  Without it ResNet-56 starts unstably
-# and ends behind ResNet-20; see the README.
+# and ends behind ResNet-20; see "Why the warm-up" in docs/paper.md.
 DIGITS_SETTINGS = training.Settings(epochs=15, warmup_epochs=1)
 # ResNet-110 is the paper's one special case: "0.1 is slightly too large to start
 # converging", so it warms up at 0.01.  On the digits that is not enough: measured,
