@@ -47,11 +47,15 @@ def fail(prog, message):
 
 
 def run(main, prog):
-    """Run main(), turning a UsageError into the one-line error and exit code 2."""
+    """Run main(), turning a UsageError into the one-line error and exit code 2, and a
+    Ctrl-C into one line and exit code 130 (the shell's code for SIGINT), not a traceback."""
     try:
         return main()
     except UsageError as error:
         fail(prog, str(error))
+    except KeyboardInterrupt:
+        sys.stderr.write(f'{prog}: interrupted\n')
+        sys.exit(130)
 
 
 DESCRIPTION = """\

@@ -127,13 +127,10 @@ class Stop(Exception):
 
 
 def run_training(main, prog):
-    """run() for a script that trains: a Stop is its one line and exit code, and a
-    Ctrl-C outside the training loop (which stops at a step itself) is one line and 130."""
+    """run() for a script that trains: a Stop (the training loop's own end at a step,
+    after a signal or a divergence) is its one line and exit code."""
     try:
         return run(main, prog)
     except Stop as stop:
         sys.stderr.write(f'{prog}: {stop}\n')
         sys.exit(stop.code)
-    except KeyboardInterrupt:
-        sys.stderr.write(f'{prog}: interrupted\n')
-        sys.exit(130)

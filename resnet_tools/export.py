@@ -264,16 +264,12 @@ def run_model(run, input_size=None):
     size = list(input_size or network['image_size'])
     size = size * 2 if len(size) == 1 else size
     return model, network['arch'], (-1, network['in_channels'], *size), \
-        f'trained in {run}, epoch {network["epoch"]}', network['shortcut'] != 'A'
+        f'trained in {run}, epoch {network["epoch"]}'
 
 
-# Paddle Inference 3.3 with oneDNN corrupts its heap on the option-A shortcut of the
-# CIFAR ResNets (a strided slice and a zero channel pad): "malloc assertion failure",
-# a segmentation fault or wrong logits, from one run to the next.  Their plain twins
-# and the same programs without oneDNN are right (max|diff| 0 against the dynamic
-# graph), so these networks are checked with oneDNN off.  (blocks.py's option A now
-# appends zero channels instead of padding them, which oneDNN runs right: export.py
-# --arch keeps it on for every network.)
+# Every network is checked with oneDNN on, as Paddle Inference runs by default.  (Option
+# A's shortcut once padded its channels with F.pad, whose oneDNN kernel corrupted the
+# heap under Paddle Inference 3.3; blocks.py appends zero channels instead.)
 
 
 def export(arch, output, weights=None, force=False, input_size=None, num_classes=None,
@@ -287,7 +283,7 @@ def export(arch, output, weights=None, force=False, input_size=None, num_classes
     """
     if run is not None:
         check_output(output, force)
-        model, arch, shape, weights, onednn = run_model(run, input_size)
+        model, arch, shape, weights = run_model(run, input_size)
         notes = []
     else:
         input_size = input_size or (summary.default_input(arch)[0],)
@@ -295,10 +291,9 @@ def export(arch, output, weights=None, force=False, input_size=None, num_classes
         check_output(output, force)
         model, notes = build_model(arch, weights, num_classes)
         shape = input_shape(arch, input_size, model.conv._in_channels)
-        onednn = True
     with staging(output) as directory:
         save(model, directory, shape, output)
-        predictor = Predictor(directory, onednn=onednn)
+        predictor = Predictor(directory)
         max_diff, max_logit, output_shape = compare(model, predictor, shape)
         relative = max_diff / max_logit if max_logit else max_diff
         passed = relative <= TOLERANCE

@@ -246,3 +246,13 @@ def test_a_cell_breaks_only_where_its_kind_allows():
     assert [cell.replace('\n', ' ') for cell in row] == body[0] and new_header == header
     # A table that cannot fit is left whole, not broken for nothing.
     assert fit(header, body, {}, width=50) == (header, body)
+
+
+def test_ctrl_c_in_any_script_is_one_line_and_130(capsys):
+    # Every script runs its main() through cli.run: a Ctrl-C there (a long --models table,
+    # say) ends with the shell's code for SIGINT and one line, not Python's traceback.
+    def interrupted():
+        raise KeyboardInterrupt
+    with pytest.raises(SystemExit) as exit_:
+        cli.run(interrupted, 'summary.py')
+    assert exit_.value.code == 130 and capsys.readouterr().err == 'summary.py: interrupted\n'

@@ -82,7 +82,7 @@ def test_export_deploys_a_trained_run(digits_run, tmp_path, capsys):
     from resnet_tools import export
     model, _ = cifar.load_run(digits_run)
     images = np.random.RandomState(0).standard_normal((3, 1, 8, 8)).astype('float32')
-    predictor = export.Predictor(str(output), onednn=False)
+    predictor = export.Predictor(str(output))
     with paddle.no_grad():
         expected = model(paddle.to_tensor(images)).numpy()
     assert np.abs(predictor(images) - expected).max() <= 1e-5 * np.abs(expected).max()
