@@ -69,20 +69,24 @@ TERMINAL = 100     # columns: every table of ours fits a terminal (or a projecto
 # markdown row, which joins the lines with a space, reads as the unbroken cell.
 BREAKS = {'text': re.compile(r' '), 'shapes': re.compile(r'(?<=\],) '),
           'formula': re.compile(r' (?== )')}
+# Where a cell may break when a table cannot fit with BREAKS alone (--explain and --macs
+# together, say): a shape after any ', ', a formula before its ' // ' too.
+FINER_BREAKS = {**BREAKS, 'shapes': re.compile(r'(?<=,) '),
+                'formula': re.compile(r' (?== )| (?=// )')}
 
 
-def pieces(cell, kind):
-    return BREAKS[kind].split(cell) if cell else ['']
+def pieces(cell, kind, breaks=BREAKS):
+    return breaks[kind].split(cell) if cell else ['']
 
 
 def width_of(cell):
     return max(map(len, cell.split('\n')))
 
 
-def broken(cell, kind, limit):
+def broken(cell, kind, limit, breaks=BREAKS):
     """`cell` on as few lines of at most `limit` characters as its pieces allow."""
     lines = []
-    for piece in pieces(cell, kind):
+    for piece in pieces(cell, kind, breaks):
         if lines and len(lines[-1]) + 1 + len(piece) <= limit:
             lines[-1] += ' ' + piece
         else:
@@ -90,13 +94,14 @@ def broken(cell, kind, limit):
     return '\n'.join(lines)
 
 
-def fit(header, body, kinds, width=TERMINAL):
+def fit(header, body, kinds, width=TERMINAL, breaks=BREAKS):
     """(header, body) with cells broken onto more lines so that the plain table (two
     blanks between columns) is at most `width` columns wide, if it can be: headers at
     their spaces, and the cells of the columns in `kinds` ({column: 'text', 'shapes' or
-    'formula'}) where BREAKS allows, the widest column first.  Other cells are never
-    broken; a table that fits, or that cannot be made to (many columns asked for at
-    once), is left whole."""
+    'formula'}) where BREAKS allows, the widest column first.  A table that cannot fit
+    so is tried again with FINER_BREAKS (a table that fits with BREAKS keeps its lines).
+    Other cells are never broken; a table that fits, or that cannot be made to even
+    then, is left whole."""
     columns = range(len(header))
     # tabulate gives a header two more columns than its text (MIN_PADDING).
     natural = [max([width_of(header[i]) + 2] + [width_of(row[i]) for row in body])
@@ -105,7 +110,7 @@ def fit(header, body, kinds, width=TERMINAL):
     for i in columns:
         shortest = [max(map(len, header[i].split(' '))) + 2]
         for row in body:
-            shortest += (list(map(len, pieces(row[i], kinds[i]))) if i in kinds
+            shortest += (list(map(len, pieces(row[i], kinds[i], breaks))) if i in kinds
                          else [width_of(row[i])])
         floor.append(max(shortest))
     limits = list(natural)
@@ -116,12 +121,14 @@ def fit(header, body, kinds, width=TERMINAL):
             break
         limits[widest] -= 1
         excess -= 1
+    if excess > 0 and breaks is BREAKS:
+        return fit(header, body, kinds, width, FINER_BREAKS)
     if limits == natural or excess > 0:   # it fits, or cannot: then it is left whole
         return header, body
     header = [broken(cell, 'text', limit - 2) if len(cell) + 2 > limit else cell
               for cell, limit in zip(header, limits)]
-    body = [[broken(cell, kinds[i], limits[i]) if i in kinds and len(cell) > limits[i] else cell
-             for i, cell in enumerate(row)] for row in body]
+    body = [[broken(cell, kinds[i], limits[i], breaks) if i in kinds and len(cell) > limits[i]
+             else cell for i, cell in enumerate(row)] for row in body]
     return header, body
 
 

@@ -217,12 +217,13 @@ def test_the_input_options_parse_to_shapes_and_dtypes():
 # --- issue 17's rule: the default views of paddleinfo fit 100 columns ------------------
 
 @pytest.mark.parametrize('args', [
-    ['resnet50', '--macs'], ['resnet50', '--explain'], ['inception_v3', '--depth', '2'],
+    ['resnet50', '--macs'], ['resnet50', '--explain'], ['resnet50', '--explain', '--macs'],
+    ['inception_v3', '--depth', '2'],
     ['alexnet', 'vgg16', 'squeezenet1_0', 'googlenet', 'inception_v3', 'resnet50',
      'mobilenet_v2', 'densenet121', 'shufflenet_v2_x1_0'],
     [net('lstm'), '--input', '50x16', '--macs'],
     [net('transformer'), '--input', '64x512', '--macs'],
-], ids=['macs', 'explain', 'depth', 'models', 'lstm', 'transformer'])
+], ids=['macs', 'explain', 'explain-macs', 'depth', 'models', 'lstm', 'transformer'])
 def test_the_tables_fit_100_columns_and_csv_keeps_every_cell_whole(capsys, args):
     code, out, err = command(capsys, *args)
     assert code == 0, err

@@ -27,6 +27,9 @@ def too_wide(text):
     ('--stages', '--arch', 'cifar_plain110'),
     ('--overview', '--input-size', '64'),
     ('--overview', '--input-size', '64', '--num-classes', '0'),
+    # Both per-layer additions at once: cells break more finely (render.FINER_BREAKS).
+    ('--explain', '--macs'),
+    ('--block', 'bottleneck', '--explain', '--macs'),
 ], ids=' '.join)
 def test_summary_views_fit_100_columns(args):
     result = run_script('summary.py', *args)
