@@ -61,11 +61,16 @@ def default_workers():
 # ---- the worker side ----------------------------------------------------------------
 
 _stop_requested = False
+_parent = None       # the parent's pid: a worker whose parent has died stops too
 
 
 def _ask_to_stop(signum, frame):
     global _stop_requested
     _stop_requested = True
+
+
+def _should_stop():
+    return _stop_requested or os.getppid() != _parent
 
 
 class _Bar:
@@ -90,7 +95,7 @@ class _Bar:
     def update(self, steps=1):
         self.done += steps
         self._send()
-        if _stop_requested:
+        if _should_stop():
             raise Stopped(self.epoch)
 
     def close(self):
@@ -99,6 +104,13 @@ class _Bar:
 
 def _worker(slot, tasks, events, shown):
     """A worker process: take jobs from `tasks` until None, report on `events`."""
+    global _parent
+    _parent = os.getppid()
+    # A process group of its own: a terminal's Ctrl-C goes to the foreground group, and
+    # a worker in it would get the signal twice, from the terminal and from the parent
+    # (which forwards it), and take the second for a user's "stop at once".  The parent
+    # alone hears the terminal now, and tells each worker once.
+    os.setpgrp()
     signal.signal(signal.SIGINT, _ask_to_stop)
     signal.signal(signal.SIGTERM, _ask_to_stop)
     try:
@@ -111,7 +123,7 @@ def _worker(slot, tasks, events, shown):
         if item is None:
             return
         index, job = item
-        if _stop_requested:
+        if _should_stop():
             events.put(('stopped', index, None))
             continue
         events.put(('started', index, slot))
