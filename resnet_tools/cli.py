@@ -5,13 +5,33 @@ emit warnings that have nothing to do with the question a script answers (the
 missing-ccache notice, BatchNorm's note on running statistics); the user should
 see the table, not those.
 """
+import importlib.util
 import os
 import sys
 import tempfile
 
-from configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS
-from paddleinfo.cli import ArgumentParser, fail, quiet_paddle, run  # noqa: F401 -- one definition
-from paddleinfo.errors import UsageError  # noqa: F401 -- one type for every one-line error
+SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts')
+
+
+def paddle_installed():
+    """Whether `import paddle` would find Paddle, without importing it."""
+    try:
+        return importlib.util.find_spec('paddle') is not None
+    except (ImportError, ValueError):   # a finder that refuses it, or a broken install
+        return False
+
+
+if not paddle_installed() and os.path.dirname(os.path.abspath(sys.argv[0])) == SCRIPTS:
+    # A script started with a Python that lacks the requirements: one line, not the
+    # traceback of the first import that needs Paddle.
+    sys.stderr.write(f'{os.path.basename(sys.argv[0])}: error: PaddlePaddle is not installed '
+                     f'for {sys.executable}; install the requirements first: '
+                     f'pip install -r requirements.txt\n')
+    sys.exit(2)
+
+from configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS  # noqa: E402
+from paddleinfo.cli import ArgumentParser, fail, quiet_paddle, run  # noqa: E402,F401 -- one definition
+from paddleinfo.errors import UsageError  # noqa: E402,F401 -- one type for every one-line error
 
 
 def integer(flag, text, low=None, high=None):

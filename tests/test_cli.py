@@ -6,6 +6,7 @@ The models are those of docs/examples/nets.py, which docs/paddleinfo.md shows.  
 tests call the command's main() in this process; a few run it as a user does.
 """
 import json
+import os
 import subprocess
 import sys
 
@@ -257,3 +258,17 @@ def test_ctrl_c_in_any_script_is_one_line_and_130(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.run(interrupted, 'summary.py')
     assert exit_.value.code == 130 and capsys.readouterr().err == 'summary.py: interrupted\n'
+
+
+def test_a_script_without_paddle_is_one_line_and_exit_code_2(tmp_path):
+    # A user who forgot `pip install -r requirements.txt`: Paddle is hidden from the
+    # script's Python (by the same finder as tests/test_package.py), and the first import
+    # that needs it would be a traceback.
+    from test_package import HIDE_PADDLE
+    (tmp_path / 'sitecustomize.py').write_text(HIDE_PADDLE)
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(tmp_path), str(REPO)])}
+    done = subprocess.run([sys.executable, str(REPO / 'scripts' / 'summary.py'), '--layers', '50'],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert (done.returncode, done.stdout) == (2, '')
+    assert done.stderr == (f'summary.py: error: PaddlePaddle is not installed for {sys.executable}; '
+                           'install the requirements first: pip install -r requirements.txt\n')
