@@ -24,6 +24,7 @@ import os
 import queue
 import signal
 import sys
+import time
 import traceback
 from dataclasses import dataclass, field
 
@@ -289,6 +290,13 @@ def describe_outcome(job, kind, detail):
                 f'with --resume')
     return (f'{job.name}: stopped in epoch {detail}; the last checkpoint is epoch {detail - 1}; '
             f'continue with --resume')
+
+
+def wall_time(start, count, noun, workers):
+    """The closing line of a run of `count` `noun`s begun at time.perf_counter() `start`."""
+    minutes, seconds = divmod(round(time.perf_counter() - start), 60)
+    return (f'wall time {minutes} min {seconds} s for {count} {noun}{"s" * (count > 1)}, '
+            f'{workers} at a time')
 
 
 def exit_code(outcomes):

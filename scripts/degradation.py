@@ -138,10 +138,7 @@ def train(argv, args):
                                          shown=on_terminal(),
                                          report=lambda line: print(line, flush=True),
                                          deepest_lr=args.lr_110)
-        minutes, seconds = divmod(round(time.perf_counter() - start), 60)
-        plural = 's' * (len(started) > 1)
-        print(f'wall time {minutes} min {seconds} s for {len(started)} network{plural}, '
-              f'{workers} at a time', flush=True)
+        print(jobs.wall_time(start, len(started), 'network', workers), flush=True)
     return jobs.exit_code(outcomes)
 
 

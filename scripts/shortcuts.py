@@ -117,10 +117,7 @@ def train(args, argv):
                                        workers, started, force=args.force, device=args.device,
                                        shown=on_terminal(),
                                        report=lambda line: print(line, flush=True))
-        minutes, seconds = divmod(round(time.perf_counter() - start), 60)
-        plural = 's' * (len(runs) > 1)
-        print(f'wall time {minutes} min {seconds} s for {len(runs)} run{plural}, {workers} at a '
-              f'time', flush=True)
+        print(jobs.wall_time(start, len(runs), 'run', workers), flush=True)
     return jobs.exit_code(outcomes)
 
 

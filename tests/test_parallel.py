@@ -150,3 +150,10 @@ def _reports(progress, report, text):
 def test_check_workers(value):
     with pytest.raises(jobs.UsageError):
         jobs.check_workers(value)
+
+
+def test_the_wall_time_line_counts_minutes_seconds_and_what_ran():
+    now = time.perf_counter()
+    assert jobs.wall_time(now - 125.2, 9, 'network', 2) == \
+        'wall time 2 min 5 s for 9 networks, 2 at a time'
+    assert jobs.wall_time(now - 3, 1, 'run', 1) == 'wall time 0 min 3 s for 1 run, 1 at a time'
