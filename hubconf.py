@@ -7,9 +7,9 @@
 
 Each entry point below is its name and a one-line docstring: `_entry_point` turns
 it into a builder of the network of that name, and adds to the docstring the
-network's shape, read from configs, and the arguments.  The CIFAR-10 networks of
+network's shape, read from resnet.configs, and the arguments.  The CIFAR-10 networks of
 the paper's Section 4.2, cifar_resnet20 .. cifar_plain1202, are made at the end
-from configs.CIFAR_ARCHS by `_cifar_entry_point`, docstring and all.  paddle.hub lists every
+from resnet.configs.CIFAR_ARCHS by `_cifar_entry_point`, docstring and all.  paddle.hub lists every
 public callable of this module as an entry point, so everything else starts with
 an underscore.
 """
@@ -18,9 +18,10 @@ import textwrap as _textwrap
 import resnet as _resnet
 # paddle.hub takes this repository off sys.path once this file is loaded: import all now.
 import resnet_tools.weights as _weights
-from configs import (ARCHS as _ARCHS, CIFAR_ARCHS as _CIFAR_ARCHS,
-                     CIFAR_NUM_CLASSES as _CIFAR_NUM_CLASSES,
-                     cifar_layers_config as _cifar_layers_config, layers_config as _layers_config)
+from resnet.configs import (ARCHS as _ARCHS, CIFAR_ARCHS as _CIFAR_ARCHS,
+                            CIFAR_NUM_CLASSES as _CIFAR_NUM_CLASSES,
+                            cifar_layers_config as _cifar_layers_config,
+                            layers_config as _layers_config)
 
 dependencies = ['paddle', 'numpy', 'safetensors']
 
@@ -138,7 +139,7 @@ _CIFAR_ARGS = f"""
     Args:
         pretrained: None for random weights, or the path of a checkpoint of this network
             in this repository's layout, .safetensors or .pdparams (a scripts/train.py
-            run writes OUTPUT/checkpoint-000K/model.safetensors; resnet_tools.cifar.load_run
+            run writes OUTPUT/checkpoint-000K/model.safetensors; resnet_tools.paper.load_run
             builds a run's network with its options); nothing is downloaded.
         num_classes: outputs of the fc layer (default {_CIFAR_NUM_CLASSES}).
         in_channels: channels of the input image (default 3; 1 for grey images such as

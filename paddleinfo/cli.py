@@ -58,6 +58,24 @@ def run(main, prog):
         sys.exit(130)
 
 
+def integer(flag, text, low=None, high=None):
+    """int(text), or a UsageError naming `flag`; checked against [low, high] if given."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f'{flag} {text} is not an integer')
+    if low is not None and not low <= value <= high:
+        raise UsageError(f'{flag} {value} is out of range: from {low} to {high}')
+    return value
+
+
+def given_flags(args, flags):
+    """Those of `flags` (e.g. '--in-channels') that `args`, a dict of parsed arguments,
+    holds a value for."""
+    return [flag for flag in flags if args.get(flag.lstrip('-').replace('-', '_')) not in
+            (None, False, [])]
+
+
 DESCRIPTION = """\
 The summary of a Paddle model: paddle.summary's per-layer table, or tables with the
 MACs, output-size formulas, nesting depth, or several models side by side, in plain

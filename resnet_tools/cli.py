@@ -1,48 +1,17 @@
-"""What every script in scripts/ shares: a quiet Paddle, and one-line errors.
+"""The command-line vocabulary of scripts/: the flags every script shares, defined once.
 
-Call `quiet_paddle()` before paddle is imported.  Paddle's import and its layers
-emit warnings that have nothing to do with the question a script answers (the
-missing-ccache notice, BatchNorm's note on running statistics); the user should
-see the table, not those.
+The scripts parse, call and print; what a flag means, its help and its checks are here
+(and, for what the summary engine shares, in paddleinfo.cli: the argument parser, the
+one-line error, integers, the inputs of a model).
 """
-import importlib.util
-import os
 import sys
-import tempfile
 
-SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts')
-
-
-def paddle_installed():
-    """Whether `import paddle` would find Paddle, without importing it."""
-    try:
-        return importlib.util.find_spec('paddle') is not None
-    except (ImportError, ValueError):   # a finder that refuses it, or a broken install
-        return False
-
-
-if not paddle_installed() and os.path.dirname(os.path.abspath(sys.argv[0])) == SCRIPTS:
-    # A script started with a Python that lacks the requirements: one line, not the
-    # traceback of the first import that needs Paddle.
-    sys.stderr.write(f'{os.path.basename(sys.argv[0])}: error: PaddlePaddle is not installed '
-                     f'for {sys.executable}; install the requirements first: '
-                     f'pip install -r requirements.txt\n')
-    sys.exit(2)
-
-from configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS  # noqa: E402
-from paddleinfo.cli import ArgumentParser, fail, quiet_paddle, run  # noqa: E402,F401 -- one definition
-from paddleinfo.errors import UsageError  # noqa: E402,F401 -- one type for every one-line error
-
-
-def integer(flag, text, low=None, high=None):
-    """int(text), or a UsageError naming `flag`; checked against [low, high] if given."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f'{flag} {text} is not an integer')
-    if low is not None and not low <= value <= high:
-        raise UsageError(f'{flag} {value} is out of range: from {low} to {high}')
-    return value
+from paddleinfo.cli import ArgumentParser, fail, given_flags, integer  # noqa: F401 -- one definition
+from paddleinfo.cli import run as run_command
+from resnet.configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS
+from resnet_tools.errors import Stop, UsageError
+from resnet_tools.training.distributed import default_device
+from resnet_tools.training.settings import WARMUP_FACTOR, Settings
 
 
 def add_network_arguments(parser):
@@ -62,13 +31,6 @@ def add_network_choices(group, archs=ARCHS, more=''):
                        help=f'the ResNet depth: {", ".join(map(str, SUPPORTED_LAYERS))} (default: 50)')
     group.add_argument('--arch', metavar='NAME',
                        help='a paddle.vision.models name: ' + ', '.join(ARCHS) + more)
-
-
-def given_flags(args, flags):
-    """Those of `flags` (e.g. '--in-channels') that `args`, a dict of parsed arguments,
-    holds a value for."""
-    return [flag for flag in flags if args.get(flag.lstrip('-').replace('-', '_')) not in
-            (None, False, [])]
 
 
 def refuse(args, flags, why):
@@ -101,56 +63,56 @@ def add_shape_arguments(parser, input_help=''):
                              "first 1x1 conv, as the paper)")
 
 
-def arch_name(layers=None, arch=None, archs=ARCHS):
-    """The paddle.vision name for `--layers N` or `--arch NAME` (default: resnet50);
-    `archs` are the names --arch accepts."""
-    if arch is not None:
-        if arch not in archs:
-            raise UsageError(f'--arch {arch} is not known; choose from {", ".join(archs)}')
-        return arch
-    if layers is None:
-        return 'resnet50'
-    if str(layers) not in map(str, SUPPORTED_LAYERS):
-        raise UsageError(f'--layers {layers} is not a ResNet depth; '
-                         f'choose from {", ".join(map(str, SUPPORTED_LAYERS))}')
-    return f'resnet{int(layers)}'
+def add_training_arguments(parser, defaults=Settings()):
+    """The flags of Settings, the device, and the output directory."""
+    parser.add_argument('--epochs', type=int, default=defaults.epochs, metavar='N',
+                        help=f'passes over the training images (default: {defaults.epochs}); '
+                             f'the paper\'s 64k iterations of 128 CIFAR-10 images are 164 epochs')
+    parser.add_argument('--batch-size', type=int, default=defaults.batch_size, metavar='N',
+                        help=f'images per step, over all processes together (default: {defaults.batch_size})')
+    parser.add_argument('--lr', type=float, default=defaults.lr, metavar='RATE',
+                        help=f'the starting learning rate (default: {defaults.lr:g})')
+    parser.add_argument('--milestones', type=float, nargs='+', default=list(defaults.milestones),
+                        metavar='FRACTION',
+                        help='where in the run the rate is multiplied by --lr-decay, as fractions '
+                             f'of --epochs (default: {" ".join(map(str, defaults.milestones))})')
+    parser.add_argument('--lr-decay', type=float, default=defaults.lr_decay, metavar='FACTOR',
+                        help=f'the factor at each milestone (default: {defaults.lr_decay:g})')
+    parser.add_argument('--warmup-epochs', type=int, default=defaults.warmup_epochs, metavar='N',
+                        help=f'train the first N epochs at {WARMUP_FACTOR:g} x --lr, the paper\'s '
+                             f'warm-up for ResNet-110 (default: {defaults.warmup_epochs})')
+    parser.add_argument('--momentum', type=float, default=defaults.momentum, metavar='M',
+                        help=f'SGD momentum (default: {defaults.momentum:g})')
+    parser.add_argument('--weight-decay', type=float, default=defaults.weight_decay, metavar='W',
+                        help=f'L2 weight decay on every parameter (default: {defaults.weight_decay:g})')
+    parser.add_argument('--seed', type=int, default=defaults.seed, metavar='N',
+                        help=f'seeds the weights, the data order and the augmentation '
+                             f'(default: {defaults.seed}); a CPU run repeats exactly')
+    parser.add_argument('--device', default=default_device(), metavar='cpu|gpu',
+                        help='where to train (default: gpu if the installed Paddle has CUDA, '
+                             'else cpu)')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue the run in --output from its last checkpoint, with the '
+                             'same settings')
+    parser.add_argument('--force', action='store_true',
+                        help='start over in an --output that holds a run')
 
 
-def check_writable_directory(flag, directory):
-    """A UsageError unless `directory` exists and takes files, or can be made.
+def settings_from(args):
+    return Settings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                    momentum=args.momentum, weight_decay=args.weight_decay,
+                    milestones=tuple(args.milestones), lr_decay=args.lr_decay,
+                    seed=args.seed, warmup_epochs=args.warmup_epochs).check()
 
-    Tried, not judged by os.access: root passes os.access for /proc and /sys, where
-    nothing can be made.  A probe file in the nearest folder that exists, removed at
-    once; nothing else is created."""
-    existing = os.path.abspath(directory)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        what = 'is a file' if existing == os.path.abspath(directory) else f'is in {existing}, a file'
-        raise UsageError(f'{flag} {directory} {what}, not a directory')
+
+def run(main, prog):
+    """Run main() and exit with the code it returns (0 for None).  A user's mistake
+    (UsageError) is one line and exit code 2, a Ctrl-C one line and 130, and a Stop (the
+    training loop's own end at a step, after a signal or a divergence) its one line and
+    its code: never a traceback."""
     try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
-        raise UsageError(f'{flag} {directory} cannot be written: a file cannot be made in '
-                         f'{existing} ({error.strerror or error})')
-
-
-class Stop(Exception):
-    """The end of a run that is not a mistake of the user's: a stop asked for by a
-    signal, a training that diverged.  Shown as one line, '<prog>: <message>', with
-    exit code `code`."""
-
-    def __init__(self, message, code):
-        super().__init__(message)
-        self.code = code
-
-
-def run_training(main, prog):
-    """run() for a script that trains: a Stop (the training loop's own end at a step,
-    after a signal or a divergence) is its one line and exit code."""
-    try:
-        return run(main, prog)
+        code = run_command(main, prog)
     except Stop as stop:
         sys.stderr.write(f'{prog}: {stop}\n')
         sys.exit(stop.code)
+    sys.exit(code or 0)

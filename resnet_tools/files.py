@@ -1,13 +1,13 @@
 """Files that are complete or absent: every output of this repository is written to
 a temporary file beside it, flushed to the disk, and renamed into place only once it
 is whole (a set of files that belong together, a training checkpoint, is switched as
-one unit by resnet_tools/checkpoints.py)."""
+one unit by resnet_tools/training/checkpoints.py)."""
 import contextlib
 import os
 import pathlib
 import tempfile
 
-from resnet_tools.cli import UsageError
+from resnet_tools.errors import UsageError
 
 
 @contextlib.contextmanager
@@ -51,3 +51,23 @@ def write_bytes(output, data):
     with replacing(output) as temporary:
         pathlib.Path(temporary).write_bytes(data.encode('utf-8') if isinstance(data, str)
                                             else data)
+
+
+def check_writable_directory(flag, directory):
+    """A UsageError unless `directory` exists and takes files, or can be made.
+
+    Tried, not judged by os.access: root passes os.access for /proc and /sys, where
+    nothing can be made.  A probe file in the nearest folder that exists, removed at
+    once; nothing else is created."""
+    existing = os.path.abspath(directory)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        what = 'is a file' if existing == os.path.abspath(directory) else f'is in {existing}, a file'
+        raise UsageError(f'{flag} {directory} {what}, not a directory')
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise UsageError(f'{flag} {directory} cannot be written: a file cannot be made in '
+                         f'{existing} ({error.strerror or error})')

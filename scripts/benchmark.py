@@ -1,17 +1,16 @@
 """Time our ResNet against paddle.vision's, eager and exported under Paddle Inference."""
 import argparse
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import (ArgumentParser, UsageError, add_network_arguments,  # noqa: E402
-                              arch_name, integer, quiet_paddle, run)
-
-quiet_paddle()
-
-from paddleinfo.progress import on_terminal  # noqa: E402
-from resnet_tools import benchmark, export  # noqa: E402
+from _bootstrap import run
+from paddleinfo.cli import ArgumentParser, integer
+from paddleinfo.progress import on_terminal
+from resnet_tools.benchmarks import inference as benchmark
+from resnet_tools.benchmarks import machine, training as training_benchmark
+from resnet_tools.cli import add_network_arguments
+from resnet_tools.deploy import export
+from resnet_tools.errors import UsageError
+from resnet_tools.specs import arch_name
 
 PROG = 'benchmark.py'
 
@@ -31,17 +30,17 @@ next to the official eager
   python scripts/benchmark.py --layers 18 --input-size 64 --repeats 3   a quick look
 
 The same run measures the machine's ceiling, numpy's float32 matrix product of
-two {benchmark.CEILING_SIZE}x{benchmark.CEILING_SIZE} matrices at the same number of \
+two {machine.CEILING_SIZE}x{machine.CEILING_SIZE} matrices at the same number of \
 threads, and shows every GMAC/s
 also as a share of it, naming the BLAS kernel that ran.  Target: the exported
 model at batch {max(benchmark.INFERENCE_BATCHES)} with all cores (--threads 0) at \
 >= {100 * benchmark.CEILING_TARGET:g} % of the ceiling.
 
 --training times one training step (forward, backward, SGD) of the CIFAR networks
-instead: ResNet-20 and ResNet-56 at batch {benchmark.TRAINING_BATCH} on 1x8x8 (the digits) and
+instead: ResNet-20 and ResNet-56 at batch {training_benchmark.TRAINING_BATCH} on 1x8x8 (the digits) and
 3x32x32 (CIFAR-10) inputs, with 1 thread, with every core as threads, and with
 every core as processes of one thread each, each as img/s and as a share of the
-ceiling (training counted as {benchmark.TRAINING_MAC_FACTOR} x the forward MACs); then the options
+ceiling (training counted as {training_benchmark.TRAINING_MAC_FACTOR} x the forward MACs); then the options
 that might close the gap (oneDNN kernels, NHWC, bf16 autocast where the CPU has AMX), each
 timed in turn with the step it changes:
 
@@ -64,10 +63,10 @@ def parse_args(argv):
                         help='timed runs of each side per row; the median is shown (default: 10)')
     parser.add_argument('--warmup', metavar='W', default='2',
                         help='untimed runs of each side first (default: 2)')
-    parser.add_argument('--threads', metavar='N', default=str(benchmark.DEFAULT_THREADS),
+    parser.add_argument('--threads', metavar='N', default=str(machine.DEFAULT_THREADS),
                         help=f'math threads for the eager models, Paddle Inference and the '
-                             f'ceiling; 0 for all {benchmark.all_cores()} cores '
-                             f"(default: {benchmark.DEFAULT_THREADS}, Paddle's default)")
+                             f'ceiling; 0 for all {machine.all_cores()} cores '
+                             f"(default: {machine.DEFAULT_THREADS}, Paddle's default)")
     parser.add_argument('--training', action='store_true',
                         help='time the training step of the CIFAR networks instead (see above)')
     return parser.parse_args(argv)
@@ -85,10 +84,10 @@ def main(argv=None):
             if getattr(args, flag) is not None:
                 raise UsageError(f'--{flag.replace("_", "-")} does not go with --training, '
                                  f'which times its own networks and inputs')
-        if args.batch_size != '8' or args.threads != str(benchmark.DEFAULT_THREADS):
+        if args.batch_size != '8' or args.threads != str(machine.DEFAULT_THREADS):
             raise UsageError('--batch-size and --threads do not go with --training, which uses '
-                             f'batch {benchmark.TRAINING_BATCH} and every way of using the cores')
-        text, _, _ = benchmark.training_report(
+                             f'batch {training_benchmark.TRAINING_BATCH} and every way of using the cores')
+        text, _, _ = training_benchmark.training_report(
             warmup=integer('--warmup', args.warmup, 0, benchmark.MAX_REPEATS),
             repeats=integer('--repeats', args.repeats, 1, benchmark.MAX_REPEATS),
             progress=show_progress if on_terminal() else lambda what: None)
@@ -103,7 +102,7 @@ def main(argv=None):
         input_size=input_size,
         warmup=integer('--warmup', args.warmup, 0, benchmark.MAX_REPEATS),
         repeats=integer('--repeats', args.repeats, 1, benchmark.MAX_REPEATS),
-        threads=integer('--threads', args.threads, 0, benchmark.all_cores()),
+        threads=integer('--threads', args.threads, 0, machine.all_cores()),
         # Progress is for a person watching; a redirected run prints the table only.
         progress=show_progress if on_terminal() else lambda what: None))
 

@@ -1,17 +1,13 @@
 """Compare every ResNet here with paddle.vision.models: counts, state dicts and logits."""
 import argparse
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import ArgumentParser, UsageError, quiet_paddle, run  # noqa: E402
-
-quiet_paddle()
-
-from configs import ARCHS  # noqa: E402
-from paddleinfo.progress import progress  # noqa: E402
-from resnet_tools import compare  # noqa: E402
+from _bootstrap import run
+from paddleinfo.cli import ArgumentParser
+from paddleinfo.progress import progress
+from resnet.configs import ARCHS
+from resnet_tools.errors import UsageError
+from resnet_tools.weights import compare
 
 DESCRIPTION = f"""\
 Build each architecture here and in paddle.vision.models, load the official
@@ -79,4 +75,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run(main, 'compare.py'))
+    run(main, 'compare.py')

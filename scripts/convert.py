@@ -1,17 +1,12 @@
 """Convert ResNet weights between paddle.vision's key names and this repository's,
 and between the .pdparams (pickle) and .safetensors formats."""
 import argparse
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import ArgumentParser, quiet_paddle, run  # noqa: E402
-
-quiet_paddle()
-
-from configs import ARCHS  # noqa: E402
-from resnet_tools import weights  # noqa: E402
+from _bootstrap import run
+from paddleinfo.cli import ArgumentParser
+from resnet.configs import ARCHS
+from resnet_tools import weights
 
 DESCRIPTION = """\
 Rename the tensors of a ResNet state dict from paddle.vision's key names (conv1,

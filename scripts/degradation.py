@@ -2,19 +2,18 @@
 depth, residual networks do not."""
 import argparse
 import os
-import pathlib
-import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import (ArgumentParser, UsageError, check_writable_directory,  # noqa: E402
-                              quiet_paddle, run_training)
-
-quiet_paddle()
-
-from resnet_tools import cifar, data, jobs, locking, plots, training  # noqa: E402
-from paddleinfo.progress import on_terminal  # noqa: E402
+from _bootstrap import run
+from paddleinfo.cli import ArgumentParser
+from paddleinfo.progress import on_terminal
+from resnet_tools import cli, training
+from resnet_tools.errors import UsageError
+from resnet_tools.files import check_writable_directory
+from resnet_tools.paper import degradation, networks
+from resnet_tools.specs import display_name
+from resnet_tools.training import data, jobs, locking
+from resnet_tools.views import plots
 
 PROG = 'degradation.py'
 FIGURE = 'degradation'
@@ -33,9 +32,9 @@ print a table: network, params, final training and test error, seconds.
   python scripts/degradation.py --plot-only runs/degradation
 
 The default run is the paper's: plain-20/32/44/56 and ResNet-20/32/44/56/110, on
-scikit-learn's digits for {cifar.DIGITS_SETTINGS.epochs} epochs with \
---warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs} (the paper's warm-up, at
-a tenth of the rate), ResNet-110 at --lr-110 {cifar.DIGITS_DEEPEST_LR:g}.  It took 3 to 5 minutes
+scikit-learn's digits for {networks.DIGITS_SETTINGS.epochs} epochs with \
+--warmup-epochs {networks.DIGITS_SETTINGS.warmup_epochs} (the paper's warm-up, at
+a tenth of the rate), ResNet-110 at --lr-110 {networks.DIGITS_DEEPEST_LR:g}.  It took 3 to 5 minutes
 with --jobs 2 on a 2-core Intel Xeon shared with other work, and about 6 minutes of
 CPU time.  The paper's own experiment, CIFAR-10 for 64k iterations, on a GPU:
 
@@ -65,20 +64,20 @@ be written (one line on stderr); 130 stopped by Ctrl-C (143 by SIGTERM).
 def make_parser():
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--plain', type=int, nargs='*', default=list(cifar.PLAIN_DEPTHS),
+    parser.add_argument('--plain', type=int, nargs='*', default=list(degradation.PLAIN_DEPTHS),
                         metavar='N', help='the depths (6n+2) of the plain networks (default: '
-                                          f'{" ".join(map(str, cifar.PLAIN_DEPTHS))})')
-    parser.add_argument('--resnet', type=int, nargs='*', default=list(cifar.DEFAULT_DEPTHS),
+                                          f'{" ".join(map(str, degradation.PLAIN_DEPTHS))})')
+    parser.add_argument('--resnet', type=int, nargs='*', default=list(degradation.DEFAULT_DEPTHS),
                         metavar='N', help='the depths of the ResNets (default: '
-                                          f'{" ".join(map(str, cifar.DEFAULT_DEPTHS))})')
+                                          f'{" ".join(map(str, degradation.DEFAULT_DEPTHS))})')
     parser.add_argument('--depths', type=int, nargs='+', metavar='N',
                         help='the same depths for both kinds, instead of --plain and --resnet')
     parser.add_argument('--jobs', type=int, default=jobs.default_workers(), metavar='N',
                         help='networks trained at a time, one process each (default: the '
                              f'number of cores, {jobs.default_workers()})')
-    parser.add_argument('--lr-110', type=float, default=cifar.DIGITS_DEEPEST_LR, metavar='RATE',
+    parser.add_argument('--lr-110', type=float, default=networks.DIGITS_DEEPEST_LR, metavar='RATE',
                         help='the learning rate of ResNet-110 (default: '
-                             f'{cifar.DIGITS_DEEPEST_LR:g}: on the digits it does not train at '
+                             f'{networks.DIGITS_DEEPEST_LR:g}: on the digits it does not train at '
                              "the paper's 0.1, even after the warm-up; give --lr-110 0.1 for "
                              'CIFAR-10)')
     data.add_arguments(parser)
@@ -86,7 +85,7 @@ def make_parser():
                         help='the directory for the runs, the figures and the table')
     parser.add_argument('--plot-only', metavar='DIR',
                         help='train nothing: draw the runs found in DIR')
-    training.add_arguments(parser, cifar.DIGITS_SETTINGS)
+    cli.add_training_arguments(parser, networks.DIGITS_SETTINGS)
     return parser
 
 
@@ -111,8 +110,8 @@ def chosen_archs(argv, args):
         for name in ('plain', 'resnet'):
             if name in given:
                 raise UsageError(f'--depths sets both kinds; give it or --{name}, not both')
-        return cifar.degradation_archs(args.depths, args.depths, ('--depths', '--depths'))
-    return cifar.degradation_archs(args.plain, args.resnet)
+        return degradation.degradation_archs(args.depths, args.depths, ('--depths', '--depths'))
+    return degradation.degradation_archs(args.plain, args.resnet)
 
 
 def train(argv, args):
@@ -121,19 +120,19 @@ def train(argv, args):
         raise UsageError('--output DIR is needed (or --plot-only DIR to draw finished runs)')
     archs = chosen_archs(argv, args)
     jobs.check_workers(args.jobs)
-    settings = training.settings_from(args)
-    cifar.settings_of(cifar.DEEPEST, settings, args.lr_110).check()
+    settings = cli.settings_from(args)
+    degradation.settings_of(networks.DEEPEST, settings, args.lr_110).check()
     training.set_device(args.device)
     check_writable_directory('--output', args.output)
     with locking.owning(args.output):
-        started = cifar.prepare_degradation(archs, args.output, args.resume, args.force)
+        started = degradation.prepare_degradation(archs, args.output, args.resume, args.force)
         images = data.from_args(args)
         source = data.source_from_args(args)
         workers = min(args.jobs, len(started))
-        print(f'{", ".join(map(cifar.display_name, started))} on {images.describe()}; '
+        print(f'{", ".join(map(display_name, started))} on {images.describe()}; '
               f'{workers} at a time', flush=True)
         start = time.perf_counter()
-        outcomes = cifar.run_degradation(started, source, settings, args.output, workers,
+        outcomes = degradation.run_degradation(started, source, settings, args.output, workers,
                                          force=args.force, device=args.device,
                                          shown=on_terminal(),
                                          report=lambda line: print(line, flush=True),
@@ -164,17 +163,17 @@ def main(argv=None):
                 if os.path.exists(path) and not args.force:
                     raise UsageError(f'{path} exists already; give --force to replace it')
         os.makedirs(output, exist_ok=True)
-    runs = cifar.finished_runs(source)
-    paths = cifar.draw(runs, os.path.join(output, FIGURE))
-    print(cifar.format_table(runs))
-    found = cifar.finished_responses(source)
+    runs = degradation.finished_runs(source)
+    paths = degradation.draw(runs, os.path.join(output, FIGURE))
+    print(degradation.format_table(runs))
+    found = degradation.finished_responses(source)
     if found:
         names = sorted({runs[arch][0].get('data', '?') for arch in found if arch in runs})
-        paths += cifar.draw_responses(found, os.path.join(output, RESPONSES_FIGURE), names)
-        print('\n'.join(['', 'Figure 7, the layer responses:', *cifar.response_findings(found)]))
+        paths += degradation.draw_responses(found, os.path.join(output, RESPONSES_FIGURE), names)
+        print('\n'.join(['', 'Figure 7, the layer responses:', *degradation.response_findings(found)]))
     print(f'figures: {", ".join(paths)}')
     return code
 
 
 if __name__ == '__main__':
-    sys.exit(run_training(main, PROG))
+    run(main, PROG)

@@ -1,21 +1,16 @@
 """Draw the paper's Figure 3 (a network as a column of layers with its shortcuts) or
 Figure 5 (one residual block) from the model itself."""
 import argparse
-import pathlib
-import sys
 import textwrap
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import (AND_CIFAR, ArgumentParser, UsageError, add_block_arguments,  # noqa: E402
-                              add_network_choices, add_shape_arguments, integer, quiet_paddle,
-                              refuse, run)
-
-quiet_paddle()
-
-from resnet_tools import architecture_figure as drawing  # noqa: E402
-from resnet_tools import figures, summary  # noqa: E402
-from configs import CIFAR_ARCHS  # noqa: E402
+from _bootstrap import run
+from paddleinfo.cli import ArgumentParser, integer
+from resnet.configs import CIFAR_ARCHS
+from resnet_tools import specs
+from resnet_tools.cli import AND_CIFAR, add_block_arguments, add_network_choices, add_shape_arguments, refuse
+from resnet_tools.errors import UsageError
+from resnet_tools.views import architecture as drawing
+from resnet_tools.views import drawing as figures
 
 DESCRIPTION = """\
 Draw a ResNet as the paper's Figure 3 draws ResNet-34 (a box per weighted layer,
@@ -93,10 +88,10 @@ def main(argv=None):
         refuse(vars(args), ['--num-classes', '--shortcut', '--compare', '--max-blocks', '--columns'],
                'is for a whole network, not for --block')
         block = {name: integer(f'--{name.replace("_", "-")}', getattr(args, name))
-                 for name in summary.DEFAULT_BLOCK if getattr(args, name) is not None}
+                 for name in specs.DEFAULT_BLOCK if getattr(args, name) is not None}
         figure, drawn = drawing.block_drawing(args.block, input_size=input_size,
                                               variant=args.variant,
-                                              **{**summary.DEFAULT_BLOCK, **block})
+                                              **{**specs.DEFAULT_BLOCK, **block})
         drawn = [drawn]
     else:
         refuse(vars(args), ['--in-channels', '--out-channels', '--stride'], 'goes with --block only')

@@ -1,16 +1,12 @@
 """Export a ResNet with paddle.jit.save and check it under Paddle Inference."""
 import argparse
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import (AND_CIFAR, ArgumentParser, add_network_choices, arch_name,  # noqa: E402
-                              integer, quiet_paddle, refuse, run)
-
-quiet_paddle()
-
-from resnet_tools import export, summary  # noqa: E402
+from _bootstrap import run
+from paddleinfo.cli import ArgumentParser, integer
+from resnet_tools.cli import AND_CIFAR, add_network_choices, refuse
+from resnet_tools.deploy import export
+from resnet_tools.specs import ALL_ARCHS, arch_name
 
 PROG = 'export.py'
 
@@ -74,7 +70,7 @@ def main(argv=None):
         result = export.export(None, args.output, force=args.force, input_size=input_size,
                                run=args.run)
     else:
-        arch = arch_name(args.layers, args.arch, summary.SUMMARY_ARCHS)
+        arch = arch_name(args.layers, args.arch, ALL_ARCHS)
         input_size = [integer('--input-size', value) for value in args.input_size or []]
         num_classes = None if args.num_classes is None else integer('--num-classes', args.num_classes)
         result = export.export(arch, args.output, args.weights, args.force, input_size, num_classes)
@@ -90,4 +86,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run(main, PROG))
+    run(main, PROG)

@@ -1,26 +1,24 @@
 """The shortcut options of the paper's Section 3.3 (its Table 3), measured on ResNet-20."""
 import argparse
 import os
-import pathlib
-import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import (ArgumentParser, UsageError, check_writable_directory,  # noqa: E402
-                              quiet_paddle, run_training)
-
-quiet_paddle()
-
-from resnet_tools import cifar, data, files, jobs, locking, training  # noqa: E402
-from paddleinfo.progress import on_terminal  # noqa: E402
+from _bootstrap import run
+from paddleinfo.cli import ArgumentParser
+from paddleinfo.progress import on_terminal
+from resnet_tools import cli, files, training
+from resnet_tools.errors import UsageError
+from resnet_tools.files import check_writable_directory
+from resnet_tools.paper import networks, shortcuts
+from resnet_tools.specs import display_name
+from resnet_tools.training import data, jobs, locking
 
 PROG = 'shortcuts.py'
 
 DESCRIPTION = f"""\
 Train ResNet-20 with each shortcut option of Section 3.3 for several seeds, each
 into OUTPUT/<option>-seed<k>/ as scripts/train.py would, in --jobs processes side
-by side; then print a table, also written to OUTPUT/{cifar.SHORTCUT_TABLE}: option, params,
+by side; then print a table, also written to OUTPUT/{shortcuts.SHORTCUT_TABLE}: option, params,
 final training and test error as mean ± sample std over the seeds, with the
 paper's Table 3 (ResNet-34 on ImageNet) beside it.
 
@@ -31,10 +29,10 @@ paper's Table 3 (ResNet-34 on ImageNet) beside it.
   python scripts/shortcuts.py --data digits --output runs/shortcuts
   python scripts/shortcuts.py --table-only runs/shortcuts
 
-The default: A, B and C, seeds {' '.join(map(str, cifar.SHORTCUT_SEEDS))}, on scikit-learn's \
+The default: A, B and C, seeds {' '.join(map(str, shortcuts.SHORTCUT_SEEDS))}, on scikit-learn's \
 digits for \
-{cifar.DIGITS_SETTINGS.epochs} epochs with
---warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs}, as scripts/degradation.py trains.
+{networks.DIGITS_SETTINGS.epochs} epochs with
+--warmup-epochs {networks.DIGITS_SETTINGS.warmup_epochs}, as scripts/degradation.py trains.
 """
 
 EPILOG = """\
@@ -49,11 +47,11 @@ written (one line on stderr); 130 stopped by Ctrl-C (143 by SIGTERM).
 def make_parser():
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--options', nargs='+', default=list(cifar.SHORTCUT_OPTIONS),
+    parser.add_argument('--options', nargs='+', default=list(networks.SHORTCUT_OPTIONS),
                         metavar='A|B|C', help='the shortcut options (default: A B C)')
-    parser.add_argument('--seeds', type=int, nargs='+', default=list(cifar.SHORTCUT_SEEDS),
+    parser.add_argument('--seeds', type=int, nargs='+', default=list(shortcuts.SHORTCUT_SEEDS),
                         metavar='N', help='the seeds of each option (default: '
-                                          f'{" ".join(map(str, cifar.SHORTCUT_SEEDS))})')
+                                          f'{" ".join(map(str, shortcuts.SHORTCUT_SEEDS))})')
     parser.add_argument('--jobs', type=int, default=jobs.default_workers(), metavar='N',
                         help='runs trained at a time, one process each (default: the number '
                              f'of cores, {jobs.default_workers()})')
@@ -61,7 +59,7 @@ def make_parser():
     parser.add_argument('--output', metavar='DIR', help='the directory for the runs and the table')
     parser.add_argument('--table-only', metavar='DIR',
                         help='train nothing: print the table of the runs found in DIR')
-    training.add_arguments(parser, cifar.DIGITS_SETTINGS)
+    cli.add_training_arguments(parser, networks.DIGITS_SETTINGS)
     return parser
 
 
@@ -77,9 +75,9 @@ def flags_given(argv):
 
 def check_runs(options, seeds):
     for option in options:
-        if option not in cifar.SHORTCUT_OPTIONS:
+        if option not in networks.SHORTCUT_OPTIONS:
             raise UsageError(f'--options {option} is not known; choose from '
-                             f'{", ".join(cifar.SHORTCUT_OPTIONS)}')
+                             f'{", ".join(networks.SHORTCUT_OPTIONS)}')
     for flag, values in (('--options', options), ('--seeds', seeds)):
         repeated = sorted({str(value) for value in values if values.count(value) > 1})
         if repeated:
@@ -87,7 +85,7 @@ def check_runs(options, seeds):
     for seed in seeds:
         if not 0 <= seed < 2 ** 32:
             raise UsageError(f'--seeds {seed} is out of range: from 0 to {2 ** 32 - 1}')
-    return cifar.shortcut_runs(options, seeds)
+    return shortcuts.shortcut_runs(options, seeds)
 
 
 def train(args, argv):
@@ -98,7 +96,7 @@ def train(args, argv):
         raise UsageError('--output DIR is needed (or --table-only DIR to print finished runs)')
     runs = check_runs(args.options, args.seeds)
     jobs.check_workers(args.jobs)
-    settings = training.settings_from(args)
+    settings = cli.settings_from(args)
     training.set_device(args.device)
     check_writable_directory('--output', args.output)
     with locking.owning(args.output):
@@ -109,11 +107,11 @@ def train(args, argv):
             training.prepare_output(path, started[folder], args.force)
         images = data.from_args(args)
         workers = min(args.jobs, len(runs))
-        print(f'{cifar.display_name(cifar.SHORTCUT_ARCH)}, shortcuts {" ".join(args.options)}, '
+        print(f'{display_name(shortcuts.SHORTCUT_ARCH)}, shortcuts {" ".join(args.options)}, '
               f'seeds {" ".join(map(str, args.seeds))} on {images.describe()}; '
               f'{workers} at a time', flush=True)
         start = time.perf_counter()
-        outcomes = cifar.run_shortcuts(runs, data.source_from_args(args), settings, args.output,
+        outcomes = shortcuts.run_shortcuts(runs, data.source_from_args(args), settings, args.output,
                                        workers, started, force=args.force, device=args.device,
                                        shown=on_terminal(),
                                        report=lambda line: print(line, flush=True))
@@ -138,20 +136,20 @@ def main(argv=None):
             raise UsageError(f'--table-only {args.table_only} is not a directory')
         source, output = args.table_only, args.output or args.table_only
         check_writable_directory('--output', output)
-        path = os.path.join(output, cifar.SHORTCUT_TABLE)
+        path = os.path.join(output, shortcuts.SHORTCUT_TABLE)
         if os.path.exists(path) and not args.force:
             raise UsageError(f'{path} exists already; give --force to replace it')
         os.makedirs(output, exist_ok=True)
-    found = cifar.finished_shortcut_runs(source)
-    text = cifar.format_shortcut_table(found)
-    finding = cifar.shortcut_spread_finding(found)
+    found = shortcuts.finished_shortcut_runs(source)
+    text = shortcuts.format_shortcut_table(found)
+    finding = shortcuts.shortcut_spread_finding(found)
     if finding:
         text += f'\n{finding}'
-    files.write_bytes(os.path.join(output, cifar.SHORTCUT_TABLE), text + '\n')
+    files.write_bytes(os.path.join(output, shortcuts.SHORTCUT_TABLE), text + '\n')
     print(text)
-    print(f'table: {os.path.join(output, cifar.SHORTCUT_TABLE)}')
+    print(f'table: {os.path.join(output, shortcuts.SHORTCUT_TABLE)}')
     return code
 
 
 if __name__ == '__main__':
-    sys.exit(run_training(main, PROG))
+    run(main, PROG)

@@ -1,21 +1,17 @@
 """Print paddle.summary of a ResNet, of one residual block or of any paddle.vision model,
 and tables to teach from."""
 import argparse
-import pathlib
 import sys
 import textwrap
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import (AND_CIFAR, ArgumentParser, add_block_arguments, add_network_choices,  # noqa: E402
-                              add_shape_arguments, quiet_paddle, run)
-
-quiet_paddle()
-
-from paddleinfo import zoo  # noqa: E402
-from paddleinfo.inputs import add_input_arguments  # noqa: E402
-from paddleinfo.macs import MACS_CONVENTION  # noqa: E402
-from resnet_tools import summary, teaching  # noqa: E402
+from _bootstrap import run
+from paddleinfo import zoo
+from paddleinfo.cli import ArgumentParser
+from paddleinfo.inputs import add_input_arguments
+from paddleinfo.macs import MACS_CONVENTION
+from resnet_tools import specs
+from resnet_tools.cli import AND_CIFAR, add_block_arguments, add_network_choices, add_shape_arguments
+from resnet_tools.views import summary, teaching
 
 DESCRIPTION = """\
 Print the per-layer table of paddle.summary for a whole ResNet, or for a single
@@ -46,7 +42,7 @@ Any Paddle model:
 
 EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for paragraph in (
     f'Input sizes: each side from 32 (a ResNet halves the map five times; 4 for a CIFAR '
-    f'network), or from the stride for a block, up to {summary.MAX_INPUT_SIZE}. '
+    f'network), or from the stride for a block, up to {specs.MAX_INPUT_SIZE}. '
     f'With --model: [channels] height [width], by default the model\'s own '
     f'(3x224x224; 3x299x299 for inception_v3, 1x28x28 for LeNet), for a model whose input '
     f'first meets a 2-D convolution only; any other model takes --input SHAPE[:DTYPE], '

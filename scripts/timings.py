@@ -1,15 +1,9 @@
 """Time the summary commands in fresh processes, as multiples of importing Paddle."""
 import argparse
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import ArgumentParser, integer, quiet_paddle, run  # noqa: E402
-
-quiet_paddle()
-
-from resnet_tools import timings  # noqa: E402
+from _bootstrap import run
+from paddleinfo.cli import ArgumentParser, integer
+from resnet_tools.benchmarks import summary_timings as timings
 
 DESCRIPTION = """\
 Time `python -c "import paddle"` and the summary commands, each in a fresh Python

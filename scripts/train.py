@@ -1,18 +1,15 @@
 """Train one of the CIFAR networks of the paper's Section 4.2 on digits or CIFAR-10."""
 import argparse
 import functools
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from resnet_tools.cli import ArgumentParser, quiet_paddle, run_training  # noqa: E402
-
-quiet_paddle()
-
-from configs import CIFAR_ARCHS  # noqa: E402
-from resnet_tools import cifar, data, training  # noqa: E402
-from paddleinfo.progress import bar as progress_bar, on_terminal  # noqa: E402
+from _bootstrap import run
+from paddleinfo.cli import ArgumentParser
+from paddleinfo.progress import bar as progress_bar, on_terminal
+from resnet.configs import CIFAR_ARCHS
+from resnet_tools import cli, training
+from resnet_tools.paper import networks
+from resnet_tools.specs import display_name
+from resnet_tools.training import data
 
 PROG = 'train.py'
 
@@ -79,31 +76,31 @@ def parse_args(argv):
     data.add_arguments(parser)
     parser.add_argument('--output', required=True, metavar='DIR',
                         help='the directory for log.csv, run.json and the checkpoint')
-    training.add_arguments(parser)
+    cli.add_training_arguments(parser)
     for action in parser._actions:
         if action.dest == 'warmup_epochs':
             action.default = None
             action.help = (f'train the first N epochs at {training.WARMUP_FACTOR:g} x --lr, the '
                            f"paper's warm-up for ResNet-110 (default: 1 for networks of "
-                           f'{cifar.WARMUP_LAYERS} layers or more, else 0)')
+                           f'{networks.WARMUP_LAYERS} layers or more, else 0)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    arch = cifar.check_arch(args.arch)
-    cifar.check_shortcut(arch, args.shortcut)   # before the data is read
+    arch = networks.check_arch(args.arch)
+    networks.check_shortcut(arch, args.shortcut)   # before the data is read
     if args.warmup_epochs is None:
-        args.warmup_epochs = cifar.default_warmup(arch)
-    settings = training.settings_from(args)
+        args.warmup_epochs = networks.default_warmup(arch)
+    settings = cli.settings_from(args)
     # Before the data is read and the model built, not after.
     world_size, rank = training.processes()
     training.prepare_output(args.output, args.resume, args.force, rank)
     images = data.from_args(args)
     if rank == 0:
-        print(f'{cifar.display_name(arch)} ({arch}) on {images.describe()}', flush=True)
+        print(f'{display_name(arch)} ({arch}) on {images.describe()}', flush=True)
     progress = functools.partial(progress_bar, unit='batch') if on_terminal() else None
-    result = cifar.train_network(
+    result = networks.train_network(
         arch, images, settings, args.output, progress=progress,
         report=lambda line: print(line, flush=True),
         resume=args.resume, force=args.force, device=args.device, shortcut=args.shortcut)
@@ -117,4 +114,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_training(main, PROG))
+    run(main, PROG)

@@ -25,9 +25,16 @@ def run_script(name, *args, timeout=300):
 
 def load_script(name):
     """scripts/<name> as a module, to call its main() in this process (e.g. with a
-    patched function); `name` is e.g. 'train.py'."""
+    patched function); `name` is e.g. 'train.py'.  Its first import, scripts/_bootstrap.py,
+    is found as a script finds it: in the script's own folder."""
+    if '_bootstrap' not in sys.modules:
+        sys.modules['_bootstrap'] = module_from(REPO / 'scripts' / '_bootstrap.py', '_bootstrap')
     path = REPO / 'scripts' / name
-    spec = importlib.util.spec_from_file_location(f'{path.stem}_script', path)
+    return module_from(path, f'{path.stem}_script')
+
+
+def module_from(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_script
-from resnet_tools import benchmark, export
+from resnet_tools.benchmarks import inference as benchmark
+from resnet_tools.benchmarks import machine, training as training_benchmark
+from resnet_tools.deploy import export, inference
 
 
 def test_runs_are_interleaved_after_the_warm_up():
     calls = []
-    medians = benchmark.interleaved({'a': lambda: calls.append('a'),
+    medians = machine.interleaved({'a': lambda: calls.append('a'),
                                      'b': lambda: calls.append('b')}, warmup=1, repeats=3)
     assert calls == ['a', 'b'] * 4
     assert set(medians) == {'a', 'b'} and all(m >= 0 for m in medians.values())
@@ -49,7 +51,7 @@ def inference_row(batch, ours_share):
 def test_the_ceiling_target_is_judged_at_the_largest_inference_batch():
     rows = [{'run': 'eager forward (eval)', 'batch': 8, 'ours % of ceiling': 95.0},
             inference_row(1, 85.0), inference_row(8, 79.9)]
-    cores = benchmark.all_cores()
+    cores = machine.all_cores()
     verdict = benchmark.ceiling_verdict(rows, cores)
     assert verdict == ('Paddle Inference at batch 8: 79.9 % of the ceiling '
                        '(target >= 80 % with all cores, --threads 0: NOT met)')
@@ -68,8 +70,8 @@ def test_the_ceiling_is_n_cubed_over_the_median_time_of_the_product(monkeypatch)
         assert list(runs) == ['ours', 'ceiling']
         products.append(runs['ceiling']())
         return {'ours': 1.0, 'ceiling': 0.25}
-    monkeypatch.setattr(benchmark, 'interleaved', fake_interleaved)
-    medians, ceiling = benchmark.with_ceiling({'ours': lambda: None}, 1, 3, size=64)
+    monkeypatch.setattr(machine, 'interleaved', fake_interleaved)
+    medians, ceiling = machine.with_ceiling({'ours': lambda: None}, 1, 3, size=64)
     assert medians == {'ours': 1.0}
     assert ceiling == pytest.approx(64 ** 3 / 0.25 / 1e9)
     # What was timed is the float32 matrix product itself.
@@ -80,31 +82,31 @@ def test_the_ceiling_is_n_cubed_over_the_median_time_of_the_product(monkeypatch)
 
 
 def test_zero_threads_means_every_core():
-    assert benchmark.thread_count(0) == benchmark.all_cores() >= 1
-    assert benchmark.thread_count(1) == 1
+    assert machine.thread_count(0) == machine.all_cores() >= 1
+    assert machine.thread_count(1) == 1
 
 
 def test_the_blas_line_names_the_kernel_and_the_openblas_settings():
     info = {'prefix': 'libscipy_openblas', 'version': '0.3.31', 'architecture': 'Haswell',
             'threading_layer': 'pthreads', 'user_api': 'blas'}
-    assert benchmark.describe_blas(info, environ={}) == (
+    assert machine.describe_blas(info, environ={}) == (
         'libscipy_openblas 0.3.31, kernel Haswell, pthreads threading, '
         'no OPENBLAS_CORETYPE set')
-    assert benchmark.describe_blas(info, environ={'OPENBLAS_CORETYPE': 'Sandybridge'}).endswith(
+    assert machine.describe_blas(info, environ={'OPENBLAS_CORETYPE': 'Sandybridge'}).endswith(
         'kernel Haswell, pthreads threading, OPENBLAS_CORETYPE=Sandybridge set')
     # numpy's own BLAS, as threadpoolctl finds it in this process.
-    assert benchmark.numpy_blas()['user_api'] == 'blas'
+    assert machine.numpy_blas()['user_api'] == 'blas'
 
 
 def test_threads_reach_paddle_inference_and_the_dynamic_graph(tmp_path):
     # Config only checks that the model files exist; a predictor would read them.
     for name in (export.MODEL_FILE, export.PARAMS_FILE):
         (tmp_path / name).write_bytes(b'')
-    assert export.inference_config(tmp_path, threads=2).cpu_math_library_num_threads() == 2
-    assert export.inference_config(tmp_path).cpu_math_library_num_threads() == 1
+    assert inference.inference_config(tmp_path, threads=2).cpu_math_library_num_threads() == 2
+    assert inference.inference_config(tmp_path).cpu_math_library_num_threads() == 1
     # In a fresh Python: the thread count is global to the process.
     script = ('import warnings; warnings.simplefilter("ignore"); import threadpoolctl; '
-              'from resnet_tools import benchmark; benchmark.set_eager_threads(2); '
+              'from resnet_tools.benchmarks import machine; machine.set_eager_threads(2); '
               'print(sorted(i["num_threads"] for i in threadpoolctl.threadpool_info() '
               'if i["prefix"] == "libiomp"))')
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
@@ -119,9 +121,9 @@ def test_threads_reach_paddle_inference_and_the_dynamic_graph(tmp_path):
     (['--warmup', '-1'], '--warmup -1 is out of range: from 0 to 1000'),
     (['--layers', '20'], '--layers 20 is not a ResNet depth; choose from 18, 34, 50, 101, 152'),
     (['--arch', 'resnet18', '--input-size', '31'], '--input-size 31 is out of range for resnet18'),
-    (['--threads', '-1'], f'--threads -1 is out of range: from 0 to {benchmark.all_cores()}'),
-    (['--threads', str(benchmark.all_cores() + 1)],
-     f'--threads {benchmark.all_cores() + 1} is out of range: from 0 to {benchmark.all_cores()}'),
+    (['--threads', '-1'], f'--threads -1 is out of range: from 0 to {machine.all_cores()}'),
+    (['--threads', str(machine.all_cores() + 1)],
+     f'--threads {machine.all_cores() + 1} is out of range: from 0 to {machine.all_cores()}'),
     (['--threads', 'all'], '--threads all is not an integer'),
 ])
 def test_bad_arguments_get_one_line(args, message):
@@ -150,7 +152,7 @@ def test_the_table_fits_100_columns():
 
 def test_targets_are_judged_only_where_they_apply():
     rows = example_rows()
-    cores = benchmark.all_cores()
+    cores = machine.all_cores()
     # ResNet-18 at 64x64: the targets are ResNet-50's at 224x224, batch 8.
     assert benchmark.target_lines(rows, 'resnet18', [64], 8, cores) == [
         'targets: set for resnet50 at 224x224, batch 8; not judged for this run']
@@ -165,31 +167,31 @@ def test_targets_are_judged_only_where_they_apply():
 def test_long_lines_of_text_are_wrapped_and_tables_are_not():
     text = 'word ' * 50
     table = '|' + '-' * 120 + '|'
-    wrapped = benchmark.wrapped([text.strip(), table])
+    wrapped = machine.wrapped([text.strip(), table])
     assert all(len(line) <= 100 for line in wrapped[:-1]) and wrapped[-1] == table
     assert ' '.join(line.strip() for line in wrapped[:-1]) == text.strip()
 
 
 def test_a_training_row_counts_three_forward_passes(monkeypatch):
-    monkeypatch.setattr(benchmark, 'interleaved', lambda runs, warmup, repeats:
+    monkeypatch.setattr(machine, 'interleaved', lambda runs, warmup, repeats:
                         {'step': 0.5, 'ceiling': 2.0})
-    row = benchmark.training_throughput(lambda: None, macs=10 ** 9, batch=128, warmup=0,
+    row = training_benchmark.training_throughput(lambda: None, macs=10 ** 9, batch=128, warmup=0,
                                         repeats=1)
     assert row['img/s'] == 256
     assert row['GMAC/s'] == pytest.approx(3 * 128 / 0.5)
-    assert row['ceiling'] == pytest.approx(benchmark.TRAINING_CEILING_SIZE ** 3 / 2.0 / 1e9)
+    assert row['ceiling'] == pytest.approx(training_benchmark.TRAINING_CEILING_SIZE ** 3 / 2.0 / 1e9)
 
 
 def test_nhwc_is_refused_for_option_a_and_runs_the_plain_net():
     import resnet
     with pytest.raises(ValueError, match='option A'):
-        benchmark.to_channels_last(resnet.build('cifar_resnet20'))
-    step, macs = benchmark.cifar_step('cifar_plain20', (1, 8, 8), batch=4, nhwc=True)
+        training_benchmark.to_channels_last(resnet.build('cifar_resnet20'))
+    step, macs = training_benchmark.cifar_step('cifar_plain20', (1, 8, 8), batch=4, nhwc=True)
     step()
     # ResNet-20 on 32x32, by hand: the stem 32*32*16*27 = 442,368; stage 1, 6 convs of
     # 32*32*16*144 = 2,359,296 each; stages 2 and 3 the same per conv (a quarter of the
     # positions, four times the filters x inputs) but the first conv of each at half:
     # 6 + 5.5 + 5.5 = 17 conv-equivalents = 40,108,032; and the fc's 640: 40,551,040.
     # On 8x8 about a sixteenth of the convs' work.
-    assert benchmark.cifar_step('cifar_resnet20', (3, 32, 32), batch=2)[1] == 40_551_040
+    assert training_benchmark.cifar_step('cifar_resnet20', (3, 32, 32), batch=2)[1] == 40_551_040
     assert 0 < macs < 40_551_040 / 15

@@ -1,7 +1,7 @@
 import paddle
 import pytest
 
-from blocks import BasicBlock, BottleneckBlock
+from resnet.blocks import BasicBlock, BottleneckBlock
 from conftest import count_params
 
 

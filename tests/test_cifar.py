@@ -4,8 +4,8 @@ import paddle
 import pytest
 
 import resnet
-from blocks import BasicBlock, BottleneckBlock, ZeroPadShortcut
-from configs import CIFAR_ARCHS, CIFAR_LAYERS, cifar_layers_config
+from resnet.blocks import BasicBlock, BottleneckBlock, ZeroPadShortcut
+from resnet.configs import CIFAR_ARCHS, CIFAR_LAYERS, cifar_layers_config
 from conftest import count_params
 
 # The paper's Table 6 (He et al., 2015, Section 4.2): "# params" of ResNet-20 .. ResNet-1202,

@@ -3,9 +3,9 @@
 import paddle
 import pytest
 
-from configs import ARCHS, layers_config
+from resnet.configs import ARCHS, layers_config
 from conftest import count_params, load_script, run_script
-from resnet_tools import compare
+from resnet_tools.weights import compare, formats
 
 
 
@@ -72,9 +72,9 @@ def test_a_weights_file_runs_both_models_with_it(tmp_path):
 
     # The same file with its md5 put into paddle.vision's list passes as the published one.
     with pytest.MonkeyPatch.context() as patch:
-        url, _ = compare.weights.model_urls['resnet18']
-        patch.setitem(compare.weights.model_urls, 'resnet18',
-                      (url, compare.weights.file_md5(path)))
+        url, _ = formats.model_urls['resnet18']
+        patch.setitem(formats.model_urls, 'resnet18',
+                      (url, formats.file_md5(path)))
         state, arch, (status, message) = compare.weights_file(path)
     assert arch == 'resnet18' and status == 'published'
     assert list(state) == list(paddle.vision.models.resnet18().state_dict())

@@ -9,6 +9,7 @@ from paddle.vision import models
 import resnet
 from conftest import run_script
 from resnet_tools import weights
+from resnet_tools.weights import formats
 
 
 @pytest.fixture(scope='module')
@@ -51,8 +52,8 @@ def test_to_ours_and_back_gives_bitwise_identical_tensors(official_file, tmp_pat
         f"wrote {ours_file}: 102 tensors in this repository's layout (pickle)"]
     assert result.stderr.splitlines() == [
         f"convert.py: warning: resnet18.pdparams is named like Paddle's published weights, "
-        f"but its md5 is {weights.file_md5(look_alike)}, not "
-        f"{weights.model_urls['resnet18'][1]}: it is not that file, or it is damaged"]
+        f"but its md5 is {formats.file_md5(look_alike)}, not "
+        f"{formats.model_urls['resnet18'][1]}: it is not that file, or it is damaged"]
     assert list(tensors(ours_file)) == list(resnet.resnet18().state_dict())
 
     # The file in our layout loads into our model, tensor for tensor.

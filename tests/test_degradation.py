@@ -6,7 +6,10 @@ import shutil
 import pytest
 
 from conftest import REPO, load_script, run_script
-from resnet_tools import checkpoints, cifar, files, plots, training
+from resnet_tools import files, training
+from resnet_tools.paper import degradation, networks
+from resnet_tools.training import checkpoints
+from resnet_tools.views import plots
 
 # The figure of docs/paper.md and the logs of the run it was drawn from.
 DOCS_RUNS = REPO / 'docs' / 'runs' / 'degradation'
@@ -20,7 +23,7 @@ degradation_script = load_script('degradation.py')
 def error_of(capsys, *args):
     """The one-line error of degradation.py with `args`, run in this process."""
     with pytest.raises(SystemExit) as exit_:
-        degradation_script.run_training(lambda: degradation_script.main([str(a) for a in args]),
+        degradation_script.run(lambda: degradation_script.main([str(a) for a in args]),
                                'degradation.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and 'Traceback' not in err
@@ -64,14 +67,14 @@ def test_plot_only_draws_the_figure_and_the_table_from_the_logs(logs):
 
 
 def test_the_figure_is_the_same_bytes_every_time(logs, tmp_path):
-    runs = cifar.finished_runs(logs)
-    first = [open(path, 'rb').read() for path in cifar.draw(runs, str(tmp_path / 'one'))]
-    second = [open(path, 'rb').read() for path in cifar.draw(runs, str(tmp_path / 'two'))]
+    runs = degradation.finished_runs(logs)
+    first = [open(path, 'rb').read() for path in degradation.draw(runs, str(tmp_path / 'one'))]
+    second = [open(path, 'rb').read() for path in degradation.draw(runs, str(tmp_path / 'two'))]
     assert first == second
     changed = dict(runs)
     run, log = changed['cifar_plain56']
     changed['cifar_plain56'] = (run, [{**row, 'train_error': 0.5} for row in log])
-    third = [open(path, 'rb').read() for path in cifar.draw(changed, str(tmp_path / 'three'))]
+    third = [open(path, 'rb').read() for path in degradation.draw(changed, str(tmp_path / 'three'))]
     assert third[0] != first[0] and third[1] != first[1]
 
 
@@ -79,7 +82,7 @@ def test_figure_panels_hold_plain_left_and_resnet_right(logs, monkeypatch):
     drawn = {}
     monkeypatch.setattr(plots, 'draw_error_curves',
                         lambda panels, output, subtitle: drawn.update(panels=panels))
-    cifar.draw(cifar.finished_runs(logs), 'unused')
+    degradation.draw(degradation.finished_runs(logs), 'unused')
     assert [(title, [(label, key) for label, key, _ in curves]) for title, curves in drawn['panels']] == [
         ('plain', [('plain-20', '20'), ('plain-56', '56')]),
         ('ResNet', [('ResNet-20', '20'), ('ResNet-56', '56')])]
@@ -144,7 +147,7 @@ def test_plot_only_into_an_unwritable_folder_or_a_failed_write_is_one_line(logs,
 def test_the_help_keeps_each_flag_with_its_value():
     result = run_script('degradation.py', '--help')
     assert result.returncode == 0
-    assert f'--warmup-epochs {cifar.DIGITS_SETTINGS.warmup_epochs} ' in result.stdout
+    assert f'--warmup-epochs {networks.DIGITS_SETTINGS.warmup_epochs} ' in result.stdout
     assert '--lr-110 0.1 ' in result.stdout and '--jobs N ' in result.stdout
 
 
@@ -183,7 +186,7 @@ def test_a_tiny_degradation_run_trains_both_twins_alike(tmp_path):
 @pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')
 def test_the_readme_figure_is_drawn_from_the_committed_logs(tmp_path):
     shutil.copytree(DOCS_RUNS, tmp_path / 'runs')
-    cifar.draw(cifar.finished_runs(tmp_path / 'runs'), str(tmp_path / 'figure'))
+    degradation.draw(degradation.finished_runs(tmp_path / 'runs'), str(tmp_path / 'figure'))
     for form in plots.FORMATS:
         assert (tmp_path / f'figure.{form}').read_bytes() == \
             (DOCS_FIGURES / f'degradation.{form}').read_bytes(), \
@@ -196,26 +199,26 @@ def test_the_committed_run_shows_the_degradation_problem_and_its_fix():
     # Figure 6 of the paper: the deeper the plain network, the higher its training error
     # (here 0.28 %, 4.31 %, 40.89 % and 86.44 % for plain-20 to 56), while every ResNet
     # fits the training digits (0.00 % for ResNet-20 to 56, 0.07 % for ResNet-110).
-    archs = [f'cifar_{kind}{depth}' for kind, depths in (('plain', cifar.PLAIN_DEPTHS),
-                                                         ('resnet', cifar.DEFAULT_DEPTHS))
+    archs = [f'cifar_{kind}{depth}' for kind, depths in (('plain', degradation.PLAIN_DEPTHS),
+                                                         ('resnet', degradation.DEFAULT_DEPTHS))
              for depth in depths]
     last = {arch: training.read_log(DOCS_RUNS / arch / training.LOG_FILE)[-1] for arch in archs}
-    plain = [last[f'cifar_plain{depth}']['train_error'] for depth in cifar.PLAIN_DEPTHS]
+    plain = [last[f'cifar_plain{depth}']['train_error'] for depth in degradation.PLAIN_DEPTHS]
     assert plain == sorted(plain) and plain[-1] > plain[0] + 0.5
-    assert all(last[f'cifar_resnet{depth}']['train_error'] < 0.01 for depth in cifar.DEFAULT_DEPTHS)
-    for depth in cifar.PLAIN_DEPTHS[1:]:
+    assert all(last[f'cifar_resnet{depth}']['train_error'] < 0.01 for depth in degradation.DEFAULT_DEPTHS)
+    for depth in degradation.PLAIN_DEPTHS[1:]:
         assert last[f'cifar_resnet{depth}']['train_error'] < last[f'cifar_plain{depth}']['train_error']
     # The committed run is the default command's, warm-up included; ResNet-110 at --lr-110.
     for arch in archs:
         settings = training.read_run(DOCS_RUNS / arch)['settings']
         assert len(training.read_log(DOCS_RUNS / arch / training.LOG_FILE)) == \
-            cifar.DIGITS_SETTINGS.epochs
+            networks.DIGITS_SETTINGS.epochs
         assert training.Settings(**{**settings, 'milestones': tuple(settings['milestones'])}) == \
-            cifar.settings_of(arch, cifar.DIGITS_SETTINGS, cifar.DIGITS_DEEPEST_LR)
+            degradation.settings_of(arch, networks.DIGITS_SETTINGS, networks.DIGITS_DEEPEST_LR)
 
 
 @pytest.mark.skipif(not DOCS_RUNS.is_dir(), reason='no committed run')
 @pytest.mark.parametrize('readme', ['docs/paper.md', 'docs/paper_zh-CN.md'])
 def test_the_papers_page_table_is_the_committed_runs_table(readme):
-    table = cifar.format_table(cifar.finished_runs(DOCS_RUNS))
+    table = degradation.format_table(degradation.finished_runs(DOCS_RUNS))
     assert f'```text\n{table}\n```' in (REPO / readme).read_text(encoding='utf-8')

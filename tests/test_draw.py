@@ -13,10 +13,11 @@ import pytest
 from paddle import nn
 
 import resnet
-from blocks import BottleneckBlock
+from resnet.blocks import BottleneckBlock
 from conftest import REPO, load_script, run_script
-from resnet_tools import architecture_figure as drawing
-from resnet_tools import figures, files
+from resnet_tools import files
+from resnet_tools.views import architecture as drawing
+from resnet_tools.views import drawing as figures
 
 IMAGENET = (None, 3, 224, 224)
 

@@ -10,7 +10,7 @@ import pytest
 
 import resnet
 from conftest import load_script, run_script
-from resnet_tools import export
+from resnet_tools.deploy import export, inference
 
 SMALL = ['--layers', '18', '--input-size', '64', '--num-classes', '10']
 
@@ -56,8 +56,8 @@ def test_saved_model_takes_any_batch_and_matches_the_dynamic_graph(exported):
     model = resnet.resnet18(num_classes=10)
     model.eval()
     for batch in (2, 5):
-        images = export.random_images(batch, (-1, 3, 64, 64), seed=batch)
-        got, expected = predictor(images), export.eager(model, images)
+        images = inference.random_images(batch, (-1, 3, 64, 64), seed=batch)
+        got, expected = predictor(images), inference.eager(model, images)
         assert got.shape == (batch, 10)
         assert relative_difference(got, expected) <= export.TOLERANCE
 
@@ -75,9 +75,9 @@ def test_official_weights_reach_the_exported_model(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f'resnet18 ({tmp_path / "official.pdparams"}): '
                                     f'input [-1, 3, 64, 64], output [-1, 10]\n')
-    images = export.random_images(3, (-1, 3, 64, 64), seed=3)
+    images = inference.random_images(3, (-1, 3, 64, 64), seed=3)
     got = export.Predictor(str(output))(images)
-    assert relative_difference(got, export.eager(official, images)) <= export.TOLERANCE
+    assert relative_difference(got, inference.eager(official, images)) <= export.TOLERANCE
 
 
 
@@ -180,9 +180,9 @@ def test_a_cifar_network_takes_its_channels_and_classes_from_the_weights(tmp_pat
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f'cifar_plain20 ({tmp_path / "grey.pdparams"}): '
                                     f'input [-1, 1, 8, 8], output [-1, 7]\n')
-    images = export.random_images(2, (-1, 1, 8, 8), seed=2)
+    images = inference.random_images(2, (-1, 1, 8, 8), seed=2)
     got = export.Predictor(str(tmp_path / 'out'))(images)
-    assert relative_difference(got, export.eager(model, images)) <= export.TOLERANCE
+    assert relative_difference(got, inference.eager(model, images)) <= export.TOLERANCE
 
 
 @pytest.mark.parametrize('args, message', [

@@ -18,8 +18,9 @@ import paddle
 import pytest
 
 from conftest import REPO, load_script
-from resnet_tools import checkpoints, data, files, locking, training
-from resnet_tools.cli import Stop, UsageError
+from resnet_tools import files, training
+from resnet_tools.errors import Stop, UsageError
+from resnet_tools.training import checkpoints, data, locking, loop
 
 TINY = ['--train-size', '96', '--test-size', '48', '--batch-size', '32', '--device', 'cpu']
 SETTINGS = training.Settings(epochs=3, batch_size=8, seed=3)
@@ -295,7 +296,7 @@ def test_a_run_in_the_pickled_format_of_before_is_refused_and_never_unpickled(
     (output / 'model.pdparams').write_bytes(payload)
     (output / training.RUN_FILE).write_text('{}')
     with pytest.raises(SystemExit) as exit_:
-        train_script.run_training(lambda: train_script.main([*TINY, '--output', str(output), '--resume']),
+        train_script.run(lambda: train_script.main([*TINY, '--output', str(output), '--resume']),
                          'train.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1
@@ -303,7 +304,7 @@ def test_a_run_in_the_pickled_format_of_before_is_refused_and_never_unpickled(
     assert not marker.exists() and no_unpickling == []
     # A plain rerun does not overwrite it either; --force starts over.
     with pytest.raises(SystemExit):
-        train_script.run_training(lambda: train_script.main([*TINY, '--output', str(output)]), 'train.py')
+        train_script.run(lambda: train_script.main([*TINY, '--output', str(output)]), 'train.py')
     assert 'holds a run already (model.pdparams, model.pdopt)' in capsys.readouterr().err
 
 
@@ -324,7 +325,7 @@ def test_leftovers_of_a_killed_save_are_removed_at_the_next_start(finished, tmp_
 
 HOLDER = """
 import sys, time
-from resnet_tools import locking
+from resnet_tools.training import locking
 with locking.owning(sys.argv[1]):
     print('locked', flush=True)
     time.sleep(60)
@@ -342,7 +343,7 @@ def test_a_live_runs_directory_is_refused_and_force_deletes_nothing(flag, finish
     try:
         assert live.stdout.readline() == 'locked\n'
         with pytest.raises(SystemExit) as exit_:
-            train_script.run_training(lambda: train_script.main([*TINY, '--output', str(output), *flag]),
+            train_script.run(lambda: train_script.main([*TINY, '--output', str(output), *flag]),
                              'train.py')
         err = capsys.readouterr().err
         assert exit_.value.code == 2 and err.count('\n') == 1
@@ -395,7 +396,7 @@ def test_an_infinite_learning_rate_in_the_loop_stops_with_exit_code_1(tmp_path, 
     # --lr inf itself is refused; here the loop meets it in epoch 2, as a rate far too
     # high would make the loss overflow.
     scheduled = training.learning_rate
-    monkeypatch.setattr(training, 'learning_rate',
+    monkeypatch.setattr(loop, 'learning_rate',
                         lambda settings, epoch: float('inf') if epoch == 1 else scheduled(settings, epoch))
     with pytest.raises(Stop) as stop:
         train_tiny(digits, tmp_path / 'run')
@@ -427,7 +428,7 @@ def test_a_huge_learning_rate_is_one_line_and_exit_code_1(tmp_path):
 ])
 def test_bad_numbers_are_refused_before_training(args, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
-        train_script.run_training(
+        train_script.run(
             lambda: train_script.main([*TINY, *args, '--output', str(tmp_path / 'run')]), 'train.py')
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and message in err
@@ -443,7 +444,7 @@ def test_ctrl_c_outside_the_loop_is_one_line(capsys):
     def interrupted():
         raise KeyboardInterrupt
     with pytest.raises(SystemExit) as exit_:
-        train_script.run_training(interrupted, 'train.py')
+        train_script.run(interrupted, 'train.py')
     assert exit_.value.code == 130 and capsys.readouterr().err == 'train.py: interrupted\n'
 
 

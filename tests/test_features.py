@@ -4,7 +4,7 @@ import paddle
 import pytest
 
 import resnet
-from configs import ARCHS, SUPPORTED_LAYERS, layers_config
+from resnet.configs import ARCHS, SUPPORTED_LAYERS, layers_config
 from conftest import count_params
 
 # A 64x96 input: every stage halves it once more, from 1/4 (C2) to 1/32 (C5) of the

@@ -10,7 +10,7 @@ import paddle
 import pytest
 
 import resnet
-from configs import ARCHS, CIFAR_ARCHS, cifar_layers_config, layers_config
+from resnet.configs import ARCHS, CIFAR_ARCHS, cifar_layers_config, layers_config
 from conftest import REPO
 
 # A fresh Python in another directory, so that nothing of the repository is on

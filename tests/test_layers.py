@@ -1,27 +1,28 @@
-"""The layers of the repository (GUIDE.md): scripts/ and hubconf.py on top, then
-resnet_tools, then paddleinfo beside the network (resnet.py, blocks.py, configs/).
+"""The layers of the repository: scripts/ and hubconf.py on top, then resnet_tools, cut
+by job into subpackages with layers of their own, then paddleinfo beside the network
+(the package resnet).
 
-import-linter checks the packages with the contracts in .importlinter.  It takes
-packages only, so what the single-file modules (resnet.py, blocks.py) and the entry
-points (scripts/*.py, hubconf.py, not a package) import is read here from their source.
+import-linter checks the packages with the contracts in .importlinter, imports inside
+functions included.  It takes packages only, so what the entry points (scripts/*.py and
+hubconf.py, which are files, not a package) import is read here from their source.
 """
 import ast
+import configparser
 import pathlib
 
 import pytest
 from conftest import REPO
 from importlinter.cli import lint_imports
 
-PACKAGES = ('resnet_tools', 'paddleinfo', 'configs')
+PACKAGES = ('resnet_tools', 'paddleinfo', 'resnet')
 SCRIPTS = sorted(path.stem for path in (REPO / 'scripts').glob('*.py'))
 ENTRY_POINTS = [*(f'scripts/{name}.py' for name in SCRIPTS), 'hubconf.py']
-# What each file may import of ours: the layers below it, nothing above, nothing beside.
-ALLOWED = {'resnet.py': {'blocks', 'configs'},
-           'blocks.py': {'configs'},
-           **{path: {'resnet_tools', 'paddleinfo', 'resnet', 'blocks', 'configs'}
-              for path in ENTRY_POINTS}}
-OURS = {'resnet', 'blocks', 'configs', 'resnet_tools', 'paddleinfo', 'hubconf', 'scripts',
-        *SCRIPTS}
+# What each entry point may import of ours: the layers below it (and, for a script, the
+# bootstrap beside it), nothing above, nothing beside.
+ALLOWED = {path: {'resnet_tools', 'paddleinfo', 'resnet'} | ({'_bootstrap'} if path.startswith('scripts/')
+                                                              and path != 'scripts/_bootstrap.py' else set())
+           for path in ENTRY_POINTS}
+OURS = {'resnet', 'resnet_tools', 'paddleinfo', 'hubconf', 'scripts', *SCRIPTS}
 
 
 def lint(config, capsys):
@@ -50,26 +51,57 @@ def wrong_imports(path, source):
 def test_the_packages_keep_their_contracts(capsys):
     code, report = lint(REPO / '.importlinter', capsys)
     assert code == 0, report
-    assert 'Contracts: 4 kept, 0 broken.' in report
+    assert 'Contracts: 6 kept, 0 broken.' in report
+
+
+def contract_with(tmp_path, contract):
+    """A copy of .importlinter with one more contract."""
+    config = tmp_path / 'contracts.ini'
+    config.write_text((REPO / '.importlinter').read_text(encoding='utf-8') + contract)
+    return config
 
 
 def test_a_broken_contract_fails(tmp_path, capsys):
-    # A contract the code does break: resnet_tools builds the network (weights.py imports
-    # resnet), so forbidding it must fail and name that import.
-    config = tmp_path / 'broken.ini'
-    config.write_text('[importlinter]\nroot_packages =\n    resnet_tools\n'
-                      'include_external_packages = True\n\n'
-                      '[importlinter:contract:upward]\nname = resnet_tools without the network\n'
-                      'type = forbidden\nsource_modules =\n    resnet_tools\n'
-                      'forbidden_modules =\n    resnet\n')
-    code, report = lint(config, capsys)
+    # A contract the code does break: the weights' names build the network (names.py
+    # imports resnet), so forbidding it must fail and name that import.
+    code, report = lint(contract_with(tmp_path, '\n[importlinter:contract:upward]\n'
+                                      'name = weights without the network\ntype = forbidden\n'
+                                      'source_modules =\n    resnet_tools.weights\n'
+                                      'forbidden_modules =\n    resnet\n'), capsys)
     assert code == 1
-    assert 'resnet_tools without the network BROKEN' in report
-    assert 'resnet_tools.weights -> resnet' in report
+    assert 'weights without the network BROKEN' in report
+    assert 'resnet_tools.weights.names -> resnet' in report
+
+
+def test_the_subpackages_layers_are_enforced(tmp_path, capsys):
+    # The layers turned upside down: training put above the paper, which trains with it,
+    # must break, and name the import that runs the wrong way.
+    code, report = lint(contract_with(tmp_path, '\n[importlinter:contract:upside_down]\n'
+                                      'name = training above the paper\ntype = layers\n'
+                                      'containers =\n    resnet_tools\n'
+                                      'layers =\n    training\n    paper\n'), capsys)
+    assert code == 1
+    assert 'training above the paper BROKEN' in report
+    assert 'resnet_tools.paper.networks -> resnet_tools.training' in report
+
+
+def resnet_tools_layers():
+    """The names in the layers of the resnet_tools contract, e.g. {'cli', 'views', ...}."""
+    config = configparser.ConfigParser()
+    config.read(REPO / '.importlinter', encoding='utf-8')
+    layers = config['importlinter:contract:resnet_tools']['layers'].split()
+    return {name for name in layers if name != '|'}
+
+
+def test_every_subpackage_of_resnet_tools_has_its_layer():
+    # A new module or folder in resnet_tools must be given its place in the layers.
+    inside = {path.stem for path in (REPO / 'resnet_tools').glob('*.py') if path.stem != '__init__'}
+    inside |= {path.parent.name for path in (REPO / 'resnet_tools').glob('*/__init__.py')}
+    assert inside == resnet_tools_layers()
 
 
 @pytest.mark.parametrize('path', sorted(ALLOWED))
-def test_the_modules_and_entry_points_import_only_the_layers_below(path):
+def test_the_entry_points_import_only_the_layers_below(path):
     assert wrong_imports(path, (REPO / path).read_text(encoding='utf-8')) == []
 
 
@@ -84,20 +116,15 @@ def test_no_package_imports_an_entry_point():
 
 
 def test_the_source_check_finds_an_import_upward():
-    # resnet.py as it is, with the import that once made a circle, inside a function.
-    source = (REPO / 'resnet.py').read_text(encoding='utf-8')
-    assert wrong_imports('resnet.py', source) == []
-    lazy = (source + '\n\ndef load(model, path):\n'
-            '    from resnet_tools.weights import load_weights\n')
-    assert wrong_imports('resnet.py', lazy) == ['resnet_tools']
     script = 'import summary\nfrom resnet_tools import cli\n'
     assert wrong_imports('scripts/train.py', script) == ['summary']
+    lazy = 'def load():\n    import hubconf\n'
+    assert wrong_imports('scripts/summary.py', lazy) == ['hubconf']
 
 
 def test_every_module_of_ours_is_checked():
     # A new top-level module or package must be given its place in the layers.
     top_level = {path.stem for path in REPO.glob('*.py')} | {
         path.parent.name for path in REPO.glob('*/__init__.py')}
-    assert top_level == {'resnet', 'blocks', 'hubconf', *PACKAGES}
-    assert {pathlib.Path(path).name for path in ALLOWED} >= {'resnet.py', 'blocks.py',
-                                                                'hubconf.py'}
+    assert top_level == {'hubconf', *PACKAGES}
+    assert {pathlib.Path(path).name for path in ALLOWED} >= {'hubconf.py', '_bootstrap.py'}

@@ -8,13 +8,13 @@ import textwrap
 import pytest
 
 from conftest import REPO
-from resnet_tools import locking
-from resnet_tools.cli import UsageError
+from resnet_tools.errors import UsageError
+from resnet_tools.training import locking
 
 # A child that takes the lock, says so, and holds it until it is killed.
 HOLDER = textwrap.dedent("""
     import sys, time
-    from resnet_tools import locking
+    from resnet_tools.training import locking
     with locking.owning(sys.argv[1]):
         print('locked', flush=True)
         time.sleep(60)

@@ -2,7 +2,8 @@
 import pytest
 
 from conftest import run_script
-from resnet_tools import cifar, training
+from resnet_tools import training
+from resnet_tools.paper import networks
 
 TINY = ('--train-size', '64', '--test-size', '32', '--batch-size', '32', '--epochs', '1',
         '--device', 'cpu')
@@ -35,7 +36,7 @@ def test_a_wrong_shortcut_is_one_line(args, message, tmp_path):
 
 def test_deep_networks_warm_up_by_default(tmp_path):
     archs = ('cifar_resnet20', 'cifar_resnet44', 'cifar_resnet56', 'cifar_plain110')
-    assert [cifar.default_warmup(arch) for arch in archs] == [0, 0, 1, 1]
+    assert [networks.default_warmup(arch) for arch in archs] == [0, 0, 1, 1]
     result = run_script('train.py', '--arch', 'cifar_plain56', *TINY, '--output', tmp_path / 'p')
     assert result.returncode == 0, result.stderr
     assert training.read_run(tmp_path / 'p')['settings']['warmup_epochs'] == 1

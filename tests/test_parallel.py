@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_script
-from resnet_tools import checkpoints, jobs, locking, training
+from resnet_tools import training
+from resnet_tools.training import checkpoints, jobs, locking
 
 TINY = ('--train-size', '64', '--test-size', '32', '--batch-size', '32', '--device', 'cpu')
 TWINS = ('cifar_plain20', 'cifar_resnet20')

@@ -10,7 +10,7 @@ from paddle import nn
 from paddle.vision import models
 
 import resnet
-from blocks import BasicBlock, BottleneckBlock
+from resnet.blocks import BasicBlock, BottleneckBlock
 from paddleinfo.profile import FactoryError, NotALayerError, ShapeError, profile
 from paddleinfo.render import summary_text
 

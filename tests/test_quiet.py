@@ -58,14 +58,16 @@ def needs(code, directory):
     """Make in `directory` the files a snippet reads: a weights file, an exported model,
     a training run (a short one: cifar_resnet20, one epoch on 32 digits)."""
     for run in sorted(set(RUN.findall(code))):
-        from resnet_tools import cifar, data, training
-        cifar.train_network('cifar_resnet20', data.digits(32, 16),
-                            training.Settings(epochs=1, batch_size=16), str(directory / run),
+        from resnet_tools import training
+        from resnet_tools.paper import networks
+        from resnet_tools.training import data
+        networks.train_network('cifar_resnet20', data.digits(32, 16),
+                               training.Settings(epochs=1, batch_size=16), str(directory / run),
                             report=lambda line: None)
     if 'resnet50.pdparams' in code:
         paddle.save(paddle.vision.models.resnet50().state_dict(), str(directory / 'resnet50.pdparams'))
     if 'exported/resnet50' in code:
-        from resnet_tools import export
+        from resnet_tools.deploy import export
         export.export('resnet50', directory / 'exported' / 'resnet50')
 
 
@@ -88,11 +90,11 @@ def test_a_snippet_prints_no_warning(code, tmp_path):
 def test_our_modules_import_paddle_without_its_ccache_notice(tmp_path):
     # The notice is Paddle's when ccache is missing; where ccache is installed there is
     # nothing to hide, and the check still holds.
-    result = run_quietly(['-c', 'import resnet, blocks\nimport paddle\n'
+    result = run_quietly(['-c', 'import resnet\nimport paddle\n'
                                 'resnet.resnet18()(paddle.rand([2, 3, 32, 32]))\n'
                                 'resnet.build("cifar_resnet20")(paddle.rand([2, 3, 8, 8]))\n'
                                 'resnet.resnet18().forward_features(paddle.rand([1, 3, 32, 32]))\n'
-                                'blocks.BottleneckBlock(64, 128, 2)(paddle.rand([2, 64, 8, 8]))\n'],
+                                'resnet.BottleneckBlock(64, 128, 2)(paddle.rand([2, 64, 8, 8]))\n'],
                          tmp_path)
     assert result.returncode == 0 and result.stderr == ''
 

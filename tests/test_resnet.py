@@ -2,7 +2,7 @@ import paddle
 import pytest
 
 import resnet
-from configs import SUPPORTED_LAYERS, layers_config
+from resnet.configs import SUPPORTED_LAYERS, layers_config
 from conftest import count_params
 
 # Totals of paddle.vision.models.resnet18 ... resnet152 (BatchNorm running statistics

@@ -9,7 +9,9 @@ from paddle import nn
 
 import resnet
 from conftest import REPO, run_script
-from resnet_tools import cifar, plots, responses, training
+from resnet_tools import training
+from resnet_tools.paper import degradation, responses, shortcuts
+from resnet_tools.views import plots
 
 DEGRADATION = REPO / 'docs' / 'runs' / 'degradation'
 SHORTCUTS = REPO / 'docs' / 'runs' / 'shortcuts'
@@ -75,7 +77,7 @@ def test_the_findings_say_in_numbers_whether_the_paper_holds():
     found = {'cifar_plain20': [(1, 'a', 2.0), (2, 'b', 1.0)],
              'cifar_resnet20': [(1, 'a', 1.0), (2, 'b', 0.5)],
              'cifar_resnet56': [(1, 'a', 0.5)], 'cifar_resnet110': [(1, 'a', 0.6)]}
-    assert cifar.response_findings(found) == [
+    assert degradation.response_findings(found) == [
         'depth 20: mean response std plain 1.500, ResNet 0.750; ResNet smaller: yes, as in '
         'the paper',
         'ResNet-20 0.750 > ResNet-56 0.500 > ResNet-110 0.600: smaller with depth: no, unlike '
@@ -86,9 +88,9 @@ def test_the_findings_say_in_numbers_whether_the_paper_holds():
                     reason='no committed run')
 def test_figure_7_is_drawn_from_the_committed_responses(tmp_path):
     shutil.copytree(DEGRADATION, tmp_path / 'runs')
-    found = cifar.finished_responses(tmp_path / 'runs')
-    assert list(found) == list(cifar.RESPONSE_ARCHS)
-    cifar.draw_responses(found, str(tmp_path / 'figure'), ['digits'])
+    found = degradation.finished_responses(tmp_path / 'runs')
+    assert list(found) == list(degradation.RESPONSE_ARCHS)
+    degradation.draw_responses(found, str(tmp_path / 'figure'), ['digits'])
     for form in plots.FORMATS:
         assert (tmp_path / f'figure.{form}').read_bytes() == \
             (FIGURES / f'responses.{form}').read_bytes(), \
@@ -96,18 +98,18 @@ def test_figure_7_is_drawn_from_the_committed_responses(tmp_path):
             '--output docs/figures --force'
 
 
-@pytest.mark.skipif(not (SHORTCUTS / cifar.SHORTCUT_TABLE).is_file(), reason='no committed run')
+@pytest.mark.skipif(not (SHORTCUTS / shortcuts.SHORTCUT_TABLE).is_file(), reason='no committed run')
 def test_the_shortcut_table_is_written_from_the_committed_runs(tmp_path):
     result = run_script('shortcuts.py', '--table-only', SHORTCUTS, '--output', tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / cifar.SHORTCUT_TABLE).read_bytes() == \
-        (SHORTCUTS / cifar.SHORTCUT_TABLE).read_bytes(), \
+    assert (tmp_path / shortcuts.SHORTCUT_TABLE).read_bytes() == \
+        (SHORTCUTS / shortcuts.SHORTCUT_TABLE).read_bytes(), \
         'rewrite it: python scripts/shortcuts.py --table-only docs/runs/shortcuts --force'
-    found = cifar.finished_shortcut_runs(SHORTCUTS)
+    found = shortcuts.finished_shortcut_runs(SHORTCUTS)
     # Three options, three seeds each, all of the default settings but the seed.
     assert {option: len(runs) for option, runs in found.items()} == {'A': 3, 'B': 3, 'C': 3}
     for option, runs in found.items():
-        assert sorted(run['settings']['seed'] for run, _ in runs) == list(cifar.SHORTCUT_SEEDS)
+        assert sorted(run['settings']['seed'] for run, _ in runs) == list(shortcuts.SHORTCUT_SEEDS)
         assert {run['network']['shortcut'] for run, _ in runs} == {option}
     # Option A has no parameters; B adds two projections, C one in every block.
     params = {option: runs[0][0]['params'] for option, runs in found.items()}
@@ -125,8 +127,8 @@ def test_the_shortcut_table_holds_mean_and_sample_std_next_to_the_paper(tmp_path
             (folder / training.RUN_FILE).write_text(
                 f'{{"params": {1000 if option == "A" else 1200}, "data": "digits", '
                 f'"shortcut": "{option}"}}')
-    found = cifar.finished_shortcut_runs(tmp_path)
-    lines = cifar.format_shortcut_table(found).splitlines()
+    found = shortcuts.finished_shortcut_runs(tmp_path)
+    lines = shortcuts.format_shortcut_table(found).splitlines()
     # A: 1 % and 3 %: mean 2.00, sample std 1.41; the paper's Table 3: 25.03 / 7.76.
     assert lines[2].split() == ['A', '1,000', '2', '1.00', '±', '0.71', '2.00', '±', '1.41',
                                 '25.03', '7.76']
@@ -134,5 +136,5 @@ def test_the_shortcut_table_holds_mean_and_sample_std_next_to_the_paper(tmp_path
                                 '24.52', '7.46']
     assert 'ImageNet' in lines[-1] and 'Table 3' in lines[-1]
     # B - A = 3 points; the standard error of the difference is sqrt(1.41^2 / 2 + 0) = 1.
-    assert cifar.shortcut_spread_finding(found) == \
+    assert shortcuts.shortcut_spread_finding(found) == \
         'test error B - A: 3.00 points, 2 x its standard error 2.00: beyond the spread of the seeds'

@@ -1,4 +1,4 @@
-"""A training run as a network again: cifar.load_run, and export.py --run."""
+"""A training run as a network again: networks.load_run, and export.py --run."""
 import json
 
 import numpy as np
@@ -7,22 +7,24 @@ import pytest
 
 import resnet
 from conftest import load_script
-from resnet_tools import checkpoints, cifar, data, training, weights
-from resnet_tools.cli import UsageError
+from resnet_tools import training, weights
+from resnet_tools.errors import UsageError
+from resnet_tools.paper import networks
+from resnet_tools.training import checkpoints, data
 
 
 @pytest.fixture(scope='module')
 def digits_run(tmp_path_factory):
     """cifar_resnet20 trained for one epoch on 32 digits (1 channel, 8x8, 10 classes)."""
     output = tmp_path_factory.mktemp('runs') / 'digits'
-    cifar.train_network('cifar_resnet20', data.digits(32, 16),
+    networks.train_network('cifar_resnet20', data.digits(32, 16),
                         training.Settings(epochs=1, batch_size=16), str(output),
                         report=lambda line: None)
     return output
 
 
 def test_load_run_builds_the_runs_network_with_its_weights(digits_run, no_unpickling):
-    model, network = cifar.load_run(digits_run)
+    model, network = networks.load_run(digits_run)
     assert network == {'arch': 'cifar_resnet20', 'in_channels': 1, 'num_classes': 10,
                        'shortcut': 'A', 'image_size': [8, 8], 'epoch': 1}
     assert isinstance(model, resnet.CifarResNet) and not model.training
@@ -55,34 +57,36 @@ def test_the_classes_are_named_too():
 
 def test_load_run_refuses_a_directory_without_a_checkpoint_or_damaged(digits_run, tmp_path):
     with pytest.raises(UsageError, match='holds no checkpoint'):
-        cifar.load_run(tmp_path)
+        networks.load_run(tmp_path)
     with pytest.raises(UsageError, match='is not a directory'):
-        cifar.load_run(tmp_path / 'nowhere')
+        networks.load_run(tmp_path / 'nowhere')
     (tmp_path / 'model.pdparams').write_bytes(b'not loaded')
     with pytest.raises(UsageError, match='earlier, pickled format'):
-        cifar.load_run(tmp_path)
+        networks.load_run(tmp_path)
     manifest = json.loads((digits_run / checkpoints.MANIFEST).read_text())
     manifest['epoch'] = 5
     damaged = tmp_path / 'damaged'
     damaged.mkdir()
     (damaged / checkpoints.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(UsageError, match=rf'^--run {damaged}: .* does not match its own checksum'):
-        cifar.load_run(damaged)
+        networks.load_run(damaged)
 
 
 def test_export_deploys_a_trained_run(digits_run, tmp_path, capsys):
     script = load_script('export.py')
     output = tmp_path / 'exported'
-    assert script.run(lambda: script.main(['--run', str(digits_run), '--output', str(output)]),
-                      'export.py') == 0
+    with pytest.raises(SystemExit) as exit_:
+        script.run(lambda: script.main(['--run', str(digits_run), '--output', str(output)]),
+                   'export.py')
+    assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert f'cifar_resnet20 (trained in {digits_run}, epoch 1): input [-1, 1, 8, 8], output [-1, 10]' in out
     assert 'relative difference 0 ' in out or 'OK' in out
     # The exported program answers as the trained network does.
-    from resnet_tools import export
-    model, _ = cifar.load_run(digits_run)
+    from resnet_tools.deploy import inference
+    model, _ = networks.load_run(digits_run)
     images = np.random.RandomState(0).standard_normal((3, 1, 8, 8)).astype('float32')
-    predictor = export.Predictor(str(output))
+    predictor = inference.Predictor(str(output))
     with paddle.no_grad():
         expected = model(paddle.to_tensor(images)).numpy()
     assert np.abs(predictor(images) - expected).max() <= 1e-5 * np.abs(expected).max()

@@ -7,8 +7,9 @@ from paddle.vision import models
 
 import resnet
 from conftest import run_script
-from resnet_tools import compare, weights
-from resnet_tools.compare import vary_batch_norm
+from resnet_tools import weights
+from resnet_tools.weights import compare, formats
+from resnet_tools.weights.compare import vary_batch_norm
 
 NUM_CLASSES = 10   # a small head keeps the ResNet-18 files small
 
@@ -38,7 +39,7 @@ def files(official, tmp_path_factory):
 
 
 def arrays(state):
-    return {key: weights.as_array(value) for key, value in state.items()}
+    return {key: formats.as_array(value) for key, value in state.items()}
 
 
 def assert_bitwise_equal(got, expected):

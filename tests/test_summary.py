@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import run_script
-from resnet_tools import summary
+from resnet_tools.views import summary
 
 # The trainable split of current Paddle (BatchNorm weight and bias trainable) and
 # the article's (Paddle 2.1: all BatchNorm tensors non-trainable).

@@ -9,14 +9,14 @@ import pytest
 from paddle import nn
 
 import resnet
-from blocks import BottleneckBlock
-from configs import CIFAR_NUM_CLASSES, SUPPORTED_LAYERS, layers_config
+from resnet.blocks import BottleneckBlock
+from resnet.configs import CIFAR_NUM_CLASSES, SUPPORTED_LAYERS, layers_config
 from conftest import REPO, count_params, run_script
 from paddleinfo import tables
 from paddleinfo.macs import model_macs
 from paddleinfo.profile import profile, size_formula
 from paddleinfo.render import render
-from resnet_tools import summary, teaching
+from resnet_tools.views import summary, teaching
 from test_summary import ARTICLE_TABLES
 
 STAGES = ['conv1', 'conv2_x', 'conv3_x', 'conv4_x', 'conv5_x', 'pool, fc']

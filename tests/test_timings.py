@@ -4,7 +4,7 @@ import io
 import sys
 
 from paddleinfo import progress
-from resnet_tools import timings
+from resnet_tools.benchmarks import summary_timings as timings
 
 
 def test_ratios_are_medians_over_the_import_median():

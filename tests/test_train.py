@@ -16,10 +16,13 @@ import numpy as np
 import paddle
 import pytest
 
+import resnet
 from conftest import REPO, load_script, run_script
 from paddleinfo import progress
-from resnet_tools import checkpoints, cifar, data, files, training
-from resnet_tools.cli import UsageError
+from resnet_tools import files, training
+from resnet_tools.errors import UsageError
+from resnet_tools.paper import networks
+from resnet_tools.training import checkpoints, data, distributed
 
 TINY = ['--train-size', '96', '--test-size', '48', '--batch-size', '32', '--device', 'cpu']
 
@@ -36,7 +39,7 @@ def run_train(*args):
 def error_of(capsys, *args):
     """The one-line error and exit code of train.py with `args`."""
     with pytest.raises(SystemExit) as exit_:
-        train_script.run_training(lambda: run_train(*args), 'train.py')
+        train_script.run(lambda: run_train(*args), 'train.py')
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'Traceback' not in err
     return exit_.value.code, err
@@ -51,7 +54,7 @@ def settings(**changes):
 
 
 def train_quietly(arch, images, output, **options):
-    return cifar.train_network(arch, images, options.pop('settings', settings()), str(output),
+    return networks.train_network(arch, images, options.pop('settings', settings()), str(output),
                                report=lambda line: None, **options)
 
 
@@ -161,7 +164,7 @@ def test_a_short_run_lowers_the_training_loss(tmp_path):
     first, second = result['log']
     assert second['train_loss'] < first['train_loss']
     assert result['params'] == training.count_parameters(
-        cifar.resnet.build('cifar_resnet20', in_channels=1))
+        resnet.build('cifar_resnet20', in_channels=1))
     rows = training.read_log(tmp_path / 'run' / training.LOG_FILE)
     assert [row['epoch'] for row in rows] == [1, 2]
     assert list(rows[0]) == list(training.LOG_COLUMNS)
@@ -192,7 +195,7 @@ def test_resume_after_an_epoch_is_bitwise_a_run_that_never_stopped(tmp_path, war
         if line.startswith('epoch 1/'):
             raise Stop
     with pytest.raises(Stop):
-        cifar.train_network('cifar_resnet20', images, run_settings, str(tmp_path / 'stopped'),
+        networks.train_network('cifar_resnet20', images, run_settings, str(tmp_path / 'stopped'),
                             report=stop_after_first_epoch)
     assert len(training.read_log(tmp_path / 'stopped' / training.LOG_FILE)) == 1
     resumed = train_quietly('cifar_resnet20', images, tmp_path / 'stopped', settings=run_settings,
@@ -255,7 +258,7 @@ def test_train_script_on_a_cifar10_archive(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'cifar10: 100 training and 30 test images, 3x32x32' in out
     assert training.read_run(tmp_path / 'run')['params'] == training.count_parameters(
-        cifar.resnet.build('cifar_plain20'))
+        resnet.build('cifar_plain20'))
 
 
 def write_bad_archive(tmp_path):
@@ -372,13 +375,13 @@ def test_two_processes_under_paddle_distributed_launch_end_with_the_same_weights
 
 def test_each_of_two_processes_takes_half_of_every_global_batch():
     # What the 2-process launch above runs on: 64 images, global batch 16.
-    shares = [list(training.process_batches(64, 16, 2, rank)) for rank in (0, 1)]
+    shares = [list(distributed.process_batches(64, 16, 2, rank)) for rank in (0, 1)]
     assert [len(share) for share in shares] == [4, 4]
     for step in range(4):
         first, second = shares[0][step], shares[1][step]
         assert len(first) == len(second) == 8 and not set(first) & set(second)
     assert sorted(i for share in shares for batch in share for i in batch) == list(range(64))
-    assert [len(batch) for batch in training.process_batches(64, 16, 1, 0)] == [16] * 4
+    assert [len(batch) for batch in distributed.process_batches(64, 16, 1, 0)] == [16] * 4
 
 
 @pytest.mark.parametrize('script, args', [('train.py', TINY), ('degradation.py', [])])
@@ -395,7 +398,7 @@ def test_an_output_that_cannot_be_a_directory_is_refused_before_the_data_is_read
     monkeypatch.setattr(data, 'from_args', read_data)
     module = load_script(script)
     with pytest.raises(SystemExit) as exit_:
-        module.run_training(lambda: module.main([*args, '--output', str(output)]), script)
+        module.run(lambda: module.main([*args, '--output', str(output)]), script)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count('\n') == 1 and 'Traceback' not in err
     assert err.startswith(f'{script}: error: --output {output} ')

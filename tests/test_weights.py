@@ -7,10 +7,11 @@ import pytest
 from paddle.vision import models
 
 import resnet
-from configs import ARCHS, layers_config
+from resnet.configs import ARCHS, layers_config
 from conftest import count_params
 from resnet_tools import weights
-from resnet_tools.compare import vary_batch_norm
+from resnet_tools.weights import formats, names
+from resnet_tools.weights.compare import vary_batch_norm
 
 # Two quick architectures (one per block type, one with groups) always run; the
 # other eleven build full-size networks of up to 127M parameters, so they are slow.
@@ -64,7 +65,7 @@ def test_blocks_map_to_stage_and_index_from_layers_config(layers):
     num_blocks = layers_config[layers]['num_blocks']
     expected = [(stage, index) for stage, count in enumerate(num_blocks, start=1)
                 for index in range(count)]
-    assert [weights.stage_and_index(i, model.stage_ends)
+    assert [names.stage_and_index(i, model.stage_ends)
             for i in range(len(model.residual_block))] == expected
 
 
@@ -203,8 +204,8 @@ def test_md5_of_a_published_file_and_of_a_look_alike(tmp_path, monkeypatch):
     made = tmp_path / 'any_name.pdparams'
     paddle.save({'conv1.weight': paddle.ones([2, 2])}, str(made))
     digest = hashlib.md5(made.read_bytes()).hexdigest()
-    url, published = weights.model_urls['resnet34']
-    monkeypatch.setitem(weights.model_urls, 'resnet34', (url, digest))
+    url, published = formats.model_urls['resnet34']
+    monkeypatch.setitem(formats.model_urls, 'resnet34', (url, digest))
     status, message = weights.check_md5(made)
     assert status == 'published' and message.endswith('published resnet34.pdparams')
 
@@ -212,7 +213,7 @@ def test_md5_of_a_published_file_and_of_a_look_alike(tmp_path, monkeypatch):
     look_alike.write_bytes(made.read_bytes() + b'\0')
     status, message = weights.check_md5(look_alike)
     assert status == 'mismatch'
-    assert weights.model_urls['resnet18'][1] in message
+    assert formats.model_urls['resnet18'][1] in message
     assert hashlib.md5(look_alike.read_bytes()).hexdigest() in message
 
     other = tmp_path / 'mine.pdparams'

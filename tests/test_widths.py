@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from configs import ARCHS, CIFAR_ARCHS
+from resnet.configs import ARCHS, CIFAR_ARCHS
 from conftest import run_script
 from paddleinfo import render
-from resnet_tools import compare, teaching
+from resnet_tools.views import teaching
+from resnet_tools.weights import compare
 
 COLUMNS = 100
 

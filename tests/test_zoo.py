@@ -16,8 +16,8 @@ from paddleinfo import tables, zoo
 from paddleinfo.macs import MACS_CONVENTION, layer_macs, model_macs, uncounted
 from paddleinfo.profile import profile
 from paddleinfo.torchvision_published import DIFFERENCE, PUBLISHED
-from resnet_tools import summary
-from resnet_tools.cli import UsageError
+from resnet_tools.errors import UsageError
+from resnet_tools.views import summary
 from test_profile import paddle_summary
 from test_teaching import summarize
 

@@ -1,5 +1,5 @@
-"""paddle.summary tables of the network and of single blocks, as the article prints them,
-and the checks of what scripts/summary.py is asked for.
+"""The tables of scripts/summary.py: paddle.summary's table of a network or a block, as
+the article prints it, and the request a summary.py command line makes, checked once.
 
 paddle.summary names each row after the layer's unique name, which Paddle takes
 from a counter that runs for the whole process: a second ResNet built in the same
@@ -11,30 +11,18 @@ by paddleinfo.render from the rows of paddleinfo.profile, byte for byte.
 import functools
 from dataclasses import dataclass
 
-import resnet
-from blocks import SHORTCUTS, BasicBlock, BottleneckBlock
-from configs import (ARCHS, CIFAR_ARCHS, CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES, DEFAULT_VARIANT,
-                     STRIDE_PLACEMENT, cifar_layers_config, layers_config)
 from paddleinfo import tables, zoo
 from paddleinfo.macs import MACS_CONVENTION
 from paddleinfo.profile import profile
 from paddleinfo.render import FORMATS, render, summary_text
-from resnet_tools import teaching
-from resnet_tools.cli import UsageError, arch_name, given_flags, integer
+from resnet.configs import CIFAR_ARCHS, DEFAULT_VARIANT, layers_config
+from paddleinfo.cli import given_flags, integer
+from resnet_tools.errors import UsageError
+from resnet_tools.specs import (DEFAULT_BLOCK, DEFAULT_INPUT_SIZE, IMAGENET_CLASSES, block_spec,
+                                default_input, display_name, image_size, network_spec,
+                                total_stride)
+from resnet_tools.views import teaching
 
-# --arch of summary.py: paddle.vision's ResNets and the CIFAR-10 networks of Section 4.2.
-SUMMARY_ARCHS = {**ARCHS, **CIFAR_ARCHS}
-BLOCKS = {'basic': BasicBlock, 'bottleneck': BottleneckBlock}
-
-# The article's block tables: BasicBlock(64, 128, 2) and BottleneckBlock(64, 128, 2)
-# on a (None, 64, 224, 224) input, and ResNet-50 on (None, 3, 224, 224).
-DEFAULT_INPUT_SIZE = 224
-IMAGENET_CLASSES = 1000
-DEFAULT_BLOCK = {'in_channels': 64, 'out_channels': 128, 'stride': 2}
-BLOCK_STRIDES = (1, 2)
-MAX_INPUT_SIZE = 1024   # export.py runs the model at this size: ResNet-50 needs about 5 GB
-MAX_CHANNELS = 4096
-MAX_CLASSES = 100_000
 
 # The current Paddle counts BatchNorm's weight and bias (gamma, beta) as trainable, and
 # only its running mean and variance as not; Paddle 2.1, which printed the article's
@@ -49,47 +37,6 @@ TRAINABLE_NOTE = (
 )
 
 
-def total_stride(layers):
-    """How many times smaller than the input the last feature map is: 32.
-
-    The stem halves the map twice (7x7 conv, max pool); every stage after the first
-    halves it once more.
-    """
-    return 2 ** (2 + len(layers_config[layers]['num_blocks']) - 1)
-
-
-def arch_stride(arch):
-    """The total stride of network `arch`: 32 for the ImageNet ResNets, 4 for the CIFAR
-    networks (no stride in the stem; the second and third stages halve the map)."""
-    if arch in CIFAR_ARCHS:
-        return 2 ** (len(cifar_layers_config[CIFAR_ARCHS[arch]['layers']]['num_blocks']) - 1)
-    return total_stride(ARCHS[arch]['layers'])
-
-
-def default_input(arch):
-    """(input side, number of classes) a network is made for."""
-    if arch in CIFAR_ARCHS:
-        return CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES
-    return DEFAULT_INPUT_SIZE, IMAGENET_CLASSES
-
-
-def image_size(values, minimum, what):
-    """(height, width) from one or two integers, checked against [minimum, MAX_INPUT_SIZE]."""
-    if len(values) not in (1, 2):
-        raise UsageError(f'--input-size takes one or two integers (height [width]), got {len(values)}')
-    for value in values:
-        if not minimum <= value <= MAX_INPUT_SIZE:
-            raise UsageError(f'--input-size {value} is out of range for {what}: '
-                             f'each side must be from {minimum} to {MAX_INPUT_SIZE}')
-    return (values[0], values[-1])
-
-
-def check_variant(variant):
-    if variant not in STRIDE_PLACEMENT:
-        raise UsageError(f'--variant {variant} is not known; '
-                         f'choose from {", ".join(STRIDE_PLACEMENT)}')
-
-
 def capture_summary(build_model, input_shape):
     """Build a model in a fresh name scope and return (paddle.summary's text, its totals:
     {'total_params', 'trainable_params'}).  The text is what paddle.summary prints but
@@ -97,78 +44,10 @@ def capture_summary(build_model, input_shape):
     return summary_text(profile(build_model, input_shape))
 
 
-def network_image_size(arch, input_size):
-    """(height, width) from --input-size, checked against what network `arch` can take."""
-    minimum = arch_stride(arch)
-    return image_size(input_size, minimum,
-                      f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
-
-
-def check_num_classes(num_classes):
-    if not 0 <= num_classes <= MAX_CLASSES:
-        raise UsageError(f'--num-classes {num_classes} is out of range: from 1 to {MAX_CLASSES}, '
-                         f'or 0 to drop the fc layer')
-
-
-def network_spec(layers=50, arch=None, input_size=None, num_classes=None, variant=None,
-                 shortcut=None):
-    """(name, build_model, input_shape) of ResNet-`layers`, or of `arch` if given, once
-    every argument is checked.  None stands for the network's own default: a 224x224
-    input, 1000 classes and v1.5 for the ImageNet ResNets, 32x32 and 10 classes for the
-    CIFAR networks, which have no bottleneck and so no variant.  `shortcut` builds the
-    network with another of the paper's shortcut options (A, B, C, none)."""
-    arch = arch_name(layers, arch, SUMMARY_ARCHS)
-    side, classes = default_input(arch)
-    height, width = network_image_size(arch, input_size or (side,))
-    num_classes = classes if num_classes is None else num_classes
-    check_num_classes(num_classes)
-    options = {'num_classes': num_classes}
-    if shortcut is not None:
-        if shortcut not in SHORTCUTS:
-            raise UsageError(f'--shortcut {shortcut} is not known; '
-                             f'choose from {", ".join(SHORTCUTS)}')
-        options['shortcut'] = shortcut
-    if arch in CIFAR_ARCHS:
-        if num_classes == 0:
-            raise UsageError(f'--num-classes 0 drops the fc layer of an ImageNet ResNet; '
-                             f'{arch} always has one: give 1 to {MAX_CLASSES}')
-        if variant is not None:
-            raise UsageError(f'--variant places the stride of a bottleneck block; {arch} '
-                             f'is built from basic blocks only')
-    else:
-        options['variant'] = variant or DEFAULT_VARIANT
-        check_variant(options['variant'])
-    return arch, lambda: resnet.build(arch, **options), (None, 3, height, width)
-
-
 def network_summary(layers=50, arch=None, input_size=None, num_classes=None, variant=None):
     """The summary of ResNet-`layers`, or of `arch` (a paddle.vision name) if given."""
     _, build_model, input_shape = network_spec(layers, arch, input_size, num_classes, variant)
     return capture_summary(build_model, input_shape)
-
-
-def block_spec(block='basic', in_channels=64, out_channels=128, stride=2,
-               input_size=(DEFAULT_INPUT_SIZE,), variant=DEFAULT_VARIANT):
-    """(name, build_model, input_shape) of one residual block, once every argument is checked."""
-    if block not in BLOCKS:
-        raise UsageError(f'--block {block} is not a block type; choose from {", ".join(BLOCKS)}')
-    if stride not in BLOCK_STRIDES:
-        raise UsageError(f'--stride {stride} is not a ResNet block stride; '
-                         f'choose from {", ".join(map(str, BLOCK_STRIDES))}')
-    for flag, channels in (('--in-channels', in_channels), ('--out-channels', out_channels)):
-        if not 1 <= channels <= MAX_CHANNELS:
-            raise UsageError(f'{flag} {channels} is out of range: from 1 to {MAX_CHANNELS}')
-    if block == 'bottleneck' and out_channels % 4:
-        raise UsageError(f'--out-channels {out_channels} does not suit a bottleneck block, '
-                         f'whose inner width is a quarter of it: give a multiple of 4')
-    height, width = image_size(input_size, stride, f'a block of stride {stride}')
-    check_variant(variant)
-    block_type = BLOCKS[block]
-    # Only the bottleneck has a choice of where its stride goes.
-    options = {'stride_on': STRIDE_PLACEMENT[variant]} if block_type is BottleneckBlock else {}
-    return (f'{block_type.__name__}({in_channels}, {out_channels}, {stride})',
-            lambda: block_type(in_channels, out_channels, stride, **options),
-            (None, in_channels, height, width))
 
 
 def block_summary(block='basic', in_channels=64, out_channels=128, stride=2,
@@ -307,7 +186,8 @@ def tabulate(request):
         convention = MACS_CONVENTION
     else:
         result = profile(request.build_model, request.input_shape)
-        name = teaching.display_name(request.name)
+        # A CIFAR network keeps its arch name in the tables, as --stages titles it.
+        name = request.name if request.name in CIFAR_ARCHS else display_name(request.name)
         convention = teaching.PAPER_MACS_CONVENTION
     if request.view == 'summary':
         return summary_text(result)[0], None

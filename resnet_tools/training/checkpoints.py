@@ -3,7 +3,7 @@ checks.
 
 An output directory of training.train holds:
 
-  .lock                  the run lock (resnet_tools/locking.py): the live run's pid
+  .lock                  the run lock (resnet_tools/training/locking.py): the live run's pid
   run.json               what the run is (network, data, settings)
   log.csv                one row per epoch up to the current checkpoint (a copy of its log)
   checkpoint.json        the manifest: which checkpoint is current, and its checksums
@@ -43,7 +43,7 @@ import safetensors
 import safetensors.numpy
 
 from resnet_tools import files
-from resnet_tools.cli import UsageError
+from resnet_tools.errors import UsageError
 
 MANIFEST = 'checkpoint.json'
 MODEL_FILE, OPTIMIZER_FILE, STATE_FILE = 'model.safetensors', 'optimizer.safetensors', 'state.json'

@@ -19,30 +19,27 @@ import shutil
 import tempfile
 import warnings
 
-import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
-import numpy as np
 import paddle
-import paddle.inference
 
-from configs import CIFAR_ARCHS
-from resnet_tools import summary
-from resnet_tools.cli import UsageError
-from resnet_tools.weights import (WeightsWarning, load_weights, network_options, read_state_dict,
-                                  shapes_of)
+import resnet
+from resnet.configs import CIFAR_ARCHS
+from resnet_tools.deploy.inference import (CHECK_BATCHES, MODEL_FILE, PARAMS_FILE, SEED, Predictor,
+                                           differences)
+from resnet_tools.errors import UsageError, WeightsWarning
+from resnet_tools.paper import load_run
+from resnet_tools.specs import check_num_classes, default_input, network_image_size
+from resnet_tools.weights import load_weights, network_options, read_state_dict, shapes_of
 
-MODEL_FILE, PARAMS_FILE = 'model.json', 'model.pdiparams'
 # Everything paddle.jit.save may write for a model (older Paddle wrote .pdmodel);
 # --force replaces only a directory that holds nothing else.
 EXPORT_FILES = {MODEL_FILE, PARAMS_FILE, 'model.pdmodel', 'model.pdiparams.info'}
 INPUT_NAME = 'image'
 TOLERANCE = 1e-5          # the largest max|diff| / max|logit| accepted
-CHECK_BATCHES = (1, 4)    # two batch sizes through one predictor: the batch is dynamic
-SEED = 0
 
 
 def input_shape(arch, input_size, in_channels=3):
     """(-1, in_channels, height, width) for one or two --input-size values."""
-    return (-1, in_channels, *summary.network_image_size(arch, input_size))
+    return (-1, in_channels, *network_image_size(arch, input_size))
 
 
 def export_options(arch, weights=None, num_classes=None):
@@ -53,10 +50,10 @@ def export_options(arch, weights=None, num_classes=None):
         # A fine-tuned model has its own number of classes: take it from the file.
         options = network_options(shapes_of(read_state_dict(weights)), arch)
     else:
-        options = {'num_classes': summary.default_input(arch)[1], 'in_channels': 3}
+        options = {'num_classes': default_input(arch)[1], 'in_channels': 3}
     if num_classes is not None:
         options['num_classes'] = num_classes
-    summary.check_num_classes(options['num_classes'])
+    check_num_classes(options['num_classes'])
     if arch in CIFAR_ARCHS and options['num_classes'] == 0:
         raise UsageError(f'--num-classes 0 drops the fc layer of an ImageNet ResNet; {arch} '
                          f'always has one')
@@ -112,70 +109,6 @@ def write_failure(error, directory):
         return error.strerror
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return f'paddle.jit.save failed ({lines[0] if lines else type(error).__name__})'
-
-
-def inference_config(directory, threads=1, onednn=True):
-    """A Paddle Inference CPU config with its default optimisations, but no pass logs.
-
-    The defaults are IR optimisation with oneDNN (conv + BN + ReLU fusion and the
-    like) and one math thread, as the dynamic graph uses by default; `threads` sets
-    another number.
-    """
-    config = paddle.inference.Config(os.path.join(directory, MODEL_FILE),
-                                     os.path.join(directory, PARAMS_FILE))
-    config.disable_gpu()
-    if not onednn:
-        config.disable_onednn()
-    config.set_cpu_math_library_num_threads(threads)
-    # Without this, every optimisation pass prints a line to stderr.
-    config.disable_glog_info()
-    return config
-
-
-class Predictor:
-    """A paddle.inference predictor that takes and returns numpy arrays."""
-
-    def __init__(self, directory, threads=1, onednn=True):
-        self.config = inference_config(directory, threads, onednn)
-        self.predictor = paddle.inference.create_predictor(self.config)
-        self.input = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
-        self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[0])
-
-    def __call__(self, images):
-        self.input.reshape(list(images.shape))
-        self.input.copy_from_cpu(images)
-        self.predictor.run()
-        return self.output.copy_to_cpu()
-
-    def onednn_enabled(self):
-        return self.config.onednn_enabled()
-
-
-def random_images(batch, shape, seed=SEED):
-    """A seeded batch of standard-normal images, roughly what a normalised photo is."""
-    return np.random.RandomState(seed).standard_normal((batch, *shape[1:])).astype('float32')
-
-
-def eager(model, images):
-    with paddle.no_grad():
-        return model(paddle.to_tensor(images)).numpy()
-
-
-def compare(model, predictor, shape, batches=CHECK_BATCHES):
-    """(max|diff|, max|logit|, the output shape) over `batches`, the same input each.
-
-    An output of the wrong shape counts as an infinite difference.
-    """
-    max_diff = max_logit = 0.0
-    for batch in batches:
-        images = random_images(batch, shape, seed=SEED + batch)
-        expected, got = eager(model, images), predictor(images)
-        max_logit = max(max_logit, float(np.abs(expected).max()))
-        if got.shape != expected.shape:
-            max_diff = float('inf')
-        else:
-            max_diff = max(max_diff, float(np.abs(got - expected).max()))
-    return max_diff, max_logit, (-1, *expected.shape[1:])
 
 
 def missing_parents(output):
@@ -257,10 +190,9 @@ def install(directory, output):
 
 def run_model(run, input_size=None):
     """(model, arch, input shape, what the weights are) of a training run's directory:
-    the network and weights train.py left there (cifar.load_run), fed images of the
+    the network and weights train.py left there (paper.load_run), fed images of the
     run's channels and size, or of `input_size` (height [width])."""
-    from resnet_tools import cifar
-    model, network = cifar.load_run(run)
+    model, network = load_run(run)
     size = list(input_size or network['image_size'])
     size = size * 2 if len(size) == 1 else size
     return model, network['arch'], (-1, network['in_channels'], *size), \
@@ -286,7 +218,7 @@ def export(arch, output, weights=None, force=False, input_size=None, num_classes
         model, arch, shape, weights = run_model(run, input_size)
         notes = []
     else:
-        input_size = input_size or (summary.default_input(arch)[0],)
+        input_size = input_size or (default_input(arch)[0],)
         input_shape(arch, input_size)                       # checked before anything is built
         check_output(output, force)
         model, notes = build_model(arch, weights, num_classes)
@@ -294,7 +226,7 @@ def export(arch, output, weights=None, force=False, input_size=None, num_classes
     with staging(output) as directory:
         save(model, directory, shape, output)
         predictor = Predictor(directory)
-        max_diff, max_logit, output_shape = compare(model, predictor, shape)
+        max_diff, max_logit, output_shape = differences(model, predictor, shape)
         relative = max_diff / max_logit if max_logit else max_diff
         passed = relative <= TOLERANCE
         files = sorted(os.listdir(directory))

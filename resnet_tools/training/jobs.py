@@ -28,7 +28,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from resnet_tools.cli import Stop, UsageError
+from resnet_tools.errors import Stop, UsageError
 
 THREADS_PER_WORKER = 1
 POLL_SECONDS = 0.2

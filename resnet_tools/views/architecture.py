@@ -5,7 +5,7 @@ Every label and every arc is read off the model: its convs' kernel sizes, channe
 groups and strides, its pools, its fc layer, and each block's shortcut (none in a
 plain block; `down_sample_block` None for the identity, a ZeroPadShortcut for
 option A, a 1x1 conv + BN for a projection).  Output sizes come from one forward
-pass at the input size asked for.  resnet_tools.figures draws the result.
+pass at the input size asked for.  resnet_tools.views.drawing draws the result.
 """
 import functools
 import pathlib
@@ -13,12 +13,14 @@ import pathlib
 import paddle
 from paddle import nn
 
-from blocks import ZeroPadShortcut
-from configs import CIFAR_ARCHS, CIFAR_SHORTCUT, DEFAULT_VARIANT
-from resnet_tools import figures, summary
-from resnet_tools.cli import UsageError
-from resnet_tools.teaching import (HEAD, display_name, is_cifar, layer_count, residual_convs,
-                                   stage_blocks)
+from resnet.blocks import ZeroPadShortcut
+from resnet.configs import CIFAR_ARCHS, CIFAR_SHORTCUT, DEFAULT_VARIANT
+from resnet_tools import specs
+from resnet_tools.errors import UsageError
+from resnet_tools.specs import display_name
+from resnet_tools.views import drawing
+from resnet_tools.views.teaching import (HEAD, is_cifar, layer_count, residual_convs,
+                                         stage_blocks)
 
 # A stage of more blocks than this is drawn as its first block, a gap and its last.
 MAX_BLOCKS = 6
@@ -96,10 +98,10 @@ def output_shapes(model, layers, input_shape):
 # --- Figure 3: a whole network ------------------------------------------------------
 
 class ColumnBuilder:
-    """Items, arcs, bands and breaks of a figures.Column, added row by row."""
+    """Items, arcs, bands and breaks of a drawing.Column, added row by row."""
 
     def __init__(self, title, box_prefix=''):
-        self.column = figures.Column(title, [])
+        self.column = drawing.Column(title, [])
         self.box_prefix, self.boxes = box_prefix, 0
 
     @property
@@ -111,7 +113,7 @@ class ColumnBuilder:
         if kind == 'box':
             self.boxes += 1
             gid = f'{self.box_prefix}box-{self.boxes}'
-        self.column.items.append(figures.Item(label, kind, note, gid))
+        self.column.items.append(drawing.Item(label, kind, note, gid))
         return self.row - 1
 
 
@@ -128,7 +130,7 @@ def network_column(model, input_shape, title, max_blocks=MAX_BLOCKS, box_prefix=
     column.add(f'image {size_text(input_shape)}', kind='text')
 
     first = column.add(conv_label(model.conv))
-    column.column.bands.append(figures.Band(first, first, 'conv1', size_text(shapes[id(model.conv)])))
+    column.column.bands.append(drawing.Band(first, first, 'conv1', size_text(shapes[id(model.conv)])))
     bands = column.column.bands
     for stage, (name, stage_members) in enumerate(stages):
         first = column.row
@@ -146,7 +148,7 @@ def network_column(model, input_shape, title, max_blocks=MAX_BLOCKS, box_prefix=
                 column.add(f'{left_out} blocks ({convs} convs) left out', kind='gap')
                 continue
             add_block(column, block, numbers[id(block)])
-        bands.append(figures.Band(first, column.row - 1, name,
+        bands.append(drawing.Band(first, column.row - 1, name,
                                   size_text(shapes[id(stage_members[-1])]), len(bands)))
     first = column.row
     column.column.breaks.append(first)
@@ -157,7 +159,7 @@ def network_column(model, input_shape, title, max_blocks=MAX_BLOCKS, box_prefix=
     if column.row > first:
         last = shapes[id(heads[-1])]
         note = size_text(last) if len(last) == 4 else f'{last[-1]}-d'
-        bands.append(figures.Band(first, column.row - 1, HEAD, note, len(bands)))
+        bands.append(drawing.Band(first, column.row - 1, HEAD, note, len(bands)))
     return column.column
 
 
@@ -179,7 +181,7 @@ def add_block(column, block, number):
     for conv in residual_convs(block):
         column.add(conv_label(conv))
     if kind:
-        column.column.arcs.append(figures.Arc(first, column.row - 1, kind != 'identity',
+        column.column.arcs.append(drawing.Arc(first, column.row - 1, kind != 'identity',
                                               f'shortcut-{kind}-{count}',
                                               shortcut_label(block, kind)))
 
@@ -205,10 +207,7 @@ STAGE_LEGEND = {False: "left of each stage: its name in the paper's Table 1 and 
 
 def figure_title(arch):
     """'ResNet-152', or 'ResNet-20 (CIFAR-10)' and 'plain-20 (CIFAR-10)' as Section 4.2 names them."""
-    if arch in CIFAR_ARCHS:
-        from resnet_tools.cifar import display_name as cifar_name   # it pulls in the training loop
-        return f'{cifar_name(arch)} (CIFAR-10)'
-    return display_name(arch)
+    return f'{display_name(arch)} (CIFAR-10)' if arch in CIFAR_ARCHS else display_name(arch)
 
 
 def network_figure(arch, build_model, input_shape, variant=None, max_blocks=MAX_BLOCKS,
@@ -226,8 +225,8 @@ def network_figure(arch, build_model, input_shape, variant=None, max_blocks=MAX_
                  network_column(model, input_shape, f'{depth}-layer residual', max_blocks)]
     legend = [describe(arch, model, input_shape, variant), STAGE_LEGEND[is_cifar(model)]]
     legend += [SHORTCUT_LEGEND[kind] for kind in kinds_in(drawn)]
-    pieces = [piece for column in drawn for piece in figures.wrap(column, columns)]
-    return figures.draw(pieces, legend), drawn
+    pieces = [piece for column in drawn for piece in drawing.wrap(column, columns)]
+    return drawing.draw(pieces, legend), drawn
 
 
 # --- Figure 5: one block ------------------------------------------------------------
@@ -244,10 +243,10 @@ def block_column(block, input_shape, title):
     for index, conv in enumerate(convs):
         column.add(conv_label(conv), note='x'.join(map(str, shapes[id(conv)][1:])))
         column.add('BN, ReLU' if index + 1 < len(convs) else 'BN', kind='text')
-    column.column.bands.append(figures.Band(first, column.row - 1, 'F(x)'))
+    column.column.bands.append(drawing.Band(first, column.row - 1, 'F(x)'))
     add = column.add(SUM_LABEL[kind], kind='add')
     if kind:
-        column.column.arcs.append(figures.Arc(first, add - 1, kind != 'identity',
+        column.column.arcs.append(drawing.Arc(first, add - 1, kind != 'identity',
                                               f'shortcut-{kind}-1',
                                               shortcut_label(block, kind) or 'identity x',
                                               into=add))
@@ -262,7 +261,7 @@ def block_figure(name, build_block, input_shape):
     legend = [f'input {"x".join(map(str, input_shape[1:]))}; F(x): the residual path',
               'left: the shape each layer puts out, channels x height x width']
     legend += [SHORTCUT_LEGEND[kind] for kind in kinds_in([column])]
-    return figures.draw([column], legend), column
+    return drawing.draw([column], legend), column
 
 
 # --- the choice of network, checked as summary.py checks it -----------------------
@@ -273,8 +272,8 @@ def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, v
     `--layers` or `--arch` (a paddle.vision or a CIFAR name), `--shortcut` to build it
     with another option, `compare` to put its plain twin beside it.  None means the
     network's default (224 and 1000 classes, 32 and 10 for CIFAR).  The arguments are
-    checked by summary.network_spec, so the errors read as summary.py's."""
-    spec = functools.partial(summary.network_spec, layers, arch, input_size, num_classes, variant)
+    checked by specs.network_spec, so the errors read as summary.py's."""
+    spec = functools.partial(specs.network_spec, layers, arch, input_size, num_classes, variant)
     name, build, input_shape = spec(shortcut)
     plain = None
     if compare:
@@ -293,8 +292,8 @@ def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, v
 def block_drawing(block='basic', in_channels=64, out_channels=128, stride=2,
                   input_size=None, variant=None):
     """(figure, drawn column) of Figure 5 for the block summary.py's --block arguments name."""
-    name, build_block, input_shape = summary.block_spec(
-        block, in_channels, out_channels, stride, input_size or [summary.DEFAULT_INPUT_SIZE],
+    name, build_block, input_shape = specs.block_spec(
+        block, in_channels, out_channels, stride, input_size or [specs.DEFAULT_INPUT_SIZE],
         variant or DEFAULT_VARIANT)
     return block_figure(name, build_block, input_shape)
 
@@ -333,7 +332,7 @@ def readme_figures(directory):
     except OSError as error:
         raise UsageError(f'cannot create {directory}: {error.strerror}')
     written = []
-    for name, (drawing, arguments) in README_FIGURES.items():
-        figure, _ = drawing(**arguments)
-        written.append(figures.save(figure, directory / name, force=True))
+    for name, (make, arguments) in README_FIGURES.items():
+        figure, _ = make(**arguments)
+        written.append(drawing.save(figure, directory / name, force=True))
     return written

@@ -6,12 +6,14 @@ which know nothing of ResNet: paddleinfo.profile (one row per layer from one pas
 over the input shape), paddleinfo.macs (the multiply-adds), paddleinfo.tables
 (the per-layer and depth tables) and paddleinfo.render (every output format).
 """
-import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
-from configs import CIFAR_ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS
 from paddle import nn
+
+import resnet
 from paddleinfo.profile import profile
 from paddleinfo.progress import progress
 from paddleinfo.render import gmacs, percent
+from resnet.configs import CIFAR_ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS
+from resnet_tools.specs import display_name
 
 # paddleinfo.macs's convention, told for a ResNet: the paper's "FLOPs" count the same.
 PAPER_MACS_CONVENTION = (
@@ -32,12 +34,6 @@ THEN = ', then '
 def two_lines(text):
     """'3x3 max pool, stride 2, then [...] x 3' on two lines, split after 'then'."""
     return text.replace(THEN, THEN.rstrip() + '\n', 1)
-
-
-def display_name(name):
-    """'ResNet-50' for 'resnet50', as the paper writes it; other names as they are."""
-    depth = name.removeprefix('resnet')
-    return f'ResNet-{depth}' if depth.isdigit() else name
 
 
 # --- the model read the paper's way -------------------------------------------------

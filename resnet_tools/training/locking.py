@@ -17,7 +17,7 @@ import errno
 import fcntl
 import os
 
-from resnet_tools.cli import UsageError
+from resnet_tools.errors import UsageError
 
 LOCK_FILE = '.lock'
 _held = set()   # the real paths of the directories this process holds

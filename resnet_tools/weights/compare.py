@@ -9,17 +9,19 @@ on the same tensors in the same order.
 import re
 import textwrap
 
-import resnet     # first: it imports paddle without Paddle's ccache notice (see blocks.py)
+import resnet
 import numpy as np
 import paddle
 from paddle import nn
 from paddle.vision import models
 from tabulate import tabulate
 
-from configs import ARCHS, CIFAR_ARCHS
-from resnet_tools import weights
-from resnet_tools.cli import UsageError
-from resnet_tools.summary import capture_summary, total_stride
+from paddleinfo.profile import profile
+from paddleinfo.render import summary_text
+from resnet.configs import ARCHS, CIFAR_ARCHS
+from resnet_tools.errors import UsageError
+from resnet_tools.specs import total_stride
+from resnet_tools.weights import formats, load, names
 
 SEED = 0
 BATCH = 2
@@ -42,7 +44,7 @@ def arch_to_compare(arch):
         raise UsageError(f'--arch {arch} is one of the CIFAR-10 networks of the paper\'s '
                          f'Section 4.2, which have no paddle.vision counterpart to compare '
                          f'with; compare.py takes {", ".join(ARCHS)}')
-    return weights.known_arch(arch)
+    return names.known_arch(arch)
 
 
 def parameter_counts(model):
@@ -97,20 +99,20 @@ def compare(arch, input_size=DEFAULT_INPUT_SIZE, seed=SEED, state=None):
     both models run with, instead of seeded random weights.
     """
     paddle.seed(seed)
-    num_classes = 1000 if state is None else weights.num_classes_of(weights.shapes_of(state))
+    num_classes = 1000 if state is None else names.num_classes_of(names.shapes_of(state))
     official = official_model(arch, num_classes=num_classes)
     if state is None:
         vary_batch_norm(official, seed)
     else:
         official.set_state_dict(state)
-    ours = weights.skeleton(arch, num_classes)   # its weights all come from the official model
+    ours = names.skeleton(arch, num_classes)   # its weights all come from the official model
     counts, official_counts = parameter_counts(ours), parameter_counts(official)
     official_state = official.state_dict()
-    ours_shapes = weights.layout_shapes(ours, weights.OFFICIAL)
-    layout_same = ours_shapes == weights.shapes_of(official_state)
+    ours_shapes = names.layout_shapes(ours, names.OFFICIAL)
+    layout_same = ours_shapes == names.shapes_of(official_state)
     diff = None
     if layout_same:
-        weights.load_official(ours, official_state)
+        load.load_official(ours, official_state)
         ours.eval()
         official.eval()
         batch = random_batch(input_size, seed)
@@ -127,11 +129,11 @@ def compare(arch, input_size=DEFAULT_INPUT_SIZE, seed=SEED, state=None):
 
 def weights_file(path, arch=None):
     """(paddle.vision's state dict from the .pdparams or .safetensors file `path`, in
-    either layout, its architecture, (md5 status, message) as weights.check_md5 gives
+    either layout, its architecture, (md5 status, message) as formats.check_md5 gives
     them)."""
-    state = weights.read_state_dict(path)
-    state, arch, _ = weights.in_layout(state, weights.OFFICIAL, arch, where=str(path))
-    return state, arch, weights.check_md5(path)
+    state = formats.read_state_dict(path)
+    state, arch, _ = names.in_layout(state, names.OFFICIAL, arch, where=str(path))
+    return state, arch, formats.check_md5(path)
 
 
 def table_row(row):
@@ -170,12 +172,12 @@ def method_note(input_size, weights_path=None):
 def per_layer_rows(arch):
     """[our name, official name, type, weight shape, params] for every layer that
     paddle.summary lists (all but the nn.Sequential containers), in our order."""
-    ours = weights.skeleton(arch)
+    ours = names.skeleton(arch)
     rows = []
     for name, layer in ours.named_sublayers():
         if isinstance(layer, nn.Sequential):
             continue
-        official = weights.official_layer_name(name, ours.stage_ends)
+        official = names.official_layer_name(name, ours.stage_ends)
         weight = getattr(layer, 'weight', None)
         params = sum(int(np.prod(p.shape)) for p in layer._parameters.values() if p is not None)
         rows.append([name, official, type(layer).__name__,
@@ -214,7 +216,7 @@ def tree_rows(rows):
 
 
 def per_layer_table(arch):
-    legend = tabulate(weights.MAPPING, headers=['ours', 'paddle.vision'],
+    legend = tabulate(names.MAPPING, headers=['ours', 'paddle.vision'],
                       maxcolwidths=[None, LEGEND_WIDTH])
     table = tabulate(tree_rows(per_layer_rows(arch)), intfmt=',', preserve_whitespace=True,
                      headers=['ours', 'paddle.vision', 'type', 'weight shape', 'params'])
@@ -248,8 +250,8 @@ def first_projection_block(rows):
 def summary_comparison(arch, input_size=DEFAULT_INPUT_SIZE):
     """paddle.summary of ours and of the official model: rows per type, and totals."""
     shape = (None, 3, input_size, input_size)
-    texts = {'ours': capture_summary(lambda: resnet.build(arch), shape)[0],
-             'paddle.vision': capture_summary(lambda: official_model(arch), shape)[0]}
+    texts = {'ours': summary_text(profile(lambda: resnet.build(arch), shape))[0],
+             'paddle.vision': summary_text(profile(lambda: official_model(arch), shape))[0]}
     rows = {who: summary_rows(text) for who, text in texts.items()}
     types = {}
     for who, table in rows.items():

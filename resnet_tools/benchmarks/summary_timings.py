@@ -7,7 +7,6 @@ the median of each is divided by the median import time.
 """
 import os
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
@@ -16,8 +15,9 @@ import time
 
 from paddleinfo.progress import progress
 from paddleinfo.zoo import SIDE_BY_SIDE
+from resnet_tools.benchmarks.machine import machine  # noqa: F401 -- timings.py prints it
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 IMPORT = ('-c', 'import paddle')
 NETS = 'docs/examples/nets.py'
 # A command cell longer than this is cut in the table (which then fits 100 columns),
@@ -97,17 +97,3 @@ def table(times, targets):
                                                    break_on_hyphens=False, break_long_words=False)
                                      for text in cut_commands]
     return '\n'.join(lines)
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                cpu = line.split(':', 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import paddle
-    return (f'{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, '
-            f'Paddle {paddle.__version__}')

@@ -10,8 +10,8 @@ small image: a 3x3 stem without max pool, three stages, and a 10-way fc.
 """
 from itertools import accumulate
 
-from blocks import BasicBlock, BottleneckBlock, QuietBatchNorm, check_shortcut, quiet_batch_norm
-from configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT, CIFAR_STEM_CHANNELS,
+from resnet.blocks import BasicBlock, BottleneckBlock, QuietBatchNorm, check_shortcut, quiet_batch_norm
+from resnet.configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT, CIFAR_STEM_CHANNELS,
                      DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT, cifar_layers_config,
                      layers_config)
 from paddle import nn       # after blocks, which imports paddle without its ccache notice

@@ -20,7 +20,7 @@ import paddle
 from paddle import nn
 
 from resnet_tools import files
-from resnet_tools.cli import UsageError
+from resnet_tools.errors import UsageError
 
 RESPONSES_FILE = 'responses.csv'
 COLUMNS = ('index', 'layer', 'std')

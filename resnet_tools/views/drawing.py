@@ -24,7 +24,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangl
 from matplotlib.path import Path  # noqa: E402
 
 from resnet_tools import files  # noqa: E402
-from resnet_tools.cli import UsageError  # noqa: E402
+from resnet_tools.errors import UsageError  # noqa: E402
 
 FORMATS = ('.svg', '.png', '.pdf')
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from resnet_tools.cli import UsageError, integer
+from paddleinfo.cli import integer
+from resnet_tools.errors import UsageError
 
 DATASETS = ('digits', 'cifar10')
 # The fixed split of the digits: a fifth of them (359 images) for testing.

@@ -1,0 +1,167 @@
+"""The degradation problem of the paper's Figure 6: the plain networks and the ResNets
+trained alike, side by side (scripts/degradation.py), their error curves drawn as
+Figure 6, and their layer responses as Figure 7."""
+import os
+from dataclasses import replace
+
+from tabulate import tabulate
+
+from resnet.configs import CIFAR_ARCHS, CIFAR_LAYERS
+from resnet_tools.errors import UsageError
+from resnet_tools.files import check_writable_directory
+from resnet_tools.paper import responses
+from resnet_tools.paper.networks import DEEPEST, train_job
+from resnet_tools.specs import KINDS, display_name
+from resnet_tools.training import jobs, run_directory
+from resnet_tools.views import plots
+
+
+# Figure 6 of the paper draws plain-20/32/44/56 and ResNet-20/32/44/56/110; 110 has
+# no plain twin in the figure (the paper trains no plain-110).
+DEFAULT_DEPTHS = (20, 32, 44, 56, 110)
+PLAIN_DEPTHS = (20, 32, 44, 56)
+
+
+def check_depths(flag, depths):
+    for depth in depths:
+        if f'cifar_resnet{depth}' not in CIFAR_ARCHS:
+            raise UsageError(f'{flag} {depth} is not a CIFAR depth; choose from '
+                             f'{", ".join(map(str, CIFAR_LAYERS))}')
+    repeated = sorted({depth for depth in depths if depths.count(depth) > 1})
+    if repeated:
+        raise UsageError(f'{flag} {repeated[0]} is given twice; give each depth once')
+    return list(depths)
+
+
+def degradation_archs(plain_depths, resnet_depths, flags=('--plain', '--resnet')):
+    """plain-d for every plain depth, then ResNet-d: the two panels of Figure 6."""
+    chosen = {'plain': check_depths(flags[0], plain_depths),
+              'resnet': check_depths(flags[1], resnet_depths)}
+    archs = [f'cifar_{prefix}{depth}' for prefix, _ in KINDS for depth in chosen[prefix]]
+    if not archs:
+        raise UsageError(f'{flags[0]} and {flags[1]} are both empty: nothing to train')
+    return archs
+
+
+def prepare_degradation(archs, output, resume=False, force=False):
+    """{arch: whether --resume continues it}, once every run's folder is checked: call it
+    before the data is read, not after an hour of training."""
+    check_writable_directory('--output', output)
+    # --resume continues the runs that have a checkpoint and starts the others.
+    started = {arch: resume and run_directory.has_checkpoint(os.path.join(output, arch))
+               for arch in archs}
+    for arch in archs:
+        run_directory.prepare_output(os.path.join(output, arch), started[arch], force)
+    return started
+
+
+def settings_of(arch, settings, deepest_lr=None):
+    """The settings of `arch` in the degradation run: ResNet-110's rate is `deepest_lr`
+    (if given), the others' that of `settings`."""
+    return replace(settings, lr=deepest_lr) if arch == DEEPEST and deepest_lr else settings
+
+
+def run_degradation(started, data_source, settings, output, workers, force=False, device='cpu',
+                    shown=False, report=print, deepest_lr=None):
+    """Train every network of `started` (from prepare_degradation, which has checked
+    their folders) into output/<arch>, alike but for ResNet-110's `deepest_lr`, in
+    `workers` processes; the deepest first, so that the longest runs do not start last.
+    {name: outcome}, as jobs.run_jobs returns them."""
+    order = sorted(started, key=lambda arch: -CIFAR_ARCHS[arch]['layers'])
+    tasks = [jobs.Job(display_name(arch), os.path.join(output, arch), train_job,
+                      {'arch': arch, 'data_source': data_source,
+                       'settings': settings_of(arch, settings, deepest_lr),
+                       'output': os.path.join(output, arch), 'resume': started[arch],
+                       'force': force, 'device': device})
+             for arch in order]
+    return jobs.run_jobs(tasks, workers, report=report, shown=shown)
+
+
+def finished_runs(directory):
+    """{arch: (run description, log rows)} of the CIFAR runs in directory/<arch>/."""
+    runs = {}
+    # Plain networks first, as in the figure, each kind by depth.
+    for arch in sorted(CIFAR_ARCHS, key=lambda name: ('resnet' in name, CIFAR_ARCHS[name]['layers'])):
+        log = os.path.join(directory, arch, run_directory.LOG_FILE)
+        if os.path.isfile(log):
+            run = run_directory.read_run(os.path.join(directory, arch))
+            runs[arch] = (run, run_directory.read_log(log))
+    if not runs:
+        raise UsageError(f'{directory} holds no runs: no <arch>/{run_directory.LOG_FILE} for any of '
+                         f'cifar_plain20, cifar_resnet20 ...')
+    return runs
+
+
+def table(runs):
+    """Rows of network, params, final training and test error (%), seconds."""
+    rows = []
+    for arch, (run, log) in runs.items():
+        last = log[-1]
+        rows.append([display_name(arch), run.get('params'), 100 * last['train_error'],
+                     100 * last['test_error'], sum(row['seconds'] for row in log)])
+    return rows
+
+
+TABLE_HEADERS = ('network', 'params', 'training error %', 'test error %', 'seconds')
+
+
+def format_table(runs):
+    return tabulate(table(runs), headers=TABLE_HEADERS, intfmt=',', floatfmt=('', '', '.2f', '.2f', '.0f'))
+
+
+def draw(runs, output):
+    """Figure 6: plain networks left, ResNets right, one colour per depth."""
+    panels = []
+    for prefix, title in KINDS:
+        curves = [(display_name(arch), str(CIFAR_ARCHS[arch]['layers']), log)
+                  for arch, (_, log) in runs.items() if arch.startswith(f'cifar_{prefix}')]
+        panels.append((title, curves))
+    data_names = sorted({run.get('data', '?') for run, _ in runs.values()})
+    return plots.draw_error_curves(panels, output, subtitle=f'data: {", ".join(data_names)}')
+
+
+# Figure 7 of the paper: the layer responses of these five networks.
+RESPONSE_ARCHS = ('cifar_plain20', 'cifar_plain56', 'cifar_resnet20', 'cifar_resnet56',
+                  'cifar_resnet110')
+
+
+def finished_responses(directory):
+    """{arch: [(index, layer, std)]} of the runs of RESPONSE_ARCHS in directory/<arch>/
+    that recorded their responses."""
+    found = {}
+    for arch in RESPONSE_ARCHS:
+        if os.path.isfile(os.path.join(directory, arch, responses.RESPONSES_FILE)):
+            found[arch] = responses.read_responses(os.path.join(directory, arch))
+    return found
+
+
+def draw_responses(found, output, data_names=()):
+    """Figure 7 from finished_responses(): plain networks dashed, ResNets solid."""
+    curves = [(display_name(arch), str(CIFAR_ARCHS[arch]['layers']), 'plain' in arch,
+               [std for _, _, std in rows]) for arch, rows in found.items()]
+    subtitle = f'data: {", ".join(data_names)}' if data_names else None
+    return plots.draw_responses(curves, output, subtitle=subtitle)
+
+
+def response_findings(found):
+    """The paper's two readings of Figure 7, checked in numbers: lines of text.
+
+    1. At each depth the ResNet's responses are smaller than its plain twin's.
+    2. The deeper the ResNet, the smaller its responses."""
+    means = {arch: responses.mean_std(rows) for arch, rows in found.items()}
+    lines = []
+    for depth in sorted({CIFAR_ARCHS[arch]['layers'] for arch in means}):
+        plain, residual = f'cifar_plain{depth}', f'cifar_resnet{depth}'
+        if plain in means and residual in means:
+            agrees = means[residual] < means[plain]
+            lines.append(f'depth {depth}: mean response std plain {means[plain]:.3f}, '
+                         f'ResNet {means[residual]:.3f}; ResNet smaller: '
+                         f'{"yes, as in the paper" if agrees else "no, unlike the paper"}')
+    deep = [arch for arch in RESPONSE_ARCHS if arch.startswith('cifar_resnet') and arch in means]
+    if len(deep) > 1:
+        values = [means[arch] for arch in deep]
+        falling = all(a > b for a, b in zip(values, values[1:]))
+        lines.append(' > '.join(f'{display_name(arch)} {means[arch]:.3f}' for arch in deep)
+                     + f': smaller with depth: '
+                     f'{"yes, as in the paper" if falling else "no, unlike the paper"}')
+    return lines

@@ -1,0 +1,166 @@
+"""Which network or block, at which size, checked: what the scripts build, by name.
+
+`network_spec` and `block_spec` turn what a command line asks for (--layers or --arch,
+--block and its channels, --input-size, --num-classes, --variant, --shortcut) into a
+NetworkSpec: the network's name, a function that builds it, and its input shape, once
+every argument is checked against what the network can take.  Nothing is built here.
+"""
+
+
+import resnet
+from resnet.blocks import SHORTCUTS, BasicBlock, BottleneckBlock
+from resnet.configs import (ARCHS, CIFAR_ARCHS, CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES, DEFAULT_VARIANT,
+                            STRIDE_PLACEMENT, SUPPORTED_LAYERS, cifar_layers_config, layers_config)
+from resnet_tools.errors import UsageError
+
+# What --arch takes: paddle.vision's ResNets and the CIFAR-10 networks of Section 4.2.
+ALL_ARCHS = {**ARCHS, **CIFAR_ARCHS}
+BLOCKS = {'basic': BasicBlock, 'bottleneck': BottleneckBlock}
+
+# The article's block tables: BasicBlock(64, 128, 2) and BottleneckBlock(64, 128, 2)
+# on a (None, 64, 224, 224) input, and ResNet-50 on (None, 3, 224, 224).
+DEFAULT_INPUT_SIZE = 224
+IMAGENET_CLASSES = 1000
+DEFAULT_BLOCK = {'in_channels': 64, 'out_channels': 128, 'stride': 2}
+BLOCK_STRIDES = (1, 2)
+MAX_INPUT_SIZE = 1024   # export.py runs the model at this size: ResNet-50 needs about 5 GB
+MAX_CHANNELS = 4096
+MAX_CLASSES = 100_000
+
+
+def total_stride(layers):
+    """How many times smaller than the input the last feature map is: 32.
+
+    The stem halves the map twice (7x7 conv, max pool); every stage after the first
+    halves it once more.
+    """
+    return 2 ** (2 + len(layers_config[layers]['num_blocks']) - 1)
+
+
+def arch_stride(arch):
+    """The total stride of network `arch`: 32 for the ImageNet ResNets, 4 for the CIFAR
+    networks (no stride in the stem; the second and third stages halve the map)."""
+    if arch in CIFAR_ARCHS:
+        return 2 ** (len(cifar_layers_config[CIFAR_ARCHS[arch]['layers']]['num_blocks']) - 1)
+    return total_stride(ARCHS[arch]['layers'])
+
+
+def default_input(arch):
+    """(input side, number of classes) a network is made for."""
+    if arch in CIFAR_ARCHS:
+        return CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES
+    return DEFAULT_INPUT_SIZE, IMAGENET_CLASSES
+
+
+def image_size(values, minimum, what):
+    """(height, width) from one or two integers, checked against [minimum, MAX_INPUT_SIZE]."""
+    if len(values) not in (1, 2):
+        raise UsageError(f'--input-size takes one or two integers (height [width]), got {len(values)}')
+    for value in values:
+        if not minimum <= value <= MAX_INPUT_SIZE:
+            raise UsageError(f'--input-size {value} is out of range for {what}: '
+                             f'each side must be from {minimum} to {MAX_INPUT_SIZE}')
+    return (values[0], values[-1])
+
+
+def check_variant(variant):
+    if variant not in STRIDE_PLACEMENT:
+        raise UsageError(f'--variant {variant} is not known; '
+                         f'choose from {", ".join(STRIDE_PLACEMENT)}')
+
+
+def network_image_size(arch, input_size):
+    """(height, width) from --input-size, checked against what network `arch` can take."""
+    minimum = arch_stride(arch)
+    return image_size(input_size, minimum,
+                      f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
+
+
+def check_num_classes(num_classes):
+    if not 0 <= num_classes <= MAX_CLASSES:
+        raise UsageError(f'--num-classes {num_classes} is out of range: from 1 to {MAX_CLASSES}, '
+                         f'or 0 to drop the fc layer')
+
+
+def network_spec(layers=50, arch=None, input_size=None, num_classes=None, variant=None,
+                 shortcut=None):
+    """(name, build_model, input_shape) of ResNet-`layers`, or of `arch` if given, once
+    every argument is checked.  None stands for the network's own default: a 224x224
+    input, 1000 classes and v1.5 for the ImageNet ResNets, 32x32 and 10 classes for the
+    CIFAR networks, which have no bottleneck and so no variant.  `shortcut` builds the
+    network with another of the paper's shortcut options (A, B, C, none)."""
+    arch = arch_name(layers, arch, ALL_ARCHS)
+    side, classes = default_input(arch)
+    height, width = network_image_size(arch, input_size or (side,))
+    num_classes = classes if num_classes is None else num_classes
+    check_num_classes(num_classes)
+    options = {'num_classes': num_classes}
+    if shortcut is not None:
+        if shortcut not in SHORTCUTS:
+            raise UsageError(f'--shortcut {shortcut} is not known; '
+                             f'choose from {", ".join(SHORTCUTS)}')
+        options['shortcut'] = shortcut
+    if arch in CIFAR_ARCHS:
+        if num_classes == 0:
+            raise UsageError(f'--num-classes 0 drops the fc layer of an ImageNet ResNet; '
+                             f'{arch} always has one: give 1 to {MAX_CLASSES}')
+        if variant is not None:
+            raise UsageError(f'--variant places the stride of a bottleneck block; {arch} '
+                             f'is built from basic blocks only')
+    else:
+        options['variant'] = variant or DEFAULT_VARIANT
+        check_variant(options['variant'])
+    return arch, lambda: resnet.build(arch, **options), (None, 3, height, width)
+
+
+def block_spec(block='basic', in_channels=64, out_channels=128, stride=2,
+               input_size=(DEFAULT_INPUT_SIZE,), variant=DEFAULT_VARIANT):
+    """(name, build_model, input_shape) of one residual block, once every argument is checked."""
+    if block not in BLOCKS:
+        raise UsageError(f'--block {block} is not a block type; choose from {", ".join(BLOCKS)}')
+    if stride not in BLOCK_STRIDES:
+        raise UsageError(f'--stride {stride} is not a ResNet block stride; '
+                         f'choose from {", ".join(map(str, BLOCK_STRIDES))}')
+    for flag, channels in (('--in-channels', in_channels), ('--out-channels', out_channels)):
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise UsageError(f'{flag} {channels} is out of range: from 1 to {MAX_CHANNELS}')
+    if block == 'bottleneck' and out_channels % 4:
+        raise UsageError(f'--out-channels {out_channels} does not suit a bottleneck block, '
+                         f'whose inner width is a quarter of it: give a multiple of 4')
+    height, width = image_size(input_size, stride, f'a block of stride {stride}')
+    check_variant(variant)
+    block_type = BLOCKS[block]
+    # Only the bottleneck has a choice of where its stride goes.
+    options = {'stride_on': STRIDE_PLACEMENT[variant]} if block_type is BottleneckBlock else {}
+    return (f'{block_type.__name__}({in_channels}, {out_channels}, {stride})',
+            lambda: block_type(in_channels, out_channels, stride, **options),
+            (None, in_channels, height, width))
+
+
+def arch_name(layers=None, arch=None, archs=ARCHS):
+    """The paddle.vision name for `--layers N` or `--arch NAME` (default: resnet50);
+    `archs` are the names --arch accepts."""
+    if arch is not None:
+        if arch not in archs:
+            raise UsageError(f'--arch {arch} is not known; choose from {", ".join(archs)}')
+        return arch
+    if layers is None:
+        return 'resnet50'
+    if str(layers) not in map(str, SUPPORTED_LAYERS):
+        raise UsageError(f'--layers {layers} is not a ResNet depth; '
+                         f'choose from {", ".join(map(str, SUPPORTED_LAYERS))}')
+    return f'resnet{int(layers)}'
+
+
+# The paper's names of the CIFAR networks (Figure 6): (arch prefix, name).
+KINDS = (('plain', 'plain'), ('resnet', 'ResNet'))
+
+
+def display_name(arch):
+    """The paper's name of a network: 'ResNet-50' for 'resnet50', 'ResNet-20' for
+    'cifar_resnet20', 'plain-56' for 'cifar_plain56'; other names as they are."""
+    if arch in CIFAR_ARCHS:
+        layers = CIFAR_ARCHS[arch]['layers']
+        return f'{dict(KINDS)[arch[len("cifar_"):-len(str(layers))]]}-{layers}'
+    depth = arch.removeprefix('resnet')
+    return f'ResNet-{depth}' if depth.isdigit() else arch

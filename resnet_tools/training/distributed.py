@@ -1,0 +1,91 @@
+"""Several processes, one run: under `python -m paddle.distributed.launch`, the rank and
+number of processes, the device, and the sums and averages the processes agree on.
+
+Each process takes batch_size / N images of every global batch (through
+paddle.io.DistributedBatchSampler), paddle.DataParallel averages the gradients, and
+BatchNorm's running statistics, which each process gathers alone, are averaged after
+every epoch.
+"""
+import os
+
+import numpy as np
+import paddle
+import paddle.distributed as dist
+from paddle.io import DistributedBatchSampler
+
+from resnet_tools.errors import UsageError
+
+
+DEVICES = ('cpu', 'gpu')
+
+
+def processes():
+    """(number of processes, this one's rank), as paddle.distributed.launch sets them."""
+    return (int(os.environ.get('PADDLE_TRAINERS_NUM', '1')),
+            int(os.environ.get('PADDLE_TRAINER_ID', '0')))
+
+
+def default_device():
+    return 'gpu' if paddle.is_compiled_with_cuda() else 'cpu'
+
+
+def set_device(device):
+    if device not in DEVICES:
+        raise UsageError(f'--device {device} is not known; choose from {", ".join(DEVICES)}')
+    if device == 'gpu':
+        if not paddle.is_compiled_with_cuda():
+            raise UsageError('--device gpu: the installed Paddle has no CUDA (it is the CPU build); '
+                             'use --device cpu, or install paddlepaddle-gpu')
+        paddle.set_device(f'gpu:{dist.ParallelEnv().device_id}')
+    else:
+        paddle.set_device('cpu')
+
+
+_parallel_env_ready = False
+
+
+def init_parallel(world_size):
+    global _parallel_env_ready
+    if world_size > 1 and not _parallel_env_ready:
+        dist.init_parallel_env()
+        _parallel_env_ready = True
+
+
+def barrier():
+    """Wait until every process has come this far."""
+    dist.barrier()
+
+
+def all_sum(values, world_size):
+    """The element-wise sum of `values` over all processes."""
+    if world_size == 1:
+        return np.asarray(values, dtype=np.float64)
+    tensor = paddle.to_tensor(np.asarray(values, dtype=np.float64))
+    dist.all_reduce(tensor)
+    return tensor.numpy()
+
+
+def average_buffers(model, world_size):
+    """Average the BatchNorm running statistics, which each process gathered alone."""
+    if world_size == 1:
+        return
+    # Paddle keeps them as parameters that take no gradient (BatchNorm's _mean, _variance).
+    for statistic in [p for p in model.parameters() if p.stop_gradient] + model.buffers():
+        dist.all_reduce(statistic)
+        statistic.set_value(statistic / world_size)
+
+
+def process_batches(count, batch_size, world_size, rank):
+    """This process's share of every global batch of `batch_size` over positions
+    0..count-1: batch_size / world_size positions a step, none shared with another rank."""
+    return DistributedBatchSampler(range(count), batch_size // world_size,
+                                   num_replicas=world_size, rank=rank)
+
+
+def agree(flags, world_size):
+    """Element-wise max of `flags` over all processes: every process stops at the same
+    step, or none does (one that stopped alone would leave the others waiting in the
+    next all-reduce)."""
+    if world_size == 1:
+        return flags
+    return [bool(value) for value in all_sum([float(flag) for flag in flags], world_size)]

@@ -1,0 +1,183 @@
+"""The two file formats of weights, read and written.
+
+A `.pdparams` file is what paddle.save writes: a pickle, and unpickling can run any
+code the file's author put in it.  A `.safetensors` file is a JSON header and the raw
+tensor bytes, parsed by the safetensors library without unpickling anything; a path
+ending in `.safetensors` is read and written that way, any other path with paddle.load
+and paddle.save.  A .pdparams file's md5 is checked against Paddle's published list.
+"""
+import hashlib
+import pathlib
+
+import numpy as np
+import paddle
+import safetensors.numpy
+from paddle.vision.models.resnet import model_urls
+
+from resnet_tools import files
+from resnet_tools.errors import WeightsError
+from resnet_tools.weights.names import detect_layout, listed
+
+
+SAFETENSORS = '.safetensors'
+WRITTEN_SUFFIXES = (SAFETENSORS, '.pdparams')   # what save_atomically writes
+
+
+def file_md5(path):
+    digest = hashlib.md5()
+    with open(path, 'rb') as file:
+        for chunk in iter(lambda: file.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def published_file(arch):
+    return model_urls[arch][0].rsplit('/', 1)[1]
+
+
+def check_md5(path):
+    """(status, message) for a file against the md5 list of paddle.vision.models.resnet.
+
+    status is 'published' (its md5 is one of Paddle's published files), 'mismatch'
+    (it is named like a published file, e.g. resnet50.pdparams, but its md5 is not
+    that file's) or None (neither; nothing to check).  Paddle publishes no .safetensors
+    files, so a .safetensors file has nothing to be checked against.
+    """
+    if is_safetensors(path):
+        return None, None
+    name, digest = pathlib.Path(path).name, file_md5(path)
+    for arch, (_, md5) in model_urls.items():
+        if digest == md5:
+            return 'published', (f'md5 {digest}: this is Paddle\'s published '
+                                 f'{published_file(arch)}')
+    for arch, (_, md5) in model_urls.items():
+        if name == published_file(arch):
+            return 'mismatch', (f'{name} is named like Paddle\'s published weights, but '
+                                f'its md5 is {digest}, not {md5}: it is not that file, '
+                                f'or it is damaged')
+    return None, None
+
+
+def is_safetensors(path):
+    """Whether `path` is read and written as safetensors: its name ends in .safetensors."""
+    return str(path).lower().endswith(SAFETENSORS)
+
+
+def format_name(path):
+    return 'safetensors' if is_safetensors(path) else 'pickle'
+
+
+def read_safetensors(path):
+    """{name: numpy array} of a .safetensors file.  The library parses the header as
+    JSON and views the bytes as arrays: nothing is unpickled."""
+    try:
+        state = safetensors.numpy.load(path.read_bytes())
+    except Exception as error:
+        # The library's messages are one line, e.g. "Error while deserializing:
+        # incomplete metadata, file not fully covered" for a truncated file.
+        reason = ' '.join(str(error).split()) or type(error).__name__
+        raise WeightsError(f'{path} is not a complete safetensors file, or it is damaged: '
+                           f'{reason}')
+    if not state:
+        raise WeightsError(f'{path} is a safetensors file without tensors')
+    return state
+
+
+def read_pickle(path):
+    """The state dict paddle.load reads from `path`: an unpickled object, checked."""
+    try:
+        state = paddle.load(str(path))
+    except Exception:
+        raise WeightsError(f'{path} is not a Paddle state dict: paddle.load cannot read it')
+    if not (isinstance(state, dict) and state
+            and all(isinstance(key, str) for key in state)
+            and all(isinstance(value, (paddle.Tensor, np.ndarray)) for value in state.values())):
+        raise WeightsError(f'{path} is not a Paddle state dict: it holds '
+                           f'{describe(state)}, not names mapped to tensors')
+    return state
+
+
+def read_state_dict(path):
+    """The state dict in a weights file, or a WeightsError saying why there is none.
+
+    A .safetensors file gives numpy arrays and never unpickles; any other file is
+    unpickled by paddle.load, so it should come from someone you trust.
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise WeightsError(f'{path}: no such file')
+    if path.is_dir():
+        raise WeightsError(f'{path} is a directory, not a weights file')
+    try:
+        with open(path, 'rb'):
+            pass
+    except OSError as error:
+        raise WeightsError(f'{path} cannot be read: {error.strerror}')
+    state = read_safetensors(path) if is_safetensors(path) else read_pickle(path)
+    if detect_layout(state) is None:
+        raise WeightsError(f'{path} is a state dict, but not of a ResNet: its keys start with '
+                           f'{listed(state)}')
+    check_dtypes(state, path)
+    return state
+
+
+def check_dtypes(state, path):
+    """Every tensor of these networks, BatchNorm's statistics included, is float32;
+    set_state_dict would stop at another dtype with an assertion deep inside Paddle."""
+    for key, value in state.items():
+        dtype = str(value.dtype).removeprefix('paddle.')
+        if dtype != 'float32':
+            raise WeightsError(f'{path} holds {key} as {dtype}; the networks here are '
+                               f'float32 throughout: convert the file to float32 first')
+
+
+def describe(value):
+    if isinstance(value, dict):
+        return 'an empty dict' if not value else 'a dict of other things'
+    return f'a {type(value).__name__}'
+
+
+def check_output(output, force=False):
+    """A WeightsError unless `output` can be written: its folder exists, and it does not
+    (or `force` says to overwrite it)."""
+    output = pathlib.Path(output)
+    if output.suffix not in WRITTEN_SUFFIXES:
+        # Never a pickle under a name that does not say so (e.g. out.pt).
+        raise WeightsError(f'{output}: {output.suffix or "a name without an extension"} is not a '
+                           f'weights format written here; name the file .safetensors (safe to '
+                           f'load) or .pdparams (a pickle, for paddle.load)')
+    if output.exists() and not force:
+        raise WeightsError(f'{output} exists already; give --force to overwrite it')
+    if not output.parent.is_dir():
+        raise WeightsError(f'{output.parent} is not a directory, '
+                           f'so {output.name} cannot be written there')
+    return output
+
+
+def as_array(value):
+    return value.numpy() if isinstance(value, paddle.Tensor) else np.asarray(value)
+
+
+def write_weights(state, path, as_safetensors):
+    """Write `state` to `path` as safetensors, or else with paddle.save, which stores
+    Tensors whatever the state dict held."""
+    if as_safetensors:
+        # Contiguous copies with the tensors' own dtypes (BatchNorm's statistics are
+        # float32 like the rest): the file holds exactly these bytes.
+        # Serialised in memory and written by Python: a full disk is then an OSError
+        # (a one-line error through files.replacing), not the library's SafetensorError.
+        data = safetensors.numpy.save(
+            {key: np.ascontiguousarray(as_array(value)) for key, value in state.items()})
+        pathlib.Path(path).write_bytes(data)
+    else:
+        paddle.save({key: value if isinstance(value, paddle.Tensor)
+                     else paddle.to_tensor(np.array(value)) for key, value in state.items()},
+                    path)
+
+
+def save_atomically(state, output, force=False):
+    """Write `state` to a temporary file next to `output`, then rename it into place;
+    as safetensors if `output` ends in .safetensors (see write_weights)."""
+    output = check_output(output, force)
+    with files.replacing(output) as temporary:
+        write_weights(state, temporary, is_safetensors(output))

@@ -1,0 +1,43 @@
+"""The first import of every script in scripts/, so that each works from any directory:
+
+  - the repository's root goes on sys.path, where `resnet`, `resnet_tools` and
+    `paddleinfo` are;
+  - a Python without Paddle is told so in one line (exit code 2), not by the traceback
+    of the first import that needs it;
+  - Paddle's notes about itself are silenced before Paddle is first imported;
+  - the script gets `run`, which turns a user's mistake, a stop or a Ctrl-C into one line.
+
+    from _bootstrap import run
+"""
+import importlib.util
+import os
+import sys
+
+__all__ = ['ROOT', 'run']
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def paddle_installed():
+    """Whether `import paddle` would find Paddle, without importing it."""
+    try:
+        return importlib.util.find_spec('paddle') is not None
+    except (ImportError, ValueError):   # a finder that refuses it, or a broken install
+        return False
+
+
+def prepare():
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    if not paddle_installed():
+        sys.stderr.write(f'{os.path.basename(sys.argv[0])}: error: PaddlePaddle is not '
+                         f'installed for {sys.executable}; install the requirements first: '
+                         f'pip install -r requirements.txt\n')
+        sys.exit(2)
+    from paddleinfo.cli import quiet_paddle
+    quiet_paddle()
+
+
+prepare()
+
+from resnet_tools.cli import run  # noqa: E402 -- Paddle is quiet now, and resnet_tools imports it
