@@ -1,80 +1,23 @@
 """The `paddleinfo` command (also `python -m paddleinfo`): the summary of a paddle.vision
 model or of your own, from the shell.
 
-Every mistake in what was asked is one line on stderr and exit code 2.  The argument
-parser, the one-line error and the quieting of Paddle here are those of scripts/ too
-(resnet_tools.cli takes them from this module).  Nothing here imports Paddle before
-`quiet_paddle()` has run.
+Every mistake in what was asked is one line on stderr and exit code 2.  The flags, the
+parser and the one-line error are paddleinfo.arguments', which scripts/summary.py --model
+shares: `models_text` is what both print for the models they are given.  Nothing here
+imports Paddle before `quiet_paddle()` has run.
 """
 import argparse
 import functools
-import os
 import sys
 import textwrap
-import warnings
+from collections.abc import Sequence
+from typing import Any
 
+from paddleinfo.arguments import ArgumentParser, View, add_view_arguments, quiet_paddle, run, view_of
 from paddleinfo.errors import UsageError
 from paddleinfo.inputs import DTYPES, add_input_arguments
 
 PROG = 'paddleinfo'
-FORMATS = ('plain', 'github', 'markdown', 'csv', 'json')   # paddleinfo.render's, unimported
-MAX_DEPTH = 32
-
-# Messages Paddle prints that are about Paddle's own setup, not about the user's input.
-PADDLE_NOISE = (
-    r'No ccache found',
-    r'When training, we now always track global mean and variance',
-)
-
-
-def quiet_paddle():
-    """Hide Paddle's notes about itself; for a program, before Paddle is imported."""
-    for message in PADDLE_NOISE:
-        warnings.filterwarnings('ignore', message=message)
-    os.environ.setdefault('GLOG_minloglevel', '2')
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a bad argument is one line on stderr and exit code 2."""
-
-    def error(self, message):
-        fail(self.prog, message)
-
-
-def fail(prog, message):
-    sys.stderr.write(f'{prog}: error: {message} (see --help)\n')
-    sys.exit(2)
-
-
-def run(main, prog):
-    """Run main(), turning a UsageError into the one-line error and exit code 2, and a
-    Ctrl-C into one line and exit code 130 (the shell's code for SIGINT), not a traceback."""
-    try:
-        return main()
-    except UsageError as error:
-        fail(prog, str(error))
-    except KeyboardInterrupt:
-        sys.stderr.write(f'{prog}: interrupted\n')
-        sys.exit(130)
-
-
-def integer(flag, text, low=None, high=None):
-    """int(text), or a UsageError naming `flag`; checked against [low, high] if given."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f'{flag} {text} is not an integer')
-    if low is not None and not low <= value <= high:
-        raise UsageError(f'{flag} {value} is out of range: from {low} to {high}')
-    return value
-
-
-def given_flags(args, flags):
-    """Those of `flags` (e.g. '--in-channels') that `args`, a dict of parsed arguments,
-    holds a value for."""
-    return [flag for flag in flags if args.get(flag.lstrip('-').replace('-', '_')) not in
-            (None, False, [])]
-
 
 DESCRIPTION = """\
 The summary of a Paddle model: paddle.summary's per-layer table, or tables with the
@@ -107,79 +50,77 @@ Your own (the models of docs/examples/nets.py, in the clone):
 """ + textwrap.fill(f'dtypes: {", ".join(DTYPES)}.', 84) + '\n'
 
 
-def parse_args(argv):
+MODEL_HELP = ('a paddle.vision.models name, or path/to/file.py:function or '
+              'package.module:function, a function that returns a paddle.nn.Layer')
+
+
+def add_model_argument(parser: Any) -> argparse.Action:
+    """--model NAME: one model (scripts/summary.py's; the command takes MODEL...)."""
+    return parser.add_argument('--model', metavar='NAME', help=MODEL_HELP)
+
+
+def add_models_argument(parser: Any) -> argparse.Action:
+    """--models NAME...: several models side by side (scripts/summary.py's)."""
+    from paddleinfo.zoo import SIDE_BY_SIDE   # (imports Paddle: not before quiet_paddle)
+    return parser.add_argument('--models', metavar='NAME', nargs='+',
+                               help=f'several models side by side, with torchvision\'s '
+                                    f'published params and GFLOPS where it has the same '
+                                    f'network, e.g. {" ".join(SIDE_BY_SIDE)}')
+
+
+def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('model', metavar='MODEL', nargs='+',
-                        help='a paddle.vision.models name, or path/to/file.py:function or '
-                             'package.module:function; several: side by side')
+                        help=MODEL_HELP + '; several: side by side')
     add_input_arguments(parser)
-    parser.add_argument('--macs', action='store_true',
-                        help='per-layer table: add the MACs of every layer and which of its '
-                             'tensors are trainable')
-    parser.add_argument('--explain', action='store_true',
-                        help='per-layer table: add the formula of every conv and pool output '
-                             'size, checked against the shape Paddle produced')
-    parser.add_argument('--depth', metavar='N',
-                        help='one row per sublayer down to N levels of nesting, with the '
-                             'params and MACs of what is folded in')
-    parser.add_argument('--format', metavar='F', default='plain',
-                        help=f'{", ".join(FORMATS)} (default: plain, which for the per-layer '
-                             f'table is paddle.summary\'s own)')
+    add_view_arguments(parser)
     return vars(parser.parse_args(argv))
 
 
-def check(args):
-    """The checks of the command line that need no model."""
-    if args['format'] not in FORMATS:
-        raise UsageError(f'--format {args["format"]} is not known; choose from '
-                         f'{", ".join(FORMATS)}')
-    if args['depth'] is not None:
-        try:
-            args['depth'] = int(args['depth'])
-        except ValueError:
-            raise UsageError(f'--depth {args["depth"]} is not an integer')
-        if not 1 <= args['depth'] <= MAX_DEPTH:
-            raise UsageError(f'--depth {args["depth"]} is out of range: from 1 to {MAX_DEPTH}')
-        if args['explain']:
-            raise UsageError('--explain adds a column to the per-layer table; --depth groups '
-                             'its rows')
-    if len(args['model']) > 1:
-        for flag in ('--macs', '--explain', '--depth'):
-            if args[flag.lstrip('-')] not in (None, False):
+def check_several(count: int, view: View) -> None:
+    """Several models are one table side by side: no flag of the table of one model."""
+    if count > 1:
+        for flag, given in (('--macs', view.macs), ('--explain', view.explain),
+                            ('--depth', view.depth is not None)):
+            if given:
                 raise UsageError(f'{flag} is for the table of one model; several models are '
                                  f'shown side by side')
 
 
-def summary(args):
-    """The text the command prints for its parsed, checked arguments."""
+def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: str = '',
+                several: bool | None = None) -> str:
+    """The text the command prints for the models `names`: one model's table in `view`, or
+    several side by side (`several` says which, by default: more than one name).
+    `inputs` are the input options (a dict of paddleinfo.inputs' 'input', 'batch_size' and
+    'input_size'); `flag` is how errors name a model ('--model NAME', or the NAME alone)."""
     from paddleinfo import tables, zoo
     from paddleinfo.render import render, summary_text
 
-    options = {key: args[key] for key in ('input', 'batch_size', 'input_size')}
     # Every model is checked before any is built.
-    specs = [zoo.model_spec(name, options, flag='') for name in args['model']]
-    if len(specs) > 1:
-        return render(zoo.models_table(specs, flag=''), zoo.models_view, args['format'])
+    specs = [zoo.model_spec(name, inputs, flag=flag) for name in names]
+    if len(specs) > 1 if several is None else several:
+        return render(zoo.models_table(specs, flag=flag), zoo.models_view, view.fmt)
     spec, = specs
-    result = zoo.profile_model(spec, flag='')
-    if args['depth'] is not None:
-        return render(tables.depth_table(result, spec.name, args['depth']), tables.depth_view,
-                      args['format'])
-    if args['format'] == 'plain' and not (args['macs'] or args['explain']):
+    result = zoo.profile_model(spec, flag=flag)
+    if view.depth is not None:
+        return render(tables.depth_table(result, spec.name, view.depth), tables.depth_view,
+                      view.fmt)
+    if view.paddle_summary:
         return summary_text(result)[0]
-    view = functools.partial(tables.layer_view, macs=args['macs'], explain=args['explain'])
-    return render(tables.layer_table(result, spec.name), view, args['format'])
+    table = functools.partial(tables.layer_view, macs=view.macs, explain=view.explain)
+    return render(tables.layer_table(result, spec.name), table, view.fmt)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """The command; returns its exit code (a user's mistake exits 2 from `fail`)."""
     quiet_paddle()
 
-    def command():
+    def command() -> int:
         args = parse_args(argv)
-        check(args)
-        sys.stdout.write(summary(args))
+        view = view_of(args)
+        check_several(len(args['model']), view)
+        inputs = {key: args[key] for key in ('input', 'batch_size', 'input_size')}
+        sys.stdout.write(models_text(args['model'], inputs, view))
         return 0
     return run(command, PROG)
-

@@ -15,6 +15,7 @@ This module imports no Paddle.
 import math
 from dataclasses import dataclass
 
+from paddleinfo.arguments import add_integer, integer
 from paddleinfo.errors import UsageError
 
 DTYPES = ('float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8',
@@ -32,8 +33,10 @@ INPUT_HELP = ('one positional input of forward(): its shape without the batch, s
               'joined by x, and its dtype, e.g. 16x40, 20:int64, 3x8x32x32; give it once per '
               f'input, in order (dtypes: {", ".join(DTYPES)}; default {DEFAULT_DTYPE})')
 BATCH_HELP = 'the batch size, put in front of every input (default: 1)'
-INPUT_SIZE_HELP = ('shorthand for an image model (one whose input first meets a 2-D '
-                   'convolution): [channels] height [width], the same as --input CxHxW')
+# --input-size has one meaning wherever a command takes it (the ResNet scripts too).
+INPUT_SIZE_HELP = '[channels] height [width] of the input image; one size is a square'
+SHORTHAND_HELP = (': the shorthand for an image model (one whose input first meets a 2-D '
+                  'convolution), the same as --input CxHxW')
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,14 @@ class Input:
 def add_input_arguments(parser, input_size=True):
     """--input, --batch-size and (unless the parser has its own) --input-size."""
     parser.add_argument('--input', metavar='SHAPE[:DTYPE]', action='append', help=INPUT_HELP)
-    parser.add_argument('--batch-size', metavar='N', help=BATCH_HELP)
+    add_integer(parser, '--batch-size', low=1, high=MAX_BATCH, help=BATCH_HELP)
     if input_size:
-        parser.add_argument('--input-size', metavar='N', nargs='+', help=INPUT_SIZE_HELP)
+        add_input_size(parser, SHORTHAND_HELP)
+
+
+def add_input_size(parser, more_help=''):
+    """--input-size [C] H [W], the one definition of an image's size on a command line."""
+    return add_integer(parser, '--input-size', low=1, nargs='+', help=INPUT_SIZE_HELP + more_help)
 
 
 def positive(flag, text, what):
@@ -80,23 +88,27 @@ def parse_input(text, flag='--input'):
                  dtype)
 
 
-def image_input(values, channels=3, flag='--input-size'):
-    """The Input of --input-size [C] H [W] (integers as text); `channels` when C is not
-    given: the model's own, 3 for colour."""
+def image_shape(values, flag='--input-size'):
+    """(channels or None, height, width) of --input-size [C] H [W]: one integer is a
+    square, two are height and width, three put the channels first."""
     if len(values) not in (1, 2, 3):
         raise UsageError(f'{flag} takes one, two or three integers ([channels] height '
                          f'[width]), got {len(values)}')
     sizes = [positive(flag, value, 'size') for value in values]
-    if len(sizes) == 3:
-        channels, sizes = sizes[0], sizes[1:]
-    return Input((channels, sizes[0], sizes[-1]))
+    channels = sizes.pop(0) if len(sizes) == 3 else None
+    return channels, sizes[0], sizes[-1]
 
 
-def batch_size(text, flag='--batch-size'):
-    value = 1 if text is None else positive(flag, text, 'batch size')
-    if value > MAX_BATCH:
-        raise UsageError(f'{flag} {value} is out of range: from 1 to {MAX_BATCH}')
-    return value
+def image_input(values, channels=3, flag='--input-size'):
+    """The Input of --input-size [C] H [W]; `channels` when C is not given: the model's
+    own, 3 for colour."""
+    given, height, width = image_shape(values, flag)
+    return Input((channels if given is None else given, height, width))
+
+
+def batch_size(value, flag='--batch-size'):
+    """The batch: `value` checked, 1 if none is given."""
+    return 1 if value is None else integer(flag, value, 1, MAX_BATCH)
 
 
 @dataclass(frozen=True)

@@ -1,111 +1,41 @@
-"""The command-line vocabulary of scripts/: the flags every script shares, defined once.
+"""The command-line vocabulary of scripts/: each flag the reproduction's scripts share,
+defined once, with one meaning, one help and one check.
 
-The scripts parse, call and print; what a flag means, its help and its checks are here
-(and, for what the summary engine shares, in paddleinfo.cli: the argument parser, the
-one-line error, integers, the inputs of a model).
+The kinds of flag (an integer in a range, a name among choices, the format of a table,
+the inputs of a model) and the parser, the one-line error and the runner are
+paddleinfo.arguments', which the `paddleinfo` command uses too; here are the flags that
+name what this repository builds and trains:
+
+  add_network      --layers N | --arch NAME: which ResNet
+  add_arch         --arch NAME alone (the CIFAR networks of train.py; several for compare.py)
+  add_block        --block TYPE with --in-channels, --out-channels, --stride
+  add_input_size   --input-size [C] H [W]: the image, as paddleinfo takes it
+  add_network_options  --num-classes, --variant: how the chosen network is built
+  add_shortcut     --shortcut: the paper's option A, B, C (or none)
+  add_output, add_force  where a script writes, and whether it may replace what is there
+  add_data_arguments     --data, --data-file, --train-size, --test-size
+  add_settings_arguments every field of training.Settings, as a flag
+  add_run_arguments      --device, --resume, --force of a training run
+  add_jobs         --jobs N: runs side by side
 """
+import argparse
 import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import fields
+from typing import Any, NoReturn
 
-from paddleinfo.cli import ArgumentParser, fail, given_flags, integer  # noqa: F401 -- one definition
-from paddleinfo.cli import run as run_command
-from resnet.configs import ARCHS, CIFAR_ARCHS, SUPPORTED_LAYERS
+from paddleinfo.arguments import add_choice, add_integer, add_number, flag_name
+from paddleinfo.arguments import run as run_command
+from paddleinfo.inputs import add_input_size as add_image_size
+from resnet.configs import ARCHS, CIFAR_ARCHS, STRIDE_PLACEMENT, SUPPORTED_LAYERS
 from resnet_tools.errors import Stop, UsageError
-from resnet_tools.training.distributed import default_device
-from resnet_tools.training.settings import WARMUP_FACTOR, Settings
+from resnet_tools.specs import BLOCKS, DEFAULT_BLOCK, MAX_CHANNELS
+from resnet_tools.training.data import DATASETS, DataSource
+from resnet_tools.training.distributed import DEVICES, default_device
+from resnet_tools.training.jobs import default_workers
+from resnet_tools.training.settings import Settings
 
-
-def add_network_arguments(parser):
-    """--layers N or --arch NAME: the choice of network the scripts offer."""
-    which = parser.add_mutually_exclusive_group()
-    add_network_choices(which)
-    return which
-
-
-# The help of --arch where the CIFAR-10 networks are offered too.
-AND_CIFAR = ', and the CIFAR-10 networks ' + ', '.join(CIFAR_ARCHS)
-
-
-def add_network_choices(group, archs=ARCHS, more=''):
-    """--layers and --arch; `archs` are the names --arch offers, `more` adds to its help."""
-    group.add_argument('--layers', metavar='N',
-                       help=f'the ResNet depth: {", ".join(map(str, SUPPORTED_LAYERS))} (default: 50)')
-    group.add_argument('--arch', metavar='NAME',
-                       help='a paddle.vision.models name: ' + ', '.join(ARCHS) + more)
-
-
-def refuse(args, flags, why):
-    """A UsageError '<flag> <why>' for the first of `flags` given in `args`."""
-    for flag in given_flags(args, flags):
-        raise UsageError(f'{flag} {why}')
-
-
-def add_block_arguments(parser):
-    """--in-channels, --out-channels and --stride: the block that --block builds."""
-    parser.add_argument('--in-channels', metavar='C', type=str,
-                        help='with --block: input channels (default: 64)')
-    parser.add_argument('--out-channels', metavar='C', type=str,
-                        help='with --block: output channels (default: 128)')
-    parser.add_argument('--stride', metavar='S', type=str,
-                        help='with --block: stride, 1 or 2 (default: 2)')
-
-
-def add_shape_arguments(parser, input_help=''):
-    """--input-size, --num-classes and --variant: how the chosen network is built."""
-    parser.add_argument('--input-size', metavar='N', type=str, nargs='+',
-                        help='height [width] of the input (default: 224; 32 for a CIFAR '
-                             'network)' + input_help)
-    parser.add_argument('--num-classes', metavar='K', type=str,
-                        help='outputs of the fc layer, 0 to drop it (default: 1000; 10 for '
-                             'a CIFAR network, which always has its fc)')
-    parser.add_argument('--variant', metavar='V', type=str,
-                        help="where a down-sampling bottleneck puts its stride: v1.5 (on the "
-                             "3x3 conv, as the article and Paddle; default) or v1 (on the "
-                             "first 1x1 conv, as the paper)")
-
-
-def add_training_arguments(parser, defaults=Settings()):
-    """The flags of Settings, the device, and the output directory."""
-    parser.add_argument('--epochs', type=int, default=defaults.epochs, metavar='N',
-                        help=f'passes over the training images (default: {defaults.epochs}); '
-                             f'the paper\'s 64k iterations of 128 CIFAR-10 images are 164 epochs')
-    parser.add_argument('--batch-size', type=int, default=defaults.batch_size, metavar='N',
-                        help=f'images per step, over all processes together (default: {defaults.batch_size})')
-    parser.add_argument('--lr', type=float, default=defaults.lr, metavar='RATE',
-                        help=f'the starting learning rate (default: {defaults.lr:g})')
-    parser.add_argument('--milestones', type=float, nargs='+', default=list(defaults.milestones),
-                        metavar='FRACTION',
-                        help='where in the run the rate is multiplied by --lr-decay, as fractions '
-                             f'of --epochs (default: {" ".join(map(str, defaults.milestones))})')
-    parser.add_argument('--lr-decay', type=float, default=defaults.lr_decay, metavar='FACTOR',
-                        help=f'the factor at each milestone (default: {defaults.lr_decay:g})')
-    parser.add_argument('--warmup-epochs', type=int, default=defaults.warmup_epochs, metavar='N',
-                        help=f'train the first N epochs at {WARMUP_FACTOR:g} x --lr, the paper\'s '
-                             f'warm-up for ResNet-110 (default: {defaults.warmup_epochs})')
-    parser.add_argument('--momentum', type=float, default=defaults.momentum, metavar='M',
-                        help=f'SGD momentum (default: {defaults.momentum:g})')
-    parser.add_argument('--weight-decay', type=float, default=defaults.weight_decay, metavar='W',
-                        help=f'L2 weight decay on every parameter (default: {defaults.weight_decay:g})')
-    parser.add_argument('--seed', type=int, default=defaults.seed, metavar='N',
-                        help=f'seeds the weights, the data order and the augmentation '
-                             f'(default: {defaults.seed}); a CPU run repeats exactly')
-    parser.add_argument('--device', default=default_device(), metavar='cpu|gpu',
-                        help='where to train (default: gpu if the installed Paddle has CUDA, '
-                             'else cpu)')
-    parser.add_argument('--resume', action='store_true',
-                        help='continue the run in --output from its last checkpoint, with the '
-                             'same settings')
-    parser.add_argument('--force', action='store_true',
-                        help='start over in an --output that holds a run')
-
-
-def settings_from(args):
-    return Settings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                    momentum=args.momentum, weight_decay=args.weight_decay,
-                    milestones=tuple(args.milestones), lr_decay=args.lr_decay,
-                    seed=args.seed, warmup_epochs=args.warmup_epochs).check()
-
-
-def run(main, prog):
+def run(main: Callable[[], int | None], prog: str) -> NoReturn:
     """Run main() and exit with the code it returns (0 for None).  A user's mistake
     (UsageError) is one line and exit code 2, a Ctrl-C one line and 130, and a Stop (the
     training loop's own end at a step, after a signal or a divergence) its one line and
@@ -116,3 +46,174 @@ def run(main, prog):
         sys.stderr.write(f'{prog}: {stop}\n')
         sys.exit(stop.code)
     sys.exit(code or 0)
+
+
+# --- which network --------------------------------------------------------------------
+
+def arch_help(archs: Iterable[str]) -> str:
+    """The names --arch takes, paddle.vision's first, then the CIFAR-10 networks."""
+    archs = list(archs)
+    vision = [name for name in archs if name in ARCHS]
+    cifar = [name for name in archs if name in CIFAR_ARCHS]
+    words = f'a paddle.vision.models name: {", ".join(vision)}' if vision else ''
+    if cifar:
+        words += (', and the CIFAR-10 networks ' if vision else 'the network: ') + ', '.join(cifar)
+    return words
+
+
+def add_arch(parser: Any, archs: Iterable[str] = ARCHS, more: str = '',
+             **options: Any) -> argparse.Action:
+    """--arch NAME, a network of `archs` (checked by resnet_tools.specs.arch_name, which
+    says which names there are); `options` as argparse takes them (a default, 'append')."""
+    return parser.add_argument('--arch', metavar='NAME', help=arch_help(archs) + more, **options)
+
+
+def add_network(parser: Any, archs: Iterable[str] = ARCHS, group: Any = None) -> Any:
+    """--layers N or --arch NAME, one of them (in `group`, a mutually exclusive group of
+    the caller's, if given): the choice of network."""
+    which = group if group is not None else parser.add_mutually_exclusive_group()
+    which.add_argument('--layers', metavar='N',
+                       help=f'the ResNet depth: {", ".join(map(str, SUPPORTED_LAYERS))} '
+                            f'(default: 50)')
+    add_arch(which, archs)
+    return which
+
+
+def add_block(parser: Any, group: Any, figure: str = '') -> None:
+    """--block TYPE (in the caller's group of choices) and the block's own flags."""
+    group.add_argument('--block', metavar='TYPE',
+                       help=f'one residual block{figure}: {" or ".join(BLOCKS)}')
+    defaults = DEFAULT_BLOCK
+    add_integer(parser, '--in-channels', low=1, high=MAX_CHANNELS, metavar='C',
+                help=f'with --block: input channels (default: {defaults["in_channels"]})')
+    add_integer(parser, '--out-channels', low=1, high=MAX_CHANNELS, metavar='C',
+                help=f'with --block: output channels (default: {defaults["out_channels"]})')
+    add_integer(parser, '--stride', metavar='S',
+                help=f'with --block: stride, 1 or 2 (default: {defaults["stride"]})')
+
+
+def add_input_size(parser: Any, default: str = '224; 32 for a CIFAR network',
+                   more: str = '') -> argparse.Action:
+    """--input-size [C] H [W], as paddleinfo defines it; `default` says the network's own."""
+    return add_image_size(parser, f' (default: {default}){more}')
+
+
+def add_network_options(parser: Any, num_classes: str = '1000; 10 for a CIFAR network, '
+                                                         'which always has its fc') -> None:
+    """--num-classes K and --variant V: how the chosen network is built."""
+    add_integer(parser, '--num-classes', metavar='K',
+                help=f'outputs of the fc layer, 0 to drop it (default: {num_classes})')
+    add_choice(parser, '--variant', list(STRIDE_PLACEMENT), metavar='V',
+               help="where a down-sampling bottleneck puts its stride: v1.5 (on the 3x3 conv, "
+                    "as the article and Paddle; default) or v1 (on the first 1x1 conv, as the "
+                    "paper)")
+
+
+def add_shortcut(parser: Any, options: Sequence[str], default: str) -> argparse.Action:
+    """--shortcut: the paper's option for the shortcuts where a block changes the shape."""
+    words = {'A': 'A zero-padding', 'B': 'B projections there', 'C': 'C projections in every '
+             'block', 'none': 'none for the plain network'}
+    return parser.add_argument('--shortcut', metavar='|'.join(options),
+                               help='the shortcut where a block changes the shape (Section '
+                                    f'3.3): {", ".join(words[option] for option in options)} '
+                                    f'(default: {default})')
+
+
+def refuse(given: Iterable[str], flags: Iterable[str], why: str) -> None:
+    """A UsageError '<flag> <why>' for the first of `flags` (destinations, e.g. 'in_channels')
+    in `given`, the flags on the command line (paddleinfo.arguments.given_flags)."""
+    for name in given:
+        if name in set(flags):
+            raise UsageError(f'{flag_name(name)} {why}')
+
+
+# --- where a script writes -------------------------------------------------------------
+
+def add_output(parser: Any, what: str, metavar: str = 'DIR', required: bool = False,
+               help: str = '') -> argparse.Action:
+    """--output: the file or the directory a script writes (`what` says which, and what
+    goes there)."""
+    return parser.add_argument('--output', metavar=metavar, required=required,
+                               help=help or f'the {what}')
+
+
+def add_force(parser: Any, what: str) -> argparse.Action:
+    """--force: replace what an earlier run left at --output."""
+    return parser.add_argument('--force', action='store_true', help=f'replace {what}')
+
+
+# --- training --------------------------------------------------------------------------
+
+def add_data_arguments(parser: Any) -> None:
+    """--data, --data-file, --train-size and --test-size: the images a run trains on."""
+    add_choice(parser, '--data', DATASETS, default='digits', metavar='NAME',
+               help='digits (scikit-learn\'s 8x8 handwritten digits, 1,438 training and '
+                    '359 test images, a fixed split) or cifar10 (needs --data-file) '
+                    '(default: digits)')
+    parser.add_argument('--data-file', metavar='FILE',
+                        help='the CIFAR-10 python archive, cifar-10-python.tar.gz, for --data '
+                             'cifar10')
+    add_integer(parser, '--train-size', low=1, help='train on the first N training images '
+                                                    'only (default: all); for quick trials')
+    add_integer(parser, '--test-size', low=1,
+                help='test on the first N test images only (default: all)')
+
+
+def data_source(args: argparse.Namespace) -> DataSource:
+    """The DataSource the data flags ask for: what any process needs to read the data."""
+    return DataSource(args.data, args.data_file, args.train_size, args.test_size)
+
+
+def add_settings_arguments(parser: Any, defaults: Settings = Settings(),
+                           derived: Mapping[str, str] | None = None) -> None:
+    """One flag per field of training.Settings (--lr-decay for lr_decay), its help, range
+    and metavar from the field; its default from `defaults`.  `derived` maps a field to
+    the words of a default that a script works out itself: the flag then defaults to None."""
+    derived = derived or {}
+    for item in fields(Settings):
+        flag, spec = flag_name(item.name), item.metadata['flag']
+        limits, default = spec.limits, getattr(defaults, item.name)
+        several = isinstance(default, tuple)
+        if item.name in derived:
+            words, default = derived[item.name], None
+        else:
+            words = ' '.join(map(str, default)) if several else format(default, 'g')
+        options: dict[str, Any] = {'metavar': spec.metavar, 'help': f'{spec.help} (default: {words})',
+                                   'default': list(default) if several and default else default}
+        if several:
+            options['nargs'] = '+'
+        if isinstance(getattr(Settings(), item.name), int):
+            add_integer(parser, flag, low=limits.low, high=limits.high, allowed=limits.allowed,
+                        **options)
+        else:
+            add_number(parser, flag, low=limits.low, high=limits.high, above=limits.above,
+                       below=limits.below, allowed=limits.allowed, **options)
+
+
+def settings_from(args: argparse.Namespace, **derived: Any) -> Settings:
+    """The Settings of parsed arguments, checked; `derived` gives the fields a script
+    works out itself where the flag was not given."""
+    values = {item.name: getattr(args, item.name) for item in fields(Settings)}
+    for name, value in derived.items():
+        if values[name] is None:
+            values[name] = value
+    values['milestones'] = tuple(values['milestones'])
+    return Settings(**values).check()
+
+
+def add_run_arguments(parser: Any) -> None:
+    """--device, --resume and --force: where a run trains, and what it does with the run
+    already in its --output."""
+    add_choice(parser, '--device', DEVICES, default=default_device(), metavar='cpu|gpu',
+               help='where to train (default: gpu if the installed Paddle has CUDA, else cpu)')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue the run in --output from its last checkpoint, with the '
+                             'same settings')
+    add_force(parser, 'the run in --output: start it over')
+
+
+def add_jobs(parser: Any, what: str) -> argparse.Action:
+    """--jobs N: `what` trained at a time, one process each."""
+    return add_integer(parser, '--jobs', low=1, default=default_workers(),
+                       help=f'{what} trained at a time, one process each (default: the number '
+                            f'of cores, {default_workers()})')

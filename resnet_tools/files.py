@@ -6,6 +6,7 @@ import contextlib
 import os
 import pathlib
 import tempfile
+from collections.abc import Sequence
 
 from resnet_tools.errors import UsageError
 
@@ -71,3 +72,27 @@ def check_writable_directory(flag, directory):
     except OSError as error:
         raise UsageError(f'{flag} {directory} cannot be written: a file cannot be made in '
                          f'{existing} ({error.strerror or error})')
+
+
+def check_new_file(output: str | os.PathLike[str], force: bool, suffixes: Sequence[str],
+                   hint: str, error: type[UsageError] = UsageError) -> pathlib.Path:
+    """`output` as a path, or an `error` saying why no file can be written there: a name
+    of none of `suffixes` (`hint` says what to do), a directory, a file there already
+    (unless `force`), a folder that does not exist or takes no files."""
+    output = pathlib.Path(output)
+    if output.suffix.lower() not in suffixes:
+        raise error(f'{output}: {output.suffix or "a name without an extension"} is not a '
+                    f'format written here; {hint}')
+    if output.is_dir():
+        raise error(f'{output} is a directory; give a file name')
+    if output.exists() and not force:
+        raise error(f'{output} exists already; give --force to replace it')
+    folder = output.parent
+    if not folder.is_dir():
+        raise error(f'{folder} is not a directory, so {output.name} cannot be written there')
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        raise error(f'{folder} is not writable, so {output.name} cannot be written there')
+    return output

@@ -5,12 +5,18 @@
 NetworkSpec: the network's name, a function that builds it, and its input shape, once
 every argument is checked against what the network can take.  Nothing is built here.
 """
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from paddle import nn
 
 import resnet
+from paddleinfo.inputs import image_shape
 from resnet.blocks import SHORTCUTS, BasicBlock, BottleneckBlock
-from resnet.configs import (ARCHS, CIFAR_ARCHS, CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES, DEFAULT_VARIANT,
-                            STRIDE_PLACEMENT, SUPPORTED_LAYERS, cifar_layers_config, layers_config)
+from resnet.configs import (ARCHS, CIFAR_ARCHS, CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES,
+                            DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS,
+                            cifar_layers_config, layers_config)
 from resnet_tools.errors import UsageError
 
 # What --arch takes: paddle.vision's ResNets and the CIFAR-10 networks of Section 4.2.
@@ -21,14 +27,27 @@ BLOCKS = {'basic': BasicBlock, 'bottleneck': BottleneckBlock}
 # on a (None, 64, 224, 224) input, and ResNet-50 on (None, 3, 224, 224).
 DEFAULT_INPUT_SIZE = 224
 IMAGENET_CLASSES = 1000
+COLOUR = 3                # the channels of an ImageNet ResNet's input
 DEFAULT_BLOCK = {'in_channels': 64, 'out_channels': 128, 'stride': 2}
 BLOCK_STRIDES = (1, 2)
 MAX_INPUT_SIZE = 1024   # export.py runs the model at this size: ResNet-50 needs about 5 GB
 MAX_CHANNELS = 4096
 MAX_CLASSES = 100_000
 
+Shape = tuple[int | None, ...]
 
-def total_stride(layers):
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network or a block, checked and ready to build: `name` as the tables title it
+    ('resnet50', 'cifar_resnet20', 'BasicBlock(64, 128, 2)'), `build()` makes it with
+    fresh weights, and `input_shape` is (None, channels, height, width)."""
+    name: str
+    build: Callable[[], nn.Layer]
+    input_shape: Shape
+
+
+def total_stride(layers: int) -> int:
     """How many times smaller than the input the last feature map is: 32.
 
     The stem halves the map twice (7x7 conv, max pool); every stage after the first
@@ -37,7 +56,7 @@ def total_stride(layers):
     return 2 ** (2 + len(layers_config[layers]['num_blocks']) - 1)
 
 
-def arch_stride(arch):
+def arch_stride(arch: str) -> int:
     """The total stride of network `arch`: 32 for the ImageNet ResNets, 4 for the CIFAR
     networks (no stride in the stem; the second and third stages halve the map)."""
     if arch in CIFAR_ARCHS:
@@ -45,61 +64,76 @@ def arch_stride(arch):
     return total_stride(ARCHS[arch]['layers'])
 
 
-def default_input(arch):
+def default_input(arch: str) -> tuple[int, int]:
     """(input side, number of classes) a network is made for."""
     if arch in CIFAR_ARCHS:
         return CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES
     return DEFAULT_INPUT_SIZE, IMAGENET_CLASSES
 
 
-def image_size(values, minimum, what):
-    """(height, width) from one or two integers, checked against [minimum, MAX_INPUT_SIZE]."""
-    if len(values) not in (1, 2):
-        raise UsageError(f'--input-size takes one or two integers (height [width]), got {len(values)}')
-    for value in values:
-        if not minimum <= value <= MAX_INPUT_SIZE:
-            raise UsageError(f'--input-size {value} is out of range for {what}: '
-                             f'each side must be from {minimum} to {MAX_INPUT_SIZE}')
-    return (values[0], values[-1])
+def image_size(values: Sequence[int], minimum: int, what: str,
+               maximum: int = MAX_INPUT_SIZE) -> tuple[int | None, int, int]:
+    """(channels or None, height, width) of --input-size [C] H [W], each side checked
+    against [minimum, maximum]."""
+    channels, height, width = image_shape(values)
+    for side in (height, width):
+        if not minimum <= side <= maximum:
+            raise UsageError(f'--input-size {side} is out of range for {what}: '
+                             f'each side must be from {minimum} to {maximum}')
+    return channels, height, width
 
 
-def check_variant(variant):
-    if variant not in STRIDE_PLACEMENT:
-        raise UsageError(f'--variant {variant} is not known; '
-                         f'choose from {", ".join(STRIDE_PLACEMENT)}')
-
-
-def network_image_size(arch, input_size):
-    """(height, width) from --input-size, checked against what network `arch` can take."""
+def network_image_size(arch: str, input_size: Sequence[int]) -> tuple[int | None, int, int]:
+    """(channels or None, height, width) of --input-size, checked against what network
+    `arch` can take."""
     minimum = arch_stride(arch)
     return image_size(input_size, minimum,
                       f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
 
 
-def check_num_classes(num_classes):
+def check_channels(channels: int | None, expected: int, what: str) -> None:
+    """A UsageError unless --input-size gave no channels, or the `expected` ones."""
+    if channels is not None and channels != expected:
+        raise UsageError(f'--input-size gives {channels} channel{"s" * (channels != 1)}; '
+                         f'{what} takes {expected}')
+
+
+def check_variant(variant: str) -> str:
+    if variant not in STRIDE_PLACEMENT:
+        raise UsageError(f'--variant {variant} is not known; '
+                         f'choose from {", ".join(STRIDE_PLACEMENT)}')
+    return variant
+
+
+def check_num_classes(num_classes: int) -> int:
     if not 0 <= num_classes <= MAX_CLASSES:
         raise UsageError(f'--num-classes {num_classes} is out of range: from 1 to {MAX_CLASSES}, '
                          f'or 0 to drop the fc layer')
+    return num_classes
 
 
-def network_spec(layers=50, arch=None, input_size=None, num_classes=None, variant=None,
-                 shortcut=None):
-    """(name, build_model, input_shape) of ResNet-`layers`, or of `arch` if given, once
-    every argument is checked.  None stands for the network's own default: a 224x224
-    input, 1000 classes and v1.5 for the ImageNet ResNets, 32x32 and 10 classes for the
-    CIFAR networks, which have no bottleneck and so no variant.  `shortcut` builds the
-    network with another of the paper's shortcut options (A, B, C, none)."""
+def check_shortcut(shortcut: str, options: Sequence[str] = SHORTCUTS) -> str:
+    if shortcut not in options:
+        raise UsageError(f'--shortcut {shortcut} is not known; choose from {", ".join(options)}')
+    return shortcut
+
+
+def network_spec(layers: int | str | None = 50, arch: str | None = None,
+                 input_size: Sequence[int] | None = None, num_classes: int | None = None,
+                 variant: str | None = None, shortcut: str | None = None) -> NetworkSpec:
+    """The NetworkSpec of ResNet-`layers`, or of `arch` if given, once every argument is
+    checked.  None stands for the network's own default: a 3x224x224 input, 1000 classes
+    and v1.5 for the ImageNet ResNets, 3x32x32 and 10 classes for the CIFAR networks,
+    which have no bottleneck and so no variant, and which take the channels of
+    --input-size (1 for grey images).  `shortcut` builds the network with another of the
+    paper's shortcut options (A, B, C, none)."""
     arch = arch_name(layers, arch, ALL_ARCHS)
     side, classes = default_input(arch)
-    height, width = network_image_size(arch, input_size or (side,))
-    num_classes = classes if num_classes is None else num_classes
-    check_num_classes(num_classes)
-    options = {'num_classes': num_classes}
+    channels, height, width = network_image_size(arch, input_size or (side,))
+    num_classes = check_num_classes(classes if num_classes is None else num_classes)
+    options: dict[str, Any] = {'num_classes': num_classes}
     if shortcut is not None:
-        if shortcut not in SHORTCUTS:
-            raise UsageError(f'--shortcut {shortcut} is not known; '
-                             f'choose from {", ".join(SHORTCUTS)}')
-        options['shortcut'] = shortcut
+        options['shortcut'] = check_shortcut(shortcut)
     if arch in CIFAR_ARCHS:
         if num_classes == 0:
             raise UsageError(f'--num-classes 0 drops the fc layer of an ImageNet ResNet; '
@@ -107,15 +141,19 @@ def network_spec(layers=50, arch=None, input_size=None, num_classes=None, varian
         if variant is not None:
             raise UsageError(f'--variant places the stride of a bottleneck block; {arch} '
                              f'is built from basic blocks only')
+        if channels is not None:
+            options['in_channels'] = channels
     else:
-        options['variant'] = variant or DEFAULT_VARIANT
-        check_variant(options['variant'])
-    return arch, lambda: resnet.build(arch, **options), (None, 3, height, width)
+        check_channels(channels, COLOUR, f'{arch} (colour images)')
+        options['variant'] = check_variant(variant or DEFAULT_VARIANT)
+    return NetworkSpec(arch, lambda: resnet.build(arch, **options),
+                       (None, channels or COLOUR, height, width))
 
 
-def block_spec(block='basic', in_channels=64, out_channels=128, stride=2,
-               input_size=(DEFAULT_INPUT_SIZE,), variant=DEFAULT_VARIANT):
-    """(name, build_model, input_shape) of one residual block, once every argument is checked."""
+def block_spec(block: str = 'basic', in_channels: int = 64, out_channels: int = 128,
+               stride: int = 2, input_size: Sequence[int] = (DEFAULT_INPUT_SIZE,),
+               variant: str = DEFAULT_VARIANT) -> NetworkSpec:
+    """The NetworkSpec of one residual block, once every argument is checked."""
     if block not in BLOCKS:
         raise UsageError(f'--block {block} is not a block type; choose from {", ".join(BLOCKS)}')
     if stride not in BLOCK_STRIDES:
@@ -127,17 +165,26 @@ def block_spec(block='basic', in_channels=64, out_channels=128, stride=2,
     if block == 'bottleneck' and out_channels % 4:
         raise UsageError(f'--out-channels {out_channels} does not suit a bottleneck block, '
                          f'whose inner width is a quarter of it: give a multiple of 4')
-    height, width = image_size(input_size, stride, f'a block of stride {stride}')
+    channels, height, width = image_size(input_size, stride, f'a block of stride {stride}')
+    check_channels(channels, in_channels, f'the block (--in-channels {in_channels})')
     check_variant(variant)
     block_type = BLOCKS[block]
     # Only the bottleneck has a choice of where its stride goes.
     options = {'stride_on': STRIDE_PLACEMENT[variant]} if block_type is BottleneckBlock else {}
-    return (f'{block_type.__name__}({in_channels}, {out_channels}, {stride})',
-            lambda: block_type(in_channels, out_channels, stride, **options),
-            (None, in_channels, height, width))
+    return NetworkSpec(f'{block_type.__name__}({in_channels}, {out_channels}, {stride})',
+                       lambda: block_type(in_channels, out_channels, stride, **options),
+                       (None, in_channels, height, width))
 
 
-def arch_name(layers=None, arch=None, archs=ARCHS):
+def block_options(args: Mapping[str, Any]) -> dict[str, int]:
+    """--in-channels, --out-channels and --stride of parsed arguments (a dict, None where a
+    flag is absent): the article's BasicBlock(64, 128, 2) unless given."""
+    return {name: DEFAULT_BLOCK[name] if args.get(name) is None else args[name]
+            for name in DEFAULT_BLOCK}
+
+
+def arch_name(layers: int | str | None = None, arch: str | None = None,
+              archs: Mapping[str, Any] = ARCHS) -> str:
     """The paddle.vision name for `--layers N` or `--arch NAME` (default: resnet50);
     `archs` are the names --arch accepts."""
     if arch is not None:
@@ -156,7 +203,7 @@ def arch_name(layers=None, arch=None, archs=ARCHS):
 KINDS = (('plain', 'plain'), ('resnet', 'ResNet'))
 
 
-def display_name(arch):
+def display_name(arch: str) -> str:
     """The paper's name of a network: 'ResNet-50' for 'resnet50', 'ResNet-20' for
     'cifar_resnet20', 'plain-56' for 'cifar_plain56'; other names as they are."""
     if arch in CIFAR_ARCHS:

@@ -34,7 +34,7 @@ def prepare():
                          f'installed for {sys.executable}; install the requirements first: '
                          f'pip install -r requirements.txt\n')
         sys.exit(2)
-    from paddleinfo.cli import quiet_paddle
+    from paddleinfo.arguments import quiet_paddle
     quiet_paddle()
 
 

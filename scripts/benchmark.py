@@ -3,13 +3,12 @@ import argparse
 import sys
 
 from _bootstrap import run
-from paddleinfo.cli import ArgumentParser, integer
+from paddleinfo.arguments import ArgumentParser, add_integer, given_flags
 from paddleinfo.progress import on_terminal
+from resnet_tools import cli
 from resnet_tools.benchmarks import inference as benchmark
 from resnet_tools.benchmarks import machine, training as training_benchmark
-from resnet_tools.cli import add_network_arguments
 from resnet_tools.deploy import export
-from resnet_tools.errors import UsageError
 from resnet_tools.specs import arch_name
 
 PROG = 'benchmark.py'
@@ -51,25 +50,25 @@ test: the exit code is 0 whether or not a target is met.
 """
 
 
-def parse_args(argv):
+def make_parser():
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_network_arguments(parser)
-    parser.add_argument('--batch-size', metavar='B', default='8',
-                        help='batch of the eager rows (default: 8)')
-    parser.add_argument('--input-size', metavar='N', nargs='+',
-                        help='height [width] of the input (default: 224)')
-    parser.add_argument('--repeats', metavar='R', default='10',
-                        help='timed runs of each side per row; the median is shown (default: 10)')
-    parser.add_argument('--warmup', metavar='W', default='2',
-                        help='untimed runs of each side first (default: 2)')
-    parser.add_argument('--threads', metavar='N', default=str(machine.DEFAULT_THREADS),
-                        help=f'math threads for the eager models, Paddle Inference and the '
-                             f'ceiling; 0 for all {machine.all_cores()} cores '
-                             f"(default: {machine.DEFAULT_THREADS}, Paddle's default)")
+    cli.add_network(parser)
+    add_integer(parser, '--batch-size', low=1, high=benchmark.MAX_BATCH, default=8,
+                help='batch of the eager rows (default: 8)')
+    cli.add_input_size(parser, '224')
+    add_integer(parser, '--repeats', low=1, high=benchmark.MAX_REPEATS, default=10,
+                help='timed runs of each side per row; the median is shown (default: 10)')
+    add_integer(parser, '--warmup', low=0, high=benchmark.MAX_REPEATS, default=2,
+                help='untimed runs of each side first (default: 2)')
+    add_integer(parser, '--threads', low=0, high=machine.all_cores(),
+                default=machine.DEFAULT_THREADS,
+                help=f'math threads for the eager models, Paddle Inference and the ceiling; 0 '
+                     f'for all {machine.all_cores()} cores (default: '
+                     f"{machine.DEFAULT_THREADS}, Paddle's default)")
     parser.add_argument('--training', action='store_true',
                         help='time the training step of the CIFAR networks instead (see above)')
-    return parser.parse_args(argv)
+    return parser
 
 
 def show_progress(what):
@@ -78,33 +77,27 @@ def show_progress(what):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    progress = show_progress if on_terminal() else lambda what: None
     if args.training:
-        for flag in ('layers', 'arch', 'input_size'):
-            if getattr(args, flag) is not None:
-                raise UsageError(f'--{flag.replace("_", "-")} does not go with --training, '
-                                 f'which times its own networks and inputs')
-        if args.batch_size != '8' or args.threads != str(machine.DEFAULT_THREADS):
-            raise UsageError('--batch-size and --threads do not go with --training, which uses '
-                             f'batch {training_benchmark.TRAINING_BATCH} and every way of using the cores')
-        text, _, _ = training_benchmark.training_report(
-            warmup=integer('--warmup', args.warmup, 0, benchmark.MAX_REPEATS),
-            repeats=integer('--repeats', args.repeats, 1, benchmark.MAX_REPEATS),
-            progress=show_progress if on_terminal() else lambda what: None)
+        given = given_flags(parser, argv)
+        cli.refuse(given, ('layers', 'arch', 'input_size'),
+                   'does not go with --training, which times its own networks and inputs')
+        cli.refuse(given, ('batch_size', 'threads'),
+                   f'does not go with --training, which uses batch '
+                   f'{training_benchmark.TRAINING_BATCH} and every way of using the cores')
+        text, _, _ = training_benchmark.training_report(warmup=args.warmup, repeats=args.repeats,
+                                                        progress=progress)
         print(text)
         return
     arch = arch_name(args.layers, args.arch)
-    input_size = [integer('--input-size', value, 1, 1 << 30) for value in args.input_size or ['224']]
+    input_size = args.input_size or [224]
     export.input_shape(arch, input_size)   # checks the size before any network is built
-    print(benchmark.report(
-        arch,
-        batch_size=integer('--batch-size', args.batch_size, 1, benchmark.MAX_BATCH),
-        input_size=input_size,
-        warmup=integer('--warmup', args.warmup, 0, benchmark.MAX_REPEATS),
-        repeats=integer('--repeats', args.repeats, 1, benchmark.MAX_REPEATS),
-        threads=integer('--threads', args.threads, 0, machine.all_cores()),
-        # Progress is for a person watching; a redirected run prints the table only.
-        progress=show_progress if on_terminal() else lambda what: None))
+    # Progress is for a person watching; a redirected run prints the table only.
+    print(benchmark.report(arch, batch_size=args.batch_size, input_size=input_size,
+                           warmup=args.warmup, repeats=args.repeats, threads=args.threads,
+                           progress=progress))
 
 
 if __name__ == '__main__':

@@ -3,9 +3,10 @@ import argparse
 import sys
 
 from _bootstrap import run
-from paddleinfo.cli import ArgumentParser
+from paddleinfo.arguments import ArgumentParser
 from paddleinfo.progress import progress
 from resnet.configs import ARCHS
+from resnet_tools import cli
 from resnet_tools.errors import UsageError
 from resnet_tools.weights import compare
 
@@ -29,25 +30,22 @@ Exit code 0 if every architecture agrees, 1 if any does not.
 def parse_args(argv):
     parser = ArgumentParser(prog='compare.py', description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--arch', metavar='NAME', action='append',
-                        help='compare only this architecture (may be repeated): '
-                             + ', '.join(ARCHS))
+    cli.add_arch(parser, ARCHS, ' (compare only this architecture; may be repeated)',
+                 action='append')
     parser.add_argument('--per-layer', action='store_true',
                         help='with one --arch: the layer-by-layer mapping and the two summaries')
     parser.add_argument('--weights', metavar='FILE',
                         help="run both with this .pdparams or .safetensors file instead of "
                              "random weights: paddle.vision's (e.g. resnet50.pdparams) or one "
                              "in our layout; the architecture is recognised from it")
-    parser.add_argument('--input-size', metavar='N', type=str,
-                        help=f'height and width of the random input '
-                             f'(default: {compare.DEFAULT_INPUT_SIZE})')
+    cli.add_input_size(parser, f'{compare.DEFAULT_INPUT_SIZE}, small to keep the run short')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     archs = [compare.arch_to_compare(arch) for arch in args.arch or ARCHS]
-    input_size = compare.input_size_from(args.input_size or str(compare.DEFAULT_INPUT_SIZE))
+    input_size = compare.image_from(args.input_size or [compare.DEFAULT_INPUT_SIZE])
     state, md5 = None, (None, None)
     if args.weights:
         if len(archs) != 1 and args.arch:
@@ -71,7 +69,7 @@ def main(argv=None):
         print(compare.per_layer_table(archs[0]))
         print()
         print(compare.summary_report(archs[0], input_size))
-    return 0 if all(row['agrees'] for row in rows) else 1
+    return 0 if all(row.agrees for row in rows) else 1
 
 
 if __name__ == '__main__':

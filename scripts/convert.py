@@ -4,9 +4,9 @@ import argparse
 import sys
 
 from _bootstrap import run
-from paddleinfo.cli import ArgumentParser
+from paddleinfo.arguments import ArgumentParser
 from resnet.configs import ARCHS
-from resnet_tools import weights
+from resnet_tools import cli, weights
 
 DESCRIPTION = """\
 Rename the tensors of a ResNet state dict from paddle.vision's key names (conv1,
@@ -50,16 +50,15 @@ def parse_args(argv):
                         help='where to write the converted file: a name ending in '
                              '.safetensors is written as safetensors, one ending in .pdparams '
                              'with paddle.save')
-    parser.add_argument('--arch', metavar='NAME',
-                        help='the expected architecture (default: recognised from the shapes): '
-                             + ', '.join(ARCHS) + ', or a CIFAR network, e.g. cifar_resnet20')
-    parser.add_argument('--force', action='store_true', help='overwrite OUTPUT if it exists')
+    cli.add_arch(parser, ARCHS, ', or a CIFAR network, e.g. cifar_resnet20: the expected '
+                                'architecture (default: recognised from the shapes)')
+    cli.add_force(parser, 'OUTPUT if it exists')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    weights.check_output(args.output, args.force)   # before the work, not after it
+    weights.weights_path(args.output, args.force)   # before the work, not after it
     state = weights.read_state_dict(args.input)
     status, md5_message = weights.check_md5(args.input)
     new_format = weights.is_safetensors(args.input) != weights.is_safetensors(args.output)

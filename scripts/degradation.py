@@ -2,17 +2,15 @@
 depth, residual networks do not."""
 import argparse
 import os
-import time
 
 from _bootstrap import run
-from paddleinfo.cli import ArgumentParser
+from paddleinfo.arguments import ArgumentParser, add_integer, add_number, given_flags
 from paddleinfo.progress import on_terminal
-from resnet_tools import cli, training
+from resnet_tools import cli
 from resnet_tools.errors import UsageError
 from resnet_tools.files import check_writable_directory
 from resnet_tools.paper import degradation, networks
-from resnet_tools.specs import display_name
-from resnet_tools.training import data, jobs, locking
+from resnet_tools.paper.experiment import train_all
 from resnet_tools.views import plots
 
 PROG = 'degradation.py'
@@ -64,28 +62,26 @@ be written (one line on stderr); 130 stopped by Ctrl-C (143 by SIGTERM).
 def make_parser():
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--plain', type=int, nargs='*', default=list(degradation.PLAIN_DEPTHS),
-                        metavar='N', help='the depths (6n+2) of the plain networks (default: '
-                                          f'{" ".join(map(str, degradation.PLAIN_DEPTHS))})')
-    parser.add_argument('--resnet', type=int, nargs='*', default=list(degradation.DEFAULT_DEPTHS),
-                        metavar='N', help='the depths of the ResNets (default: '
-                                          f'{" ".join(map(str, degradation.DEFAULT_DEPTHS))})')
-    parser.add_argument('--depths', type=int, nargs='+', metavar='N',
-                        help='the same depths for both kinds, instead of --plain and --resnet')
-    parser.add_argument('--jobs', type=int, default=jobs.default_workers(), metavar='N',
-                        help='networks trained at a time, one process each (default: the '
-                             f'number of cores, {jobs.default_workers()})')
-    parser.add_argument('--lr-110', type=float, default=networks.DIGITS_DEEPEST_LR, metavar='RATE',
-                        help='the learning rate of ResNet-110 (default: '
-                             f'{networks.DIGITS_DEEPEST_LR:g}: on the digits it does not train at '
-                             "the paper's 0.1, even after the warm-up; give --lr-110 0.1 for "
-                             'CIFAR-10)')
-    data.add_arguments(parser)
-    parser.add_argument('--output', metavar='DIR',
-                        help='the directory for the runs, the figures and the table')
+    add_integer(parser, '--plain', nargs='*', default=list(degradation.PLAIN_DEPTHS),
+                help='the depths (6n+2) of the plain networks (default: '
+                     f'{" ".join(map(str, degradation.PLAIN_DEPTHS))})')
+    add_integer(parser, '--resnet', nargs='*', default=list(degradation.DEFAULT_DEPTHS),
+                help='the depths of the ResNets (default: '
+                     f'{" ".join(map(str, degradation.DEFAULT_DEPTHS))})')
+    add_integer(parser, '--depths', nargs='+',
+                help='the same depths for both kinds, instead of --plain and --resnet')
+    cli.add_jobs(parser, 'networks')
+    add_number(parser, '--lr-110', low=0, above=True, default=networks.DIGITS_DEEPEST_LR,
+               metavar='RATE', help='the learning rate of ResNet-110 (default: '
+                                    f'{networks.DIGITS_DEEPEST_LR:g}: on the digits it does not '
+                                    "train at the paper's 0.1, even after the warm-up; give "
+                                    '--lr-110 0.1 for CIFAR-10)')
+    cli.add_data_arguments(parser)
+    cli.add_output(parser, 'directory for the runs, the figures and the table')
     parser.add_argument('--plot-only', metavar='DIR',
                         help='train nothing: draw the runs found in DIR')
-    cli.add_training_arguments(parser, networks.DIGITS_SETTINGS)
+    cli.add_settings_arguments(parser, networks.DIGITS_SETTINGS)
+    cli.add_run_arguments(parser)
     return parser
 
 
@@ -93,19 +89,7 @@ def make_parser():
 PLOT_ONLY_FLAGS = ('plot_only', 'output', 'force')
 
 
-def flags_given(argv, args):
-    """The flags on the command line, in the parser's order (a default is not given)."""
-    parser = make_parser()
-    # set_defaults(SUPPRESS) would run the string through each flag's type; the
-    # actions' own defaults are what argparse leaves out when a flag is absent.
-    for action in parser._actions:
-        action.default = argparse.SUPPRESS
-    given = vars(parser.parse_args(argv))
-    return [name for name in vars(args) if name in given]
-
-
-def chosen_archs(argv, args):
-    given = flags_given(argv, args)
+def chosen_archs(given, args):
     if args.depths is not None:
         for name in ('plain', 'resnet'):
             if name in given:
@@ -114,46 +98,30 @@ def chosen_archs(argv, args):
     return degradation.degradation_archs(args.plain, args.resnet)
 
 
-def train(argv, args):
+def train(given, args):
     """Train the chosen networks into args.output; the exit code of the runs."""
     if args.output is None:
         raise UsageError('--output DIR is needed (or --plot-only DIR to draw finished runs)')
-    archs = chosen_archs(argv, args)
-    jobs.check_workers(args.jobs)
-    settings = cli.settings_from(args)
-    degradation.settings_of(networks.DEEPEST, settings, args.lr_110).check()
-    training.set_device(args.device)
-    check_writable_directory('--output', args.output)
-    with locking.owning(args.output):
-        started = degradation.prepare_degradation(archs, args.output, args.resume, args.force)
-        images = data.from_args(args)
-        source = data.source_from_args(args)
-        workers = min(args.jobs, len(started))
-        print(f'{", ".join(map(display_name, started))} on {images.describe()}; '
-              f'{workers} at a time', flush=True)
-        start = time.perf_counter()
-        outcomes = degradation.run_degradation(started, source, settings, args.output, workers,
-                                         force=args.force, device=args.device,
-                                         shown=on_terminal(),
-                                         report=lambda line: print(line, flush=True),
-                                         deepest_lr=args.lr_110)
-        print(jobs.wall_time(start, len(started), 'network', workers), flush=True)
-    return jobs.exit_code(outcomes)
+    archs = chosen_archs(given, args)
+    experiment = degradation.degradation_experiment(archs, cli.settings_from(args), args.lr_110)
+    return train_all(experiment, cli.data_source(args), args.output, args.jobs, args.resume,
+                     args.force, args.device, shown=on_terminal(),
+                     report=lambda line: print(line, flush=True))
 
 
 def main(argv=None):
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    given = given_flags(parser, argv)
     if args.plot_only is None:
-        code = train(argv, args)
+        code = train(given, args)
         if code > 128:
             return code
         source, output = args.output, args.output
     else:
         code = 0
-        for name in flags_given(argv, args):
-            if name not in PLOT_ONLY_FLAGS:
-                raise UsageError(f'--{name.replace("_", "-")} does not go with --plot-only, '
-                                 f'which trains nothing')
+        cli.refuse(given, [name for name in given if name not in PLOT_ONLY_FLAGS],
+                   'does not go with --plot-only, which trains nothing')
         if not os.path.isdir(args.plot_only):
             raise UsageError(f'--plot-only {args.plot_only} is not a directory')
         source, output = args.plot_only, args.output or args.plot_only
@@ -168,7 +136,7 @@ def main(argv=None):
     print(degradation.format_table(runs))
     found = degradation.finished_responses(source)
     if found:
-        names = sorted({runs[arch][0].get('data', '?') for arch in found if arch in runs})
+        names = sorted({runs[arch].data for arch in found if arch in runs})
         paths += degradation.draw_responses(found, os.path.join(output, RESPONSES_FIGURE), names)
         print('\n'.join(['', 'Figure 7, the layer responses:', *degradation.response_findings(found)]))
     print(f'figures: {", ".join(paths)}')

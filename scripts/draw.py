@@ -4,13 +4,15 @@ import argparse
 import textwrap
 
 from _bootstrap import run
-from paddleinfo.cli import ArgumentParser, integer
+from paddleinfo.arguments import ArgumentParser, add_integer, given_flags
+from resnet.blocks import SHORTCUTS
 from resnet.configs import CIFAR_ARCHS
-from resnet_tools import specs
-from resnet_tools.cli import AND_CIFAR, add_block_arguments, add_network_choices, add_shape_arguments, refuse
+from resnet_tools import cli
 from resnet_tools.errors import UsageError
+from resnet_tools.specs import ALL_ARCHS, block_options
 from resnet_tools.views import architecture as drawing
 from resnet_tools.views import drawing as figures
+from resnet_tools.views.saving import figure_path
 
 DESCRIPTION = """\
 Draw a ResNet as the paper's Figure 3 draws ResNet-34 (a box per weighted layer,
@@ -40,67 +42,60 @@ EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for pa
 README_FIGURES = 'docs/figures'
 
 
-def parse_args(argv):
+def make_parser():
     parser = ArgumentParser(prog='draw.py', description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
-    add_network_choices(what, more=AND_CIFAR)
-    what.add_argument('--block', metavar='TYPE', type=str,
-                      help='one residual block, as Figure 5: basic or bottleneck')
+    cli.add_network(parser, ALL_ARCHS, group=what)
+    cli.add_block(parser, what, ', as Figure 5')
     what.add_argument('--readme-figures', metavar='DIR', nargs='?', const=README_FIGURES,
                       help=f'remake every figure the READMEs show, in DIR '
                            f'(default: {README_FIGURES}); replaces them')
-    parser.add_argument('--output', metavar='FILE',
-                        help='the file to write: .svg, .png or .pdf')
-    parser.add_argument('--force', action='store_true', help='replace FILE if it exists')
-    add_block_arguments(parser)
-    add_shape_arguments(parser)
-    parser.add_argument('--shortcut', metavar='S', type=str,
-                        help="the paper's shortcut option to build the network with: A, B, C "
-                             "or none (default: the network's own, B; A for CIFAR)")
+    cli.add_output(parser, 'file to write: .svg, .png or .pdf', metavar='FILE')
+    cli.add_force(parser, 'FILE if it exists')
+    cli.add_input_size(parser)
+    cli.add_network_options(parser)
+    cli.add_shortcut(parser, SHORTCUTS, "the network's own, B; A for CIFAR")
     parser.add_argument('--compare', action='store_true',
                         help='the plain network beside its residual twin, as Figure 3 puts '
                              'plain-34 beside ResNet-34')
-    parser.add_argument('--max-blocks', metavar='N', type=str,
-                        help=f'draw a stage of more blocks as its first block, a gap and its '
-                             f'last block; 0 draws every block (default: {drawing.MAX_BLOCKS})')
-    parser.add_argument('--columns', metavar='N', type=str,
-                        help='wrap each network into N side-by-side columns, e.g. 3 for a '
-                             'projector (default: 1, as the paper)')
-    return parser.parse_args(argv)
+    add_integer(parser, '--max-blocks', low=0, high=10_000, default=drawing.MAX_BLOCKS,
+                help=f'draw a stage of more blocks as its first block, a gap and its last '
+                     f'block; 0 draws every block (default: {drawing.MAX_BLOCKS})')
+    add_integer(parser, '--columns', low=1, high=8, default=1,
+                help='wrap each network into N side-by-side columns, e.g. 3 for a projector '
+                     '(default: 1, as the paper)')
+    return parser
+
+
+# What --block draws with: the network's flags are refused with it.
+NETWORK_FLAGS = ('num_classes', 'shortcut', 'compare', 'max_blocks', 'columns')
+BLOCK_FLAGS = ('in_channels', 'out_channels', 'stride')
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    given = given_flags(parser, argv)
     if args.readme_figures is not None:
-        refuse(vars(args), ['--output', '--force', '--in-channels', '--out-channels', '--stride',
-                      '--input-size', '--num-classes', '--variant', '--shortcut', '--compare',
-                      '--max-blocks', '--columns'],
-               'does not go with --readme-figures, which remakes fixed figures')
+        cli.refuse(given, [name for name in given if name != 'readme_figures'],
+                   'does not go with --readme-figures, which remakes fixed figures')
         for path in drawing.readme_figures(args.readme_figures):
             print(f'wrote {path}')
         return
     if args.output is None:
         raise UsageError('--output FILE is needed: the figure to write (.svg, .png or .pdf)')
-    output = figures.check_output(args.output, args.force)
-    input_size = [integer('--input-size', value) for value in args.input_size or []] or None
+    output = figure_path(args.output, args.force)
     if args.block is not None:
-        refuse(vars(args), ['--num-classes', '--shortcut', '--compare', '--max-blocks', '--columns'],
-               'is for a whole network, not for --block')
-        block = {name: integer(f'--{name.replace("_", "-")}', getattr(args, name))
-                 for name in specs.DEFAULT_BLOCK if getattr(args, name) is not None}
-        figure, drawn = drawing.block_drawing(args.block, input_size=input_size,
-                                              variant=args.variant,
-                                              **{**specs.DEFAULT_BLOCK, **block})
+        cli.refuse(given, NETWORK_FLAGS, 'is for a whole network, not for --block')
+        figure, drawn = drawing.block_drawing(args.block, input_size=args.input_size,
+                                              variant=args.variant, **block_options(vars(args)))
         drawn = [drawn]
     else:
-        refuse(vars(args), ['--in-channels', '--out-channels', '--stride'], 'goes with --block only')
+        cli.refuse(given, BLOCK_FLAGS, 'goes with --block only')
         figure, drawn = drawing.network_drawing(
-            args.layers, args.arch, input_size,
-            None if args.num_classes is None else integer('--num-classes', args.num_classes),
-            args.variant, args.shortcut, args.compare,
-            integer('--max-blocks', args.max_blocks or str(drawing.MAX_BLOCKS), 0, 10_000),
-            integer('--columns', args.columns or '1', 1, 8))
+            args.layers, args.arch, args.input_size, args.num_classes, args.variant,
+            args.shortcut, args.compare, args.max_blocks, args.columns)
     figures.save(figure, output, args.force)
     print(f'wrote {output}: {drawing.contents(drawn)}')
 

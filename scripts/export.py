@@ -3,8 +3,8 @@ import argparse
 import sys
 
 from _bootstrap import run
-from paddleinfo.cli import ArgumentParser, integer
-from resnet_tools.cli import AND_CIFAR, add_network_choices, refuse
+from paddleinfo.arguments import ArgumentParser, add_integer, given_flags
+from resnet_tools import cli
 from resnet_tools.deploy import export
 from resnet_tools.specs import ALL_ARCHS, arch_name
 
@@ -38,48 +38,43 @@ earlier export and nothing else.
 """
 
 
-def parse_args(argv):
+def make_parser():
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_network_choices(parser.add_mutually_exclusive_group(), more=AND_CIFAR)
+    cli.add_network(parser, ALL_ARCHS)
     parser.add_argument('--weights', metavar='FILE',
                         help='a .pdparams or .safetensors file, in our layout or '
                              'paddle.vision\'s (default: seeded random weights)')
     parser.add_argument('--run', metavar='DIR',
                         help='a directory that scripts/train.py trained into: export that '
                              'network with its last checkpoint')
-    parser.add_argument('--output', metavar='DIR', required=True,
-                        help='the directory to create for the exported model')
-    parser.add_argument('--force', action='store_true',
-                        help='replace DIR if it holds an earlier export')
-    parser.add_argument('--input-size', metavar='N', nargs='+',
-                        help='height [width] of the input (default: 224; 32 for a CIFAR '
-                             'network)')
-    parser.add_argument('--num-classes', metavar='K',
-                        help='outputs of the fc layer, 0 to drop it (default: as in --weights, '
-                             'else 1000; 10 for a CIFAR network, which always has its fc)')
-    return parser.parse_args(argv)
+    cli.add_output(parser, 'directory to create for the exported model', required=True)
+    cli.add_force(parser, 'DIR if it holds an earlier export')
+    cli.add_input_size(parser, "224; 32 for a CIFAR network; a run's own with --run")
+    add_integer(parser, '--num-classes', metavar='K',
+                help='outputs of the fc layer, 0 to drop it (default: as in --weights, '
+                     'else 1000; 10 for a CIFAR network, which always has its fc)')
+    return parser
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    parser = make_parser()
+    args = parser.parse_args(argv)
     if args.run is not None:
-        refuse(vars(args), ['--layers', '--arch', '--weights', '--num-classes'],
-               'does not go with --run, which takes the network and its weights from the run')
-        input_size = [integer('--input-size', value) for value in args.input_size or []]
-        result = export.export(None, args.output, force=args.force, input_size=input_size,
+        cli.refuse(given_flags(parser, argv), ['layers', 'arch', 'weights', 'num_classes'],
+                   'does not go with --run, which takes the network and its weights from the run')
+        result = export.export(None, args.output, force=args.force, input_size=args.input_size,
                                run=args.run)
     else:
         arch = arch_name(args.layers, args.arch, ALL_ARCHS)
-        input_size = [integer('--input-size', value) for value in args.input_size or []]
-        num_classes = None if args.num_classes is None else integer('--num-classes', args.num_classes)
-        result = export.export(arch, args.output, args.weights, args.force, input_size, num_classes)
-    for note in result['notes']:
+        result = export.export(arch, args.output, args.weights, args.force, args.input_size,
+                               args.num_classes)
+    for note in result.notes:
         sys.stderr.write(f'{PROG}: warning: {note}\n')
     print('\n'.join(export.report(result)))
-    if not result['passed']:
+    if not result.passed:
         sys.stderr.write(f'{PROG}: error: Paddle Inference does not reproduce the dynamic '
-                         f'graph: relative difference {result["relative"]:.3g} > '
+                         f'graph: relative difference {result.relative:.3g} > '
                          f'{export.TOLERANCE:g}\n')
         return 1
     return 0

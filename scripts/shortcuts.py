@@ -1,17 +1,16 @@
 """The shortcut options of the paper's Section 3.3 (its Table 3), measured on ResNet-20."""
 import argparse
 import os
-import time
 
 from _bootstrap import run
-from paddleinfo.cli import ArgumentParser
+from paddleinfo.arguments import ArgumentParser, add_choice, add_integer, given_flags
 from paddleinfo.progress import on_terminal
-from resnet_tools import cli, files, training
+from resnet_tools import cli, files
 from resnet_tools.errors import UsageError
 from resnet_tools.files import check_writable_directory
 from resnet_tools.paper import networks, shortcuts
-from resnet_tools.specs import display_name
-from resnet_tools.training import data, jobs, locking
+from resnet_tools.paper.experiment import train_all
+from resnet_tools.training.settings import SEED_RANGE
 
 PROG = 'shortcuts.py'
 
@@ -47,91 +46,55 @@ written (one line on stderr); 130 stopped by Ctrl-C (143 by SIGTERM).
 def make_parser():
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--options', nargs='+', default=list(networks.SHORTCUT_OPTIONS),
-                        metavar='A|B|C', help='the shortcut options (default: A B C)')
-    parser.add_argument('--seeds', type=int, nargs='+', default=list(shortcuts.SHORTCUT_SEEDS),
-                        metavar='N', help='the seeds of each option (default: '
-                                          f'{" ".join(map(str, shortcuts.SHORTCUT_SEEDS))})')
-    parser.add_argument('--jobs', type=int, default=jobs.default_workers(), metavar='N',
-                        help='runs trained at a time, one process each (default: the number '
-                             f'of cores, {jobs.default_workers()})')
-    data.add_arguments(parser)
-    parser.add_argument('--output', metavar='DIR', help='the directory for the runs and the table')
+    add_choice(parser, '--options', networks.SHORTCUT_OPTIONS, nargs='+',
+               default=list(networks.SHORTCUT_OPTIONS), metavar='A|B|C',
+               help='the shortcut options (default: A B C)')
+    add_integer(parser, '--seeds', nargs='+', low=SEED_RANGE[0], high=SEED_RANGE[1],
+                default=list(shortcuts.SHORTCUT_SEEDS),
+                help=f'the seeds of each option (default: '
+                     f'{" ".join(map(str, shortcuts.SHORTCUT_SEEDS))})')
+    cli.add_jobs(parser, 'runs')
+    cli.add_data_arguments(parser)
+    cli.add_output(parser, 'directory for the runs and the table')
     parser.add_argument('--table-only', metavar='DIR',
                         help='train nothing: print the table of the runs found in DIR')
-    cli.add_training_arguments(parser, networks.DIGITS_SETTINGS)
+    cli.add_settings_arguments(parser, networks.DIGITS_SETTINGS)
+    cli.add_run_arguments(parser)
     return parser
 
 
 TABLE_ONLY_FLAGS = ('table_only', 'output', 'force')
 
 
-def flags_given(argv):
-    parser = make_parser()
-    for action in parser._actions:
-        action.default = argparse.SUPPRESS
-    return list(vars(parser.parse_args(argv)))
-
-
-def check_runs(options, seeds):
-    for option in options:
-        if option not in networks.SHORTCUT_OPTIONS:
-            raise UsageError(f'--options {option} is not known; choose from '
-                             f'{", ".join(networks.SHORTCUT_OPTIONS)}')
-    for flag, values in (('--options', options), ('--seeds', seeds)):
+def train(given, args):
+    """Train every option and seed into args.output; the exit code of the runs."""
+    cli.refuse(given, ['seed'], 'does not go with shortcuts.py, which trains every seed of '
+                                '--seeds')
+    if args.output is None:
+        raise UsageError('--output DIR is needed (or --table-only DIR to print finished runs)')
+    for flag, values in (('--options', args.options), ('--seeds', args.seeds)):
         repeated = sorted({str(value) for value in values if values.count(value) > 1})
         if repeated:
             raise UsageError(f'{flag} {repeated[0]} is given twice; give each once')
-    for seed in seeds:
-        if not 0 <= seed < 2 ** 32:
-            raise UsageError(f'--seeds {seed} is out of range: from 0 to {2 ** 32 - 1}')
-    return shortcuts.shortcut_runs(options, seeds)
-
-
-def train(args, argv):
-    if 'seed' in flags_given(argv):
-        raise UsageError('--seed does not go with shortcuts.py, which trains every seed of '
-                         '--seeds')
-    if args.output is None:
-        raise UsageError('--output DIR is needed (or --table-only DIR to print finished runs)')
-    runs = check_runs(args.options, args.seeds)
-    jobs.check_workers(args.jobs)
-    settings = cli.settings_from(args)
-    training.set_device(args.device)
-    check_writable_directory('--output', args.output)
-    with locking.owning(args.output):
-        started = {}
-        for _, _, folder in runs:
-            path = os.path.join(args.output, folder)
-            started[folder] = args.resume and training.has_checkpoint(path)
-            training.prepare_output(path, started[folder], args.force)
-        images = data.from_args(args)
-        workers = min(args.jobs, len(runs))
-        print(f'{display_name(shortcuts.SHORTCUT_ARCH)}, shortcuts {" ".join(args.options)}, '
-              f'seeds {" ".join(map(str, args.seeds))} on {images.describe()}; '
-              f'{workers} at a time', flush=True)
-        start = time.perf_counter()
-        outcomes = shortcuts.run_shortcuts(runs, data.source_from_args(args), settings, args.output,
-                                       workers, started, force=args.force, device=args.device,
-                                       shown=on_terminal(),
-                                       report=lambda line: print(line, flush=True))
-        print(jobs.wall_time(start, len(runs), 'run', workers), flush=True)
-    return jobs.exit_code(outcomes)
+    experiment = shortcuts.shortcut_experiment(args.options, args.seeds, cli.settings_from(args))
+    return train_all(experiment, cli.data_source(args), args.output, args.jobs, args.resume,
+                     args.force, args.device, shown=on_terminal(),
+                     report=lambda line: print(line, flush=True))
 
 
 def main(argv=None):
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    given = given_flags(parser, argv)
     if args.table_only is None:
-        code = train(args, argv)
+        code = train(given, args)
         if code > 128:
             return code
         source = output = args.output
     else:
         code = 0
-        for name in flags_given(argv):
-            if name not in TABLE_ONLY_FLAGS:
-                raise UsageError(f'--{name.replace("_", "-")} does not go with --table-only, '
-                                 f'which trains nothing')
+        cli.refuse(given, [name for name in given if name not in TABLE_ONLY_FLAGS],
+                   'does not go with --table-only, which trains nothing')
         if not os.path.isdir(args.table_only):
             raise UsageError(f'--table-only {args.table_only} is not a directory')
         source, output = args.table_only, args.output or args.table_only

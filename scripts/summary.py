@@ -5,12 +5,12 @@ import sys
 import textwrap
 
 from _bootstrap import run
-from paddleinfo import zoo
-from paddleinfo.cli import ArgumentParser
+from paddleinfo.arguments import ArgumentParser, add_view_arguments
+from paddleinfo.cli import add_model_argument, add_models_argument
 from paddleinfo.inputs import add_input_arguments
 from paddleinfo.macs import MACS_CONVENTION
-from resnet_tools import specs
-from resnet_tools.cli import AND_CIFAR, add_block_arguments, add_network_choices, add_shape_arguments
+from resnet_tools import cli, specs
+from resnet_tools.specs import ALL_ARCHS
 from resnet_tools.views import summary, teaching
 
 DESCRIPTION = """\
@@ -41,9 +41,11 @@ Any Paddle model:
 """
 
 EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for paragraph in (
-    f'Input sizes: each side from 32 (a ResNet halves the map five times; 4 for a CIFAR '
-    f'network), or from the stride for a block, up to {specs.MAX_INPUT_SIZE}. '
-    f'With --model: [channels] height [width], by default the model\'s own '
+    f'--input-size [channels] height [width] is the input image, for the ResNets here as for '
+    f'any model. Each side from 32 (a ResNet halves the map five times; 4 for a CIFAR '
+    f'network), or from the stride for a block, up to {specs.MAX_INPUT_SIZE}; the channels '
+    f'are the network\'s: 3, any number for a CIFAR network (1 for the digits), '
+    f'--in-channels for a block. With --model, by default the model\'s own image '
     f'(3x224x224; 3x299x299 for inception_v3, 1x28x28 for LeNet), for a model whose input '
     f'first meets a 2-D convolution only; any other model takes --input SHAPE[:DTYPE], '
     f'once per input of forward(): its shape without the batch, sizes joined by x, and its '
@@ -58,42 +60,22 @@ def parse_args(argv):
     parser = ArgumentParser(prog='summary.py', description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
-    add_network_choices(what, more=AND_CIFAR)
-    what.add_argument('--block', metavar='TYPE', type=str,
-                      help='one residual block: basic or bottleneck')
-    what.add_argument('--model', metavar='NAME',
-                      help='a network of paddle.vision.models as it is (' +
-                           ', '.join(zoo.VISION_MODELS) + '), or your own: '
-                           'path/to/file.py:function or package.module:function, a function '
-                           'that returns a paddle.nn.Layer')
-    add_block_arguments(parser)
-    add_shape_arguments(parser, '; with --model or --models [channels] height [width], for '
-                                'an image model only')
-    add_input_arguments(parser, input_size=False)   # --input and --batch-size, as paddleinfo's
-    view = parser.add_mutually_exclusive_group()
-    view.add_argument('--stages', action='store_true',
-                      help="the paper's Table 1 (or its CIFAR-10 table): one row per stage "
-                           "with output size, block, params, MACs and share of the MACs")
-    view.add_argument('--overview', action='store_true',
-                      help='all five depths: layer count, params, trainable, MACs of v1.5 '
-                           'and v1, output shape')
-    view.add_argument('--depth', metavar='N', type=str,
-                      help='one row per sublayer down to N levels of nesting, with the '
-                           'params and MACs of what is folded in (2: one row per residual '
-                           'block)')
-    view.add_argument('--models', metavar='NAME', nargs='+',
-                      help='several paddle.vision.models side by side, with torchvision\'s '
-                           'published params and GFLOPS where it has the same network, e.g. '
-                           + ' '.join(zoo.SIDE_BY_SIDE))
-    parser.add_argument('--explain', action='store_true',
-                        help='per-layer table: add the formula of every conv and pool output '
-                             'size, checked against the shape Paddle produced')
-    parser.add_argument('--macs', action='store_true',
-                        help='per-layer table: add the MACs of every layer and which of its '
-                             'tensors are trainable')
-    parser.add_argument('--format', metavar='F', type=str,
-                        help=f'{", ".join(summary.FORMATS)} (default: plain, which for the '
-                             f'per-layer table is paddle.summary\'s own)')
+    cli.add_network(parser, ALL_ARCHS, group=what)
+    cli.add_block(parser, what)
+    add_model_argument(what)
+    cli.add_network_options(parser)
+    # --input-size, --input and --batch-size: paddleinfo's, one meaning for any model.
+    cli.add_input_size(parser, '224; 32 for a CIFAR network; a --model\'s own')
+    add_input_arguments(parser, input_size=False)
+    tables = parser.add_mutually_exclusive_group()
+    tables.add_argument('--stages', action='store_true',
+                        help="the paper's Table 1 (or its CIFAR-10 table): one row per stage "
+                             "with output size, block, params, MACs and share of the MACs")
+    tables.add_argument('--overview', action='store_true',
+                        help='all five depths: layer count, params, trainable, MACs of v1.5 '
+                             'and v1, output shape')
+    add_models_argument(tables)
+    add_view_arguments(parser, depth_group=tables, depth_help=' (2: one row per residual block)')
     return parser.parse_args(argv)
 
 

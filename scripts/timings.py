@@ -2,7 +2,7 @@
 import argparse
 
 from _bootstrap import run
-from paddleinfo.cli import ArgumentParser, integer
+from paddleinfo.arguments import ArgumentParser, add_integer
 from resnet_tools.benchmarks import summary_timings as timings
 
 DESCRIPTION = """\
@@ -20,8 +20,8 @@ It measures, it does not test: the exit code is 0 whether or not a target is met
 def parse_args(argv):
     parser = ArgumentParser(prog='timings.py', description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--repeats', metavar='N', default='5',
-                        help='rounds; each command runs once per round (default: 5)')
+    add_integer(parser, '--repeats', low=1, high=100, default=5,
+                help='rounds; each command runs once per round (default: 5)')
     parser.add_argument('--with-compare', action='store_true',
                         help='time scripts/compare.py too')
     return parser.parse_args(argv)
@@ -29,7 +29,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    repeats = integer('--repeats', args.repeats, 1, 100)
+    repeats = args.repeats
     chosen = timings.COMMANDS + (timings.SLOW_COMMANDS if args.with_compare else ())
     times = timings.measure([command for command, _ in chosen], repeats)
     print(f'median of {repeats} runs each, in fresh processes, one after another')

@@ -3,13 +3,12 @@ import argparse
 import functools
 
 from _bootstrap import run
-from paddleinfo.cli import ArgumentParser
+from paddleinfo.arguments import ArgumentParser
 from paddleinfo.progress import bar as progress_bar, on_terminal
 from resnet.configs import CIFAR_ARCHS
 from resnet_tools import cli, training
 from resnet_tools.paper import networks
 from resnet_tools.specs import display_name
-from resnet_tools.training import data
 
 PROG = 'train.py'
 
@@ -67,22 +66,14 @@ write (one line on stderr); 130 stopped by Ctrl-C; 143 stopped by SIGTERM.
 def parse_args(argv):
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--arch', default='cifar_resnet20', metavar='NAME',
-                        help=f'the network: {", ".join(CIFAR_ARCHS)} (default: cifar_resnet20)')
-    parser.add_argument('--shortcut', metavar='A|B|C',
-                        help='for a ResNet, the shortcut where a block changes the shape '
-                             '(Section 3.3): A zero-padding, B projections there, C projections '
-                             'in every block (default: A, as the paper trains the CIFAR nets)')
-    data.add_arguments(parser)
-    parser.add_argument('--output', required=True, metavar='DIR',
-                        help='the directory for log.csv, run.json and the checkpoint')
-    cli.add_training_arguments(parser)
-    for action in parser._actions:
-        if action.dest == 'warmup_epochs':
-            action.default = None
-            action.help = (f'train the first N epochs at {training.WARMUP_FACTOR:g} x --lr, the '
-                           f"paper's warm-up for ResNet-110 (default: 1 for networks of "
-                           f'{networks.WARMUP_LAYERS} layers or more, else 0)')
+    cli.add_arch(parser, CIFAR_ARCHS, ' (default: cifar_resnet20)', default='cifar_resnet20')
+    cli.add_shortcut(parser, networks.SHORTCUT_OPTIONS,
+                     'A, as the paper trains the CIFAR nets; for a ResNet only')
+    cli.add_data_arguments(parser)
+    cli.add_output(parser, 'directory for log.csv, run.json and the checkpoint', required=True)
+    cli.add_settings_arguments(parser, derived={
+        'warmup_epochs': f'1 for networks of {networks.WARMUP_LAYERS} layers or more, else 0'})
+    cli.add_run_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -90,26 +81,25 @@ def main(argv=None):
     args = parse_args(argv)
     arch = networks.check_arch(args.arch)
     networks.check_shortcut(arch, args.shortcut)   # before the data is read
-    if args.warmup_epochs is None:
-        args.warmup_epochs = networks.default_warmup(arch)
-    settings = cli.settings_from(args)
-    # Before the data is read and the model built, not after.
+    settings = cli.settings_from(args, warmup_epochs=networks.default_warmup(arch))
     world_size, rank = training.processes()
-    training.prepare_output(args.output, args.resume, args.force, rank)
-    images = data.from_args(args)
+    # The output taken (checked, locked, its checkpoint read) before the data is read and
+    # the model built, and held until the run ends.
+    with training.claim(args.output, args.resume, args.force) as taken:
+        images = cli.data_source(args).load()
+        if rank == 0:
+            print(f'{display_name(arch)} ({arch}) on {images.describe()}', flush=True)
+        progress = functools.partial(progress_bar, unit='batch') if on_terminal() else None
+        result = networks.train_network(
+            arch, images, settings, args.output, progress=progress,
+            report=lambda line: print(line, flush=True), shortcut=args.shortcut, taken=taken,
+            resume=args.resume, force=args.force, device=args.device)
     if rank == 0:
-        print(f'{display_name(arch)} ({arch}) on {images.describe()}', flush=True)
-    progress = functools.partial(progress_bar, unit='batch') if on_terminal() else None
-    result = networks.train_network(
-        arch, images, settings, args.output, progress=progress,
-        report=lambda line: print(line, flush=True),
-        resume=args.resume, force=args.force, device=args.device, shortcut=args.shortcut)
-    if rank == 0:
-        last = result['log'][-1]
-        print(f'{result["params"]:,} trainable parameters; final training error '
-              f'{100 * last["train_error"]:.2f} %, test error {100 * last["test_error"]:.2f} %; '
+        last = result.log[-1]
+        print(f'{result.params:,} trainable parameters; final training error '
+              f'{100 * last.train_error:.2f} %, test error {100 * last.test_error:.2f} %; '
               f'saved in {args.output}')
-    print(f'weights sha256 (process {rank + 1} of {world_size}): {result["digest"]}')
+    print(f'weights sha256 (process {rank + 1} of {world_size}): {result.digest}')
     return 0
 
 

@@ -118,7 +118,7 @@ def test_threads_reach_paddle_inference_and_the_dynamic_graph(tmp_path):
 @pytest.mark.parametrize('args, message', [
     (['--batch-size', '0'], '--batch-size 0 is out of range: from 1 to 256'),
     (['--repeats', 'many'], '--repeats many is not an integer'),
-    (['--warmup', '-1'], '--warmup -1 is out of range: from 0 to 1000'),
+    (['--warmup', '-1'], '--warmup -1 is out of range: from 0 to 1,000'),
     (['--layers', '20'], '--layers 20 is not a ResNet depth; choose from 18, 34, 50, 101, 152'),
     (['--arch', 'resnet18', '--input-size', '31'], '--input-size 31 is out of range for resnet18'),
     (['--threads', '-1'], f'--threads -1 is out of range: from 0 to {machine.all_cores()}'),

@@ -152,7 +152,7 @@ def test_input_size_names_what_the_model_takes_instead(capsys, name, args, messa
     ('mlp', ['--input', '20x'], "--input 20x: size '' is not a positive integer"),
     ('mlp', ['--input', '0'], "--input 0: size '0' is not a positive integer"),
     ('mlp', ['--input', ':int64'], '--input :int64: give the shape without the batch'),
-    ('mlp', ['--input', '20', '--batch-size', '0'], "--batch-size: batch size '0' is not a"),
+    ('mlp', ['--input', '20', '--batch-size', '0'], '--batch-size 0 is out of range: from 1 to'),
     ('mlp', ['--input', '20', '--input-size', '3'], '--input-size is the shorthand of one image'),
     ('mlp', ['--input', f'{2 ** 29}'], 'a summary takes at most 268,435,456'),
     ('mlp', ['--input', '20', '--depth', '0'], '--depth 0 is out of range: from 1 to 32'),

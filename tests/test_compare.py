@@ -13,10 +13,10 @@ def test_a_row_holds_the_official_counts_and_zero_difference():
     row = compare.compare('resnet18')
     official = paddle.vision.models.resnet18()
     # 11,699,112 is also the total test_resnet.py holds for paddle.vision's resnet18.
-    assert row['total'] == row['official total'] == count_params(official) == 11_699_112
-    assert row['trainable'] == row['official trainable'] == count_params(official, True)
-    assert row['keys'] == row['official keys'] == len(official.state_dict())
-    assert row['layout same'] and row['diff'] == 0.0 and row['agrees']
+    assert row.counts[0] == row.official_counts[0] == count_params(official) == 11_699_112
+    assert row.counts[1] == row.official_counts[1] == count_params(official, True)
+    assert row.keys == row.official_keys == len(official.state_dict())
+    assert row.layout_same and row.diff == 0.0 and row.agrees
 
 
 def test_a_different_network_is_reported_and_fails_the_run(monkeypatch, capsys):
@@ -25,7 +25,7 @@ def test_a_different_network_is_reported_and_fails_the_run(monkeypatch, capsys):
     monkeypatch.setattr(compare, 'official_model',
                         lambda arch, **kwargs: official_model(arch, num_classes=10))
     row = compare.compare('resnet18')
-    assert not row['agrees'] and not row['layout same'] and row['diff'] is None
+    assert not row.agrees and not row.layout_same and row.diff is None
     assert compare.table_row(row)[-3:] == ['102 vs 102, DIFFERENT', 'not run', 'DIFFERENT']
     assert load_script('compare.py').main(['--arch', 'resnet18']) == 1
     assert 'DIFFERENT' in capsys.readouterr().out
@@ -134,8 +134,8 @@ def test_per_layer_output_explains_both_codebases():
                                    "paper's Section 4.2, which have no paddle.vision counterpart"),
     (['--per-layer'], '--per-layer needs exactly one --arch'),
     (['--per-layer', '--arch', 'resnet18', '--arch', 'resnet34'], '--per-layer needs exactly one'),
-    (['--input-size', '16'], '--input-size 16 is out of range: from 32'),
-    (['--input-size', 'big'], '--input-size big is not a positive integer'),
+    (['--input-size', '16'], '--input-size 16 is out of range for every ResNet (each halves the map 5'),
+    (['--input-size', 'big'], '--input-size big is not an integer'),
     (['--layers', '50'], 'unrecognized arguments: --layers 50'),
     (['--weights', 'nope.pdparams'], 'nope.pdparams: no such file'),
     (['--weights', 'nope.pdparams', '--arch', 'resnet18', '--arch', 'resnet34'],

@@ -142,7 +142,7 @@ def test_errors_are_one_line_and_leave_no_file(case, official_file, tmp_path):
     elif case == 'output exists':
         output = tmp_path / 'existing.pdparams'
         output.write_bytes(b'keep me')
-        fragments = [f'{output} exists already; give --force to overwrite it']
+        fragments = [f'{output} exists already; give --force to replace it']
     direction = [] if case == 'same layout' else ['--to-ours']
     result = run_script('convert.py', *direction, source, output, *extra)
     assert_one_line_error(result, *fragments)

@@ -1,5 +1,5 @@
 """scripts/degradation.py: Figure 6 drawn from logs, its table, and a tiny real run."""
-import json
+import dataclasses
 import os
 import shutil
 
@@ -9,6 +9,7 @@ from conftest import REPO, load_script, run_script
 from resnet_tools import files, training
 from resnet_tools.paper import degradation, networks
 from resnet_tools.training import checkpoints
+from resnet_tools.training.run_directory import write_run as write_record
 from resnet_tools.views import plots
 
 # The figure of docs/paper.md and the logs of the run it was drawn from.
@@ -33,13 +34,12 @@ def error_of(capsys, *args):
 def write_run(directory, arch, train_errors, test_errors, params=None, seconds=1.5):
     """A finished run as train.py leaves it: log.csv (and run.json if params is given)."""
     directory.mkdir(parents=True)
-    rows = [{'epoch': epoch + 1, 'lr': 0.1, 'train_loss': 1.0, 'train_error': train,
-             'test_loss': 1.0, 'test_error': test, 'seconds': seconds}
+    rows = [training.LogRow(epoch + 1, 0.1, 1.0, train, 1.0, test, seconds)
             for epoch, (train, test) in enumerate(zip(train_errors, test_errors))]
     (directory / training.LOG_FILE).write_text(training.format_log(rows))
     if params is not None:
-        (directory / training.RUN_FILE).write_text(json.dumps({'model': arch, 'params': params,
-                                                               'data': 'made-up'}))
+        write_record(str(directory), training.RunRecord(arch, params, 1, 'cpu', training.Settings(),
+                                                        'made-up data', {'data': 'made-up'}))
 
 
 @pytest.fixture
@@ -72,8 +72,9 @@ def test_the_figure_is_the_same_bytes_every_time(logs, tmp_path):
     second = [open(path, 'rb').read() for path in degradation.draw(runs, str(tmp_path / 'two'))]
     assert first == second
     changed = dict(runs)
-    run, log = changed['cifar_plain56']
-    changed['cifar_plain56'] = (run, [{**row, 'train_error': 0.5} for row in log])
+    run = changed['cifar_plain56']
+    changed['cifar_plain56'] = dataclasses.replace(
+        run, log=[dataclasses.replace(row, train_error=0.5) for row in run.log])
     third = [open(path, 'rb').read() for path in degradation.draw(changed, str(tmp_path / 'three'))]
     assert third[0] != first[0] and third[1] != first[1]
 
@@ -108,7 +109,7 @@ def test_a_depth_given_twice_is_refused_before_anything_trains(tmp_path, capsys)
     assert not (tmp_path / 'out').exists()
 
 
-@pytest.mark.parametrize('flags', [['--epochs', '0'], ['--data', 'cifar10'], ['--depths', '21'],
+@pytest.mark.parametrize('flags', [['--epochs', '3'], ['--data', 'cifar10'], ['--depths', '21'],
                                    ['--resume'], ['--epochs', '15'], ['--seed', '1']])
 def test_plot_only_refuses_training_flags(flags, logs, capsys):
     # --epochs 15 is the default, but given with --plot-only it still asks for something not done.
@@ -163,10 +164,10 @@ def test_a_tiny_degradation_run_trains_both_twins_alike(tmp_path):
     assert result.returncode == 0, result.stderr
     for arch in ('cifar_plain20', 'cifar_resnet20'):
         run = training.read_run(output / arch)
-        assert run['model'] == arch and run['train_images'] == 64 and run['settings']['epochs'] == 1
+        assert run.model == arch and run.details['train_images'] == 64 and run.settings.epochs == 1
     # Option A shortcuts have no parameters: the twins have the same count (Section 4.2).
-    assert training.read_run(output / 'cifar_plain20')['params'] == \
-        training.read_run(output / 'cifar_resnet20')['params']
+    assert training.read_run(output / 'cifar_plain20').params == \
+        training.read_run(output / 'cifar_resnet20').params
     assert (output / 'degradation.png').exists() and (output / 'degradation.svg').exists()
     assert 'plain-20' in result.stdout and 'ResNet-20' in result.stdout
     # A second run into it is refused before anything trains; --resume finds it finished.
@@ -203,17 +204,17 @@ def test_the_committed_run_shows_the_degradation_problem_and_its_fix():
                                                          ('resnet', degradation.DEFAULT_DEPTHS))
              for depth in depths]
     last = {arch: training.read_log(DOCS_RUNS / arch / training.LOG_FILE)[-1] for arch in archs}
-    plain = [last[f'cifar_plain{depth}']['train_error'] for depth in degradation.PLAIN_DEPTHS]
+    plain = [last[f'cifar_plain{depth}'].train_error for depth in degradation.PLAIN_DEPTHS]
     assert plain == sorted(plain) and plain[-1] > plain[0] + 0.5
-    assert all(last[f'cifar_resnet{depth}']['train_error'] < 0.01 for depth in degradation.DEFAULT_DEPTHS)
+    assert all(last[f'cifar_resnet{depth}'].train_error < 0.01 for depth in degradation.DEFAULT_DEPTHS)
     for depth in degradation.PLAIN_DEPTHS[1:]:
-        assert last[f'cifar_resnet{depth}']['train_error'] < last[f'cifar_plain{depth}']['train_error']
+        assert last[f'cifar_resnet{depth}'].train_error < last[f'cifar_plain{depth}'].train_error
     # The committed run is the default command's, warm-up included; ResNet-110 at --lr-110.
     for arch in archs:
-        settings = training.read_run(DOCS_RUNS / arch)['settings']
+        settings = training.read_run(DOCS_RUNS / arch).settings
         assert len(training.read_log(DOCS_RUNS / arch / training.LOG_FILE)) == \
             networks.DIGITS_SETTINGS.epochs
-        assert training.Settings(**{**settings, 'milestones': tuple(settings['milestones'])}) == \
+        assert settings == \
             degradation.settings_of(arch, networks.DIGITS_SETTINGS, networks.DIGITS_DEEPEST_LR)
 
 

@@ -266,7 +266,7 @@ def test_outputs_it_refuses(tmp_path, capsys):
     assert errors(draw_script, ['--output', str(tmp_path / 'no' / 'x.svg')], capsys).startswith(
         f'{tmp_path / "no"} is not a directory')
     assert errors(draw_script, ['--output', str(tmp_path / 'x.jpg')], capsys).startswith(
-        f'--output {tmp_path / "x.jpg"} has no known format')
+        f'{tmp_path / "x.jpg"}: .jpg is not a format written here; end it in .svg, .png, .pdf')
     assert errors(draw_script, [], capsys).startswith('--output FILE is needed')
     locked = tmp_path / 'locked'
     locked.mkdir(mode=0o500)
@@ -279,9 +279,9 @@ def test_outputs_it_refuses(tmp_path, capsys):
 
 @pytest.mark.skipif(not os.path.isdir('/proc/self'), reason='no /proc')
 def test_a_folder_that_refuses_the_write_is_one_line_even_for_root(capsys):
-    # /proc passes os.access for root, yet no file can be made there.
-    assert errors(draw_script, ['--block', 'basic', '--output', '/proc/x.svg'], capsys).startswith(
-        '/proc/x.svg cannot be written: ')
+    # /proc passes os.access for root, yet no file can be made there: the folder is tried.
+    assert errors(draw_script, ['--block', 'basic', '--output', '/proc/x.svg'], capsys) == \
+        '/proc is not writable, so x.svg cannot be written there (see --help)\n'
 
 
 def test_a_failed_write_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys, monkeypatch):

@@ -40,8 +40,8 @@ def tiny_network():
 
 
 def train_tiny(images, output, settings=SETTINGS, **options):
-    return training.train('tiny', tiny_network, images, settings, str(output),
-                          report=lambda line: None, **options)
+    return training.train(training.Run('tiny', tiny_network, images, settings, str(output),
+                                       report=lambda line: None, **options))
 
 
 def snapshot(directory):
@@ -124,7 +124,7 @@ def test_a_kill_at_any_moment_leaves_a_run_that_goes_on_to_the_same_weights(tmp_
     def straight():
         count = kill_at(0)
         result = train_tiny(digits, tmp_path / 'straight')
-        return {'digest': result['digest'], 'operations': count[0]}
+        return {'digest': result.digest, 'operations': count[0]}
     code, reference = in_child(straight)
     assert code == 0, reference
     operations = reference['operations']
@@ -143,12 +143,12 @@ def test_a_kill_at_any_moment_leaves_a_run_that_goes_on_to_the_same_weights(tmp_
         else:
             go_on = {'resume': True} if (output / training.RUN_FILE).exists() or saved else {}
         code, digest = in_child(lambda output=output, go_on=go_on:
-                                train_tiny(digits, output, **go_on)['digest'])
+                                train_tiny(digits, output, **go_on).digest)
         assert code == 0, f'point {point}: {digest}'
         assert digest == reference['digest'], f'killed at operation {point}'
         assert_clean(output, SETTINGS.epochs)          # no temporary file is left
         rows = training.read_log(output / training.LOG_FILE)
-        assert [row['epoch'] for row in rows] == [1, 2, 3]
+        assert [row.epoch for row in rows] == [1, 2, 3]
     assert restarted_plainly > 0
 
 
@@ -183,7 +183,7 @@ def test_a_signal_in_an_epoch_stops_at_a_step_and_the_resume_is_bitwise(
     assert checkpoints.load(str(tmp_path / 'stopped')).epoch == 1
     assert signal.getsignal(number) == handler       # the handlers before are put back
     resumed = train_tiny(digits, tmp_path / 'stopped', resume=True)
-    assert resumed['digest'] == straight['digest']
+    assert resumed.digest == straight.digest
 
 
 def test_ctrl_c_during_a_save_ends_once_the_checkpoint_is_whole(tmp_path, digits, monkeypatch):
@@ -196,7 +196,7 @@ def test_ctrl_c_during_a_save_ends_once_the_checkpoint_is_whole(tmp_path, digits
             train_tiny(digits, tmp_path / 'stopped')
     assert str(stop.value) == 'stopped in epoch 2; the last checkpoint is epoch 2; continue with --resume'
     assert_clean(tmp_path / 'stopped', 2)
-    assert train_tiny(digits, tmp_path / 'stopped', resume=True)['digest'] == straight['digest']
+    assert train_tiny(digits, tmp_path / 'stopped', resume=True).digest == straight.digest
 
 
 def test_ctrl_c_in_the_first_epoch_says_there_is_no_checkpoint_yet(tmp_path, digits, monkeypatch):
@@ -281,8 +281,9 @@ def test_a_checkpoint_of_another_network_is_refused(finished, tmp_path, digits):
             paddle.nn.Conv2D(1, 6, 3, padding=1), paddle.nn.BatchNorm2D(6), paddle.nn.ReLU(),
             paddle.nn.AdaptiveAvgPool2D(1), paddle.nn.Flatten(), paddle.nn.Linear(6, 10))
     with pytest.raises(UsageError, match='are of another network than tiny'):
-        training.train('tiny', wider, digits, training.Settings(epochs=2, batch_size=8, seed=3),
-                       str(output), resume=True, report=lambda line: None)
+        training.train(training.Run('tiny', wider, digits,
+                                    training.Settings(epochs=2, batch_size=8, seed=3),
+                                    str(output), resume=True, report=lambda line: None))
 
 
 def test_a_run_in_the_pickled_format_of_before_is_refused_and_never_unpickled(
@@ -388,8 +389,8 @@ def test_a_full_disk_during_a_save_keeps_the_last_checkpoint(tmp_path, digits, m
     assert str(refused.value) == (f'{tmp_path / "run"}: the checkpoint of epoch 2 cannot be '
                                   f'written (No space left on device); the last checkpoint is epoch 1')
     assert_clean(tmp_path / 'run', 1)
-    assert train_tiny(digits, tmp_path / 'run', resume=True)['digest'] == \
-        train_tiny(digits, tmp_path / 'straight')['digest']
+    assert train_tiny(digits, tmp_path / 'run', resume=True).digest == \
+        train_tiny(digits, tmp_path / 'straight').digest
 
 
 def test_an_infinite_learning_rate_in_the_loop_stops_with_exit_code_1(tmp_path, digits, monkeypatch):
@@ -423,7 +424,7 @@ def test_a_huge_learning_rate_is_one_line_and_exit_code_1(tmp_path):
     (['--momentum', 'inf'], '--momentum inf is not a finite number'),
     (['--weight-decay', 'inf'], '--weight-decay inf is not a finite number'),
     (['--weight-decay=-inf'], '--weight-decay -inf is not a finite number'),
-    (['--seed', '-5'], '--seed -5 is out of range: it must be from 0 to 4,294,967,295'),
+    (['--seed', '-5'], '--seed -5 is out of range: from 0 to 4,294,967,295 (2^32 - 1)'),
     (['--seed', '4294967296'], '--seed 4294967296 is out of range'),
 ])
 def test_bad_numbers_are_refused_before_training(args, message, tmp_path, capsys):
@@ -437,7 +438,7 @@ def test_bad_numbers_are_refused_before_training(args, message, tmp_path, capsys
 
 def test_the_largest_seed_trains(tmp_path, digits):
     settings = training.Settings(epochs=1, batch_size=8, seed=2 ** 32 - 1)
-    assert train_tiny(digits, tmp_path / 'run', settings)['log'][0]['epoch'] == 1
+    assert train_tiny(digits, tmp_path / 'run', settings).log[0].epoch == 1
 
 
 def test_ctrl_c_outside_the_loop_is_one_line(capsys):

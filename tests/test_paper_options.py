@@ -14,10 +14,10 @@ def test_shortcut_b_trains_projections_and_is_recorded(tmp_path):
                         '--output', tmp_path / 'b')
     assert result.returncode == 0, result.stderr
     run = training.read_run(tmp_path / 'b')
-    assert run['network']['shortcut'] == 'B'
+    assert run.details['network']['shortcut'] == 'B'
     # Option A's 269,434 (one input channel) and two 1x1 conv + BN projections, 16->32
     # and 32->64 channels: 16*32 + 2*32 + 32*64 + 2*64 = 2,752.
-    assert run['params'] == 269_434 + 2_752
+    assert run.params == 269_434 + 2_752
     # Figure 7's statistic is recorded at the end of training: 19 3x3 layers.
     assert len((tmp_path / 'b' / 'responses.csv').read_text().splitlines()) == 1 + 19
 
@@ -39,14 +39,14 @@ def test_deep_networks_warm_up_by_default(tmp_path):
     assert [networks.default_warmup(arch) for arch in archs] == [0, 0, 1, 1]
     result = run_script('train.py', '--arch', 'cifar_plain56', *TINY, '--output', tmp_path / 'p')
     assert result.returncode == 0, result.stderr
-    assert training.read_run(tmp_path / 'p')['settings']['warmup_epochs'] == 1
+    assert training.read_run(tmp_path / 'p').settings.warmup_epochs == 1
     assert 'lr 0.01 ' in result.stdout   # the first epoch at a tenth of 0.1
 
 
 @pytest.mark.parametrize('args, message', [
     (['--options', 'D'], '--options D is not known; choose from A, B, C'),
     (['--seeds', '1', '1'], '--seeds 1 is given twice; give each once'),
-    (['--jobs', '0'], '--jobs 0 is out of range: it must be at least 1'),
+    (['--jobs', '0'], '--jobs 0 is out of range: at least 1'),
 ])
 def test_shortcuts_refuses_bad_runs_in_one_line(args, message, tmp_path):
     result = run_script('shortcuts.py', *args, '--output', tmp_path / 'x')

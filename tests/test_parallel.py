@@ -107,8 +107,8 @@ def test_jobs_below_one_are_refused_and_more_than_networks_run_one_each(tmp_path
     result = run_script('degradation.py', '--depths', '20', '--jobs', '0',
                         '--output', tmp_path / 'o')
     assert result.returncode == 2
-    assert result.stderr == 'degradation.py: error: --jobs 0 is out of range: it must be at ' \
-                            'least 1 (see --help)\n'
+    assert result.stderr == 'degradation.py: error: --jobs 0 is out of range: at least 1 ' \
+                            '(see --help)\n'
     assert not (tmp_path / 'o').exists()
     result = run_script('degradation.py', '--plain', '--resnet', '20', *TINY, '--epochs', '1',
                         '--jobs', '5', '--output', tmp_path / 'one')

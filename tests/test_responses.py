@@ -11,6 +11,7 @@ import resnet
 from conftest import REPO, run_script
 from resnet_tools import training
 from resnet_tools.paper import degradation, responses, shortcuts
+from resnet_tools.training.run_directory import write_run as write_record
 from resnet_tools.views import plots
 
 DEGRADATION = REPO / 'docs' / 'runs' / 'degradation'
@@ -109,10 +110,10 @@ def test_the_shortcut_table_is_written_from_the_committed_runs(tmp_path):
     # Three options, three seeds each, all of the default settings but the seed.
     assert {option: len(runs) for option, runs in found.items()} == {'A': 3, 'B': 3, 'C': 3}
     for option, runs in found.items():
-        assert sorted(run['settings']['seed'] for run, _ in runs) == list(shortcuts.SHORTCUT_SEEDS)
-        assert {run['network']['shortcut'] for run, _ in runs} == {option}
+        assert sorted(run.record.settings.seed for run in runs) == list(shortcuts.SHORTCUT_SEEDS)
+        assert {run.record.details['network']['shortcut'] for run in runs} == {option}
     # Option A has no parameters; B adds two projections, C one in every block.
-    params = {option: runs[0][0]['params'] for option, runs in found.items()}
+    params = {option: runs[0].params for option, runs in found.items()}
     assert params['A'] < params['B'] < params['C']
 
 
@@ -121,12 +122,11 @@ def test_the_shortcut_table_holds_mean_and_sample_std_next_to_the_paper(tmp_path
         for seed, error in enumerate(errors):
             folder = tmp_path / f'{option}-seed{seed}'
             folder.mkdir()
-            row = {'epoch': 1, 'lr': 0.1, 'train_loss': 1.0, 'train_error': error / 2,
-                   'test_loss': 1.0, 'test_error': error, 'seconds': 1.0}
+            row = training.LogRow(1, 0.1, 1.0, error / 2, 1.0, error, 1.0)
             (folder / training.LOG_FILE).write_text(training.format_log([row]))
-            (folder / training.RUN_FILE).write_text(
-                f'{{"params": {1000 if option == "A" else 1200}, "data": "digits", '
-                f'"shortcut": "{option}"}}')
+            write_record(str(folder), training.RunRecord(
+                'cifar_resnet20', 1000 if option == 'A' else 1200, 1, 'cpu', training.Settings(),
+                'digits', {'data': 'digits', 'shortcut': option}))
     found = shortcuts.finished_shortcut_runs(tmp_path)
     lines = shortcuts.format_shortcut_table(found).splitlines()
     # A: 1 % and 3 %: mean 2.00, sample std 1.41; the paper's Table 3: 25.03 / 7.76.

@@ -18,15 +18,17 @@ def digits_run(tmp_path_factory):
     """cifar_resnet20 trained for one epoch on 32 digits (1 channel, 8x8, 10 classes)."""
     output = tmp_path_factory.mktemp('runs') / 'digits'
     networks.train_network('cifar_resnet20', data.digits(32, 16),
-                        training.Settings(epochs=1, batch_size=16), str(output),
-                        report=lambda line: None)
+                           training.Settings(epochs=1, batch_size=16), str(output),
+                           report=lambda line: None)
     return output
 
 
 def test_load_run_builds_the_runs_network_with_its_weights(digits_run, no_unpickling):
-    model, network = networks.load_run(digits_run)
-    assert network == {'arch': 'cifar_resnet20', 'in_channels': 1, 'num_classes': 10,
-                       'shortcut': 'A', 'image_size': [8, 8], 'epoch': 1}
+    run = networks.load_run(digits_run)
+    model = run.model
+    assert run.network == networks.Network('cifar_resnet20', in_channels=1, num_classes=10,
+                                           shortcut='A', image_size=(8, 8))
+    assert run.epoch == 1
     assert isinstance(model, resnet.CifarResNet) and not model.training
     assert model.conv.weight.shape == [16, 1, 3, 3] and model.fc.weight.shape == [64, 10]
     saved = checkpoints.load(str(digits_run)).model
@@ -42,7 +44,7 @@ def test_a_digits_checkpoint_in_a_3_channel_net_names_the_likely_cause(digits_ru
     message = str(refused.value)
     assert 'shape mismatch for conv.weight: [16, 1, 3, 3] in the file, [16, 3, 3, 3]' in message
     assert 'built with in_channels=1 (a run on the 1-channel digits?)' in message
-    assert 'resnet_tools.cifar.load_run(DIR)' in message
+    assert 'resnet_tools.paper.load_run(DIR)' in message
     # With the run's options it loads.
     model = resnet.build('cifar_resnet20', in_channels=1)
     weights.load_weights(model, path)
@@ -84,7 +86,7 @@ def test_export_deploys_a_trained_run(digits_run, tmp_path, capsys):
     assert 'relative difference 0 ' in out or 'OK' in out
     # The exported program answers as the trained network does.
     from resnet_tools.deploy import inference
-    model, _ = networks.load_run(digits_run)
+    model = networks.load_run(digits_run).model
     images = np.random.RandomState(0).standard_normal((3, 1, 8, 8)).astype('float32')
     predictor = inference.Predictor(str(output))
     with paddle.no_grad():

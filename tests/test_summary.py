@@ -67,7 +67,7 @@ def test_block_options_reach_the_table():
     (['--input-size', '0'], '--input-size 0 is out of range'),
     (['--input-size', '-5'], '--input-size -5 is out of range'),
     (['--input-size', '16'], 'each side must be from 32 to 1024'),
-    (['--input-size', '1', '2', '3'], '--input-size takes one or two integers'),
+    (['--input-size', '1', '2', '3', '4'], '--input-size takes one, two or three integers'),
     (['--block', 'basic', '--stride', '3'], '--stride 3 is not a ResNet block stride; choose from 1, 2'),
     (['--block', 'foo'], '--block foo is not a block type; choose from basic, bottleneck'),
     (['--block', 'basic', '--input-size', '1'], 'each side must be from 2 to 1024'),

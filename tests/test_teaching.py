@@ -11,7 +11,7 @@ from paddle import nn
 import resnet
 from resnet.blocks import BottleneckBlock
 from resnet.configs import CIFAR_NUM_CLASSES, SUPPORTED_LAYERS, layers_config
-from conftest import REPO, count_params, run_script
+from conftest import REPO, count_params, load_script, run_script
 from paddleinfo import tables
 from paddleinfo.macs import model_macs
 from paddleinfo.profile import profile, size_formula
@@ -343,23 +343,21 @@ def test_cifar_residual_and_plain_networks_have_the_same_parameters():
     assert 'option A shortcuts' in residual['notes'][0] and 'no shortcuts' in plain['notes'][0]
 
 
-def summarize(**flags):
-    """summary.py's text for the given flags, in this process."""
-    args = {name: None for name in ('layers', 'arch', 'block', 'model', 'in_channels',
-                                    'out_channels', 'stride', 'input_size', 'num_classes',
-                                    'variant', 'depth', 'models', 'format')}
-    args.update(stages=False, overview=False, explain=False, macs=False)
-    args.update(flags)
-    return summary.produce(summary.check_request(args))
+SCRIPT = load_script('summary.py')
+
+
+def summarize(*argv):
+    """summary.py's text for the command line `argv`, in this process."""
+    return summary.produce(summary.check_request(vars(SCRIPT.parse_args(list(argv)))))
 
 
 def test_cifar_networks_default_to_32x32_and_10_classes():
-    text = summarize(arch='cifar_resnet20')
+    text = summarize('--arch', 'cifar_resnet20')
     lines = text.splitlines()
     assert lines[3].split()[:5] == ['Conv2D-1', '[[1,', '3,', '32,', '32]]']
     assert lines[-11].split()[0] == 'Linear-1' and '[1, 10]' in lines[-11]
     assert 'Total params: 271,098' in text
-    data = json.loads(summarize(arch='cifar_resnet20', explain=True, macs=True, format='json'))
+    data = json.loads(summarize('--arch', 'cifar_resnet20', '--explain', '--macs', '--format', 'json'))
     assert data['totals']['params'] == count_params(resnet.build('cifar_resnet20'))
     assert data['rows'][0]['formula'] == '(32 + 2*1 - 3) // 1 + 1 = 32'
     assert data['totals']['macs'] == model_macs(resnet.build('cifar_resnet20'), (1, 3, 32, 32))
@@ -367,7 +365,7 @@ def test_cifar_networks_default_to_32x32_and_10_classes():
 
 @pytest.mark.parametrize('fmt', ['plain', 'github', 'markdown', 'csv', 'json'])
 def test_cifar_stages_in_every_format(fmt):
-    text = summarize(arch='cifar_resnet20', stages=True, format=fmt)
+    text = summarize('--arch', 'cifar_resnet20', '--stages', '--format', fmt)
     if fmt == 'json':
         assert json.loads(text)['totals']['layers'] == 20
     elif fmt == 'csv':
@@ -380,7 +378,7 @@ def test_cifar_stages_in_every_format(fmt):
 
 
 def test_cifar_depth_2_is_one_row_per_block():
-    data = json.loads(summarize(arch='cifar_resnet20', depth='2', format='json'))
+    data = json.loads(summarize('--arch', 'cifar_resnet20', '--depth', '2', '--format', 'json'))
     blocks = [row for row in data['rows'] if row['layer'] == 'BasicBlock']
     assert len(blocks) == 9 and all(row['depth'] == 2 for row in blocks)
     assert sum(row['params'] for row in data['rows']) == data['totals']['params']

@@ -132,7 +132,7 @@ def test_a_directory_that_takes_no_files_is_one_line(case, cifar_weights, capsys
 def test_convert_refuses_an_extension_it_does_not_write(name, cifar_weights, tmp_path, capsys):
     err = one_line_error('convert.py', ['--to-ours', cifar_weights / 'r20.safetensors',
                                         tmp_path / name], capsys)
-    assert 'is not a weights format written here; name the file .safetensors' in err
+    assert 'is not a format written here; name the file .safetensors' in err
     assert list(tmp_path.iterdir()) == []
 
 

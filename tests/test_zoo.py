@@ -96,7 +96,7 @@ def test_the_vgg_bn_forms_are_vgg_with_batch_norm():
 
 
 def test_googlenets_three_outputs():
-    data = json.loads(summarize(model='googlenet', macs=True, format='json'))
+    data = json.loads(summarize('--model', 'googlenet', '--macs', '--format', 'json'))
     assert data['output_shape'] == [[1, 1000]] * 3
     assert data['totals']['trainable_params'] == count_params(models.googlenet(), True)
 
@@ -148,13 +148,13 @@ def network_file(tmp_path):
 
 def test_a_users_factory_from_a_file_and_from_a_package(network_file, monkeypatch):
     expected = 1 * 8 * 9 + 8 + 8 * 10 + 10
-    data = json.loads(summarize(model=f'{network_file}:build', input_size=['1', '16', '16'],
-                                macs=True, format='json'))
+    data = json.loads(summarize('--model', f'{network_file}:build', '--input-size', '1', '16',
+                                '16', '--macs', '--format', 'json'))
     assert data['totals']['params'] == expected
     assert data['totals']['macs'] == 8 * 16 * 16 * 9 + 10 * 8
     assert data['input_shape'] == [1, 1, 16, 16] and data['output_shape'] == [1, 10]
     monkeypatch.syspath_prepend(str(network_file.parent))
-    text = summarize(model='my_net:build', input_size=['1', '16', '16'])
+    text = summarize('--model', 'my_net:build', '--input-size', '1', '16', '16')
     assert f'Total params: {expected:,}' in text
 
 
@@ -198,9 +198,9 @@ def test_bad_models_are_one_line_and_exit_code_2(network_file, model, sizes, mes
     (['--depth', '2', '--explain'], '--explain adds a column to the per-layer table'),
 ])
 def test_bad_combinations_are_one_line(args, message):
-    arguments = vars(SCRIPT.parse_args(args))
     with pytest.raises(UsageError, match=message.replace('(', r'\(').replace('[', r'\[')):
-        summary.check_request(arguments)
+        # Checked as parsed, when the request is made, or before any model is built.
+        summary.produce(summary.check_request(vars(SCRIPT.parse_args(args))))
 
 
 # --- --depth ------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def test_a_layer_list_has_a_row_with_the_sums_of_its_blocks():
 
 
 def test_depth_of_a_paddle_vision_model_in_csv():
-    text = summarize(model='resnet18', depth='1', input_size=['64'], format='csv')
+    text = summarize('--model', 'resnet18', '--depth', '1', '--input-size', '64', '--format', 'csv')
     rows = list(csv.DictReader(io.StringIO(text)))
     # paddle.vision's ResNet: conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc.
     assert [row['path'] for row in rows[:-1]] == ['conv1', 'bn1', 'relu', 'maxpool', 'layer1',
@@ -273,11 +273,11 @@ def test_depth_of_a_paddle_vision_model_in_csv():
     assert rows[-1]['layer'] == 'total'
     assert sum(int(row['params']) for row in rows[:-1]) == int(rows[-1]['params']) == \
         count_params(models.resnet18())
-    plain = summarize(model='resnet18', depth='3', input_size=['64'])
+    plain = summarize('--model', 'resnet18', '--depth', '3', '--input-size', '64')
     assert '    Conv2D: layer1.0.conv1' in plain
     # Under a paddle.vision table: torchvision's convention; under our ResNet's: the paper's.
     assert ' '.join(MACS_CONVENTION.split()) in ' '.join(plain.split())
-    ours = summarize(layers='18', depth='1', input_size=['64'])
+    ours = summarize('--layers', '18', '--depth', '1', '--input-size', '64')
     assert 'as the paper counts "FLOPs"' in ' '.join(ours.split())
 
 

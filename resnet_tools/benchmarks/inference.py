@@ -163,7 +163,9 @@ def table(rows):
 
 
 def targets_apply(arch, input_size, batch_size):
-    return (arch, tuple(input_size) * (2 // len(input_size)), batch_size) == \
+    """Whether the targets are set for this run; `input_size` as --input-size has it."""
+    height, width = input_shape(arch, input_size)[2:]
+    return (arch, (height, width), batch_size) == \
         (TARGET_ARCH, TARGET_INPUT, TARGET_BATCH)
 
 

@@ -19,7 +19,11 @@ import shutil
 import tempfile
 import warnings
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import paddle
+from paddle import nn
 
 import resnet
 from resnet.configs import CIFAR_ARCHS
@@ -27,7 +31,8 @@ from resnet_tools.deploy.inference import (CHECK_BATCHES, MODEL_FILE, PARAMS_FIL
                                            differences)
 from resnet_tools.errors import UsageError, WeightsWarning
 from resnet_tools.paper import load_run
-from resnet_tools.specs import check_num_classes, default_input, network_image_size
+from resnet_tools.specs import (COLOUR, check_channels, check_num_classes, default_input,
+                                network_image_size)
 from resnet_tools.weights import load_weights, network_options, read_state_dict, shapes_of
 
 # Everything paddle.jit.save may write for a model (older Paddle wrote .pdmodel);
@@ -37,20 +42,27 @@ INPUT_NAME = 'image'
 TOLERANCE = 1e-5          # the largest max|diff| / max|logit| accepted
 
 
-def input_shape(arch, input_size, in_channels=3):
-    """(-1, in_channels, height, width) for one or two --input-size values."""
-    return (-1, in_channels, *network_image_size(arch, input_size))
+def input_shape(arch: str, input_size: Sequence[int],
+                in_channels: int = COLOUR) -> tuple[int, ...]:
+    """(-1, in_channels, height, width) of --input-size [C] H [W] for `arch`, whose first
+    conv takes `in_channels` (a C given must be those)."""
+    channels, height, width = network_image_size(arch, input_size)
+    check_channels(channels, in_channels, f'{arch} ({in_channels}-channel images)')
+    return (-1, in_channels, height, width)
 
 
-def export_options(arch, weights=None, num_classes=None):
+def export_options(arch: str, weights: str | None = None, num_classes: int | None = None,
+                   channels: int | None = None) -> dict[str, int]:
     """{'num_classes', 'in_channels'} of the `arch` to export: the weights file's (its fc
     layer and, for a CIFAR network, its stem), else the network's own (1000 classes,
-    or 10 for a CIFAR network, on 3 channels); `num_classes` overrides the classes."""
+    or 10 for a CIFAR network, on 3 channels, or a CIFAR network on the `channels` of
+    --input-size); `num_classes` overrides the classes."""
     if weights is not None:
         # A fine-tuned model has its own number of classes: take it from the file.
         options = network_options(shapes_of(read_state_dict(weights)), arch)
     else:
-        options = {'num_classes': default_input(arch)[1], 'in_channels': 3}
+        options = {'num_classes': default_input(arch)[1],
+                   'in_channels': channels if channels and arch in CIFAR_ARCHS else COLOUR}
     if num_classes is not None:
         options['num_classes'] = num_classes
     check_num_classes(options['num_classes'])
@@ -60,14 +72,15 @@ def export_options(arch, weights=None, num_classes=None):
     return options
 
 
-def build_model(arch, weights=None, num_classes=None):
+def build_model(arch: str, weights: str | None = None, num_classes: int | None = None,
+                channels: int | None = None) -> tuple[nn.Layer, list[str]]:
     """Our `arch` in eval mode, with seeded random weights or those of a weights file
     (.pdparams or .safetensors).
 
     Its classes and input channels are export_options'.  Returns (model, warnings
     about the file, e.g. an md5 that is not the published one).
     """
-    options = export_options(arch, weights, num_classes)
+    options = export_options(arch, weights, num_classes, channels)
     if arch not in CIFAR_ARCHS:
         del options['in_channels']      # an ImageNet ResNet always takes 3
     paddle.seed(SEED)
@@ -123,7 +136,7 @@ def missing_parents(output):
     return missing
 
 
-def check_output(output, force):
+def check_export_directory(output, force):
     """Refuse an `output` that exists (unless --force may replace it) or cannot be made."""
     output = pathlib.Path(output)
     missing_parents(output)
@@ -188,15 +201,15 @@ def install(directory, output):
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run_model(run, input_size=None):
+def run_model(run: str, input_size: Sequence[int] | None = None
+              ) -> tuple[nn.Layer, str, tuple[int, ...], str]:
     """(model, arch, input shape, what the weights are) of a training run's directory:
     the network and weights train.py left there (paper.load_run), fed images of the
-    run's channels and size, or of `input_size` (height [width])."""
-    model, network = load_run(run)
-    size = list(input_size or network['image_size'])
-    size = size * 2 if len(size) == 1 else size
-    return model, network['arch'], (-1, network['in_channels'], *size), \
-        f'trained in {run}, epoch {network["epoch"]}'
+    run's channels and size, or of `input_size` ([channels] height [width])."""
+    loaded = load_run(run)
+    network = loaded.network
+    shape = input_shape(network.arch, input_size or network.image_size, network.in_channels)
+    return loaded.model, network.arch, shape, f'trained in {run}, epoch {loaded.epoch}'
 
 
 # Every network is checked with oneDNN on, as Paddle Inference runs by default.  (Option
@@ -204,24 +217,45 @@ def run_model(run, input_size=None):
 # heap under Paddle Inference 3.3; blocks.py appends zero channels instead.)
 
 
-def export(arch, output, weights=None, force=False, input_size=None, num_classes=None,
-           run=None):
+@dataclass(frozen=True)
+class ExportResult:
+    """What export() saved, and how the saved model compared with the dynamic graph."""
+    arch: str
+    output: str
+    files: list[str]
+    shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    weights: str | None
+    notes: list[str]
+    onednn: bool
+    max_diff: float
+    max_logit: float
+    relative: float
+    passed: bool
+
+
+def export(arch: str | None, output: str | os.PathLike[str], weights: str | None = None,
+           force: bool = False, input_size: Sequence[int] | None = None,
+           num_classes: int | None = None, run: str | None = None) -> ExportResult:
     """Save `arch` to `output` and check it under Paddle Inference; with `run` (a
     train.py output directory) the network trained there instead of `arch`.
 
-    `input_size` is one or two integers, by default the network's own (224, or 32
-    for a CIFAR network).  Returns a dict with what was saved and the comparison.
-    `output` is only written when the relative difference is within TOLERANCE.
+    `input_size` is [channels] height [width], by default the network's own (224, or 32
+    for a CIFAR network).  `output` is only written when the relative difference is
+    within TOLERANCE.
     """
     if run is not None:
-        check_output(output, force)
+        check_export_directory(output, force)
         model, arch, shape, weights = run_model(run, input_size)
-        notes = []
+        notes: list[str] = []
     else:
+        assert arch is not None
         input_size = input_size or (default_input(arch)[0],)
-        input_shape(arch, input_size)                       # checked before anything is built
-        check_output(output, force)
-        model, notes = build_model(arch, weights, num_classes)
+        channels = network_image_size(arch, input_size)[0]    # checked before anything is built
+        if arch not in CIFAR_ARCHS:
+            input_shape(arch, input_size)
+        check_export_directory(output, force)
+        model, notes = build_model(arch, weights, num_classes, channels)
         shape = input_shape(arch, input_size, model.conv._in_channels)
     with staging(output) as directory:
         save(model, directory, shape, output)
@@ -229,32 +263,30 @@ def export(arch, output, weights=None, force=False, input_size=None, num_classes
         max_diff, max_logit, output_shape = differences(model, predictor, shape)
         relative = max_diff / max_logit if max_logit else max_diff
         passed = relative <= TOLERANCE
-        files = sorted(os.listdir(directory))
+        saved = sorted(os.listdir(directory))
         if passed:
             try:
                 install(directory, output)
             except OSError as error:
                 raise UsageError(f'{output} cannot be written: {error.strerror or error}')
-    return {'arch': arch, 'output': str(output), 'files': files, 'shape': shape,
-            'output_shape': output_shape,
-            'weights': weights, 'notes': notes, 'onednn': predictor.onednn_enabled(),
-            'max_diff': max_diff, 'max_logit': max_logit, 'relative': relative,
-            'passed': passed}
+    return ExportResult(arch, str(output), saved, shape, output_shape, weights, notes,
+                        predictor.onednn_enabled(), max_diff, max_logit, relative, passed)
 
 
-def report(result):
+def report(result: ExportResult) -> list[str]:
     """The lines export.py prints for a result of export()."""
-    weights = result['weights'] or f'random weights, paddle.seed({SEED})'
-    shape, output_shape = (', '.join(map(str, result[key])) for key in ('shape', 'output_shape'))
-    mode = 'oneDNN on' if result['onednn'] else 'oneDNN off'
-    verdict = 'OK' if result['passed'] else f'ABOVE {TOLERANCE:g}'
-    lines = [f"{result['arch']} ({weights}): input [{shape}], output [{output_shape}]",
+    weights = result.weights or f'random weights, paddle.seed({SEED})'
+    shape, output_shape = (', '.join(map(str, value)) for value in (result.shape,
+                                                                    result.output_shape))
+    mode = 'oneDNN on' if result.onednn else 'oneDNN off'
+    verdict = 'OK' if result.passed else f'ABOVE {TOLERANCE:g}'
+    lines = [f'{result.arch} ({weights}): input [{shape}], output [{output_shape}]',
              f"Paddle Inference on CPU ({mode}) vs the dynamic graph, batches "
-             f"{' and '.join(map(str, CHECK_BATCHES))}: max|diff| {result['max_diff']:.3g}, "
-             f"max|logit| {result['max_logit']:.4g}",
-             f"relative difference {result['relative']:.3g} (limit {TOLERANCE:g}): {verdict}"]
-    if result['passed']:
-        lines.append(f"saved {result['output']}/: {', '.join(result['files'])}")
+             f"{' and '.join(map(str, CHECK_BATCHES))}: max|diff| {result.max_diff:.3g}, "
+             f'max|logit| {result.max_logit:.4g}',
+             f'relative difference {result.relative:.3g} (limit {TOLERANCE:g}): {verdict}']
+    if result.passed:
+        lines.append(f"saved {result.output}/: {', '.join(result.files)}")
     else:
-        lines.append(f"nothing saved to {result['output']}")
+        lines.append(f'nothing saved to {result.output}')
     return lines

@@ -2,17 +2,19 @@
 trained alike, side by side (scripts/degradation.py), their error curves drawn as
 Figure 6, and their layer responses as Figure 7."""
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from tabulate import tabulate
 
 from resnet.configs import CIFAR_ARCHS, CIFAR_LAYERS
 from resnet_tools.errors import UsageError
-from resnet_tools.files import check_writable_directory
 from resnet_tools.paper import responses
-from resnet_tools.paper.networks import DEEPEST, train_job
+from resnet_tools.paper.experiment import Experiment, FinishedRun, PlannedRun, finished
+from resnet_tools.paper.networks import DEEPEST
 from resnet_tools.specs import KINDS, display_name
-from resnet_tools.training import jobs, run_directory
+from resnet_tools.training import LOG_FILE, Settings
 from resnet_tools.views import plots
 
 
@@ -43,63 +45,41 @@ def degradation_archs(plain_depths, resnet_depths, flags=('--plain', '--resnet')
     return archs
 
 
-def prepare_degradation(archs, output, resume=False, force=False):
-    """{arch: whether --resume continues it}, once every run's folder is checked: call it
-    before the data is read, not after an hour of training."""
-    check_writable_directory('--output', output)
-    # --resume continues the runs that have a checkpoint and starts the others.
-    started = {arch: resume and run_directory.has_checkpoint(os.path.join(output, arch))
-               for arch in archs}
-    for arch in archs:
-        run_directory.prepare_output(os.path.join(output, arch), started[arch], force)
-    return started
-
-
-def settings_of(arch, settings, deepest_lr=None):
+def settings_of(arch: str, settings: Settings, deepest_lr: float | None = None) -> Settings:
     """The settings of `arch` in the degradation run: ResNet-110's rate is `deepest_lr`
     (if given), the others' that of `settings`."""
     return replace(settings, lr=deepest_lr) if arch == DEEPEST and deepest_lr else settings
 
 
-def run_degradation(started, data_source, settings, output, workers, force=False, device='cpu',
-                    shown=False, report=print, deepest_lr=None):
-    """Train every network of `started` (from prepare_degradation, which has checked
-    their folders) into output/<arch>, alike but for ResNet-110's `deepest_lr`, in
-    `workers` processes; the deepest first, so that the longest runs do not start last.
-    {name: outcome}, as jobs.run_jobs returns them."""
-    order = sorted(started, key=lambda arch: -CIFAR_ARCHS[arch]['layers'])
-    tasks = [jobs.Job(display_name(arch), os.path.join(output, arch), train_job,
-                      {'arch': arch, 'data_source': data_source,
-                       'settings': settings_of(arch, settings, deepest_lr),
-                       'output': os.path.join(output, arch), 'resume': started[arch],
-                       'force': force, 'device': device})
-             for arch in order]
-    return jobs.run_jobs(tasks, workers, report=report, shown=shown)
+def degradation_experiment(archs: Sequence[str], settings: Settings,
+                           deepest_lr: float | None = None) -> Experiment:
+    """The runs of Figure 6 into OUTPUT/<arch>, alike but for ResNet-110's `deepest_lr`;
+    the deepest first, so that the longest runs do not start last."""
+    order = sorted(archs, key=lambda arch: -CIFAR_ARCHS[arch]['layers'])
+    return Experiment([PlannedRun(arch, display_name(arch), arch,
+                                  settings_of(arch, settings, deepest_lr)) for arch in order],
+                      ', '.join(map(display_name, archs)), 'network')
 
 
-def finished_runs(directory):
-    """{arch: (run description, log rows)} of the CIFAR runs in directory/<arch>/."""
+def finished_runs(directory: str | os.PathLike[str]) -> dict[str, FinishedRun]:
+    """{arch: FinishedRun} of the CIFAR runs in directory/<arch>/."""
     runs = {}
     # Plain networks first, as in the figure, each kind by depth.
     for arch in sorted(CIFAR_ARCHS, key=lambda name: ('resnet' in name, CIFAR_ARCHS[name]['layers'])):
-        log = os.path.join(directory, arch, run_directory.LOG_FILE)
-        if os.path.isfile(log):
-            run = run_directory.read_run(os.path.join(directory, arch))
-            runs[arch] = (run, run_directory.read_log(log))
+        run = finished(os.path.join(directory, arch))
+        if run is not None:
+            runs[arch] = run
     if not runs:
-        raise UsageError(f'{directory} holds no runs: no <arch>/{run_directory.LOG_FILE} for any of '
+        raise UsageError(f'{directory} holds no runs: no <arch>/{LOG_FILE} for any of '
                          f'cifar_plain20, cifar_resnet20 ...')
     return runs
 
 
-def table(runs):
+def table(runs: Mapping[str, FinishedRun]) -> list[list[Any]]:
     """Rows of network, params, final training and test error (%), seconds."""
-    rows = []
-    for arch, (run, log) in runs.items():
-        last = log[-1]
-        rows.append([display_name(arch), run.get('params'), 100 * last['train_error'],
-                     100 * last['test_error'], sum(row['seconds'] for row in log)])
-    return rows
+    return [[display_name(arch), run.params, 100 * run.last.train_error,
+             100 * run.last.test_error, sum(row.seconds for row in run.log)]
+            for arch, run in runs.items()]
 
 
 TABLE_HEADERS = ('network', 'params', 'training error %', 'test error %', 'seconds')
@@ -113,10 +93,10 @@ def draw(runs, output):
     """Figure 6: plain networks left, ResNets right, one colour per depth."""
     panels = []
     for prefix, title in KINDS:
-        curves = [(display_name(arch), str(CIFAR_ARCHS[arch]['layers']), log)
-                  for arch, (_, log) in runs.items() if arch.startswith(f'cifar_{prefix}')]
+        curves = [(display_name(arch), str(CIFAR_ARCHS[arch]['layers']), run.log)
+                  for arch, run in runs.items() if arch.startswith(f'cifar_{prefix}')]
         panels.append((title, curves))
-    data_names = sorted({run.get('data', '?') for run, _ in runs.values()})
+    data_names = sorted({run.data for run in runs.values()})
     return plots.draw_error_curves(panels, output, subtitle=f'data: {", ".join(data_names)}')
 
 

@@ -5,15 +5,21 @@ The training loop, the data and the figures know nothing of ResNet
 (resnet_tools.training, resnet_tools.views.plots); this module picks the networks.
 """
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from paddle import nn
 
 import resnet
 from resnet.configs import CIFAR_ARCHS
+from resnet_tools import training
 from resnet_tools.errors import UsageError
 from resnet_tools.paper import responses
 from resnet_tools.specs import arch_name
-from resnet_tools import training
-from resnet_tools.training import checkpoints, data
+from resnet_tools.training import Claim, Data, DataSource, LogRow, Settings, TrainResult, checkpoints
 from resnet_tools.weights import names as weights
+
 SHORTCUT_OPTIONS = ('A', 'B', 'C')
 # On the 1,438 training digits: 15 epochs of batch 128 (180 steps), the first at
 # lr/10, the paper's warm-up (Section 4.2).  Without it ResNet-56 starts unstably
@@ -52,47 +58,71 @@ def check_shortcut(arch, shortcut):
     return shortcut
 
 
-def network_of(arch, data, shortcut=None):
-    """How train_network builds `arch` for `data` (with its own shortcut option unless
-    `shortcut` is given): what load_run needs to build it again."""
-    return {'arch': arch, 'in_channels': data.in_channels, 'num_classes': data.num_classes,
-            'shortcut': shortcut or CIFAR_ARCHS[arch]['shortcut'],
-            'image_size': list(data.train_images.shape[2:])}
+@dataclass(frozen=True)
+class Network:
+    """How a run built its CIFAR network, sized for its data: what load_run needs to
+    build it again.  run.json and the checkpoint keep it as a dict (to_dict)."""
+    arch: str
+    in_channels: int
+    num_classes: int
+    shortcut: str
+    image_size: tuple[int, ...]
+
+    @classmethod
+    def of(cls, arch: str, data: Data, shortcut: str | None = None) -> 'Network':
+        """How train_network builds `arch` for `data`, with its own shortcut option
+        unless `shortcut` is given."""
+        return cls(arch, data.in_channels, data.num_classes,
+                   shortcut or CIFAR_ARCHS[arch]['shortcut'], tuple(data.train_images.shape[2:]))
+
+    def build(self) -> nn.Layer:
+        """The network, with fresh weights."""
+        return resnet.build(self.arch, num_classes=self.num_classes,
+                            in_channels=self.in_channels, shortcut=self.shortcut)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {'arch': self.arch, 'in_channels': self.in_channels,
+                'num_classes': self.num_classes, 'shortcut': self.shortcut,
+                'image_size': list(self.image_size)}
+
+    @classmethod
+    def from_dict(cls, network: Mapping[str, Any]) -> 'Network':
+        return cls(network['arch'], network['in_channels'], network['num_classes'],
+                   network['shortcut'], tuple(network['image_size']))
 
 
-def build_network(network):
-    """The network a run's description names (see network_of), with fresh weights."""
-    return resnet.build(network['arch'], num_classes=network['num_classes'],
-                        in_channels=network['in_channels'], shortcut=network['shortcut'])
-
-
-def train_network(arch, data, settings, output, progress=None, report=print, shortcut=None,
-                  **options):
+def train_network(arch: str, data: Data, settings: Settings, output: str,
+                  progress: Callable[[int, str], Any] | None = None,
+                  report: Callable[[str], None] = print, shortcut: str | None = None,
+                  taken: Claim | None = None, **options: Any) -> TrainResult:
     """Train the CIFAR network `arch`, sized for `data` (with `shortcut`, A, B or C for a
-    ResNet, or its own option), with training.train; then record its layer responses
-    (Figure 7) in output/responses.csv."""
+    ResNet, or its own option), with training.train (in `taken`, the output directory
+    already claimed, if given); then record its layer responses (Figure 7) in
+    output/responses.csv.  `options` are those of training.Run: resume, force, device."""
     check_arch(arch)
-    network = network_of(arch, data, check_shortcut(arch, shortcut))
-
-    def build():
-        return build_network(network)
-
-    description = {'data': data.name, 'train_images': len(data.train_labels),
-                   'test_images': len(data.test_labels), 'network': network}
-    result = training.train(arch, build, data, settings, output, description=description,
-                            progress=progress, report=report, **options)
+    network = Network.of(arch, data, check_shortcut(arch, shortcut))
+    details = {'data': data.name, 'train_images': len(data.train_labels),
+               'test_images': len(data.test_labels), 'network': network.to_dict()}
+    result = training.train(training.Run(arch, network.build, data, settings, output, details,
+                                         progress=progress, report=report, **options), taken)
     if training.processes()[1] == 0:
-        responses.write_responses(output, responses.layer_responses(result['model'],
+        responses.write_responses(output, responses.layer_responses(result.model,
                                                                     data.test_images))
     return result
 
 
-def load_run(directory):
-    """(model, network) of the training run in `directory`: the network train.py trained
-    there, built with the run's own arch, input channels, classes and shortcut option,
-    with the weights of its last checkpoint, in eval mode; `network` is the dict of
-    network_of (arch, in_channels, num_classes, shortcut, image_size) and the 'epoch'
-    of the checkpoint.
+@dataclass(frozen=True)
+class LoadedRun:
+    """The network of a training run with the weights of its last checkpoint, in eval
+    mode; the checkpoint is of `epoch`."""
+    model: nn.Layer
+    network: Network
+    epoch: int
+
+
+def load_run(directory: str | os.PathLike[str]) -> LoadedRun:
+    """The network train.py trained in `directory`, built with the run's own arch, input
+    channels, classes and shortcut option, with the weights of its last checkpoint.
 
     The checkpoint is read as --resume reads it (every file checked against the
     manifest, nothing unpickled); a UsageError says what is missing or damaged, and a
@@ -107,29 +137,40 @@ def load_run(directory):
                             'again, or convert that file once with scripts/convert.py'
                             if old else ': train one with scripts/train.py --output DIR'))
     checkpoint = checkpoints.load(directory, prefix=f'--run {directory}: ')
-    network = checkpoint.state.get('description', {}).get('network')
-    if not isinstance(network, dict) or network.get('arch') not in CIFAR_ARCHS:
+    described = checkpoint.state.get('description', {}).get('network')
+    if not isinstance(described, dict) or described.get('arch') not in CIFAR_ARCHS:
         raise UsageError(f'--run {directory}: its checkpoint does not say which CIFAR network '
                          f'it is (no "network" in {checkpoints.STATE_FILE})')
-    model = build_network(network)
+    network = Network.from_dict(described)
+    model = network.build()
     weights.check_fits(weights.shapes_of(checkpoint.model), weights.shapes_of(model.state_dict()),
-                       network['arch'], checkpoint.directory)
+                       network.arch, checkpoint.directory)
     model.set_state_dict(checkpoint.model)
     model.eval()
-    return model, {**network, 'epoch': checkpoint.epoch}
+    return LoadedRun(model, network, checkpoint.epoch)
 
 
-_loaded = {}
+@dataclass(frozen=True)
+class JobResult:
+    """What a run in a worker process sends back (resnet_tools.training.jobs): its
+    parameters, the sha256 of its weights, its last epoch, and the end of its 'done' line."""
+    params: int
+    digest: str
+    last: LogRow
+    summary: str
 
 
-def train_job(progress, report, arch, data_source, settings, output, **options):
-    """train_network in a worker process (resnet_tools.jobs): the data is read there,
-    once per process, from `data_source`, the arguments of data.load."""
-    key = tuple(sorted(data_source.items()))
-    if key not in _loaded:
-        _loaded[key] = data.load(**data_source)
-    result = train_network(arch, _loaded[key], settings, output, progress, report, **options)
-    last = result['log'][-1]
-    return {'params': result['params'], 'digest': result['digest'], 'last': last,
-            'summary': f'training error {100 * last["train_error"]:.2f} %, test error '
-                       f'{100 * last["test_error"]:.2f} %, weights sha256 {result["digest"][:16]}'}
+_loaded: dict[DataSource, Data] = {}   # the data of each source, read once per process
+
+
+def train_job(progress: Callable[[int, str], Any], report: Callable[[str], None], arch: str,
+              source: DataSource, settings: Settings, output: str, **options: Any) -> JobResult:
+    """train_network in a worker process (resnet_tools.training.jobs): the data is read
+    there, once per process, from `source`."""
+    if source not in _loaded:
+        _loaded[source] = source.load()
+    result = train_network(arch, _loaded[source], settings, output, progress, report, **options)
+    last = result.log[-1]
+    return JobResult(result.params, result.digest, last,
+                     f'training error {100 * last.train_error:.2f} %, test error '
+                     f'{100 * last.test_error:.2f} %, weights sha256 {result.digest[:16]}')

@@ -2,14 +2,16 @@
 options A, B and C over several seeds (scripts/shortcuts.py), beside the paper's table."""
 import os
 import statistics
+from collections.abc import Sequence
 from dataclasses import replace
 
 from tabulate import tabulate
 
 from resnet_tools.errors import UsageError
-from resnet_tools.paper.networks import SHORTCUT_OPTIONS, train_job
+from resnet_tools.paper.experiment import Experiment, FinishedRun, PlannedRun, finished
+from resnet_tools.paper.networks import SHORTCUT_OPTIONS
 from resnet_tools.specs import display_name
-from resnet_tools.training import jobs, run_directory
+from resnet_tools.training import LOG_FILE, Settings
 
 
 SHORTCUT_ARCH = 'cifar_resnet20'
@@ -23,36 +25,28 @@ def shortcut_folder(option, seed):
     return f'{option}-seed{seed}'
 
 
-def shortcut_runs(options, seeds):
-    """[(option, seed, folder name)] of the shortcut experiment."""
-    return [(option, seed, shortcut_folder(option, seed)) for option in options for seed in seeds]
+def shortcut_experiment(options: Sequence[str], seeds: Sequence[int],
+                        settings: Settings) -> Experiment:
+    """ResNet-20 with each shortcut option and seed, into OUTPUT/<option>-seed<k>."""
+    return Experiment([PlannedRun(shortcut_folder(option, seed),
+                                  f'{display_name(SHORTCUT_ARCH)} {option} seed {seed}',
+                                  SHORTCUT_ARCH, replace(settings, seed=seed), option)
+                       for option in options for seed in seeds],
+                      f'{display_name(SHORTCUT_ARCH)}, shortcuts {" ".join(options)}, '
+                      f'seeds {" ".join(map(str, seeds))}', 'run')
 
 
-def run_shortcuts(runs, data_source, settings, output, workers, started, force=False,
-                  device='cpu', shown=False, report=print):
-    """Train ResNet-20 with each (option, seed) of `runs` into output/<option>-seed<k>."""
-    tasks = [jobs.Job(f'{display_name(SHORTCUT_ARCH)} {option} seed {seed}',
-                      os.path.join(output, folder), train_job,
-                      {'arch': SHORTCUT_ARCH, 'data_source': data_source,
-                       'settings': replace(settings, seed=seed),
-                       'output': os.path.join(output, folder), 'shortcut': option,
-                       'resume': started[folder], 'force': force, 'device': device})
-             for option, seed, folder in runs]
-    return jobs.run_jobs(tasks, workers, report=report, shown=shown)
-
-
-def finished_shortcut_runs(directory):
-    """{option: [(run description, log rows)]} of every <option>-seed<k>/ in directory."""
-    found = {}
+def finished_shortcut_runs(directory: str | os.PathLike[str]) -> dict[str, list[FinishedRun]]:
+    """{option: [FinishedRun]} of every <option>-seed<k>/ in directory."""
+    found: dict[str, list[FinishedRun]] = {}
     for name in sorted(os.listdir(directory)):
         option, _, seed = name.partition('-seed')
-        log = os.path.join(directory, name, run_directory.LOG_FILE)
-        if option in SHORTCUT_OPTIONS and seed.isdigit() and os.path.isfile(log):
-            found.setdefault(option, []).append((run_directory.read_run(os.path.join(directory, name)),
-                                                 run_directory.read_log(log)))
+        run = finished(os.path.join(directory, name))
+        if option in SHORTCUT_OPTIONS and seed.isdigit() and run is not None:
+            found.setdefault(option, []).append(run)
     if not found:
         raise UsageError(f'{directory} holds no shortcut runs: no <option>-seed<k>/'
-                         f'{run_directory.LOG_FILE} for A, B or C')
+                         f'{LOG_FILE} for A, B or C')
     return found
 
 
@@ -73,13 +67,13 @@ def format_shortcut_table(found):
     data_names, epochs = set(), set()
     for option in sorted(found):
         runs = found[option]
-        params = sorted({run.get('params') for run, _ in runs})
-        data_names |= {run.get('data', '?') for run, _ in runs}
-        epochs |= {len(log) for _, log in runs}
-        rows.append([option, ', '.join(f'{count:,}' for count in params if count is not None),
+        params = sorted({run.params for run in runs if run.params is not None})
+        data_names |= {run.data for run in runs}
+        epochs |= {len(run.log) for run in runs}
+        rows.append([option, ', '.join(f'{count:,}' for count in params),
                      len(runs),
-                     mean_and_spread([100 * log[-1]['train_error'] for _, log in runs]),
-                     mean_and_spread([100 * log[-1]['test_error'] for _, log in runs]),
+                     mean_and_spread([100 * run.last.train_error for run in runs]),
+                     mean_and_spread([100 * run.last.test_error for run in runs]),
                      *(f'{value:.2f}' for value in PAPER_TABLE_3[option])])
     ours = (f'{display_name(SHORTCUT_ARCH)} on {", ".join(sorted(data_names))}, '
             f'{"/".join(map(str, sorted(epochs)))} epochs: final errors, mean ± sample std '
@@ -95,7 +89,7 @@ def shortcut_spread_finding(found):
     """Whether the options' mean test errors differ by more than their seeds' spread:
     for the two options furthest apart, the gap against twice the standard error of
     the difference of two means, sqrt(s1^2/n1 + s2^2/n2)."""
-    errors = {option: [100 * log[-1]['test_error'] for _, log in runs]
+    errors = {option: [100 * run.last.test_error for run in runs]
               for option, runs in found.items()}
     if len(errors) < 2 or any(len(values) < 2 for values in errors.values()):
         return None

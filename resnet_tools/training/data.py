@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paddleinfo.cli import integer
 from resnet_tools.errors import UsageError
 
 DATASETS = ('digits', 'cifar10')
@@ -157,39 +156,22 @@ def cifar10(data_file, train_size=None, test_size=None):
                 num_classes=10, padding=CIFAR_PADDING)
 
 
-def load(name, data_file=None, train_size=None, test_size=None):
-    if name == 'digits':
-        if data_file is not None:
-            raise UsageError('--data-file is for --data cifar10; the digits come with scikit-learn')
-        return digits(train_size, test_size)
-    if name == 'cifar10':
-        return cifar10(data_file, train_size, test_size)
-    raise UsageError(f'--data {name} is not known; choose from {", ".join(DATASETS)}')
+@dataclass(frozen=True)
+class DataSource:
+    """Which data a run reads, and how much of it: all that another process needs to read
+    the same images (scripts/degradation.py's workers each read their own)."""
+    name: str = 'digits'
+    data_file: str | None = None
+    train_size: int | None = None
+    test_size: int | None = None
 
-
-def add_arguments(parser):
-    parser.add_argument('--data', default='digits', metavar='NAME',
-                        help='digits (scikit-learn\'s 8x8 handwritten digits, 1,438 training and '
-                             '359 test images, a fixed split) or cifar10 (needs --data-file) '
-                             '(default: digits)')
-    parser.add_argument('--data-file', metavar='FILE',
-                        help='the CIFAR-10 python archive, cifar-10-python.tar.gz, for --data cifar10')
-    parser.add_argument('--train-size', metavar='N',
-                        help='train on the first N training images only (default: all); '
-                             'for quick trials')
-    parser.add_argument('--test-size', metavar='N',
-                        help='test on the first N test images only (default: all)')
-
-
-def source_from_args(args):
-    """The arguments of load() that the --data, --data-file, --train-size and
-    --test-size flags ask for, as a dict (what another process needs to read the data)."""
-    sizes = [None if text is None else integer(flag, text)
-             for flag, text in (('--train-size', args.train_size), ('--test-size', args.test_size))]
-    return {'name': args.data, 'data_file': args.data_file, 'train_size': sizes[0],
-            'test_size': sizes[1]}
-
-
-def from_args(args):
-    """The data that the --data, --data-file, --train-size and --test-size flags ask for."""
-    return load(**source_from_args(args))
+    def load(self) -> Data:
+        """The images, split, scaled and mean-subtracted."""
+        if self.name == 'digits':
+            if self.data_file is not None:
+                raise UsageError('--data-file is for --data cifar10; the digits come with '
+                                 'scikit-learn')
+            return digits(self.train_size, self.test_size)
+        if self.name == 'cifar10':
+            return cifar10(self.data_file, self.train_size, self.test_size)
+        raise UsageError(f'--data {self.name} is not known; choose from {", ".join(DATASETS)}')

@@ -11,7 +11,7 @@ beside it.
 A job is a module-level function (so that a spawned process can import it) called
 as function(progress=..., report=..., **arguments) in a worker that holds the lock
 of the job's folder (training.train takes it); it returns something picklable, a dict
-whose 'summary' ends the job's 'done' line.  The parent collects:
+whose `summary` attribute ends the job's 'done' line.  The parent collects:
   - each job's lines (`report`), printed as '<name>: <line>';
   - its outcome: ('done', result), ('failed', one line), or ('stopped', one line);
   - on a terminal, one progress bar per running job.
@@ -28,6 +28,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+from paddleinfo.arguments import check_range
 from resnet_tools.errors import Stop, UsageError
 
 THREADS_PER_WORKER = 1
@@ -47,8 +48,7 @@ class Stopped(Exception):
 
 
 def check_workers(workers):
-    if workers < 1:
-        raise UsageError(f'--jobs {workers} is out of range: it must be at least 1')
+    check_range('--jobs', workers, 1)
     return workers
 
 
@@ -277,7 +277,7 @@ def _lost(jobs, outcomes, slots, processes, display):
 
 def describe_outcome(job, kind, detail):
     if kind == 'done':
-        summary = detail.get('summary') if isinstance(detail, dict) else None
+        summary = getattr(detail, 'summary', None)
         return f'{job.name}: done' + (f'; {summary}' if summary else '')
     if kind == 'failed':
         return f'{job.name}: failed: {detail}'

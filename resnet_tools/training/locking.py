@@ -109,3 +109,22 @@ def check_free(directory):
                          f'wait for it to end, or stop it first')
     finally:
         os.close(descriptor)
+
+
+@contextlib.contextmanager
+def owning_new(directory):
+    """owning(directory), and if the block fails before anything but the lock was
+    written into a directory it made, the directory is removed again (while the lock
+    is still held): a refused run leaves no trace."""
+    directory = os.fspath(directory)
+    existed = os.path.isdir(directory)
+    with owning(directory):
+        try:
+            yield directory
+        except BaseException:
+            if not existed:
+                with contextlib.suppress(OSError):
+                    if os.listdir(directory) == [LOCK_FILE]:
+                        os.remove(os.path.join(directory, LOCK_FILE))
+                        os.rmdir(directory)
+            raise

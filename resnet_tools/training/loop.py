@@ -7,12 +7,14 @@ at 50 % and 75 % of the run (the paper's 32k and 48k of 64k iterations).
 After every epoch the output directory gets a checkpoint, one unit of
 safetensors and JSON files switched to by a manifest written last (the layout and
 why it is safe against a kill at any instant: resnet_tools/training/checkpoints.py), and
-  log.csv          one row per epoch (LOG_COLUMNS); errors are fractions
-and at the start run.json, the run's description (network, parameters, data, settings).
+  log.csv          one row per epoch (a LogRow); errors are fractions
+and at the start run.json, the run's RunRecord (network, parameters, data, settings):
+the folder's files are run_directory.py's.
 One process owns the directory while it trains (resnet_tools/training/locking.py).
 
 Stops: SIGINT (Ctrl-C) and SIGTERM end the run at the next step boundary, or after
-the save under way, with a `cli.Stop` (exit 130 or 143) naming the last checkpoint;
+the save under way, with a Stop (resnet_tools.errors; exit 130 or 143) naming the last
+checkpoint;
 a loss that is not finite ends it with exit 1 before anything is saved.
 
 Repeatable: the weights start from `paddle.seed(seed)`, and every epoch's data
@@ -36,24 +38,27 @@ import signal
 import threading
 import time
 import types
-from dataclasses import asdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import paddle
 import paddle.nn.functional as F
+from paddle import nn
 
 from resnet.blocks import quiet_batch_norm
 from resnet_tools import files
 from resnet_tools.errors import Stop, UsageError
-from resnet_tools.files import check_writable_directory
-from resnet_tools.training import checkpoints, locking
+from resnet_tools.training import checkpoints
+from resnet_tools.training.checkpoints import Checkpoint
+from resnet_tools.training.data import Data
 from resnet_tools.training.distributed import (agree, all_sum, average_buffers, barrier,
                                                init_parallel, process_batches, processes,
                                                set_device)
-from resnet_tools.training.run_directory import (LOG_FILE, RUN_FILE, describe_row, format_log,
-                                                 prepare_output)
-from resnet_tools.training.settings import learning_rate
-
+from resnet_tools.training.run_directory import (LOG_FILE, Claim, LogRow, RunRecord, claim,
+                                                 format_log, write_run)
+from resnet_tools.training.settings import Settings, learning_rate
 
 EVAL_BATCH = 500    # images per forward pass when testing (eval mode: any size gives the same)
 
@@ -97,9 +102,10 @@ def next_generator_state(seed, epoch):
     return json.loads(json.dumps(state))     # numpy ints as plain JSON numbers
 
 
-def check_checkpoint(checkpoint, output, name, description, model, optimizer_keys):
+def check_checkpoint(checkpoint: Checkpoint, run: 'Run', description: dict[str, Any],
+                     model: nn.Layer, optimizer_keys: dict[str, tuple[int, ...]]) -> None:
     """A UsageError unless the checkpoint read back is of this run and this network."""
-    state = checkpoint.state
+    state, output, name = checkpoint.state, run.output, run.name
     if state.get('model') != name:
         raise UsageError(f'--resume: the checkpoint in {output} is of {state.get("model")}, '
                          f'not {name}')
@@ -129,23 +135,26 @@ def optimizer_accumulators(model):
     return {f'{p.name}_velocity_0': tuple(p.shape) for p in model.parameters() if not p.stop_gradient}
 
 
-def save_checkpoint(output, model, optimizer, epoch, state):
-    """Switch `output` to the checkpoint of `epoch` (checkpoints.save), then copy its
-    log to log.csv.  A failed write is a UsageError: the previous checkpoint stays."""
+def save_checkpoint(output: str, model: nn.Layer, optimizer: Any, epoch: int,
+                    state: dict[str, Any], log: Sequence[LogRow]) -> None:
+    """Switch `output` to the checkpoint of `epoch` (checkpoints.save), with `log` and the
+    JSON `state` of the run; then copy the log to log.csv.  A failed write is a
+    UsageError: the previous checkpoint stays."""
     try:
         checkpoints.save(output, epoch, model.state_dict(), optimizer.state_dict(),
-                         {**state, 'next_generator': next_generator_state(
-                             state['description']['settings']['seed'], epoch)})
+                         {**state, 'log': [asdict(row) for row in log],
+                          'next_generator': next_generator_state(
+                              state['description']['settings']['seed'], epoch)})
     except OSError as error:
-        last = state['log'][-2]['epoch'] if len(state['log']) > 1 else 0
+        last = log[-2].epoch if len(log) > 1 else 0
         raise UsageError(f'{output}: the checkpoint of epoch {epoch} cannot be written '
                          f'({error.strerror or error}); the last checkpoint is epoch {last}')
     # After the switch: log.csv follows the checkpoint (a kill just here leaves it one
     # epoch behind, which the next start repairs from the checkpoint).
-    files.write_bytes(os.path.join(output, LOG_FILE), format_log(state['log']))
+    files.write_bytes(os.path.join(output, LOG_FILE), format_log(log))
 
 
-class Stops:
+class Signals:
     """SIGINT and SIGTERM, remembered rather than acted on, so that the loop can stop at
     a step boundary; the handlers before are put back at the end.  Installed only in the
     main thread (where Python delivers signals)."""
@@ -198,10 +207,10 @@ class Diverged(Exception):
 
 
 def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, progress,
-                stops=None):
+                signals=None):
     """One pass over the training images: (mean loss, error rate) over all processes.
 
-    Between steps it returns None if `stops` has seen a signal; a loss that is not
+    Between steps it returns None if `signals` has seen one; a loss that is not
     finite raises Diverged before the step that would spread it to the weights."""
     network.train()
     rng = np.random.default_rng([settings.seed, epoch])
@@ -219,7 +228,7 @@ def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, pro
                 logits = network(x)
             loss = F.cross_entropy(logits, y)
             value = float(loss)
-            stop, diverged = agree([stops is not None and stops.signal is not None,
+            stop, diverged = agree([signals is not None and signals.signal is not None,
                                     not math.isfinite(value)], world_size)
             if diverged:
                 raise Diverged(step, value)
@@ -240,44 +249,79 @@ def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, pro
     return loss / count, errors / count
 
 
-def stopped(stops, epoch, last):
-    """The cli.Stop of a run stopped by a signal in `epoch` (from 1), `last` saved."""
+def stop_after_signal(signals: Signals, epoch: int, last: int) -> Stop:
+    """The Stop of a run stopped by a signal in `epoch` (from 1), `last` saved."""
     return Stop(f'stopped in epoch {epoch}; the last checkpoint is epoch {last}'
                 f'{" (none yet)" if last == 0 else ""}; continue with --resume',
-                Stops.CODES[stops.signal])
+                Signals.CODES[signals.signal])
 
 
-def train(name, build_model, data, settings, output, resume=False, force=False, device='cpu',
-          description=None, progress=None, report=print):
-    """Train `build_model()` (a classifier for data.num_classes) into `output`.
+@dataclass(frozen=True)
+class Run:
+    """One training run: what to train, on what, how, and where.
 
     `name` identifies the network in the checkpoint (--resume refuses another);
-    `description` is a dict of whatever else defines the run (data, sizes), stored
-    and compared on --resume with the settings.  `progress(total, text)` gives a
-    tqdm-like bar, or None.  `report` gets one line per epoch (rank 0 only).
-    Returns {'log': rows, 'params': trainable parameters, 'digest': weights_digest,
-    'model': the trained network}.
+    `details` are whatever else defines the run (the data, its sizes, the network), kept
+    in run.json and the checkpoint and compared on --resume with the settings.
+    `progress(total, text)` gives a tqdm-like bar, or None; `report` gets one line per
+    epoch (rank 0 only)."""
+    name: str
+    build_model: Callable[[], nn.Layer]
+    data: Data
+    settings: Settings
+    output: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    resume: bool = False
+    force: bool = False
+    device: str = 'cpu'
+    progress: Callable[[int, str], Any] | None = None
+    report: Callable[[str], None] = print
 
-    Rank 0 holds the lock on `output` (locking.owning) from before its checks to the
-    end.  A signal ends the run with a cli.Stop (exit 130 or 143), a loss that is not
-    finite with a cli.Stop of exit code 1; the last complete checkpoint stays.
+    @property
+    def description(self) -> dict[str, Any]:
+        """What the checkpoint keeps of the run to compare on --resume."""
+        return {**self.details, 'settings': asdict(self.settings)}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A run's log, its trainable parameters, the sha256 of its weights (weights_digest)
+    and the trained network."""
+    log: list[LogRow]
+    params: int
+    digest: str
+    model: nn.Layer
+
+
+def train(run: Run, taken: Claim | None = None) -> TrainResult:
+    """Train `run.build_model()` (a classifier for run.data.num_classes) into run.output.
+
+    `taken` is the output directory, already taken by run_directory.claim (and then held
+    for the whole run); else train takes it itself.  Rank 0 holds the lock on the
+    directory from before its checks to the end.  A signal ends the run with a Stop
+    (exit 130 or 143), a loss that is not finite with a Stop of exit code 1; the last
+    complete checkpoint stays.
     """
-    settings.check()
+    run.settings.check()
+    world_size, _ = processes()
+    if run.settings.batch_size % world_size:
+        raise UsageError(f'--batch-size {run.settings.batch_size} is the global batch and must '
+                         f'divide evenly among the {world_size} processes')
+    set_device(run.device)        # a bad --device before the directory is made for the lock
+    if taken is not None:
+        return _in_claim(run, taken)
+    with claim(run.output, run.resume, run.force) as taken:
+        return _in_claim(run, taken)
+
+
+def _in_claim(run: Run, taken: Claim) -> TrainResult:
+    with Signals() as signals:
+        return _train(run, taken.checkpoint, signals)
+
+
+def _train(run: Run, checkpoint: Checkpoint | None, signals: Signals) -> TrainResult:
     world_size, rank = processes()
-    if settings.batch_size % world_size:
-        raise UsageError(f'--batch-size {settings.batch_size} is the global batch and must divide '
-                         f'evenly among the {world_size} processes')
-    description = {**(description or {}), 'settings': asdict(settings)}
-    check_writable_directory('--output', output)
-    set_device(device)        # a bad --device before the directory is made for the lock
-    with (locking.owning(output) if rank == 0 else contextlib.nullcontext()), Stops() as stops:
-        checkpoint = prepare_output(output, resume, force, rank)
-        return _train(name, build_model, data, settings, output, checkpoint, resume, force,
-                      device, description, progress, report, world_size, rank, stops)
-
-
-def _train(name, build_model, data, settings, output, checkpoint, resume, force, device,
-           description, progress, report, world_size, rank, stops):
+    settings, output, description = run.settings, run.output, run.description
     init_parallel(world_size)
     if world_size > 1:
         # Every process has checked the output directory before rank 0 writes to it.
@@ -286,19 +330,19 @@ def _train(name, build_model, data, settings, output, checkpoint, resume, force,
     # Fresh parameter and accumulator names (conv2d_0.w_0, ..._velocity_0) in every
     # run, so that a checkpoint's optimiser state fits any process that rebuilds it.
     with paddle.utils.unique_name.guard():
-        model = build_model()
+        model = run.build_model()
         optimizer = paddle.optimizer.Momentum(settings.lr, settings.momentum,
                                               parameters=model.parameters(),
                                               weight_decay=settings.weight_decay)
-        log, first = [], 0
+        log: list[LogRow] = []
+        first = 0
         if checkpoint is not None:
-            check_checkpoint(checkpoint, output, name, description, model,
-                             optimizer_accumulators(model))
+            check_checkpoint(checkpoint, run, description, model, optimizer_accumulators(model))
             model.set_state_dict(checkpoint.model)
             optimizer.set_state_dict({**{key: paddle.to_tensor(value)
                                          for key, value in checkpoint.optimizer.items()},
                                       **checkpoint.state.get('optimizer_scalars', {})})
-            log, first = list(checkpoint.state['log']), checkpoint.epoch
+            log, first = [LogRow(**row) for row in checkpoint.state['log']], checkpoint.epoch
         network = paddle.DataParallel(model) if world_size > 1 else model
         parameters = count_parameters(model)
         if rank == 0:
@@ -306,51 +350,48 @@ def _train(name, build_model, data, settings, output, checkpoint, resume, force,
                 os.makedirs(output, exist_ok=True)
                 # What a killed save left, or with --force the whole earlier run; the
                 # user's own files in the directory are not touched.
-                checkpoints.remove(checkpoints.everything(output) if force
+                checkpoints.remove(checkpoints.everything(output) if run.force
                                    else checkpoints.leftovers(output))
-                if force or checkpoint is None:
+                if run.force or checkpoint is None:
                     with contextlib.suppress(FileNotFoundError):
                         os.remove(os.path.join(output, LOG_FILE))
             except OSError as error:
                 raise UsageError(f'--output {output} cannot be prepared: {error.strerror or error}')
-            run = {'model': name, 'params': parameters, 'processes': world_size,
-                   'device': device, **description, 'data_description': data.describe()}
-            files.write_bytes(os.path.join(output, RUN_FILE), json.dumps(run, indent=1) + '\n')
+            write_run(output, RunRecord(run.name, parameters, world_size, run.device, settings,
+                                        run.data.describe(), run.details))
             if checkpoint is not None:   # log.csv may be an epoch behind its checkpoint
                 files.write_bytes(os.path.join(output, LOG_FILE), format_log(log))
-            elif resume:
-                report(f'{output} has no checkpoint yet (the run stopped in its first epoch): '
-                       f'it starts over at epoch 1')
+            elif run.resume:
+                run.report(f'{output} has no checkpoint yet (the run stopped in its first epoch): '
+                           f'it starts over at epoch 1')
         for epoch in range(first, settings.epochs):
             start = time.perf_counter()
             lr = learning_rate(settings, epoch)
             optimizer.set_lr(lr)
             try:
-                losses = train_epoch(network, optimizer, data, settings, epoch, world_size, rank,
-                                     progress if rank == 0 else None, stops)
+                losses = train_epoch(network, optimizer, run.data, settings, epoch, world_size,
+                                     rank, run.progress if rank == 0 else None, signals)
             except Diverged as diverged:
                 raise Stop(f'error: the training loss is {diverged.loss} in epoch {epoch + 1}, '
                            f'step {diverged.step}: the run diverged (try a lower --lr); the last '
                            f'checkpoint is epoch {epoch}, kept', 1)
             if losses is None:
-                raise stopped(stops, epoch + 1, epoch)
+                raise stop_after_signal(signals, epoch + 1, epoch)
             train_loss, train_error = losses
             average_buffers(model, world_size)
-            test_loss, test_error = evaluate(model, data.test_images, data.test_labels,
+            test_loss, test_error = evaluate(model, run.data.test_images, run.data.test_labels,
                                              world_size, rank)
             if not math.isfinite(test_loss):
                 raise Stop(f'error: the test loss is {test_loss} after epoch {epoch + 1}: the run '
                            f'diverged (try a lower --lr); the last checkpoint is epoch {epoch}, '
                            f'kept', 1)
-            log.append({'epoch': epoch + 1, 'lr': lr, 'train_loss': train_loss,
-                        'train_error': train_error, 'test_loss': test_loss,
-                        'test_error': test_error, 'seconds': time.perf_counter() - start})
+            log.append(LogRow(epoch + 1, lr, train_loss, train_error, test_loss, test_error,
+                              time.perf_counter() - start))
             if rank == 0:
                 save_checkpoint(output, model, optimizer, epoch + 1,
-                                {'model': name, 'log': log, 'description': description})
-                report(describe_row(log[-1], settings.epochs))
+                                {'model': run.name, 'description': description}, log)
+                run.report(log[-1].describe(settings.epochs))
             # A signal during the save is honoured once it is complete.
-            if epoch + 1 < settings.epochs and agree([stops.signal is not None], world_size)[0]:
-                raise stopped(stops, epoch + 1, epoch + 1)
-    return {'log': log, 'params': parameters, 'digest': weights_digest(model.state_dict()),
-            'model': model}
+            if epoch + 1 < settings.epochs and agree([signals.signal is not None], world_size)[0]:
+                raise stop_after_signal(signals, epoch + 1, epoch + 1)
+    return TrainResult(log, parameters, weights_digest(model.state_dict()), model)

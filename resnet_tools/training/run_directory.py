@@ -1,72 +1,132 @@
 """A run's output directory: what it holds besides the checkpoint (log.csv, run.json),
-how those are written and read, and the checks before a run takes the directory.
+how those are written and read, and how a run takes the directory.
 
   .lock            the run lock (training/locking.py): the live run's pid
-  run.json         what the run is (network, data, settings)
-  log.csv          one row per epoch up to the current checkpoint (LOG_COLUMNS)
+  run.json         what the run is (network, data, settings): a RunRecord
+  log.csv          one row per epoch up to the current checkpoint: LogRows
   checkpoint.json  and checkpoint-000K/: the checkpoint (training/checkpoints.py)
+
+`claim` takes the directory for a run: it checks that it can be written, locks it, and
+reads the checkpoint that --resume continues, once.
 """
+import contextlib
 import csv
 import io
 import json
 import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
+from resnet_tools import files
 from resnet_tools.errors import UsageError
 from resnet_tools.files import check_writable_directory
 from resnet_tools.training import checkpoints, locking
-
+from resnet_tools.training.checkpoints import Checkpoint
+from resnet_tools.training.distributed import processes
+from resnet_tools.training.settings import Settings
 
 LOG_FILE, RUN_FILE = 'log.csv', 'run.json'
-
-
 LOG_COLUMNS = ('epoch', 'lr', 'train_loss', 'train_error', 'test_loss', 'test_error', 'seconds')
 
 
-def format_log(rows):
+@dataclass(frozen=True)
+class LogRow:
+    """One epoch of a run, as log.csv has it; errors are fractions."""
+    epoch: int
+    lr: float
+    train_loss: float
+    train_error: float
+    test_loss: float
+    test_error: float
+    seconds: float
+
+    def describe(self, epochs: int) -> str:
+        """The line a run prints after the epoch."""
+        return (f'epoch {self.epoch}/{epochs}  lr {self.lr:.6g}  '
+                f'train loss {self.train_loss:.4f} error {100 * self.train_error:.2f} %  '
+                f'test loss {self.test_loss:.4f} error {100 * self.test_error:.2f} %  '
+                f'{self.seconds:.1f} s')
+
+
+def format_log(rows: Sequence[LogRow]) -> str:
     lines = io.StringIO()
     writer = csv.writer(lines, lineterminator='\n')
     writer.writerow(LOG_COLUMNS)
     for row in rows:
-        writer.writerow([row['epoch'], f"{row['lr']:.6g}",
-                         *(f'{row[key]:.6f}' for key in LOG_COLUMNS[2:-1]), f"{row['seconds']:.2f}"])
+        writer.writerow([row.epoch, f'{row.lr:.6g}',
+                         *(f'{getattr(row, key):.6f}' for key in LOG_COLUMNS[2:-1]),
+                         f'{row.seconds:.2f}'])
     return lines.getvalue()
 
 
-def read_log(path):
-    """The rows of a log.csv, as dicts of numbers (epoch an int)."""
+def read_log(path: str | os.PathLike[str]) -> list[LogRow]:
+    """The rows of a log.csv."""
     with open(path, newline='', encoding='utf-8') as file:
         rows = list(csv.DictReader(file))
-    return [{key: int(value) if key == 'epoch' else float(value) for key, value in row.items()}
-            for row in rows]
+    return [LogRow(**{key: int(value) if key == 'epoch' else float(value)
+                      for key, value in row.items()}) for row in rows]
 
 
-def read_run(directory):
-    """The run.json of a run directory, or {} for a log that came without one."""
+@dataclass(frozen=True)
+class RunRecord:
+    """run.json: what a run is.  `details` are its caller's (the paper's runs: the data,
+    its sizes and the network); run.json holds them beside the fixed fields, in this
+    order: model, params, processes, device, the details, settings, data_description."""
+    model: str
+    params: int
+    processes: int
+    device: str
+    settings: Settings
+    data_description: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {'model': self.model, 'params': self.params, 'processes': self.processes,
+                'device': self.device, **self.details, 'settings': asdict(self.settings),
+                'data_description': self.data_description}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> 'RunRecord':
+        settings = dict(record['settings'])
+        settings['milestones'] = tuple(settings['milestones'])
+        fixed = {item.name for item in fields(cls)} - {'details'}
+        return cls(record['model'], record['params'], record['processes'], record['device'],
+                   Settings(**settings), record['data_description'],
+                   {key: value for key, value in record.items() if key not in fixed})
+
+
+def write_run(output: str, record: RunRecord) -> None:
+    files.write_bytes(os.path.join(output, RUN_FILE), json.dumps(record.to_dict(), indent=1) + '\n')
+
+
+def read_run(directory: str | os.PathLike[str]) -> RunRecord | None:
+    """The run.json of a run directory, or None for a log that came without one."""
     path = os.path.join(directory, RUN_FILE)
     if not os.path.isfile(path):
-        return {}
-    with open(path, encoding='utf-8') as file:
-        return json.load(file)
+        return None
+    try:
+        with open(path, encoding='utf-8') as file:
+            return RunRecord.from_dict(json.load(file))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UsageError(f'{path} is not the run.json of a run of this repository '
+                         f'({type(error).__name__}: {error})') from None
 
 
-def describe_row(row, epochs):
-    return (f"epoch {row['epoch']}/{epochs}  lr {row['lr']:.6g}  "
-            f"train loss {row['train_loss']:.4f} error {100 * row['train_error']:.2f} %  "
-            f"test loss {row['test_loss']:.4f} error {100 * row['test_error']:.2f} %  "
-            f"{row['seconds']:.1f} s")
-
-
-def has_checkpoint(output):
+def has_checkpoint(output: str | os.PathLike[str]) -> bool:
     return checkpoints.has_checkpoint(output)
 
 
-def prepare_output(output, resume, force, rank=0):
+def prepare_output(output: str, resume: bool, force: bool, rank: int = 0,
+                   checked: bool = False) -> Checkpoint | None:
     """Refuse to mix a new run into an old one, or to touch a live run's directory;
-    changes nothing.  Returns the checkpoint that --resume continues, or None."""
+    changes nothing.  Returns the checkpoint that --resume continues, or None.
+    `checked`: the directory is known to be writable already (claim checked it)."""
     if resume and force:
         raise UsageError('--resume continues the run in the output directory and --force '
                          'starts it over: give one of them')
-    check_writable_directory('--output', output)
+    if not checked:
+        check_writable_directory('--output', output)
     if rank == 0:
         locking.check_free(output)       # before the checks below: a live run changes
     if force:
@@ -87,3 +147,26 @@ def prepare_output(output, resume, force, rank=0):
         raise UsageError(f'{output} holds a run already ({", ".join(existing)}); add --resume to '
                          f'continue it or --force to start it over')
     return None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run directory taken for a run: checked, locked by this process (rank 0), and the
+    checkpoint that --resume continues, read (None for a run that starts at epoch 1)."""
+    output: str
+    resume: bool
+    force: bool
+    checkpoint: Checkpoint | None
+
+
+@contextlib.contextmanager
+def claim(output: str, resume: bool = False, force: bool = False) -> Iterator[Claim]:
+    """Take `output` for a run until the block ends: check once that it can be written,
+    lock it (rank 0 of paddle.distributed.launch; the other ranks only check), and read
+    the checkpoint --resume continues, once.  A UsageError says what is in the way."""
+    output = os.fspath(output)
+    check_writable_directory('--output', output)
+    _, rank = processes()
+    with locking.owning_new(output) if rank == 0 else contextlib.nullcontext():
+        yield Claim(output, resume, force,
+                    prepare_output(output, resume, force, rank, checked=True))

@@ -274,28 +274,28 @@ def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, v
     network's default (224 and 1000 classes, 32 and 10 for CIFAR).  The arguments are
     checked by specs.network_spec, so the errors read as summary.py's."""
     spec = functools.partial(specs.network_spec, layers, arch, input_size, num_classes, variant)
-    name, build, input_shape = spec(shortcut)
+    chosen = spec(shortcut)
     plain = None
     if compare:
         if shortcut == 'none':
             raise UsageError('--compare puts the plain network beside the residual one; '
                              'leave out --shortcut none')
-        if shortcut is None and CIFAR_ARCHS.get(name, {}).get('shortcut') == 'none':
+        if shortcut is None and CIFAR_ARCHS.get(chosen.name, {}).get('shortcut') == 'none':
             # A plain CIFAR network's residual twin is the paper's, with option A.
-            name, build, input_shape = spec(CIFAR_SHORTCUT)
-        plain = spec('none')[1]
-    if name not in CIFAR_ARCHS:
+            chosen = spec(CIFAR_SHORTCUT)
+        plain = spec('none').build
+    if chosen.name not in CIFAR_ARCHS:
         variant = variant or DEFAULT_VARIANT
-    return network_figure(name, build, input_shape, variant, max_blocks, columns, plain)
+    return network_figure(chosen.name, chosen.build, chosen.input_shape, variant, max_blocks,
+                          columns, plain)
 
 
 def block_drawing(block='basic', in_channels=64, out_channels=128, stride=2,
                   input_size=None, variant=None):
     """(figure, drawn column) of Figure 5 for the block summary.py's --block arguments name."""
-    name, build_block, input_shape = specs.block_spec(
-        block, in_channels, out_channels, stride, input_size or [specs.DEFAULT_INPUT_SIZE],
-        variant or DEFAULT_VARIANT)
-    return block_figure(name, build_block, input_shape)
+    spec = specs.block_spec(block, in_channels, out_channels, stride,
+                            input_size or [specs.DEFAULT_INPUT_SIZE], variant or DEFAULT_VARIANT)
+    return block_figure(spec.name, spec.build, spec.input_shape)
 
 
 def contents(columns):

@@ -5,28 +5,16 @@ Saved so that the same figure gives the same bytes, with text kept as text in SV
 Nothing here knows what the boxes stand for: a caller describes each column as
 `Item`s, `Arc`s and `Band`s, and `draw` lays them out.
 """
-import io
-import logging
 import os
 import pathlib
 from dataclasses import dataclass, field
 
 import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.path import Path
 
-matplotlib.use('Agg')
-# Paddle sets the root logger to INFO, which would let matplotlib's font cache and the
-# PDF backend's font subsetting (fontTools) talk on stderr.
-for talker in ('matplotlib', 'fontTools'):
-    logging.getLogger(talker).setLevel(logging.WARNING)
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle  # noqa: E402
-from matplotlib.path import Path  # noqa: E402
-
-from resnet_tools import files  # noqa: E402
-from resnet_tools.errors import UsageError  # noqa: E402
-
-FORMATS = ('.svg', '.png', '.pdf')
+from resnet_tools.views import saving
 
 # Everything that would make two saves of one figure differ, or turn text into paths.
 STYLE = {
@@ -38,11 +26,6 @@ STYLE = {
     'font.family': 'sans-serif',
     'font.sans-serif': ['DejaVu Sans', 'Arial', 'Helvetica'],
     'font.size': 8,
-}
-NO_METADATA = {
-    '.svg': {'Date': None, 'Creator': None},
-    '.pdf': {'CreationDate': None, 'Creator': None, 'Producer': None},
-    '.png': {'Software': None},
 }
 PNG_DPI = 150
 
@@ -137,7 +120,7 @@ def draw(columns, legend=()):
     legend_height = PITCH * 0.6 * len(legend)
     height = max(h for _, h in sizes) + legend_height + 2 * MARGIN
     with matplotlib.rc_context(STYLE):
-        figure = plt.figure(figsize=(width, height))
+        figure = Figure(figsize=(width, height))
         axes = figure.add_axes((0, 0, 1, 1))
         axes.set_xlim(0, width)
         axes.set_ylim(0, height)
@@ -250,41 +233,11 @@ def draw_arc(axes, centre, start, end, reach, arc):
 
 # --- saving ------------------------------------------------------------------------
 
-def check_output(output, force=False):
-    """The path to write, or a UsageError: a known format, a folder that exists and can
-    be written, and no file there already unless `force`."""
-    output = pathlib.Path(output)
-    if output.suffix.lower() not in FORMATS:
-        raise UsageError(f'--output {output} has no known format; '
-                         f'end it in {", ".join(FORMATS)}')
-    if output.is_dir():
-        raise UsageError(f'--output {output} is a directory; give a file name')
-    if output.exists() and not force:
-        raise UsageError(f'{output} exists already; give --force to replace it')
-    folder = output.parent
-    if not folder.is_dir():
-        raise UsageError(f'{folder} is not a directory, so {output.name} cannot be written there')
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f'{folder} is not writable, so {output.name} cannot be written there')
-    return output
-
-
-def figure_bytes(figure, suffix):
+def figure_bytes(figure: Figure, suffix: str) -> bytes:
     """The figure as an SVG, PNG or PDF file, the same bytes for the same figure."""
-    buffer = io.BytesIO()
-    with matplotlib.rc_context(STYLE):
-        figure.savefig(buffer, format=suffix.lstrip('.'), metadata=NO_METADATA[suffix],
-                       dpi=PNG_DPI)
-    return buffer.getvalue()
+    return saving.figure_bytes(figure, suffix, STYLE, PNG_DPI)
 
 
-def save(figure, output, force=False):
-    """Write `figure` to `output` (its suffix says the format) through a temporary file
-    in the same folder, so the file is complete or absent.  Closes the figure."""
-    output = check_output(output, force)
-    try:
-        data = figure_bytes(figure, output.suffix.lower())
-    finally:
-        plt.close(figure)
-    files.write_bytes(output, data)
-    return output
+def save(figure: Figure, output: str | os.PathLike[str], force: bool = False) -> pathlib.Path:
+    """Write `figure` to `output` (its suffix says the format), complete or not at all."""
+    return saving.save(figure, saving.figure_path(output, force), STYLE, PNG_DPI)

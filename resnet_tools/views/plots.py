@@ -6,38 +6,35 @@ layer responses of its Figure 7.
 Same logs, same bytes: the SVG's ids come from a fixed salt, and neither file
 carries a date or the matplotlib version.
 """
-
 import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-
-from resnet_tools import files  # noqa: E402
+from resnet_tools.views import saving
 
 FORMATS = ('png', 'svg')
 DPI = 100
-METADATA = {'png': {'Software': None}, 'svg': {'Date': None, 'Creator': None}}
 STYLE = {'svg.hashsalt': 'resnet-paddle', 'svg.fonttype': 'path', 'figure.dpi': DPI}
 
 
 def draw_error_curves(panels, output, subtitle=None):
     """Draw `panels`, [(title, [(label, colour key, log rows)])], to output.png and output.svg.
 
-    Log rows are dicts with 'epoch', 'train_error' and 'test_error' (fractions).
+    Log rows have an `epoch`, a `train_error` and a `test_error` (fractions): the rows of
+    a run's log.csv.
     Returns the paths written.
     """
     keys = sorted({key for _, curves in panels for _, key, _ in curves}, key=sort_key)
     colours = {key: f'C{index % 10}' for index, key in enumerate(keys)}
-    with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), sharey=True,
-                                    squeeze=False)
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(5 * len(panels), 4))
+        axes = figure.subplots(1, len(panels), sharey=True, squeeze=False)
         highest = 0
         for ax, (title, curves) in zip(axes[0], panels):
             for label, key, rows in curves:
-                epochs = [row['epoch'] for row in rows]
+                epochs = [row.epoch for row in rows]
                 for column, style, width, what in (('train_error', '--', 1.0, 'train'),
                                                    ('test_error', '-', 2.0, 'test')):
-                    errors = [100 * row[column] for row in rows]
+                    errors = [100 * getattr(row, column) for row in rows]
                     highest = max(highest, *errors)
                     # One legend entry per run; the caption says which line is which.
                     ax.plot(epochs, errors, style, color=colours[key], linewidth=width,
@@ -61,8 +58,9 @@ def draw_responses(curves, output, subtitle=None):
     output.png and output.svg.  Returns the paths written."""
     keys = sorted({key for _, key, _, _ in curves}, key=sort_key)
     colours = {key: f'C{index % 10}' for index, key in enumerate(keys)}
-    with plt.rc_context(STYLE):
-        figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6.5))
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(7, 6.5))
+        top, bottom = figure.subplots(2, 1)
         for label, key, dashed, stds in curves:
             style = dict(color=colours[key], linewidth=1.2, linestyle='--' if dashed else '-',
                          label=label)
@@ -82,15 +80,7 @@ def draw_responses(curves, output, subtitle=None):
 
 
 def _save(figure, output):
-    paths = []
-    try:
-        for form, path in zip(FORMATS, output_paths(output)):
-            with files.replacing(path) as temporary:
-                figure.savefig(temporary, format=form, metadata=METADATA[form])
-            paths.append(path)
-    finally:
-        plt.close(figure)
-    return paths
+    return [str(saving.save(figure, path, STYLE)) for path in output_paths(output)]
 
 
 def output_paths(output):

@@ -7,7 +7,7 @@ them into a network, and the comparison with paddle.vision.models.
   compare.py  ours against paddle.vision.models: counts, layouts, logits, the per-layer view
 """
 from resnet_tools.errors import WeightsError, WeightsWarning
-from resnet_tools.weights.formats import (check_md5, check_output, format_name, is_safetensors,
+from resnet_tools.weights.formats import (check_md5, weights_path, format_name, is_safetensors,
                                           read_state_dict, save_atomically)
 from resnet_tools.weights.load import load_official, load_weights, pretrained
 from resnet_tools.weights.names import (LAYOUT_NAMES, MAPPING, OFFICIAL, OURS, check_fits,
@@ -16,7 +16,7 @@ from resnet_tools.weights.names import (LAYOUT_NAMES, MAPPING, OFFICIAL, OURS, c
                                         num_classes_of, official_layer_name, shapes_of, skeleton)
 
 __all__ = ['LAYOUT_NAMES', 'MAPPING', 'OFFICIAL', 'OURS', 'WeightsError', 'WeightsWarning',
-           'check_fits', 'check_md5', 'check_output', 'convert', 'detect_layout', 'format_name',
+           'check_fits', 'check_md5', 'weights_path', 'convert', 'detect_layout', 'format_name',
            'guess_arch', 'in_layout', 'is_safetensors', 'key_map', 'known_arch', 'layout_shapes',
            'load_official', 'load_weights', 'network_options', 'num_classes_of',
            'official_layer_name', 'pretrained', 'read_state_dict', 'save_atomically',

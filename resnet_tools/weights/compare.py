@@ -8,6 +8,7 @@ on the same tensors in the same order.
 """
 import re
 import textwrap
+from dataclasses import dataclass
 
 import resnet
 import numpy as np
@@ -20,7 +21,7 @@ from paddleinfo.profile import profile
 from paddleinfo.render import summary_text
 from resnet.configs import ARCHS, CIFAR_ARCHS
 from resnet_tools.errors import UsageError
-from resnet_tools.specs import total_stride
+from resnet_tools.specs import COLOUR, check_channels, image_size, total_stride
 from resnet_tools.weights import formats, load, names
 
 SEED = 0
@@ -76,24 +77,39 @@ def vary_batch_norm(model, seed=SEED):
 
 
 def random_batch(input_size, seed=SEED):
-    values = np.random.RandomState(seed).standard_normal((BATCH, 3, input_size, input_size))
+    """A seeded batch of BATCH images of `input_size`, (height, width)."""
+    values = np.random.RandomState(seed).standard_normal((BATCH, 3, *input_size))
     return paddle.to_tensor(values.astype('float32'))
 
 
-def input_size_from(text):
-    """The --input-size value as an integer a ResNet can take."""
-    if not text.isdigit():
-        raise UsageError(f'--input-size {text} is not a positive integer')
-    input_size = int(text)
+def image_from(values):
+    """(height, width) of --input-size [3] H [W], checked against what every ResNet takes."""
     minimum = max(total_stride(spec['layers']) for spec in ARCHS.values())
-    if not minimum <= input_size <= MAX_INPUT_SIZE:
-        raise UsageError(f'--input-size {input_size} is out of range: from {minimum} (a ResNet '
-                         f'halves the map {minimum.bit_length() - 1} times) to {MAX_INPUT_SIZE}')
-    return input_size
+    channels, height, width = image_size(
+        values, minimum, f'every ResNet (each halves the map {minimum.bit_length() - 1} times)',
+        MAX_INPUT_SIZE)
+    check_channels(channels, COLOUR, 'every ResNet (colour images)')
+    return height, width
 
 
-def compare(arch, input_size=DEFAULT_INPUT_SIZE, seed=SEED, state=None):
-    """One row of the table, as a dict; 'agrees' says whether everything matched.
+@dataclass(frozen=True)
+class Comparison:
+    """One architecture, ours against paddle.vision's: (total, trainable) parameters of
+    each, the number of state-dict keys of each and whether keys and shapes are the same,
+    the largest |difference| of their logits (None where they were not run), and whether
+    everything agrees."""
+    arch: str
+    counts: tuple[int, int]
+    official_counts: tuple[int, int]
+    keys: int
+    official_keys: int
+    layout_same: bool
+    diff: float | None
+    agrees: bool
+
+
+def compare(arch, input_size=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), seed=SEED, state=None):
+    """One row of the table, a Comparison.
 
     `state`, if given, is a paddle.vision state dict of `arch` (see weights_file) that
     both models run with, instead of seeded random weights.
@@ -119,12 +135,8 @@ def compare(arch, input_size=DEFAULT_INPUT_SIZE, seed=SEED, state=None):
         with paddle.no_grad():
             diff = float(paddle.abs(ours(batch) - official(batch)).max())
     agrees = counts == official_counts and layout_same and diff is not None and diff <= TOLERANCE
-    return {
-        'arch': arch, 'total': counts[0], 'official total': official_counts[0],
-        'trainable': counts[1], 'official trainable': official_counts[1],
-        'keys': len(ours_shapes), 'official keys': len(official_state),
-        'layout same': layout_same, 'diff': diff, 'agrees': agrees,
-    }
+    return Comparison(arch, counts, official_counts, len(ours_shapes), len(official_state),
+                      layout_same, diff, agrees)
 
 
 def weights_file(path, arch=None):
@@ -137,13 +149,13 @@ def weights_file(path, arch=None):
 
 
 def table_row(row):
-    if row['layout same']:
-        layout = f'{row["keys"]}, same'
+    if row.layout_same:
+        layout = f'{row.keys}, same'
     else:
-        layout = f'{row["keys"]} vs {row["official keys"]}, DIFFERENT'
-    diff = 'not run' if row['diff'] is None else f'{row["diff"]:g}'
-    return [row['arch'], row['total'], row['official total'], row['trainable'],
-            row['official trainable'], layout, diff, 'same' if row['agrees'] else 'DIFFERENT']
+        layout = f'{row.keys} vs {row.official_keys}, DIFFERENT'
+    diff = 'not run' if row.diff is None else f'{row.diff:g}'
+    return [row.arch, row.counts[0], row.official_counts[0], row.counts[1],
+            row.official_counts[1], layout, diff, 'same' if row.agrees else 'DIFFERENT']
 
 
 def comparison_table(rows):
@@ -159,7 +171,7 @@ def method_note(input_size, weights_path=None):
         how = f'the official model and ours, each loaded from {weights_path},'
     return textwrap.fill(
         f'Logits: {how} both in eval mode, on one random batch of '
-        f'{BATCH} x 3 x {input_size} x {input_size} (small to keep the run short; every '
+        f'{BATCH} x 3 x {input_size[0]} x {input_size[1]} (small to keep the run short; every '
         f'layer and weight takes part at any size). "keys, shapes": the number of '
         f'state-dict keys, and whether both have the same keys and shapes; "logit diff": '
         f'the largest |difference| between their logits. "same" needs equal counts, equal '
@@ -247,9 +259,9 @@ def first_projection_block(rows):
     return blocks[convs.index(max(convs))]
 
 
-def summary_comparison(arch, input_size=DEFAULT_INPUT_SIZE):
+def summary_comparison(arch, input_size=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)):
     """paddle.summary of ours and of the official model: rows per type, and totals."""
-    shape = (None, 3, input_size, input_size)
+    shape = (None, 3, *input_size)
     texts = {'ours': summary_text(profile(lambda: resnet.build(arch), shape))[0],
              'paddle.vision': summary_text(profile(lambda: official_model(arch), shape))[0]}
     rows = {who: summary_rows(text) for who, text in texts.items()}
@@ -291,11 +303,11 @@ WHY_SUMMARIES_DIFFER = (
 )
 
 
-def summary_report(arch, input_size=DEFAULT_INPUT_SIZE):
+def summary_report(arch, input_size=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)):
     """The text of --per-layer after the mapping table."""
     comparison = summary_comparison(arch, input_size)
     parts = [
-        f'paddle.summary of both on a 1 x 3 x {input_size} x {input_size} input, '
+        f'paddle.summary of both on a 1 x 3 x {input_size[0]} x {input_size[1]} input, '
         f'rows per layer type:',
         tabulate(comparison['counts'], headers=['type', 'ours', 'paddle.vision', '']),
         tabulate(comparison['lines'], headers=['', 'ours', 'paddle.vision'],

@@ -137,21 +137,13 @@ def describe(value):
     return f'a {type(value).__name__}'
 
 
-def check_output(output, force=False):
-    """A WeightsError unless `output` can be written: its folder exists, and it does not
-    (or `force` says to overwrite it)."""
-    output = pathlib.Path(output)
-    if output.suffix not in WRITTEN_SUFFIXES:
-        # Never a pickle under a name that does not say so (e.g. out.pt).
-        raise WeightsError(f'{output}: {output.suffix or "a name without an extension"} is not a '
-                           f'weights format written here; name the file .safetensors (safe to '
-                           f'load) or .pdparams (a pickle, for paddle.load)')
-    if output.exists() and not force:
-        raise WeightsError(f'{output} exists already; give --force to overwrite it')
-    if not output.parent.is_dir():
-        raise WeightsError(f'{output.parent} is not a directory, '
-                           f'so {output.name} cannot be written there')
-    return output
+def weights_path(output, force=False):
+    """`output` as the path of a weights file to write, or a WeightsError: a name of a
+    format written here (never a pickle under a name that does not say so, e.g. out.pt),
+    in a folder that exists, not there already unless `force`."""
+    return files.check_new_file(output, force, WRITTEN_SUFFIXES,
+                                'name the file .safetensors (safe to load) or .pdparams (a '
+                                'pickle, for paddle.load)', error=WeightsError)
 
 
 def as_array(value):
@@ -178,6 +170,6 @@ def write_weights(state, path, as_safetensors):
 def save_atomically(state, output, force=False):
     """Write `state` to a temporary file next to `output`, then rename it into place;
     as safetensors if `output` ends in .safetensors (see write_weights)."""
-    output = check_output(output, force)
+    output = weights_path(output, force)
     with files.replacing(output) as temporary:
         write_weights(state, temporary, is_safetensors(output))

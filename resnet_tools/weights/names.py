@@ -203,7 +203,7 @@ def check_fits(shapes, expected, arch, where):
                        + (f'; the weights are of a network built with {" and ".join(causes)}'
                           + (' (a run on the 1-channel digits?)' if 'in_channels=1' in causes else '')
                           + ': build it so, or load a training run with '
-                            'resnet_tools.cifar.load_run(DIR)' if causes else ''))
+                            'resnet_tools.paper.load_run(DIR)' if causes else ''))
 
 
 def likely_causes(shapes, expected, wrong):

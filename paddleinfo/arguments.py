@@ -1,0 +1,233 @@
+"""The command-line vocabulary of the `paddleinfo` command, shared by every command of
+the clone (scripts/ take it through resnet_tools.cli): the parser, the one-line error,
+the runner, quiet Paddle, and each kind of flag defined once, with one message for each
+kind of mistake.
+
+    parser = ArgumentParser(prog='tool')
+    add_integer(parser, '--depth', low=1, high=32, help='...')   # int, checked as parsed
+    add_choice(parser, '--format', FORMATS, default='plain', help='...')
+
+A flag's value is checked while argparse reads it: a mistake is a UsageError, which
+`run` turns into one line on stderr and exit code 2:
+
+    tool: error: --depth 0 is out of range: from 1 to 32 (see --help)
+    tool: error: --depth ten is not an integer (see --help)
+    tool: error: --format xml is not known; choose from plain, github, ... (see --help)
+
+Nothing here imports Paddle, so that a command can quieten it first.
+"""
+import argparse
+import math
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from paddleinfo.errors import UsageError
+
+# Messages Paddle prints that are about Paddle's own setup, not about the user's input.
+PADDLE_NOISE = (
+    r'No ccache found',
+    r'When training, we now always track global mean and variance',
+)
+
+
+def quiet_paddle() -> None:
+    """Hide Paddle's notes about itself; for a program, before Paddle is imported."""
+    for message in PADDLE_NOISE:
+        warnings.filterwarnings('ignore', message=message)
+    os.environ.setdefault('GLOG_minloglevel', '2')
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(self.prog, message)
+
+
+def fail(prog: str, message: str) -> NoReturn:
+    sys.stderr.write(f'{prog}: error: {message} (see --help)\n')
+    sys.exit(2)
+
+
+def run(main: Callable[[], Any], prog: str) -> Any:
+    """Run main(), turning a UsageError into the one-line error and exit code 2, and a
+    Ctrl-C into one line and exit code 130 (the shell's code for SIGINT), not a traceback."""
+    try:
+        return main()
+    except UsageError as error:
+        fail(prog, str(error))
+    except KeyboardInterrupt:
+        sys.stderr.write(f'{prog}: interrupted\n')
+        sys.exit(130)
+
+
+# --- values, checked: one message for each kind of mistake ---------------------------
+
+def number_text(value: float) -> str:
+    """1,000 for an integer, 0.1 for a fraction: how a message writes a bound."""
+    return f'{value:,}' if isinstance(value, int) else f'{value:g}'
+
+
+def allowed_range(low: float | None = None, high: float | None = None, *,
+                  above: bool = False, below: bool = False) -> str:
+    """The words for [low, high], 'from 1 to 32', 'at least 1', 'above 0 and at most 1',
+    'from 0 to below 1'; `above` and `below` leave the bound itself out."""
+    if low is not None and high is not None:
+        start = f'above {number_text(low)} and' if above else f'from {number_text(low)}'
+        end = f'below {number_text(high)}' if below else (
+            f'at most {number_text(high)}' if above else number_text(high))
+        return f'{start} to {end}' if not above else f'{start} {end}'
+    if low is not None:
+        return f'{"above" if above else "at least"} {number_text(low)}'
+    if high is not None:
+        return f'{"below" if below else "at most"} {number_text(high)}'
+    return 'any value'
+
+
+def check_range(flag: str, value: float, low: float | None = None, high: float | None = None,
+                *, above: bool = False, below: bool = False, allowed: str | None = None) -> None:
+    """A UsageError '<flag> <value> is out of range: <allowed>' unless `value` is in the
+    range (`allowed` words it, if the range's own words would not say enough)."""
+    outside = ((low is not None and (value <= low if above else value < low))
+               or (high is not None and (value >= high if below else value > high)))
+    if outside:
+        words = allowed or allowed_range(low, high, above=above, below=below)
+        given = value if isinstance(value, int) else f'{value:g}'   # as it was typed
+        raise UsageError(f'{flag} {given} is out of range: {words}')
+
+
+def integer(flag: str, text: str | int, low: int | None = None, high: int | None = None,
+            allowed: str | None = None) -> int:
+    """int(text), or a UsageError naming `flag`; checked against [low, high] if given."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f'{flag} {text} is not an integer') from None
+    check_range(flag, value, low, high, allowed=allowed)
+    return value
+
+
+def number(flag: str, text: str | float, low: float | None = None, high: float | None = None,
+           *, above: bool = False, below: bool = False, allowed: str | None = None) -> float:
+    """float(text), finite, or a UsageError naming `flag`; checked against the range."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f'{flag} {text} is not a number') from None
+    if not math.isfinite(value):
+        raise UsageError(f'{flag} {text} is not a finite number')
+    check_range(flag, value, low, high, above=above, below=below, allowed=allowed)
+    return value
+
+
+def choice(flag: str, text: str, options: Iterable[str]) -> str:
+    """`text` if it is one of `options`, else a UsageError that lists them."""
+    options = list(options)
+    if text not in options:
+        raise UsageError(f'{flag} {text} is not known; choose from {", ".join(options)}')
+    return text
+
+
+# --- flags: each kind added one way, checked as argparse reads it ---------------------
+
+def converter(name: str, convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """`convert` as argparse's `type`: argparse names it in its own messages."""
+    convert.__name__ = name
+    return convert
+
+
+def add_integer(parser: Any, flag: str, *, low: int | None = None, high: int | None = None,
+                allowed: str | None = None, **options: Any) -> argparse.Action:
+    """An integer flag (or, with nargs, several), each value checked against the range."""
+    options.setdefault('metavar', 'N')
+    return parser.add_argument(flag, type=converter(
+        'integer', lambda text: integer(flag, text, low, high, allowed)), **options)
+
+
+def add_number(parser: Any, flag: str, *, low: float | None = None, high: float | None = None,
+               above: bool = False, below: bool = False, allowed: str | None = None,
+               **options: Any) -> argparse.Action:
+    """A finite number flag, checked against the range as it is read."""
+    return parser.add_argument(flag, type=converter('number', lambda text: number(
+        flag, text, low, high, above=above, below=below, allowed=allowed)), **options)
+
+
+def add_choice(parser: Any, flag: str, options: Sequence[str], **more: Any) -> argparse.Action:
+    """A flag that takes one of `options` (a name: --format plain, --device cpu)."""
+    return parser.add_argument(flag, type=converter('choice', lambda text: choice(flag, text, options)),
+                               **more)
+
+
+class _Absent(list):
+    """What given_flags leaves where a flag was not given (a list, so that argparse's
+    'append' copies and extends it like any other)."""
+
+
+def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> list[str]:
+    """The destinations of the flags on the command line `argv`, in the parser's order;
+    a flag left at its default is not given, even when the default is not None."""
+    names = list(vars(parser.parse_args(argv)))
+    parsed = vars(parser.parse_args(argv, argparse.Namespace(**{name: _Absent() for name in names})))
+    return [name for name in names if not (isinstance(parsed[name], _Absent) and not parsed[name])]
+
+
+def flag_name(destination: str) -> str:
+    """'--warmup-epochs' for the destination 'warmup_epochs'."""
+    return '--' + destination.replace('_', '-')
+
+
+# --- the views of a summary: shared by paddleinfo and summary.py ---------------------
+
+# render.FORMATS, without importing the renderer (numpy, tabulate) to parse a flag.
+FORMATS = ('plain', 'github', 'markdown', 'csv', 'json')
+MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class View:
+    """Which table of a model, in which format: paddle.summary's own (the default), the
+    per-layer table with MACs or size formulas, or one row per sublayer to `depth`."""
+    fmt: str = 'plain'
+    macs: bool = False
+    explain: bool = False
+    depth: int | None = None
+
+    @property
+    def paddle_summary(self) -> bool:
+        """Whether the table is paddle.summary's own text."""
+        return self.fmt == 'plain' and not (self.macs or self.explain) and self.depth is None
+
+
+def add_format(parser: Any) -> argparse.Action:
+    return add_choice(parser, '--format', FORMATS, metavar='F', default='plain',
+                      help=f'{", ".join(FORMATS)} (default: plain, which for the per-layer '
+                           f'table is paddle.summary\'s own)')
+
+
+def add_view_arguments(parser: Any, depth_group: Any = None, depth_help: str = '') -> None:
+    """--macs, --explain, --depth N (in `depth_group`, a mutually exclusive group, if
+    given) and --format."""
+    parser.add_argument('--macs', action='store_true',
+                        help='per-layer table: add the MACs of every layer and which of its '
+                             'tensors are trainable')
+    parser.add_argument('--explain', action='store_true',
+                        help='per-layer table: add the formula of every conv and pool output '
+                             'size, checked against the shape Paddle produced')
+    add_integer(depth_group if depth_group is not None else parser, '--depth', low=1,
+                high=MAX_DEPTH, help='one row per sublayer down to N levels of nesting, with '
+                                     'the params and MACs of what is folded in' + depth_help)
+    add_format(parser)
+
+
+def view_of(args: dict[str, Any]) -> View:
+    """The View of parsed arguments (a dict with 'format', 'macs', 'explain', 'depth'),
+    once the flags are known to go together."""
+    if args['explain'] and args['depth'] is not None:
+        raise UsageError('--explain adds a column to the per-layer table; --depth groups '
+                         'its rows')
+    return View(args['format'] or 'plain', bool(args['macs']), bool(args['explain']),
+                args['depth'])

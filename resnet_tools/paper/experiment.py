@@ -1,0 +1,103 @@
+"""An experiment of the paper: several training runs of the CIFAR-10 networks into one
+output folder, side by side in worker processes, and what they left behind.
+
+scripts/degradation.py (Figure 6) and scripts/shortcuts.py (Table 3) differ only in
+which runs they plan; both train them with `train_all`, which checks every run's folder
+before the data is read, holds the lock of the output folder, prints one line per event,
+and returns the exit code of the runs:
+
+    code = train_all(Experiment(runs, 'ResNet-20, shortcuts A B C', 'run'), source,
+                     'runs/shortcuts', workers=2)
+"""
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from resnet_tools.files import check_writable_directory
+from resnet_tools.paper.networks import train_job
+from resnet_tools.training import (DataSource, LogRow, RunRecord, Settings, jobs, locking,
+                                   read_log, read_run, run_directory, set_device)
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of an experiment: its folder in the output folder, the name its lines
+    carry, the network and how it trains."""
+    folder: str
+    name: str
+    arch: str
+    settings: Settings
+    shortcut: str | None = None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """The runs of an experiment, in the order they start; `title` names them in the
+    first line, `noun` ('network', 'run') counts them in the last."""
+    runs: Sequence[PlannedRun]
+    title: str
+    noun: str
+
+
+def train_all(experiment: Experiment, source: DataSource, output: str, workers: int,
+              resume: bool = False, force: bool = False, device: str = 'cpu',
+              shown: bool = False, report: Callable[[str], None] = print) -> int:
+    """Train every run of `experiment` into output/<folder>, `workers` at a time, each in
+    a process of its own with one math thread; the exit code of the runs (jobs.exit_code).
+
+    Every run's folder is checked, and the data read, before any run starts: a mistake
+    is one UsageError, not a failure an hour later.  --resume continues the runs that
+    have a checkpoint and starts the others."""
+    for settings in {run.settings for run in experiment.runs}:
+        settings.check()
+    set_device(device)
+    check_writable_directory('--output', output)
+    with locking.owning_new(output):
+        started = {}
+        for run in experiment.runs:
+            path = os.path.join(output, run.folder)
+            started[run.folder] = resume and run_directory.has_checkpoint(path)
+            run_directory.prepare_output(path, started[run.folder], force)
+        images = source.load()
+        workers = min(workers, len(experiment.runs))
+        report(f'{experiment.title} on {images.describe()}; {workers} at a time')
+        start = time.perf_counter()
+        tasks = [jobs.Job(run.name, os.path.join(output, run.folder), train_job,
+                          {'arch': run.arch, 'source': source, 'settings': run.settings,
+                           'output': os.path.join(output, run.folder),
+                           **({'shortcut': run.shortcut} if run.shortcut else {}),
+                           'resume': started[run.folder], 'force': force, 'device': device})
+                 for run in experiment.runs]
+        outcomes = jobs.run_jobs(tasks, workers, report=report, shown=shown)
+        report(jobs.wall_time(start, len(experiment.runs), experiment.noun, workers))
+    return jobs.exit_code(outcomes)
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """What a run left in its folder: its run.json (None for a log that came without one)
+    and its log."""
+    record: RunRecord | None
+    log: list[LogRow]
+
+    @property
+    def last(self) -> LogRow:
+        return self.log[-1]
+
+    @property
+    def params(self) -> int | None:
+        return self.record.params if self.record else None
+
+    @property
+    def data(self) -> str:
+        """The data it trained on, '?' where its run.json does not say."""
+        return self.record.details.get('data', '?') if self.record else '?'
+
+
+def finished(folder: str | os.PathLike[str]) -> FinishedRun | None:
+    """The FinishedRun in `folder`, or None where it holds no log."""
+    log = os.path.join(folder, run_directory.LOG_FILE)
+    if not os.path.isfile(log):
+        return None
+    return FinishedRun(read_run(folder), read_log(log))
