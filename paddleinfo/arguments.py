@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from paddleinfo.errors import UsageError
+from paddleinfo.render import FORMATS
 
 # Messages Paddle prints that are about Paddle's own setup, not about the user's input.
 PADDLE_NOISE = (
@@ -182,8 +183,6 @@ def flag_name(destination: str) -> str:
 
 # --- the views of a summary: shared by paddleinfo and summary.py ---------------------
 
-# render.FORMATS, without importing the renderer (numpy, tabulate) to parse a flag.
-FORMATS = ('plain', 'github', 'markdown', 'csv', 'json')
 MAX_DEPTH = 32
 
 
@@ -209,17 +208,17 @@ def add_format(parser: Any) -> argparse.Action:
 
 
 def add_view_arguments(parser: Any, depth_group: Any = None, depth_help: str = '') -> None:
-    """--macs, --explain, --depth N (in `depth_group`, a mutually exclusive group, if
-    given) and --format."""
+    """--depth N (in `depth_group`, a mutually exclusive group, if given), --macs,
+    --explain and --format."""
+    add_integer(depth_group if depth_group is not None else parser, '--depth', low=1,
+                high=MAX_DEPTH, help='one row per sublayer down to N levels of nesting, with '
+                                     'the params and MACs of what is folded in' + depth_help)
     parser.add_argument('--macs', action='store_true',
                         help='per-layer table: add the MACs of every layer and which of its '
                              'tensors are trainable')
     parser.add_argument('--explain', action='store_true',
                         help='per-layer table: add the formula of every conv and pool output '
                              'size, checked against the shape Paddle produced')
-    add_integer(depth_group if depth_group is not None else parser, '--depth', low=1,
-                high=MAX_DEPTH, help='one row per sublayer down to N levels of nesting, with '
-                                     'the params and MACs of what is folded in' + depth_help)
     add_format(parser)
 
 

@@ -631,10 +631,10 @@ def profile_inputs(source, inputs):
                 if not paddle.in_dynamic_mode():
                     raise NotALayerError('the model was built in the static graph; build it '
                                          'in the dynamic graph (the default)')
-                traced = tabulate(inputs, *trace_built(source, inputs))
+                traced = profile_of(inputs, *trace_built(source, inputs))
             else:
                 with static_graph() as programs:
-                    traced = tabulate(inputs, *trace_factory(source, inputs), programs)
+                    traced = profile_of(inputs, *trace_factory(source, inputs), programs)
         # A size the trace could not know (-1): the model read a value (dy2static
         # traces x.item() as a tensor); its real sizes are those of a real pass.
         if not unknown_sizes(traced):
@@ -648,7 +648,7 @@ def profile_inputs(source, inputs):
                 and '(InvalidArgument)' not in text_of(error)):
             raise
     with quiet():
-        return tabulate(inputs, *trace_eager(source, inputs), eager=True)
+        return profile_of(inputs, *trace_eager(source, inputs), eager=True)
 
 
 def unknown_sizes(result):
@@ -681,7 +681,7 @@ def profile(build_model, input_shape):
     return profile_inputs(build_model, [Input(shape)])
 
 
-def tabulate(inputs, model, output_shape, tracer, programs=(), eager=False):
+def profile_of(inputs, model, output_shape, tracer, programs=(), eager=False):
     """The Profile of a traced model: one row per name paddle.summary would print."""
     rows, calls = {}, tracer.calls
     # paddle.summary keeps one row per name, where the layer first finished, with the

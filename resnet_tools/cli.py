@@ -50,22 +50,21 @@ def run(main: Callable[[], int | None], prog: str) -> NoReturn:
 
 # --- which network --------------------------------------------------------------------
 
-def arch_help(archs: Iterable[str]) -> str:
+def arch_names(archs: Iterable[str]) -> str:
     """The names --arch takes, paddle.vision's first, then the CIFAR-10 networks."""
     archs = list(archs)
-    vision = [name for name in archs if name in ARCHS]
-    cifar = [name for name in archs if name in CIFAR_ARCHS]
-    words = f'a paddle.vision.models name: {", ".join(vision)}' if vision else ''
-    if cifar:
-        words += (', and the CIFAR-10 networks ' if vision else 'the network: ') + ', '.join(cifar)
-    return words
+    vision = ', '.join(name for name in archs if name in ARCHS)
+    cifar = ', '.join(name for name in archs if name in CIFAR_ARCHS)
+    return f'{vision}, and the CIFAR-10 networks {cifar}' if vision and cifar else vision or cifar
 
 
-def add_arch(parser: Any, archs: Iterable[str] = ARCHS, more: str = '',
-             **options: Any) -> argparse.Action:
-    """--arch NAME, a network of `archs` (checked by resnet_tools.specs.arch_name, which
-    says which names there are); `options` as argparse takes them (a default, 'append')."""
-    return parser.add_argument('--arch', metavar='NAME', help=arch_help(archs) + more, **options)
+def add_arch(parser: Any, archs: Iterable[str] = ARCHS, what: str = 'a paddle.vision.models name',
+             more: str = '', **options: Any) -> argparse.Action:
+    """--arch NAME, `what` a network of `archs` is (checked by resnet_tools.specs.arch_name,
+    which says which names there are); `options` as argparse takes them (a default,
+    'append')."""
+    return parser.add_argument('--arch', metavar='NAME', help=f'{what}: {arch_names(archs)}{more}',
+                               **options)
 
 
 def add_network(parser: Any, archs: Iterable[str] = ARCHS, group: Any = None) -> Any:
@@ -79,10 +78,14 @@ def add_network(parser: Any, archs: Iterable[str] = ARCHS, group: Any = None) ->
     return which
 
 
-def add_block(parser: Any, group: Any, figure: str = '') -> None:
-    """--block TYPE (in the caller's group of choices) and the block's own flags."""
-    group.add_argument('--block', metavar='TYPE',
-                       help=f'one residual block{figure}: {" or ".join(BLOCKS)}')
+def add_block(group: Any, figure: str = '') -> argparse.Action:
+    """--block TYPE, in the caller's group of choices (add_block_options adds the rest)."""
+    return group.add_argument('--block', metavar='TYPE',
+                              help=f'one residual block{figure}: {" or ".join(BLOCKS)}')
+
+
+def add_block_options(parser: Any) -> None:
+    """--in-channels, --out-channels and --stride: the block that --block builds."""
     defaults = DEFAULT_BLOCK
     add_integer(parser, '--in-channels', low=1, high=MAX_CHANNELS, metavar='C',
                 help=f'with --block: input channels (default: {defaults["in_channels"]})')

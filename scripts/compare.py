@@ -30,7 +30,7 @@ Exit code 0 if every architecture agrees, 1 if any does not.
 def parse_args(argv):
     parser = ArgumentParser(prog='compare.py', description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    cli.add_arch(parser, ARCHS, ' (compare only this architecture; may be repeated)',
+    cli.add_arch(parser, ARCHS, 'compare only this architecture (may be repeated)',
                  action='append')
     parser.add_argument('--per-layer', action='store_true',
                         help='with one --arch: the layer-by-layer mapping and the two summaries')

@@ -50,8 +50,8 @@ def parse_args(argv):
                         help='where to write the converted file: a name ending in '
                              '.safetensors is written as safetensors, one ending in .pdparams '
                              'with paddle.save')
-    cli.add_arch(parser, ARCHS, ', or a CIFAR network, e.g. cifar_resnet20: the expected '
-                                'architecture (default: recognised from the shapes)')
+    cli.add_arch(parser, ARCHS, 'the expected architecture (default: recognised from the '
+                                'shapes)', ', or a CIFAR network, e.g. cifar_resnet20')
     cli.add_force(parser, 'OUTPUT if it exists')
     return parser.parse_args(argv)
 

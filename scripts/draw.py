@@ -47,10 +47,11 @@ def make_parser():
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
     cli.add_network(parser, ALL_ARCHS, group=what)
-    cli.add_block(parser, what, ', as Figure 5')
+    cli.add_block(what, ', as Figure 5')
     what.add_argument('--readme-figures', metavar='DIR', nargs='?', const=README_FIGURES,
                       help=f'remake every figure the READMEs show, in DIR '
                            f'(default: {README_FIGURES}); replaces them')
+    cli.add_block_options(parser)
     cli.add_output(parser, 'file to write: .svg, .png or .pdf', metavar='FILE')
     cli.add_force(parser, 'FILE if it exists')
     cli.add_input_size(parser)

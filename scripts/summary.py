@@ -61,8 +61,9 @@ def parse_args(argv):
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
     cli.add_network(parser, ALL_ARCHS, group=what)
-    cli.add_block(parser, what)
+    cli.add_block(what)
     add_model_argument(what)
+    cli.add_block_options(parser)
     cli.add_network_options(parser)
     # --input-size, --input and --batch-size: paddleinfo's, one meaning for any model.
     cli.add_input_size(parser, '224; 32 for a CIFAR network; a --model\'s own')

@@ -66,7 +66,8 @@ write (one line on stderr); 130 stopped by Ctrl-C; 143 stopped by SIGTERM.
 def parse_args(argv):
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    cli.add_arch(parser, CIFAR_ARCHS, ' (default: cifar_resnet20)', default='cifar_resnet20')
+    cli.add_arch(parser, CIFAR_ARCHS, 'the network', ' (default: cifar_resnet20)',
+                 default='cifar_resnet20')
     cli.add_shortcut(parser, networks.SHORTCUT_OPTIONS,
                      'A, as the paper trains the CIFAR nets; for a ResNet only')
     cli.add_data_arguments(parser)

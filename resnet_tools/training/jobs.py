@@ -43,7 +43,7 @@ class Job:
     arguments: dict = field(default_factory=dict)
 
 
-class Stopped(Exception):
+class StopRequested(Exception):
     """Raised in a worker at a step boundary after SIGINT or SIGTERM."""
 
 
@@ -97,7 +97,7 @@ class _Bar:
         self.done += steps
         self._send()
         if _should_stop():
-            raise Stopped(self.epoch)
+            raise StopRequested(self.epoch)
 
     def close(self):
         pass
@@ -135,7 +135,7 @@ def _worker(slot, tasks, events, shown):
                 progress=lambda total, text: _Bar(events, index, total, text, shown),
                 report=lambda line: events.put(('line', index, line)), **job.arguments)
             events.put(('done', index, result))
-        except Stopped as stop:
+        except StopRequested as stop:
             events.put(('stopped', index, stop.args[0]))
         except Stop as stop:
             events.put(('stopped' if stop.code > 128 else 'failed', index, str(stop)))
