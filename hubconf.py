@@ -14,6 +14,8 @@ public callable of this module as an entry point, so everything else starts with
 an underscore.
 """
 import textwrap as _textwrap
+from collections.abc import Callable as _Callable
+from typing import Any as _Any
 
 import resnet as _resnet
 # paddle.hub takes this repository off sys.path once this file is loaded: import all now.
@@ -22,6 +24,7 @@ from resnet.configs import (ARCHS as _ARCHS, CIFAR_ARCHS as _CIFAR_ARCHS,
                             CIFAR_NUM_CLASSES as _CIFAR_NUM_CLASSES,
                             cifar_layers_config as _cifar_layers_config,
                             layers_config as _layers_config)
+from paddle import nn as _nn   # after resnet, which imports paddle without its ccache notice
 
 dependencies = ['paddle', 'numpy', 'safetensors']
 
@@ -41,7 +44,7 @@ _ARGS = """
 """
 
 
-def _entry_point(builder):
+def _entry_point(builder: _Callable[[], None]) -> _Callable[..., _nn.Layer]:
     """Build the architecture the entry point is named after; describe it from configs."""
     arch = builder.__name__
     config = _ARCHS[arch]
@@ -52,14 +55,15 @@ def _entry_point(builder):
     if 'groups' in config or 'width_per_group' in config:
         shape += (f"; the bottleneck's 3x3 conv has groups={config.get('groups', 1)}, "
                   f"width_per_group={config.get('width_per_group', 64)} (paddle.vision's terms)")
+    assert builder.__doc__ is not None
     return _builder(arch, builder.__doc__.strip(), shape + '.', _ARGS)
 
 
-def _builder(arch, title, shape, args):
+def _builder(arch: str, title: str, shape: str, args: str) -> _Callable[..., _nn.Layer]:
     """The entry point of `arch`: resnet.build under that name, or with weights
     resnet_tools.weights.pretrained; its docstring the title, the shape wrapped, and the
     arguments."""
-    def build(pretrained=None, **kwargs):
+    def build(pretrained: _weights.load.Source | None = None, **kwargs: _Any) -> _nn.Layer:
         if pretrained is None or pretrained is False:   # paddle.vision's default
             return _resnet.build(arch, **kwargs)
         return _weights.pretrained(arch, pretrained, **kwargs)
@@ -71,67 +75,67 @@ def _builder(arch, title, shape, args):
 
 
 @_entry_point
-def resnet18():
+def resnet18() -> None:
     """ResNet-18 (He et al., 2015), as paddle.vision.models.resnet18."""
 
 
 @_entry_point
-def resnet34():
+def resnet34() -> None:
     """ResNet-34 (He et al., 2015), as paddle.vision.models.resnet34."""
 
 
 @_entry_point
-def resnet50():
+def resnet50() -> None:
     """ResNet-50 (He et al., 2015), the article's network, as paddle.vision.models.resnet50."""
 
 
 @_entry_point
-def resnet101():
+def resnet101() -> None:
     """ResNet-101 (He et al., 2015), as paddle.vision.models.resnet101."""
 
 
 @_entry_point
-def resnet152():
+def resnet152() -> None:
     """ResNet-152 (He et al., 2015), as paddle.vision.models.resnet152."""
 
 
 @_entry_point
-def resnext50_32x4d():
+def resnext50_32x4d() -> None:
     """ResNeXt-50 32x4d (Xie et al., 2017), as paddle.vision.models.resnext50_32x4d."""
 
 
 @_entry_point
-def resnext50_64x4d():
+def resnext50_64x4d() -> None:
     """ResNeXt-50 64x4d (Xie et al., 2017), as paddle.vision.models.resnext50_64x4d."""
 
 
 @_entry_point
-def resnext101_32x4d():
+def resnext101_32x4d() -> None:
     """ResNeXt-101 32x4d (Xie et al., 2017), as paddle.vision.models.resnext101_32x4d."""
 
 
 @_entry_point
-def resnext101_64x4d():
+def resnext101_64x4d() -> None:
     """ResNeXt-101 64x4d (Xie et al., 2017), as paddle.vision.models.resnext101_64x4d."""
 
 
 @_entry_point
-def resnext152_32x4d():
+def resnext152_32x4d() -> None:
     """ResNeXt-152 32x4d (Xie et al., 2017), as paddle.vision.models.resnext152_32x4d."""
 
 
 @_entry_point
-def resnext152_64x4d():
+def resnext152_64x4d() -> None:
     """ResNeXt-152 64x4d (Xie et al., 2017), as paddle.vision.models.resnext152_64x4d."""
 
 
 @_entry_point
-def wide_resnet50_2():
+def wide_resnet50_2() -> None:
     """Wide ResNet-50-2 (Zagoruyko and Komodakis, 2016), as paddle.vision.models.wide_resnet50_2."""
 
 
 @_entry_point
-def wide_resnet101_2():
+def wide_resnet101_2() -> None:
     """Wide ResNet-101-2 (Zagoruyko and Komodakis, 2016), as paddle.vision.models.wide_resnet101_2."""
 
 
@@ -149,7 +153,7 @@ _CIFAR_ARGS = f"""
 """
 
 
-def _cifar_entry_point(arch):
+def _cifar_entry_point(arch: str) -> _Callable[..., _nn.Layer]:
     """The builder of the CIFAR network `arch`, its docstring made from configs."""
     config = _CIFAR_ARCHS[arch]
     layers = config['layers']

@@ -14,12 +14,13 @@ import importlib.util as _util
 import itertools as _itertools
 import os as _os
 import sys as _sys
+from typing import Any as _Any
 
 NO_PADDLE = ('paddleinfo needs PaddlePaddle, which is not installed here: pip install '
              'paddlepaddle (or paddlepaddle-gpu); paddleinfo leaves the choice to you')
 
 
-def _paddle_installed():
+def _paddle_installed() -> bool:
     """Whether `import paddle` would find Paddle, without importing it."""
     try:
         return _util.find_spec('paddle') is not None
@@ -27,7 +28,7 @@ def _paddle_installed():
         return False
 
 
-def _starts_the_command():
+def _starts_the_command() -> bool:
     """Whether this import starts the `paddleinfo` command or `python -m paddleinfo`."""
     argv = getattr(_sys, 'orig_argv', [])
     return (_os.path.splitext(_os.path.basename(_sys.argv[0]))[0] == 'paddleinfo'
@@ -47,7 +48,7 @@ __all__ = ['FactoryError', 'ModelStatistics', 'NotALayerError', 'ShapeError', 'U
            'summary']
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> _Any:
     if name in ('summary', 'ModelStatistics'):
         from paddleinfo import api
         return getattr(api, name)

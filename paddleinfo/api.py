@@ -17,6 +17,8 @@ Nothing is silently reinterpreted: a shape the model does not take is a ShapeErr
 """
 import functools
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import paddle
@@ -24,7 +26,7 @@ from paddle import nn
 
 from paddleinfo import tables
 from paddleinfo.errors import UsageError
-from paddleinfo.profile import Input, profile_inputs
+from paddleinfo.profile import Input, Profile, profile_inputs
 from paddleinfo.render import FORMATS, memory_mb, render, summary_text
 
 __all__ = ['ModelStatistics', 'summary']
@@ -34,8 +36,9 @@ DTYPES = ('float16', 'bfloat16', 'float32', 'float64', 'int8', 'uint8', 'int16',
 VIEWS = ('layers', 'depth', 'paddle')
 
 
-def summary(model, input_size=None, dtypes=None, input=None, *, depth=None, verbose=1,
-            name=None):
+def summary(model: nn.Layer | Callable[[], nn.Layer], input_size: Any = None, dtypes: Any = None,
+            input: Any = None, *, depth: int | None = None, verbose: int = 1,
+            name: str | None = None) -> 'ModelStatistics':
     """Summarise `model` on its inputs; returns a ModelStatistics and, with verbose=1
     (the default), prints its table (the per-layer table with MACs, or the table
     grouped to `depth` levels of nesting if `depth` is given).  verbose=0 prints nothing.
@@ -69,7 +72,7 @@ def summary(model, input_size=None, dtypes=None, input=None, *, depth=None, verb
 
 # --- the inputs ---------------------------------------------------------------------
 
-def model_inputs(input_size, dtypes, input):
+def model_inputs(input_size: Any, dtypes: Any, input: Any) -> list[Input]:
     """[Input] from paddle.summary's three ways of giving them, checked."""
     if input is not None:
         if input_size is not None:
@@ -85,11 +88,11 @@ def model_inputs(input_size, dtypes, input):
     return [Input(shape, dtype) for shape, dtype in zip((s for s, _ in shapes), kinds)]
 
 
-def is_size(value):
+def is_size(value: object) -> bool:
     return value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool))
 
 
-def shape_list(input_size):
+def shape_list(input_size: Any) -> list[tuple[list[int], str | None]]:
     """[(shape, InputSpec dtype or None)] of input_size: one shape or a list of shapes."""
     if isinstance(input_size, paddle.static.InputSpec) or is_size(input_size):
         return [checked_shape(input_size, 'input_size')]
@@ -104,9 +107,9 @@ def shape_list(input_size):
     return [checked_shape(shape, f'input_size[{index}]') for index, shape in enumerate(input_size)]
 
 
-def checked_shape(shape, what):
+def checked_shape(shape: Any, what: str) -> tuple[list[int], str | None]:
     """(shape with the batch None/-1 made 1, the InputSpec's dtype or None)."""
-    dtype = None
+    dtype: str | None = None
     if isinstance(shape, paddle.static.InputSpec):
         shape, dtype = tuple(shape.shape), dtype_text(shape.dtype)
     if is_size(shape):
@@ -114,7 +117,7 @@ def checked_shape(shape, what):
     if not isinstance(shape, (list, tuple)) or not all(is_size(size) for size in shape):
         raise UsageError(f'{what} is a shape (sizes, the first one, the batch, may be None '
                          f'or -1), not {shape!r}')
-    sizes = []
+    sizes: list[int] = []
     for axis, size in enumerate(shape):
         if size is None or size == -1:
             if axis != 0:
@@ -127,14 +130,14 @@ def checked_shape(shape, what):
     return sizes, dtype
 
 
-def dtype_text(dtype):
+def dtype_text(dtype: Any) -> str:
     """'int64' for 'int64', paddle.int64, numpy.int64 or numpy.dtype('int64')."""
     if isinstance(dtype, type) and issubclass(dtype, np.generic) or isinstance(dtype, np.dtype):
         return np.dtype(dtype).name
     return str(dtype).replace('paddle.', '').replace('VarType.', '').lower()
 
 
-def dtype_list(dtypes, shapes):
+def dtype_list(dtypes: Any, shapes: list[tuple[list[int], str | None]]) -> list[str]:
     """One dtype per input: None (float32, or the InputSpec's), one for all, or one each."""
     if isinstance(dtypes, (list, tuple)):
         if len(dtypes) != len(shapes):
@@ -152,7 +155,7 @@ def dtype_list(dtypes, shapes):
     return kinds
 
 
-def tensor_inputs(input):
+def tensor_inputs(input: Any) -> list[Input]:
     """[Input] of real data: a tensor, a list or tuple of them, or a dict of them."""
     if isinstance(input, dict):
         items = [(key, value) for key, value in input.items()]
@@ -160,7 +163,7 @@ def tensor_inputs(input):
         items = [(None, value) for value in input]
     else:
         items = [(None, input)]
-    inputs = []
+    inputs: list[Input] = []
     for index, (key, value) in enumerate(items):
         where = f'input[{key!r}]' if key is not None else (
             f'input[{index}]' if isinstance(input, (list, tuple)) else 'input')
@@ -186,7 +189,7 @@ class ModelStatistics:
     str(result): the per-layer table with MACs; render(fmt, view) any other table.
     """
 
-    def __init__(self, profile, name=None, depth=None):
+    def __init__(self, profile: Profile, name: str | None = None, depth: int | None = None) -> None:
         self.profile = profile
         self.name = name or type(profile.model).__name__
         self.depth = depth
@@ -203,24 +206,25 @@ class ModelStatistics:
         self.eager = profile.eager
 
     @property
-    def notes(self):
+    def notes(self) -> list[str]:
         return tables.paddle_notes(self.profile) + tables.notes(self.profile)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The per-layer table's data: what render('json') prints."""
         return tables.layer_table(self.profile, self.name)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> int:
         numbers = {'total_params': self.total_params, 'trainable_params': self.trainable_params,
                    'non_trainable_params': self.non_trainable_params, 'macs': self.macs}
         if key not in numbers:
             raise KeyError(key)
         return numbers[key]
 
-    def keys(self):
+    def keys(self) -> list[str]:
         return ['total_params', 'trainable_params', 'non_trainable_params', 'macs']
 
-    def render(self, fmt='plain', view='layers', depth=None, macs=True, explain=False):
+    def render(self, fmt: str = 'plain', view: str = 'layers', depth: int | None = None,
+               macs: bool = True, explain: bool = False) -> str:
         """The table as text.  fmt: plain, github, markdown, csv or json.  view: 'layers'
         (the per-layer table; macs adds the Trainable and MACs columns, explain the
         output-size formulas), 'depth' (rows grouped to `depth` levels of nesting,
@@ -241,12 +245,12 @@ class ModelStatistics:
         return render(self.to_dict(), functools.partial(tables.layer_view, macs=macs,
                                                         explain=explain), fmt)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.render('plain')
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return str(self)
 
-    def _repr_pretty_(self, printer, cycle):
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # IPython and Jupyter show this for a cell's last value.
         printer.text(str(self))

@@ -12,8 +12,11 @@ shared by the `paddleinfo` command and scripts/summary.py --model.
 model is traced, `check_image_model` looks at the first layer the input reached.
 This module imports no Paddle.
 """
+import argparse
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from paddleinfo.arguments import add_integer, integer
 from paddleinfo.errors import UsageError
@@ -42,16 +45,16 @@ SHORTHAND_HELP = (': the shorthand for an image model (one whose input first mee
 @dataclass(frozen=True)
 class Input:
     """One input of forward(): its shape without the batch, and its dtype."""
-    shape: tuple
+    shape: tuple[int, ...]
     dtype: str = DEFAULT_DTYPE
 
-    def text(self):
+    def text(self) -> str:
         """As --input takes it, e.g. '16x40:int64' ('16x40' for float32)."""
         dims = 'x'.join(map(str, self.shape))
         return dims if self.dtype == DEFAULT_DTYPE else f'{dims}:{self.dtype}'
 
 
-def add_input_arguments(parser, input_size=True):
+def add_input_arguments(parser: Any, input_size: bool = True) -> None:
     """--input, --batch-size and (unless the parser has its own) --input-size."""
     parser.add_argument('--input', metavar='SHAPE[:DTYPE]', action='append', help=INPUT_HELP)
     add_integer(parser, '--batch-size', low=1, high=MAX_BATCH, help=BATCH_HELP)
@@ -59,12 +62,12 @@ def add_input_arguments(parser, input_size=True):
         add_input_size(parser, SHORTHAND_HELP)
 
 
-def add_input_size(parser, more_help=''):
+def add_input_size(parser: Any, more_help: str = '') -> argparse.Action:
     """--input-size [C] H [W], the one definition of an image's size on a command line."""
     return add_integer(parser, '--input-size', low=1, nargs='+', help=INPUT_SIZE_HELP + more_help)
 
 
-def positive(flag, text, what):
+def positive(flag: str, text: str | int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -74,7 +77,7 @@ def positive(flag, text, what):
     return value
 
 
-def parse_input(text, flag='--input'):
+def parse_input(text: str, flag: str = '--input') -> Input:
     """The Input of '16x40' or '16x40:int64'."""
     dims, _, dtype = text.partition(':')
     dtype = dtype or DEFAULT_DTYPE
@@ -88,7 +91,7 @@ def parse_input(text, flag='--input'):
                  dtype)
 
 
-def image_shape(values, flag='--input-size'):
+def image_shape(values: Sequence[str | int], flag: str = '--input-size') -> tuple[int | None, int, int]:
     """(channels or None, height, width) of --input-size [C] H [W]: one integer is a
     square, two are height and width, three put the channels first."""
     if len(values) not in (1, 2, 3):
@@ -99,14 +102,14 @@ def image_shape(values, flag='--input-size'):
     return channels, sizes[0], sizes[-1]
 
 
-def image_input(values, channels=3, flag='--input-size'):
+def image_input(values: Sequence[str | int], channels: int = 3, flag: str = '--input-size') -> Input:
     """The Input of --input-size [C] H [W]; `channels` when C is not given: the model's
     own, 3 for colour."""
     given, height, width = image_shape(values, flag)
     return Input((channels if given is None else given, height, width))
 
 
-def batch_size(value, flag='--batch-size'):
+def batch_size(value: str | int | None, flag: str = '--batch-size') -> int:
     """The batch: `value` checked, 1 if none is given."""
     return 1 if value is None else integer(flag, value, 1, MAX_BATCH)
 
@@ -116,26 +119,27 @@ class Inputs:
     """What a command line asks a model to be given: inputs, batch, and where an image
     came from, which the model must then suit: '--input-size', or 'default' (the model's
     own input); None for inputs given in full with --input."""
-    inputs: tuple
+    inputs: tuple[Input, ...]
     batch: int = 1
     image: str | None = None
 
     @property
-    def shapes(self):
+    def shapes(self) -> list[list[int]]:
         """Every input's shape with the batch in front, as paddleinfo.summary takes them."""
         return [[self.batch, *item.shape] for item in self.inputs]
 
     @property
-    def dtypes(self):
+    def dtypes(self) -> list[str]:
         return [item.dtype for item in self.inputs]
 
-    def text(self):
+    def text(self) -> str:
         """The inputs as the title names them, e.g. '8x16x40, 8x20:int64'."""
         return ', '.join(Input((self.batch, *item.shape), item.dtype).text()
                          for item in self.inputs)
 
 
-def inputs_from(args, default=None, channels=3):
+def inputs_from(args: Mapping[str, Any], default: Input | None = None,
+                channels: int = 3) -> Inputs | None:
     """The Inputs of parsed arguments (a dict with 'input', 'batch_size', 'input_size'),
     or of `default` (an Input, the model's own image) when neither shape option is given.
     None when nothing is given and there is no default."""
@@ -159,13 +163,19 @@ def inputs_from(args, default=None, channels=3):
     return inputs
 
 
-def first_meeting(layer, shape):
+# What check_image_model needs of the first layer reached: (its class name or None, the
+# shape of its input, an --input it would take).
+Meeting = tuple[str | None, list[Any] | None, str]
+
+
+def first_meeting(layer: Any, shape: Any) -> Meeting:
     """What check_image_model needs of the first layer reached, read while it is at hand:
     (its class name or None, the shape of its input, an --input it would take)."""
     return (type(layer).__name__ if layer is not None else None, shape, example(layer))
 
 
-def check_image_model(first, inputs, name, flag='--input-size'):
+def check_image_model(first: Meeting, inputs: Inputs, name: str,
+                      flag: str | None = '--input-size') -> None:
     """A UsageError unless the image of `inputs` went straight into a 2-D convolution:
     `first` is first_meeting() of the first layer the trace reached.  Any other model
     must be given its real input with --input."""
@@ -182,7 +192,7 @@ def check_image_model(first, inputs, name, flag='--input-size'):
                      f'{hint}')
 
 
-def example(layer):
+def example(layer: Any) -> str:
     """An --input the layer would take, where its kind says so; else a placeholder."""
     kind = type(layer).__name__ if layer is not None else ''
     if kind == 'Linear':

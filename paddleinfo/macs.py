@@ -22,6 +22,8 @@ Paddle 3.3.)
 """
 import contextlib
 import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, cast
 
 import paddle
 from paddle import nn
@@ -55,7 +57,7 @@ UNCOUNTED = tuple(getattr(nn, name) for name in (
     'Mish', 'Softmax', 'Upsample', 'Bilinear') if hasattr(nn, name))
 
 
-def layer_macs(layer, output, inputs=None):
+def layer_macs(layer: nn.Layer, output: Any, inputs: Sequence[Any] | None = None) -> int | None:
     """The multiply-adds `layer` spent producing `output` (from `inputs`), or None if the
     convention does not count the layer."""
     if isinstance(layer, CONVS):
@@ -72,7 +74,7 @@ def layer_macs(layer, output, inputs=None):
     return None
 
 
-def rnn_macs(layer, inputs):
+def rnn_macs(layer: nn.LSTM | nn.GRU | nn.SimpleRNN, inputs: Sequence[Any]) -> int:
     """An RNN layer's gates at every step, direction and layer (see paddleinfo.ops.rnn)."""
     data = list(inputs[0].shape)
     hidden, directions = layer.hidden_size, layer.num_directions
@@ -81,14 +83,14 @@ def rnn_macs(layer, inputs):
     return GATES[layer.mode] * math.prod(data[:-1]) * directions * per_step
 
 
-def cell_macs(layer, inputs):
+def cell_macs(layer: nn.LSTMCell | nn.GRUCell | nn.SimpleRNNCell, inputs: Sequence[Any]) -> int:
     """One step of an RNN cell: gates x (input + hidden) x hidden for every sequence."""
     data = list(inputs[0].shape)
     gates = 4 if isinstance(layer, nn.LSTMCell) else 3 if isinstance(layer, nn.GRUCell) else 1
     return gates * math.prod(data[:-1]) * (layer.input_size + layer.hidden_size) * layer.hidden_size
 
 
-def eager_macs(layer, inputs, output):
+def eager_macs(layer: nn.Layer, inputs: Sequence[Any], output: Any) -> int | None:
     """The MACs `layer` itself spent in one call, counted from what a layer is (the
     dynamic graph's count; its Linear sublayers count their own), or None."""
     macs = layer_macs(layer, output, inputs)
@@ -106,7 +108,7 @@ def eager_macs(layer, inputs, output):
     return None
 
 
-def uncounted(layers):
+def uncounted(layers: Iterable[nn.Layer]) -> list[str]:
     """The classes among `layers` that do arithmetic the convention does not count, but
     for BatchNorm and pooling, which MACS_CONVENTION names already."""
     return sorted({type(layer).__name__ for layer in layers if isinstance(layer, UNCOUNTED)
@@ -115,15 +117,17 @@ def uncounted(layers):
 
 
 @contextlib.contextmanager
-def counting(model):
+def counting(model: nn.Layer) -> Iterator[dict[nn.Layer, int]]:
     """Count MACs of every conv and fc layer of `model` during the forward passes run
     inside the block.  Yields {layer: MACs}, summed over calls."""
-    counts = {}
+    counts: dict[nn.Layer, int] = {}
 
-    def hook(layer, inputs, output):
-        counts[layer] = counts.get(layer, 0) + layer_macs(layer, output, inputs)
+    def hook(layer: nn.Layer, inputs: tuple[Any, ...], output: Any) -> None:
+        # (A layer of COUNTED: its MACs are a number.)
+        counts[layer] = counts.get(layer, 0) + cast(int, layer_macs(layer, output, inputs))
 
-    handles = [layer.register_forward_post_hook(hook)
+    # (Paddle's hook type wants a Tensor back; returning None leaves the output as it is.)
+    handles = [layer.register_forward_post_hook(cast(Any, hook))
                for layer in model.sublayers(include_self=True) if isinstance(layer, COUNTED)]
     try:
         yield counts
@@ -133,7 +137,7 @@ def counting(model):
 
 
 @contextlib.contextmanager
-def evaluating(model):
+def evaluating(model: nn.Layer) -> Iterator[None]:
     """Run `model` in eval mode without gradients, so that a counting pass leaves
     BatchNorm's running statistics as they were."""
     was_training = model.training
@@ -147,7 +151,7 @@ def evaluating(model):
             model.train()
 
 
-def model_macs(model, input_shape):
+def model_macs(model: nn.Layer, input_shape: Sequence[int]) -> int:
     """Total conv + fc multiply-adds of `model` on an input of `input_shape`, batch
     included as given: (1, 3, 224, 224) gives 4,089,184,256 for ResNet-50 (v1.5)."""
     with evaluating(model), counting(model) as counts:

@@ -11,9 +11,11 @@ A convolution is lowered to these operators whatever its rank: Conv1D runs a con
 an unsqueezed map, and Linear runs a matmul.
 """
 import math
+from collections.abc import Callable
+from typing import Any, TypeGuard, cast
 
 
-def shape(value):
+def shape(value: Any) -> list[int] | None:
     """The shape of a Program value, or None for a value that has none (a list of
     tensors, an optional input left out)."""
     try:
@@ -22,33 +24,33 @@ def shape(value):
         return None
 
 
-def known(sizes):
+def known(sizes: list[int] | None) -> TypeGuard[list[int]]:
     return sizes is not None and all(isinstance(size, int) and size >= 0 for size in sizes)
 
 
-def operand_shapes(op):
+def operand_shapes(op: Any) -> list[list[int] | None]:
     return [shape(value) for value in op.operands_source()]
 
 
-def result_shape(op, index=0):
+def result_shape(op: Any, index: int = 0) -> list[int] | None:
     return shape(op.results()[index])
 
 
-def conv(op):
+def conv(op: Any) -> int | None:
     # filter: [out_channels, in_channels / groups, *kernel]: one output element is the
     # dot product of its window with one filter.
     out, weight = result_shape(op), operand_shapes(op)[1]
     return math.prod(out) * math.prod(weight[1:]) if known(out) and known(weight) else None
 
 
-def transposed_conv(op):
+def transposed_conv(op: Any) -> int | None:
     # filter: [in_channels, out_channels / groups, *kernel]: every input element is
     # multiplied into a window of every filter of its group.
     data, weight = operand_shapes(op)[:2]
     return math.prod(data) * math.prod(weight[1:]) if known(data) and known(weight) else None
 
 
-def matmul(op):
+def matmul(op: Any) -> int | None:
     # Every output value is a dot product over the inner size K of x (its last axis,
     # or the one before if x is transposed).
     x, out = operand_shapes(op)[0], result_shape(op)
@@ -58,12 +60,12 @@ def matmul(op):
     return max(math.prod(out), 1) * inner
 
 
-def bmm(op):
+def bmm(op: Any) -> int | None:
     x, out = operand_shapes(op)[0], result_shape(op)
     return math.prod(out) * x[-1] if known(x) and known(out) else None
 
 
-def einsum(op):
+def einsum(op: Any) -> int | None:
     # Two or more operands: one multiply-add for every combination of the equation's
     # letters (their sizes multiplied), as opt_einsum's naive count.
     equation = op.attrs().get('equation', '').replace(' ', '')
@@ -72,8 +74,8 @@ def einsum(op):
     terms = equation.split('->')[0].split(',')
     if len(terms) < 2 or len(terms) != len(shapes) or not all(map(known, shapes)):
         return 0 if len(terms) < 2 else None
-    sizes = {}
-    for term, sizes_of in zip(terms, shapes):
+    sizes: dict[str, int] = {}
+    for term, sizes_of in zip(terms, cast(list[list[int]], shapes)):   # (all of them known)
         letters = term.replace('...', '')
         dots = len(sizes_of) - len(letters)
         if '...' in term:   # the broadcast axes, as one letter each
@@ -86,7 +88,7 @@ def einsum(op):
 GATES = {'LSTM': 4, 'GRU': 3, 'RNN_TANH': 1, 'RNN_RELU': 1}
 
 
-def rnn(op):
+def rnn(op: Any) -> int | None:
     # Every gate of every layer and direction, at every time step of every sequence,
     # multiplies the layer's input and the hidden state by its weights:
     # gates x (input + hidden) x hidden.  The input of layer 2 on is the hidden state
@@ -101,13 +103,13 @@ def rnn(op):
     return GATES[attrs['mode']] * steps * directions * per_step
 
 
-def addmm(op):
+def addmm(op: Any) -> int | None:
     # out = beta * input + alpha * x @ y
     x, out = operand_shapes(op)[1], result_shape(op)
     return math.prod(out) * x[-1] if known(x) and known(out) else None
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[[Any], int | None]] = {
     'pd_op.conv2d': conv, 'pd_op.conv3d': conv, 'pd_op.depthwise_conv2d': conv,
     'pd_op.conv2d_transpose': transposed_conv, 'pd_op.conv3d_transpose': transposed_conv,
     'pd_op.depthwise_conv2d_transpose': transposed_conv,
@@ -151,7 +153,7 @@ NO_PRODUCT = {f'pd_op.{name}' for name in '''
                'cf.tuple_pop', 'cf.stack_create', 'cf.has_elements'}
 
 
-def blocks(op):
+def blocks(op: Any) -> list[Any]:
     """The blocks an operator holds (the branches of an if, the body of a while)."""
     try:
         return list(op.blocks())
@@ -159,7 +161,7 @@ def blocks(op):
         return []
 
 
-def op_macs(op):
+def op_macs(op: Any) -> int | None:
     """The multiply-adds of one operator and of the operators in its blocks, or None if
     none of them is a matrix product the rules count (or could size)."""
     macs = HANDLERS[op.name()](op) if op.name() in HANDLERS else None
@@ -171,11 +173,11 @@ def op_macs(op):
     return macs
 
 
-def uncounted_ops(op):
+def uncounted_ops(op: Any) -> set[str]:
     """The names of the operators in `op` (and its blocks) that the count leaves out
     without knowing they do no product: no rule, or a size the trace could not infer."""
     name, held = op.name(), blocks(op)
-    names = set()
+    names: set[str] = set()
     if name in HANDLERS:
         if HANDLERS[name](op) is None:
             names.add(f'{name} (of unknown size)')

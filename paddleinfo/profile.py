@@ -22,7 +22,9 @@ import inspect
 import math
 import traceback
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import paddle
 import paddle.nn.layer.layers as paddle_layers
@@ -40,76 +42,81 @@ __all__ = ['FactoryError', 'Input', 'LayerRow', 'NotALayerError', 'Profile', 'Sh
 class Input:
     """One input of forward(): its shape (batch included) and dtype, and the real tensor
     if one was given.  `keyword` names the argument it is passed as (None: positional)."""
-    shape: list
+    shape: list[int]
     dtype: str = 'float32'
     keyword: str | None = None
-    value: object = None
+    value: paddle.Tensor | None = None
 
 
 @dataclass
 class LayerRow:
     name: str                # paddle.summary's name, e.g. 'Conv2D-1'
     layer: nn.Layer
-    input_shape: list        # paddle.summary's: one shape per input
-    output_shape: list       # one shape, or a list of shapes for several outputs
+    input_shape: list[Any]   # paddle.summary's: one shape per input
+    output_shape: list[Any]  # one shape, or a list of shapes for several outputs
     params: int
     trainable_params: int
-    trainable: list          # names of the layer's own trainable tensors ...
-    frozen: list             # ... and of the others (BatchNorm's running statistics)
+    trainable: list[str]     # names of the layer's own trainable tensors ...
+    frozen: list[str]        # ... and of the others (BatchNorm's running statistics)
     macs: int | None         # None: a layer that runs no matrix product
     formula: str | None      # how the output size follows from the input size
     calls: int = 1
 
 
+# What a layer's calls gave: (its input shapes, its output shape, MACs, calls).
+Call = tuple[list[Any], list[Any], int | None, int]
+
+
 @dataclass
 class Profile:
     model: nn.Layer
-    input_shape: list        # the first input's shape (batch included)
-    rows: list               # one per layer paddle.summary shows, in its order
-    output_shape: list
-    order: list = field(default_factory=list)   # every layer called, in order of first call
-    calls: dict = field(default_factory=dict)   # {layer: (input shapes, output shape, MACs, calls)}
+    input_shape: list[int]   # the first input's shape (batch included)
+    rows: list[LayerRow]     # one per layer paddle.summary shows, in its order
+    output_shape: list[Any] | dict[Any, Any]
+    order: list[nn.Layer] = field(default_factory=list)   # every layer called, in order of first call
+    # {layer: (input shapes, output shape, MACs, calls)}
+    calls: dict[nn.Layer, Call] = field(default_factory=dict)
     # The static graph the model was traced in: its parameters live there.
-    programs: tuple = ()
-    inputs: list = field(default_factory=list)  # the Inputs it was given
+    programs: tuple[Any, ...] = ()
+    inputs: list[Input] = field(default_factory=list)  # the Inputs it was given
     eager: bool = False      # run once in the dynamic graph: it could not be traced
-    uncounted_ops: dict = field(default_factory=dict)   # {operator name: [layer names]}
+    uncounted_ops: dict[str, list[str]] = field(default_factory=dict)   # {operator name: [layer names]}
 
     @property
-    def input_shapes(self):
+    def input_shapes(self) -> list[list[int]]:
         return [list(item.shape) for item in self.inputs] or [self.input_shape]
 
     @property
-    def params(self):
+    def params(self) -> int:
         """The sum of numel over model.parameters(): every tensor once."""
         return sum(math.prod(p.shape) for p in self.model.parameters())
 
     @property
-    def trainable_params(self):
+    def trainable_params(self) -> int:
         return sum(math.prod(p.shape) for p in self.model.parameters() if trainable(p))
 
     @property
-    def macs(self):
+    def macs(self) -> int:
         """Every product of the forward pass: the rows' and those of layers without a row
         (the model's own forward(), a container's)."""
         return sum(macs or 0 for _, _, macs, _ in self.calls.values())
 
     @property
-    def rows_params(self):
+    def rows_params(self) -> int:
         """What paddle.summary prints as the total: the sum of its rows."""
         return sum(row.params for row in self.rows)
 
     @property
-    def rows_trainable_params(self):
+    def rows_trainable_params(self) -> int:
         return sum(row.trainable_params for row in self.rows)
 
-    def unshown_macs(self):
+    def unshown_macs(self) -> dict[nn.Layer, int]:
         """{layer: MACs} of the layers that multiply in their own forward() but have no row."""
         shown = {row.layer for row in self.rows}
         return {layer: macs for layer, (_, _, macs, _) in self.calls.items()
                 if macs and layer not in shown}
 
-    def unshown_parameters(self):
+    def unshown_parameters(self) -> list[tuple[str, list[int]]]:
         """[(name, shape)] of the model's parameters that no row counts (a model's own
         class token, say): paddle.summary leaves them out of its total."""
         counted = {id(p) for row in self.rows for p in row.layer._parameters.values()
@@ -118,17 +125,17 @@ class Profile:
                 if id(p) not in counted]
 
 
-def trainable(parameter):
+def trainable(parameter: paddle.Tensor) -> bool:
     return parameter.trainable and not parameter.stop_gradient
 
 
-def summary_name(layer):
+def summary_name(layer: nn.Layer) -> str:
     """The name paddle.summary gives `layer`: its class and the counter of its unique name."""
     class_name = str(layer.__class__).split('.')[-1].split("'")[0]
     return f'{class_name}-{int(layer.full_name().split("_")[-1]) + 1}'
 
 
-def shown_by_summary(layer, model):
+def shown_by_summary(layer: nn.Layer, model: nn.Layer) -> bool:
     # paddle.summary leaves out containers and the model itself (unless it has no
     # sublayers), but for an RNN layer (LSTM, GRU, SimpleRNN subclass LayerList), which
     # it shows when it runs as one operator (could_use_cudnn, on the CPU too).
@@ -137,7 +144,7 @@ def shown_by_summary(layer, model):
         getattr(layer, 'could_use_cudnn', False))
 
 
-def shapes_of(value):
+def shapes_of(value: Any) -> list[Any]:
     """paddle.summary's shape of an output: a list, or a list of lists for several (and
     [] for what has no shape, a dict included)."""
     if isinstance(value, (list, tuple)):
@@ -145,7 +152,7 @@ def shapes_of(value):
     return list(value.shape) if hasattr(value, 'shape') else []
 
 
-def input_shapes(value):
+def input_shapes(value: Any) -> list[Any] | None:
     """paddle.summary's shape of an input: a list, a list of them, or None for an
     argument that is not a tensor."""
     if isinstance(value, (list, tuple)):
@@ -153,7 +160,7 @@ def input_shapes(value):
     return list(value.shape) if hasattr(value, 'shape') else None
 
 
-def model_output_shapes(value):
+def model_output_shapes(value: Any) -> list[Any] | dict[Any, Any]:
     """The shape of what the model returns: as shapes_of, and a dict's values too."""
     if isinstance(value, dict):
         return {key: model_output_shapes(item) for key, item in value.items()}
@@ -162,7 +169,7 @@ def model_output_shapes(value):
     return list(value.shape) if hasattr(value, 'shape') else []
 
 
-def own_parameters(layer):
+def own_parameters(layer: nn.Layer) -> tuple[int, int, list[str], list[str]]:
     """(params, trainable params, trainable names, other names) of the layer's own tensors,
     as paddle.summary counts them: trainable means trainable and not stop_gradient."""
     own = [(name, p) for name, p in layer._parameters.items() if p is not None]
@@ -172,17 +179,17 @@ def own_parameters(layer):
             names, [name for name, _ in own if name not in names])
 
 
-def _no_stack(*args, **kwargs):
+def _no_stack(*args: Any, **kwargs: Any) -> traceback.StackSummary:
     return traceback.StackSummary()
 
 
 @contextlib.contextmanager
-def _no_struct(prefix=None):
+def _no_struct(prefix: str | None = None) -> Iterator[None]:
     yield
 
 
 @contextlib.contextmanager
-def cheap_tracing():
+def cheap_tracing() -> Iterator[None]:
     """Two pieces of bookkeeping that only matter for a Program that is compiled and
     run are switched off while inside, because they cost more than the shape
     inference itself: every operator records the Python stack it was created from
@@ -198,7 +205,7 @@ def cheap_tracing():
 
 
 @contextlib.contextmanager
-def static_graph():
+def static_graph() -> Iterator[tuple[paddle.static.Program, paddle.static.Program]]:
     """Paddle's static graph on a fresh Program, and back to the dynamic graph after."""
     was_dynamic = paddle.in_dynamic_mode()
     paddle.enable_static()
@@ -212,7 +219,7 @@ def static_graph():
 
 
 @contextlib.contextmanager
-def quiet():
+def quiet() -> Iterator[None]:
     """Paddle's warnings about its own workings, raised by the calls made here, are not
     the user's business (dy2static's notes, BatchNorm's on running statistics); a
     warning of the user's own code still shows.  Only inside the block."""
@@ -221,7 +228,7 @@ def quiet():
         yield
 
 
-def text_of(error):
+def text_of(error: BaseException) -> str:
     """str(error), or '' for an error that cannot say what it is (a C++ one, at times)."""
     try:
         return str(error)
@@ -229,13 +236,13 @@ def text_of(error):
         return ''
 
 
-def first_line(error):
+def first_line(error: BaseException) -> str:
     """The first non-blank line of an error's message (or its class name)."""
     lines = [line.strip() for line in text_of(error).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__
 
 
-def build(build_model):
+def build(build_model: Callable[[], object]) -> nn.Layer:
     """build_model() in a fresh name scope, checked to be a paddle.nn.Layer."""
     with paddle.utils.unique_name.guard():
         try:
@@ -255,11 +262,11 @@ NORMS = (nn.BatchNorm, nn.BatchNorm1D, nn.BatchNorm2D, nn.BatchNorm3D, nn.SyncBa
 INTEGERS = ('int32', 'int64', 'int16', 'int8', 'uint8')
 
 
-def dtype_name(dtype):
+def dtype_name(dtype: Any) -> str:
     return str(dtype).replace('paddle.', '').replace('VarType.', '').lower()
 
 
-def conv_rank(layer):
+def conv_rank(layer: nn.Layer) -> int | None:
     """The rank of the input a conv takes: batch, channels and its spatial axes."""
     for rank, kinds in ((3, (nn.Conv1D, nn.Conv1DTranspose)), (4, (nn.Conv2D, nn.Conv2DTranspose)),
                         (5, (nn.Conv3D, nn.Conv3DTranspose))):
@@ -274,7 +281,7 @@ WINDOWS = CONVS + TRANSPOSED_CONVS + tuple(getattr(nn, name) for name in (
     'MaxPool1D', 'MaxPool2D', 'MaxPool3D', 'AvgPool1D', 'AvgPool2D', 'AvgPool3D'))
 
 
-def expected_input(layer):
+def expected_input(layer: nn.Layer) -> tuple[str, int, int] | None:
     """(what, axis, size) the input of `layer` must have along `axis`, or None if the
     layer is not one whose input size is checked here.  The static graph infers a conv's
     or BatchNorm's output shape without comparing the input's channels with the layer's
@@ -295,7 +302,7 @@ def expected_input(layer):
     return None
 
 
-def check_input(layer, inputs):
+def check_input(layer: nn.Layer, inputs: Sequence[Any]) -> None:
     """Raise ShapeError if `layer` cannot take `inputs` (rank, dtype or size), naming
     the layer, what it got and what it takes; the dynamic graph would refuse them too,
     and the static graph does not always."""
@@ -331,7 +338,7 @@ def check_input(layer, inputs):
                          f'(its input is {shape})')
 
 
-def check_map(layer, inputs, output):
+def check_map(layer: nn.Layer, inputs: Sequence[Any], output: Any) -> None:
     """Raise ShapeError if `layer` made a feature map with a side below 1, naming the
     sizes it had and would make (the static graph writes -1 for such a size)."""
     out_shape, in_shape = shapes_of(output), shapes_of(inputs[0]) if inputs else []
@@ -359,7 +366,7 @@ def check_map(layer, inputs, output):
                      f'{in_shape[-2]}x{in_shape[-1]} input')
 
 
-def check_arguments(model, inputs):
+def check_arguments(model: nn.Layer, inputs: list[Input]) -> None:
     """Raise ShapeError if forward() does not take these inputs: one missing, one too
     many, a keyword it has not."""
     try:
@@ -378,7 +385,7 @@ def check_arguments(model, inputs):
                          f'{", ".join(given) or "(none)"}: {error}') from None
 
 
-def untraceable(error):
+def untraceable(error: BaseException) -> bool:
     """Whether `error`, raised while tracing in the static graph, says that the model
     reads a tensor's value (float(x), `if x > 0`, x.numpy()), which has no answer there:
     Paddle raises a TypeError or an AssertionError that names the static or dynamic
@@ -401,12 +408,21 @@ class Tracer:
     last (input shapes, output shape), and the operators each call appended to the
     Program (static) or the MACs each call spent (eager)."""
 
-    def __init__(self, model, static):
+    order: dict[nn.Layer, None]         # the layers called, in order of first call
+    calls: dict[nn.Layer, Call]
+    stack: list[nn.Layer]               # the layers being called, innermost last
+    starts: list[Any]                   # the mark() where each of them began
+    spans: list[tuple[nn.Layer, Any, Any]]   # (layer, mark before, mark after) of each call
+    program: Any                        # the Program traced in (static)
+    uncounted: dict[str, list[str]]
+    failure: ShapeError | None
+
+    def __init__(self, model: nn.Layer, static: bool) -> None:
         self.model, self.static = model, static
         self.order, self.calls, self.stack, self.starts, self.spans = {}, {}, [], [], []
         self.program, self.uncounted, self.failure = None, {}, None
 
-    def mark(self):
+    def mark(self) -> Any:
         """The last operator of the Program so far (None: none yet).  Operators are
         appended at its end; parameters and data are put at its front, so an index
         would move and the operator itself does not."""
@@ -415,13 +431,13 @@ class Tracer:
         block = self.program.global_block()
         return block.back() if block.num_ops() else None
 
-    def before(self, layer, inputs):
+    def before(self, layer: nn.Layer, inputs: tuple[Any, ...]) -> None:
         self.stack.append(layer)
         self.checked(check_input, layer, inputs)
         self.order.setdefault(layer, None)
         self.starts.append(self.mark() if self.static else None)
 
-    def after(self, layer, inputs, output):
+    def after(self, layer: nn.Layer, inputs: tuple[Any, ...], output: Any) -> None:
         start = self.starts.pop()
         self.checked(check_map, layer, inputs, output)
         self.stack.pop()
@@ -432,7 +448,7 @@ class Tracer:
             macs = eager_macs(layer, inputs, output)
         self.record(layer, [input_shapes(x) for x in inputs], shapes_of(output), macs)
 
-    def checked(self, check, *args):
+    def checked(self, check: Callable[..., None], *args: Any) -> None:
         # dy2static re-raises an error of the forward pass with its traceback in the
         # message: keep ours, to raise it as it was.
         try:
@@ -441,7 +457,7 @@ class Tracer:
             self.failure = error
             raise
 
-    def record(self, layer, inputs, output, macs):
+    def record(self, layer: nn.Layer, inputs: list[Any], output: list[Any], macs: int | None) -> None:
         count = 1
         if layer in self.calls:
             _, _, previous, count = self.calls[layer]
@@ -450,11 +466,13 @@ class Tracer:
         self.calls[layer] = (inputs, output, macs, count)
 
     @contextlib.contextmanager
-    def hooked(self):
+    def hooked(self) -> Iterator['Tracer']:
         handles = []
         for layer in self.model.sublayers(include_self=True):
-            handles += [layer.register_forward_pre_hook(self.before),
-                        layer.register_forward_post_hook(self.after)]
+            # Paddle's hook types take a Tensor and give one back; a hook is given the
+            # tuple of inputs, and returning None leaves the call as it is.
+            handles += [layer.register_forward_pre_hook(cast(Any, self.before)),
+                        layer.register_forward_post_hook(cast(Any, self.after))]
         try:
             yield self
         except Exception as error:
@@ -473,7 +491,7 @@ class Tracer:
             for handle in handles:
                 handle.remove()
 
-    def charge_operators(self, program, first=None):
+    def charge_operators(self, program: Any, first: Any = None) -> dict[str, list[str]]:
         """The MACs of the Program's operators, each charged to the innermost layer whose
         call appended it (calls finish innermost first); the rest, after the operator
         `first`, to the model itself."""
@@ -484,7 +502,7 @@ class Tracer:
             # is the value's to say.
             raise ControlFlow('the forward pass branches or loops on a tensor value')
 
-        def after(op):
+        def after(op: Any) -> int:
             if op is None:
                 return 0
             index = index_of.get(op)
@@ -492,12 +510,13 @@ class Tracer:
                 raise ControlFlow('a layer ran inside control flow')
             return index + 1
 
-        owner = {}
+        owner: dict[int, nn.Layer] = {}
         for layer, start, end in self.spans:
             for index in range(after(start), after(end)):
                 owner.setdefault(index, layer)
         first = after(first)
-        macs, uncounted = {}, {}
+        macs: dict[nn.Layer, int] = {}
+        uncounted: dict[str, dict[nn.Layer, None]] = {}
         for index in range(first, len(all_ops)):
             layer = owner.get(index, self.model)
             op = all_ops[index]
@@ -517,7 +536,11 @@ class ControlFlow(Exception):
     which layers run."""
 
 
-def paddle_reason(error):
+# What a trace gives: (the model, the shape of its output, the Tracer of its calls).
+Traced = tuple[nn.Layer, list[Any] | dict[Any, Any], Tracer]
+
+
+def paddle_reason(error: BaseException) -> str:
     """Paddle's reason for refusing an operator's inputs, on one line (dy2static puts
     the traceback of the forward pass first)."""
     text = text_of(error)
@@ -525,7 +548,7 @@ def paddle_reason(error):
     return lines[0].split('(InvalidArgument)')[-1].strip().split('  [')[0]
 
 
-def static_inputs(inputs):
+def static_inputs(inputs: list[Input]) -> tuple[list[Any], dict[str, Any]]:
     """paddle.static.data for every input, named input, input_1, ... or by its keyword."""
     args, kwargs = [], {}
     for index, item in enumerate(inputs):
@@ -538,12 +561,13 @@ def static_inputs(inputs):
     return args, kwargs
 
 
-def eager_inputs(inputs):
+def eager_inputs(inputs: list[Input]) -> tuple[list[Any], dict[str, Any]]:
     """The real tensors given, or zeros of each shape and dtype (zeros are valid token ids)."""
     args, kwargs = [], {}
     for item in inputs:
+        # (Paddle's types take a dtype's name only as one of a Literal of names.)
         value = item.value if item.value is not None else paddle.zeros(list(item.shape),
-                                                                        dtype=item.dtype)
+                                                                        dtype=cast(Any, item.dtype))
         if item.keyword:
             kwargs[item.keyword] = value
         else:
@@ -551,7 +575,7 @@ def eager_inputs(inputs):
     return args, kwargs
 
 
-def trace_factory(build_model, inputs):
+def trace_factory(build_model: Callable[[], object], inputs: list[Input]) -> Traced:
     """Build the model in the static graph and call it there: (model, output, tracer)."""
     model = build(build_model)
     check_arguments(model, inputs)
@@ -565,7 +589,7 @@ def trace_factory(build_model, inputs):
     return model, model_output_shapes(output), tracer
 
 
-def trace_built(model, inputs):
+def trace_built(model: nn.Layer, inputs: list[Input]) -> Traced:
     """A model built in the dynamic graph, turned into a Program by dy2static with an
     InputSpec per input, without running it: (model, output, tracer)."""
     check_arguments(model, inputs)
@@ -587,13 +611,14 @@ def trace_built(model, inputs):
     try:
         with evaluating(model), tracer.hooked(), cheap_tracing():
             static = paddle.jit.to_static(model, input_spec=specs, full_graph=True)
-            program = static.forward.concrete_program
+            # forward is now a StaticFunction, whose Program is traced when asked for.
+            program = cast(Any, static.forward).concrete_program
     finally:
         # to_static replaced forward on the instance: the model is the user's, as it was.
         if forward is None:
             model.__dict__.pop('forward', None)
-        else:
-            model.forward = forward
+        else:   # an attribute of the instance, where the class has the method
+            cast(Any, model).forward = forward
         if hasattr(model, '_original_funcs'):
             model._original_funcs.clear()
             model._original_funcs.update(originals)
@@ -606,7 +631,7 @@ def trace_built(model, inputs):
     return model, model_output_shapes(output), tracer
 
 
-def trace_eager(source, inputs):
+def trace_eager(source: nn.Layer | Callable[[], object], inputs: list[Input]) -> Traced:
     """One ordinary forward pass in the dynamic graph: (model, output, tracer)."""
     model = build(source) if not isinstance(source, nn.Layer) else source
     check_arguments(model, inputs)
@@ -617,7 +642,7 @@ def trace_eager(source, inputs):
     return model, model_output_shapes(output), tracer
 
 
-def profile_inputs(source, inputs):
+def profile_inputs(source: nn.Layer | Callable[[], object], inputs: list[Input]) -> Profile:
     """The Profile of a model on `inputs` (a list of Input).  `source` is a built
     paddle.nn.Layer or a factory that returns one.  Any error of the model on these
     inputs is raised: FactoryError if the factory fails, NotALayerError if it returns
@@ -651,9 +676,9 @@ def profile_inputs(source, inputs):
         return profile_of(inputs, *trace_eager(source, inputs), eager=True)
 
 
-def unknown_sizes(result):
+def unknown_sizes(result: Profile) -> bool:
     """Whether a shape of the trace has a size it could not infer (-1)."""
-    def unknown(shape):
+    def unknown(shape: Any) -> bool:
         if isinstance(shape, (list, tuple)):
             return any(unknown(item) for item in shape)
         if isinstance(shape, dict):
@@ -667,13 +692,14 @@ def unknown_sizes(result):
 WEIGHTED = CONVS + TRANSPOSED_CONVS + RNNS + (nn.Linear, nn.Embedding, nn.MultiHeadAttention)
 
 
-def first_weighted_layer(result):
+def first_weighted_layer(result: Profile) -> nn.Layer | None:
     """The first layer with weights that the forward pass called (a Conv2D for an image
     model, an Embedding for token ids ...), or None."""
     return next((layer for layer in result.order if isinstance(layer, WEIGHTED)), None)
 
 
-def profile(build_model, input_shape):
+# (Callable[..., object]: mypy cannot infer a `lambda v=v: ...` factory against Callable[[], ...].)
+def profile(build_model: Callable[..., object], input_shape: Sequence[int | None]) -> Profile:
     """Build a model with `build_model()` and pass it one float32 input of `input_shape`
     (None for the batch means 1).  Returns a Profile whose rows are the layers
     paddle.summary would show, in its order; errors as profile_inputs."""
@@ -681,9 +707,11 @@ def profile(build_model, input_shape):
     return profile_inputs(build_model, [Input(shape)])
 
 
-def profile_of(inputs, model, output_shape, tracer, programs=(), eager=False):
+def profile_of(inputs: list[Input], model: nn.Layer, output_shape: list[Any] | dict[Any, Any],
+               tracer: Tracer, programs: tuple[Any, ...] = (), eager: bool = False) -> Profile:
     """The Profile of a traced model: one row per name paddle.summary would print."""
-    rows, calls = {}, tracer.calls
+    rows: dict[str, LayerRow] = {}
+    calls = tracer.calls
     # paddle.summary keeps one row per name, where the layer first finished, with the
     # shapes of its last call.
     for layer in (layer for layer in calls if shown_by_summary(layer, model)):
@@ -706,11 +734,12 @@ def profile_of(inputs, model, output_shape, tracer, programs=(), eager=False):
 
 # --- the arithmetic of output sizes -------------------------------------------------
 
-def pair(value):
+def pair(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value, value]
 
 
-def window_formula(size, kernel, stride, padding, dilation=1, ceil_mode=False):
+def window_formula(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+                   ceil_mode: bool = False) -> tuple[str, int]:
     """(text, value) of the output size of a sliding window along one side."""
     # A dilated kernel reaches over dilation*(kernel - 1) + 1 positions.
     reach = f'{kernel}' if dilation == 1 else f'{dilation}*({kernel} - 1) - 1'
@@ -720,7 +749,7 @@ def window_formula(size, kernel, stride, padding, dilation=1, ceil_mode=False):
     return f'({size} + 2*{padding} - {reach}) // {stride} + 1', span // stride + 1
 
 
-def size_formula(layer, in_shape, out_shape):
+def size_formula(layer: nn.Layer, in_shape: Sequence[Any], out_shape: Sequence[Any]) -> str | None:
     """The output size of a conv or pooling layer worked out from its own kernel,
     stride and padding, e.g. '(224 + 2*3 - 7) // 2 + 1 = 112'.  Raises AssertionError
     if the result is not the size Paddle produced."""
@@ -758,7 +787,7 @@ def size_formula(layer, in_shape, out_shape):
     return f'H: {texts[0]} = {values[0]}; W: {texts[1]} = {values[1]}'
 
 
-def check(layer, computed, produced):
+def check(layer: nn.Layer, computed: Sequence[int], produced: Sequence[int]) -> None:
     if list(computed) != list(produced):
         raise AssertionError(f'{summary_name(layer)}: the formula gives {computed}, '
                              f'Paddle produced {produced}')

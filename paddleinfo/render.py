@@ -1,16 +1,22 @@
 """Tables in every output format, and paddle.summary's own text.  Knows nothing of ResNet.
 
-A table is given as `data` (plain numbers under fixed keys, what --format json prints)
-and a `view` function that turns it into (title, header, body, csv_rows, notes).
+A table is given as `data` (plain numbers under fixed keys, what --format json prints:
+a dict, or an object whose `as_dict()` gives it) and a `view` function that turns it
+into (title, header, body, csv_rows, notes).
 """
 import csv
 import io
 import json
 import re
 import textwrap
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from tabulate import tabulate
+
+if TYPE_CHECKING:   # (it imports Paddle, which this module does not)
+    from paddleinfo.profile import Profile
 
 FORMATS = ('plain', 'github', 'markdown', 'csv', 'json')
 TABLE_STYLES = {'plain': 'simple', 'github': 'github', 'markdown': 'pipe'}
@@ -18,20 +24,26 @@ GIGA = 10 ** 9
 NUMBER = re.compile(r'[-\d,.]*( %)?')
 WIDTH = 79
 
+# What a view gives: (title, header, body, csv_rows, notes).
+Table = tuple[str, list[str], list[list[str]], list[dict[str, Any]], list[str]]
+View = Callable[[dict[str, Any]], Table]
+Data = TypeVar('Data')
 
-def gmacs(value, digits=3):
+
+def gmacs(value: float, digits: int = 3) -> str:
     return f'{value / GIGA:.{digits}f}'
 
 
-def percent(part, whole):
+def percent(part: float, whole: float) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
 
-def render(data, view, fmt):
+def render(data: Data, view: Callable[[Data], Table], fmt: str) -> str:
     """`data` in format `fmt`; `view` is the matching *_view function, which gives
     (title, header, body, csv_rows, notes)."""
     if fmt == 'json':
-        return json.dumps(data, indent=2, sort_keys=True) + '\n'
+        plain = data.as_dict() if hasattr(data, 'as_dict') else data
+        return json.dumps(plain, indent=2, sort_keys=True) + '\n'
     title, header, body, csv_rows, notes = view(data)
     if fmt == 'csv':
         out = io.StringIO()
@@ -75,17 +87,17 @@ FINER_BREAKS = {**BREAKS, 'shapes': re.compile(r'(?<=,) '),
                 'formula': re.compile(r' (?== )| (?=// )')}
 
 
-def pieces(cell, kind, breaks=BREAKS):
+def pieces(cell: str, kind: str, breaks: Mapping[str, re.Pattern[str]] = BREAKS) -> list[str]:
     return breaks[kind].split(cell) if cell else ['']
 
 
-def width_of(cell):
+def width_of(cell: str) -> int:
     return max(map(len, cell.split('\n')))
 
 
-def broken(cell, kind, limit, breaks=BREAKS):
+def broken(cell: str, kind: str, limit: int, breaks: Mapping[str, re.Pattern[str]] = BREAKS) -> str:
     """`cell` on as few lines of at most `limit` characters as its pieces allow."""
-    lines = []
+    lines: list[str] = []
     for piece in pieces(cell, kind, breaks):
         if lines and len(lines[-1]) + 1 + len(piece) <= limit:
             lines[-1] += ' ' + piece
@@ -94,7 +106,9 @@ def broken(cell, kind, limit, breaks=BREAKS):
     return '\n'.join(lines)
 
 
-def fit(header, body, kinds, width=TERMINAL, breaks=BREAKS):
+def fit(header: list[str], body: list[list[str]], kinds: Mapping[int | None, str],
+        width: int = TERMINAL,
+        breaks: Mapping[str, re.Pattern[str]] = BREAKS) -> tuple[list[str], list[list[str]]]:
     """(header, body) with cells broken onto more lines so that the plain table (two
     blanks between columns) is at most `width` columns wide, if it can be: headers at
     their spaces, and the cells of the columns in `kinds` ({column: 'text', 'shapes' or
@@ -136,7 +150,7 @@ def fit(header, body, kinds, width=TERMINAL, breaks=BREAKS):
 # The text paddle.summary prints (paddle/hapi/model_summary.py, summary_string), from
 # the rows of paddleinfo.profile, with paddle.summary's widths and arithmetic.
 
-def summary_text(profile):
+def summary_text(profile: 'Profile') -> tuple[str, dict[str, int]]:
     """(paddle.summary's text for the profiled model, without its last blank line, and
     its return value {'total_params', 'trainable_params'}).  The totals are those of
     model.parameters(); where paddle.summary's own sum of its rows differs (a model's own
@@ -151,7 +165,7 @@ def summary_text(profile):
         width['params'] = max(width['params'], len(str(row.params)))
     table_width = max(75, sum(width.values()) + 5)
 
-    def line(*cells):
+    def line(*cells: str) -> str:
         return ' '.join(f'{cell:^{size}}' for cell, size in zip(cells, width.values()))
 
     text = ['-' * table_width, line('Layer (type)', 'Input Shape', 'Output Shape', 'Param #'),
@@ -176,7 +190,7 @@ def summary_text(profile):
                                     'trainable_params': trainable_params}
 
 
-def memory_mb(profile):
+def memory_mb(profile: 'Profile') -> dict[str, float]:
     """paddle.summary's memory figures, in MB: every value taken as 4 bytes, the outputs
     of every row twice (for their gradients), all at the batch of the input."""
     total_output = 0
@@ -194,7 +208,7 @@ def memory_mb(profile):
             'total': float(params_size + output_size + input_size)}
 
 
-def paddle_notes(profile):
+def paddle_notes(profile: 'Profile') -> list[str]:
     """What paddle.summary would print differently, and why ours is right."""
     notes = []
     unshown = profile.unshown_parameters()

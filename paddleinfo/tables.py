@@ -3,18 +3,20 @@ trainable tensors and output-size formulas, and the table grouped by nesting dep
 Knows nothing of ResNet; each table is `data` (for --format json) and a `*_view`
 function for paddleinfo.render.
 """
+from typing import Any
+
 from paddleinfo.macs import MACS_CONVENTION, uncounted
-from paddleinfo.profile import summary_name
-from paddleinfo.render import fit, gmacs, paddle_notes
+from paddleinfo.profile import Profile, summary_name
+from paddleinfo.render import Table, fit, gmacs, paddle_notes
 
 
-def totals(result):
+def totals(result: Profile) -> dict[str, int]:
     return {'params': result.params, 'trainable_params': result.trainable_params,
             'non_trainable_params': result.params - result.trainable_params,
             'macs': result.macs}
 
 
-def uncounted_note(result):
+def uncounted_note(result: Profile) -> str | None:
     """The sentence naming the layers that do work the MACs convention leaves out, or None."""
     names = uncounted(result.order)
     if not names:
@@ -22,7 +24,7 @@ def uncounted_note(result):
     return f'Not counted in the MACs (see the convention): {", ".join(names)}.'
 
 
-def operators_note(result):
+def operators_note(result: Profile) -> str | None:
     """The sentence naming the operators the count has no rule for, or None."""
     if not result.uncounted_ops:
         return None
@@ -31,7 +33,7 @@ def operators_note(result):
     return f'Operators with no MACs rule, not counted: {named}.'
 
 
-def outside_note(result):
+def outside_note(result: Profile) -> str | None:
     """The sentence on products run in a forward() of a layer that has no row (the
     model's own, a container's): in the total, in no row."""
     outside = result.unshown_macs()
@@ -44,7 +46,7 @@ def outside_note(result):
             f'{where}.')
 
 
-def eager_note(result):
+def eager_note(result: Profile) -> str | None:
     if not result.eager:
         return None
     return ('The model could not be traced without running it (its forward pass reads '
@@ -53,18 +55,19 @@ def eager_note(result):
             'calls (paddle.matmul ...) are not counted.')
 
 
-def notes(result, convention=MACS_CONVENTION):
+def notes(result: Profile, convention: str = MACS_CONVENTION) -> list[str]:
     return [note for note in (convention, uncounted_note(result), operators_note(result),
                               outside_note(result), eager_note(result)) if note]
 
 
-def batch_of(result):
+def batch_of(result: Profile) -> int:
     return result.input_shape[0] if result.input_shape else 1
 
 
 # --- the per-layer table ------------------------------------------------------------
 
-def layer_table(result, network, variant=None, convention=MACS_CONVENTION):
+def layer_table(result: Profile, network: str, variant: str | None = None,
+                convention: str = MACS_CONVENTION) -> dict[str, Any]:
     """The per-layer table of paddle.summary for a Profile, with MACs, trainable tensors
     and formulas.  `network` and `variant` are for the title (variant None: no variant);
     `convention` is the note that says what the MACs count."""
@@ -80,7 +83,7 @@ def layer_table(result, network, variant=None, convention=MACS_CONVENTION):
             'params_notes': paddle_notes(result)}
 
 
-def several_inputs(result):
+def several_inputs(result: Profile) -> dict[str, Any]:
     """The shapes and dtypes of every input, for a model of more than one (or not float32)."""
     inputs = getattr(result, 'inputs', [])
     if len(inputs) < 2 and all(item.dtype == 'float32' and not item.keyword for item in inputs):
@@ -90,20 +93,20 @@ def several_inputs(result):
             'input_names': [item.keyword for item in inputs]}
 
 
-def names_text(names):
+def names_text(names: list[str]) -> str:
     # An RNN layer has a weight and two biases per gate set, layer and direction: more
     # than four names are told as a number.
     return ', '.join(names) if len(names) <= 4 else f'{len(names)} tensors'
 
 
-def trainable_text(row):
+def trainable_text(row: dict[str, Any]) -> str:
     if not row['trainable'] and not row['non_trainable']:
         return ''
     frozen = f' (not {names_text(row["non_trainable"])})' if row['non_trainable'] else ''
     return (names_text(row['trainable']) or 'none') + frozen
 
 
-def total_lines(data, macs):
+def total_lines(data: dict[str, Any], macs: bool) -> str:
     numbers = data['totals']
     lines = [f'Total params: {numbers["params"]:,}',
              f'Trainable params: {numbers["trainable_params"]:,}',
@@ -114,7 +117,7 @@ def total_lines(data, macs):
     return '\n'.join(lines)
 
 
-def title(data):
+def title(data: dict[str, Any]) -> str:
     variant = f' ({data["variant"]})' if data.get('variant') else ''
     if 'input_shapes' not in data:
         return f'{data["network"]}{variant}, input {data["input_shape"]}'
@@ -123,7 +126,7 @@ def title(data):
     return f'{data["network"]}{variant}, input{"s" * (len(data["input_shapes"]) > 1)} {inputs}'
 
 
-def inputs_text(shapes):
+def inputs_text(shapes: Any) -> str:
     """A layer's inputs as a table of ours shows them: the shape of a single input as
     it is, several as their list (paddle.summary's own table always shows the list)."""
     if isinstance(shapes, list) and len(shapes) == 1 and isinstance(shapes[0], list):
@@ -131,7 +134,7 @@ def inputs_text(shapes):
     return str(shapes)
 
 
-def layer_view(data, macs=False, explain=False):
+def layer_view(data: dict[str, Any], macs: bool = False, explain: bool = False) -> Table:
     header = ['Layer (type)', 'Input Shape', 'Output Shape', 'Param #']
     if macs:
         header += ['Trainable', 'MACs']
@@ -172,7 +175,8 @@ def layer_view(data, macs=False, explain=False):
 
 # --- the table grouped by nesting depth ---------------------------------------------
 
-def depth_table(result, network, depth, variant=None, convention=MACS_CONVENTION):
+def depth_table(result: Profile, network: str, depth: int, variant: str | None = None,
+                convention: str = MACS_CONVENTION) -> dict[str, Any]:
     """One row per sublayer down to `depth` levels of nesting, in the order the forward
     pass first reaches them, as torchinfo's `depth` does.  The rows follow the tree of
     sublayers, containers included: a LayerList, which is never called itself, has a
@@ -183,12 +187,13 @@ def depth_table(result, network, depth, variant=None, convention=MACS_CONVENTION
     paths = {layer: path for path, layer in result.model.named_sublayers()}
     layers = {path: layer for layer, path in paths.items()}
     # Every prefix of a path is the path of a sublayer: its ancestors, shown first.
-    shown = {}
+    shown: dict[str, None] = {}
     for layer in (layer for layer in result.order if layer in paths):
         parts = paths[layer].split('.')
         for cut in range(1, min(len(parts), depth) + 1):
             shown.setdefault('.'.join(parts[:cut]), None)
-    sums = {path: {'params': 0, 'trainable_params': 0, 'macs': None} for path in shown}
+    sums: dict[str, dict[str, Any]] = {path: {'params': 0, 'trainable_params': 0, 'macs': None}
+                                       for path in shown}
     for row in result.rows:
         if row.layer not in paths:
             continue
@@ -198,7 +203,7 @@ def depth_table(result, network, depth, variant=None, convention=MACS_CONVENTION
         total['trainable_params'] += row.trainable_params
         if row.macs is not None:
             total['macs'] = (total['macs'] or 0) + row.macs
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in shown:
         layer = layers[path]
         inputs, output, _, calls = result.calls.get(layer, (None, None, None, 0))
@@ -215,12 +220,12 @@ def depth_table(result, network, depth, variant=None, convention=MACS_CONVENTION
             'params_notes': paddle_notes(result)}
 
 
-def shape_text(shape):
+def shape_text(shape: Any) -> str:
     # A container that is never called (a LayerList) has no shapes of its own.
     return '--' if shape is None else str(shape)
 
 
-def depth_view(data):
+def depth_view(data: dict[str, Any]) -> Table:
     # As torchinfo's table: the output shapes, not the inputs (the title has the model's),
     # so that it fits 100 columns; csv and json have the inputs too.
     header = ['Layer (type): path', 'Output Shape', 'Param #', 'MACs']

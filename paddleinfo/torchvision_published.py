@@ -22,9 +22,18 @@ it is Paddle's trainable count, not its total.
 
 Paddle (3.3.1) builds vgg11_bn ... as vgg11(batch_norm=True) ...; the *_bn keys are those.
 """
+from typing import TypedDict
+
+
+class Published(TypedDict):
+    """torchvision's numbers for one architecture: num_params, _ops (GFLOPS), and where."""
+    params: int
+    gflops: float
+    source: str
+
 
 # name -> torchvision's published numbers, or None where torchvision has no such architecture.
-PUBLISHED = {
+PUBLISHED: dict[str, Published | None] = {
     'alexnet': {'params': 61_100_840, 'gflops': 0.714, 'source': 'torchvision/models/alexnet.py, AlexNet_Weights.IMAGENET1K_V1'},
     'vgg11': {'params': 132_863_336, 'gflops': 7.609, 'source': 'torchvision/models/vgg.py, VGG11_Weights.IMAGENET1K_V1'},
     'vgg13': {'params': 133_047_848, 'gflops': 11.308, 'source': 'torchvision/models/vgg.py, VGG13_Weights.IMAGENET1K_V1'},
@@ -75,7 +84,7 @@ PUBLISHED = {
 # One line each for the --models table: how paddle.vision's network differs from
 # torchvision's of the same name (found by reading both networks' code; e.g. with
 # ceil-mode pools Paddle's squeezenet1_0 gives torchvision's 0.819 GMACs).
-DIFFERENCE = {
+DIFFERENCE: dict[str, str] = {
     'googlenet': 'no BatchNorm, 5x5 convs where torchvision has 3x3, floor-mode pools, and '
                  'both auxiliary heads always run (three outputs)',
     'inception_v3': 'no auxiliary head, which torchvision counts in its parameters; the main '

@@ -12,9 +12,14 @@ import importlib.util
 import inspect
 import pathlib
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.abc import Loader
+from importlib.machinery import ModuleSpec
+from typing import Any, NoReturn, cast
 
 import paddle
+from paddle import nn
 from paddle.vision import models
 
 from paddleinfo import profile
@@ -24,6 +29,7 @@ from paddleinfo.inputs import (
     DEFAULT_DTYPE,
     Input,
     Inputs,
+    Meeting,
     check_image_model,
     first_meeting,
     inputs_from,
@@ -32,6 +38,7 @@ from paddleinfo.macs import COUNTED, MACS_CONVENTION, RNNS
 from paddleinfo.profile import (
     FactoryError,
     NotALayerError,
+    Profile,
     ShapeError,
     first_line,
     profile_inputs,
@@ -39,7 +46,7 @@ from paddleinfo.profile import (
     static_graph,
 )
 from paddleinfo.progress import progress
-from paddleinfo.render import fit, gmacs
+from paddleinfo.render import Table, fit, gmacs
 
 DEFAULT_INPUT = Input((3, 224, 224))
 # The input each model is made for, where it is not 3x224x224.
@@ -54,7 +61,7 @@ SIDE_BY_SIDE = ('alexnet', 'vgg16', 'squeezenet1_0', 'googlenet', 'inception_v3'
                 'mobilenet_v2', 'densenet121', 'shufflenet_v2_x1_0')
 
 
-def vision_models():
+def vision_models() -> dict[str, Callable[[], nn.Layer]]:
     """{name: builder} of every network paddle.vision.models builds, in its order."""
     builders = {name: getattr(models, name) for name in models.__all__
                 if inspect.isfunction(getattr(models, name))}
@@ -70,22 +77,23 @@ VISION_MODELS = vision_models()
 @dataclass
 class ModelSpec:
     name: str
-    build: object            # () -> paddle.nn.Layer
+    build: Callable[[], nn.Layer]
     inputs: Inputs           # what forward() is given, and whether it is an image
     vision: bool             # one of paddle.vision.models (else a user's factory)
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int | None, ...]:
         """The first input, with None for the batch: (None, channels, height, width)."""
         return (None, *self.inputs.inputs[0].shape)
 
 
-def named(flag, name):
+def named(flag: str, name: str) -> str:
     """How an error names the model: '--model NAME', or the NAME the command was given."""
     return f'{flag} {name}' if flag else name
 
 
-def model_spec(name, options=None, flag='--model'):
+def model_spec(name: str, options: dict[str, Any] | Sequence[int | str] | None = None,
+               flag: str = '--model') -> ModelSpec:
     """The ModelSpec of --model NAME, once the name and its inputs are checked.
 
     `options` are the input options (a dict of paddleinfo.inputs' 'input', 'batch_size'
@@ -105,6 +113,7 @@ def model_spec(name, options=None, flag='--model'):
     if options is None or not isinstance(options, dict):
         options = {'input_size': None if options is None else [str(size) for size in options]}
     inputs = inputs_from(options, default, channels=default.shape[0])
+    assert inputs is not None   # (there is a default)
     if name in FIXED_INPUT and [item.shape for item in inputs.inputs] != [default.shape]:
         raise UsageError(f'{named(flag, name)} takes only its input of '
                          f'{"x".join(map(str, default.shape))}, not '
@@ -113,14 +122,14 @@ def model_spec(name, options=None, flag='--model'):
     return ModelSpec(name, build, inputs, ':' not in name)
 
 
-def described(inputs):
+def described(inputs: Inputs) -> str:
     """The inputs in an error: [3, 10, 10] for one float32 input, as --input has them else."""
     if len(inputs.inputs) == 1 and inputs.dtypes == [DEFAULT_DTYPE]:
         return f'an input of {list(inputs.inputs[0].shape)}'
     return f'the inputs {", ".join(item.text() for item in inputs.inputs)}'
 
 
-def user_factory(text, flag='--model'):
+def user_factory(text: str, flag: str = '--model') -> Callable[[], nn.Layer]:
     """The function named by 'path/to/file.py:function' or 'package.module:function'."""
     where, _, function = text.rpartition(':')
     if not where or not function:
@@ -131,11 +140,13 @@ def user_factory(text, flag='--model'):
             path = pathlib.Path(where)
             if not path.is_file():
                 raise UsageError(f'{named(flag, text)}: there is no file {where}')
-            spec = importlib.util.spec_from_file_location(path.stem, path)
+            # (None for a file Python does not load, a .txt say: module_from_spec's
+            # AttributeError is then told below as the file not importing.)
+            spec = cast(ModuleSpec, importlib.util.spec_from_file_location(path.stem, path))
             module = importlib.util.module_from_spec(spec)
             sys.path.insert(0, str(path.resolve().parent))
             try:
-                spec.loader.exec_module(module)
+                cast(Loader, spec.loader).exec_module(module)
             finally:
                 sys.path.pop(0)
         else:
@@ -155,7 +166,7 @@ def user_factory(text, flag='--model'):
     return factory
 
 
-def profile_model(spec, flag='--model'):
+def profile_model(spec: ModelSpec, flag: str = '--model') -> Profile:
     """The Profile of a ModelSpec; whatever goes wrong in the model is one UsageError.
     An image shorthand (or a user's model given no input) must meet a 2-D convolution."""
     name, given = named(flag, spec.name), described(spec.inputs)
@@ -187,12 +198,12 @@ class _Reached(Exception):
     """Raised by the first layer forward() calls, to stop there."""
 
 
-def first_layer(build, inputs):
+def first_layer(build: Callable[[], nn.Layer], inputs: Inputs) -> Meeting:
     """first_meeting() of the first layer without sublayers (or RNN layer) that forward()
     calls on `inputs`, or of None if forward() fails before any.  The model is built and
     called in the static graph, where no kernel runs, and stopped at that layer."""
-    def stop(layer, arguments):
-        first = arguments[0] if arguments else None
+    def stop(layer: nn.Layer, arguments: tuple[Any, ...]) -> NoReturn:
+        first: Any = arguments[0] if arguments else None
         raise _Reached(first_meeting(layer, list(first.shape) if hasattr(first, 'shape')
                                      else None))
 
@@ -201,7 +212,8 @@ def first_layer(build, inputs):
             model = build()
             for layer in model.sublayers(include_self=True):
                 if not layer.sublayers() or isinstance(layer, RNNS):   # an RNN calls no cell
-                    layer.register_forward_pre_hook(stop)
+                    # (Paddle's hook type takes a Tensor, where a hook is given a tuple.)
+                    layer.register_forward_pre_hook(cast(Any, stop))
             model(*(paddle.static.data(f'input_{index}', shape, dtype) for index, (shape, dtype)
                     in enumerate(zip(inputs.shapes, inputs.dtypes))))
         except _Reached as reached:
@@ -211,7 +223,7 @@ def first_layer(build, inputs):
     return first_meeting(None, None)
 
 
-def trace_inputs(build, inputs):
+def trace_inputs(build: Callable[[], nn.Layer], inputs: Inputs) -> Profile:
     """The engine's Profile of `build()` on `inputs` (paddleinfo.inputs.Inputs)."""
     return profile_inputs(build, [profile.Input(shape, dtype)
                                   for shape, dtype in zip(inputs.shapes, inputs.dtypes)])
@@ -219,7 +231,7 @@ def trace_inputs(build, inputs):
 
 # --- many models side by side -------------------------------------------------------
 
-def weighted_layers(result):
+def weighted_layers(result: Profile) -> int:
     """How many conv and fc layers the forward pass runs: the layers the MACs count."""
     return sum(isinstance(layer, COUNTED) for layer in result.order)
 
@@ -232,16 +244,17 @@ TORCHVISION_PARAMS_NOTE = (
     "Trainable column, not with Params.")
 
 
-def models_table(specs, flag='--models'):
+def models_table(specs: Sequence[ModelSpec], flag: str = '--models') -> dict[str, Any]:
     """One row per model of `specs` (from model_spec): input, params, trainable, MACs,
     weighted layers, output shape, and torchvision's published parameter count and
     GFLOPS where it has the network."""
-    rows, differences = [], {}
+    rows: list[dict[str, Any]] = []
+    differences: dict[str, str] = {}
     for spec in progress(specs, 'models'):
         result = profile_model(spec, flag)
         published = torchvision.PUBLISHED.get(spec.name) if spec.vision else None
         shapes = [list(item.shape) for item in spec.inputs.inputs]
-        row = {'model': spec.name, 'input_shape': shapes[0] if len(shapes) == 1 else shapes,
+        row: dict[str, Any] = {'model': spec.name, 'input_shape': shapes[0] if len(shapes) == 1 else shapes,
                'input': ', '.join(item.text() for item in spec.inputs.inputs),
                'params': result.params, 'trainable_params': result.trainable_params,
                'macs': result.macs, 'weighted_layers': weighted_layers(result),
@@ -273,12 +286,13 @@ WEIGHTED_NOTE = ('--format csv and json add the weighted layers of each model: t
                  'and fc layers the forward pass runs.')
 
 
-def models_view(data):
+def models_view(data: dict[str, Any]) -> Table:
     # Each torchvision (tv) column next to the one it compares with: its num_params is a
     # count of trainable parameters.
     header = ['Model', 'Input', 'Params', 'Trainable', 'tv params', 'MACs (G)', 'tv GFLOPS',
               'Output shape']
-    body, csv_rows = [], []
+    body: list[list[str]] = []
+    csv_rows: list[dict[str, Any]] = []
     for row in data['rows']:
         mark = ' *' if row['differs_from_torchvision'] else ''
         published = row['torchvision_params'] is not None

@@ -13,18 +13,20 @@ network, relu(F(x)), the baseline of Figures 1, 4 and 6.
 """
 import contextlib
 import warnings
+from collections.abc import Iterator
+from typing import Any
 
 with warnings.catch_warnings():
     # Paddle warns at import when ccache, a compiler cache for C++ extensions, is missing.
     warnings.filterwarnings('ignore', message='No ccache found')
     import paddle
-from paddle import nn
+from paddle import Tensor, nn
 
 SHORTCUTS = ('A', 'B', 'C', 'none')
 
 
 @contextlib.contextmanager
-def quiet_batch_norm():
+def quiet_batch_norm() -> Iterator[None]:
     """No warning from Paddle's BatchNorm at its first training-mode call, that it "now
     always tracks global mean and variance": news from Paddle 2.0, not about this network."""
     with warnings.catch_warnings():
@@ -32,18 +34,19 @@ def quiet_batch_norm():
         yield
 
 
-class QuietBatchNorm:
+class QuietBatchNorm(nn.Layer):
     """A layer whose calls run under quiet_batch_norm.  (__call__, not forward: paddle.jit
     turns forward into a program, where the warnings module has no place.)"""
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with quiet_batch_norm():
             return super().__call__(*args, **kwargs)
 
 
-def conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1, relu=True):
+def conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, groups: int = 1,
+            relu: bool = True) -> nn.Sequential:
     """Conv, then BN, then (optionally) ReLU: one step of the residual path F."""
-    layers = [
+    layers: list[nn.Layer] = [
         # No conv bias: the BN that follows subtracts the mean, which would cancel it.
         nn.Conv2D(in_channels, out_channels, kernel_size, stride=stride,
                   padding=kernel_size // 2, groups=groups, bias_attr=False),
@@ -58,14 +61,14 @@ class ZeroPadShortcut(nn.Layer):
     """Option A: the identity, made to fit.  Keeping every stride-th pixel halves
     the map as the strided conv of F does, and the channels F adds start at zero."""
 
-    def __init__(self, input_channels, output_channels, stride):
+    def __init__(self, input_channels: int, output_channels: int, stride: int) -> None:
         super().__init__()
         if output_channels < input_channels:
             raise ValueError(f'option A pads channels, it cannot drop them: '
                              f'{input_channels} -> {output_channels}')
         self.added_channels, self.stride = output_channels - input_channels, stride
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = x[:, :, ::self.stride, ::self.stride]
         # Zeros appended, not F.pad: Paddle Inference's oneDNN pad kernel crashes on a
         # channel pad (Paddle 3.3), and export.py deploys these networks.
@@ -74,12 +77,12 @@ class ZeroPadShortcut(nn.Layer):
         return paddle.concat([x, zeros], axis=1)
 
 
-def check_shortcut(kind):
+def check_shortcut(kind: str) -> None:
     if kind not in SHORTCUTS:
         raise ValueError(f'shortcut must be one of {list(SHORTCUTS)}, not {kind!r}')
 
 
-def make_shortcut(kind, input_channels, output_channels, stride):
+def make_shortcut(kind: str, input_channels: int, output_channels: int, stride: int) -> nn.Layer | None:
     """The layer that turns x into the shape of F(x), or None for the identity."""
     check_shortcut(kind)
     fits = stride == 1 and input_channels == output_channels
@@ -93,7 +96,7 @@ def make_shortcut(kind, input_channels, output_channels, stride):
 class ResidualBlock(QuietBatchNorm, nn.Layer):
     """What both blocks share: relu(F(x) + shortcut(x)), or relu(F(x)) in a plain net."""
 
-    def add_shortcut(self, shortcut, input_channels, output_channels, stride):
+    def add_shortcut(self, shortcut: str, input_channels: int, output_channels: int, stride: int) -> None:
         # Called once F is built: Paddle numbers layers in the order they are made,
         # and the article's tables number F's convs before the projection.
         self.residual = shortcut != 'none'
@@ -101,7 +104,7 @@ class ResidualBlock(QuietBatchNorm, nn.Layer):
         # The ReLU comes after the addition, so it is not part of F.
         self.relu_out = nn.ReLU()
 
-    def forward(self, inputs):
+    def forward(self, inputs: Tensor) -> Tensor:
         x = self.residual_path(inputs)
         if self.residual:
             x = x + (inputs if self.down_sample_block is None else self.down_sample_block(inputs))
@@ -115,13 +118,14 @@ class BasicBlock(ResidualBlock):
     The first conv carries the stride, so a stride of 2 halves the feature map.
     """
 
-    def __init__(self, input_channels, output_channels, stride=1, shortcut='B'):
+    def __init__(self, input_channels: int, output_channels: int, stride: int = 1,
+                 shortcut: str = 'B') -> None:
         super().__init__()
         self.conv_bn_block1 = conv_bn(input_channels, output_channels, 3, stride)
         self.conv_bn_block2 = conv_bn(output_channels, output_channels, 3, relu=False)
         self.add_shortcut(shortcut, input_channels, output_channels, stride)
 
-    def residual_path(self, x):
+    def residual_path(self, x: Tensor) -> Tensor:
         return self.conv_bn_block2(self.conv_bn_block1(x))
 
 
@@ -137,8 +141,9 @@ class BottleneckBlock(ResidualBlock):
     Paddle (ResNet v1.5), or '1x1', the first conv, as in the paper (v1).
     """
 
-    def __init__(self, input_channels, output_channels, stride=1,
-                 groups=1, width_per_group=64, stride_on='3x3', shortcut='B'):
+    def __init__(self, input_channels: int, output_channels: int, stride: int = 1,
+                 groups: int = 1, width_per_group: int = 64, stride_on: str = '3x3',
+                 shortcut: str = 'B') -> None:
         super().__init__()
         width = output_channels // 4 * width_per_group // 64 * groups
         stride_1x1, stride_3x3 = (stride, 1) if stride_on == '1x1' else (1, stride)
@@ -147,5 +152,5 @@ class BottleneckBlock(ResidualBlock):
         self.conv_bn_block3 = conv_bn(width, output_channels, 1, relu=False)
         self.add_shortcut(shortcut, input_channels, output_channels, stride)
 
-    def residual_path(self, x):
+    def residual_path(self, x: Tensor) -> Tensor:
         return self.conv_bn_block3(self.conv_bn_block2(self.conv_bn_block1(x)))

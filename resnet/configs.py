@@ -7,8 +7,23 @@ which residual block the network stacks, how many blocks each of the four stages
 Everything else -- the models, the summaries, the tests -- reads these numbers
 from here rather than keeping its own copy.
 """
+from typing import TypedDict
 
-layers_config = {
+
+class StagesConfig(TypedDict):
+    """A row of the table: the block, and each stage's number of blocks and output channels."""
+    block_type: str
+    num_blocks: list[int]
+    out_channels: list[int]
+
+
+class CifarArch(TypedDict):
+    """An entry of CIFAR_ARCHS: the depth, and the shortcut option."""
+    layers: int
+    shortcut: str
+
+
+layers_config: dict[int, StagesConfig] = {
     18: {'block_type': 'BasicBlock', 'num_blocks': [2, 2, 2, 2], 'out_channels': [64, 128, 256, 512]},
     34: {'block_type': 'BasicBlock', 'num_blocks': [3, 4, 6, 3], 'out_channels': [64, 128, 256, 512]},
     50: {'block_type': 'BottleneckBlock', 'num_blocks': [3, 4, 6, 3], 'out_channels': [256, 512, 1024, 2048]},
@@ -32,7 +47,7 @@ DEFAULT_VARIANT = 'v1.5'
 # depth of layers_config; ResNeXt splits the bottleneck's 3x3 conv into `groups`
 # groups of `width_per_group` channels, and Wide ResNet widens that conv.  With the
 # defaults (1 group of 64 per 64 bottleneck channels) the bottleneck is the paper's.
-ARCHS = {
+ARCHS: dict[str, dict[str, int]] = {
     'resnet18': {'layers': 18},
     'resnet34': {'layers': 34},
     'resnet50': {'layers': 50},
@@ -57,7 +72,7 @@ ARCHS = {
 # second and third stage halves the map.  The paper trains n = 3, 5, 7, 9, 18 and
 # 200: ResNet-20, 32, 44, 56, 110 and 1202.
 
-cifar_layers_config = {
+cifar_layers_config: dict[int, StagesConfig] = {
     6 * n + 2: {'block_type': 'BasicBlock', 'num_blocks': [n, n, n], 'out_channels': [16, 32, 64]}
     for n in (3, 5, 7, 9, 18, 200)
 }
@@ -75,7 +90,7 @@ CIFAR_INPUT_SIZE = 32
 CIFAR_SHORTCUT = 'A'
 
 # `cifar_resnet20` .. `cifar_resnet1202`, and their plain twins without shortcuts.
-CIFAR_ARCHS = {
+CIFAR_ARCHS: dict[str, CifarArch] = {
     **{f'cifar_resnet{depth}': {'layers': depth, 'shortcut': CIFAR_SHORTCUT} for depth in CIFAR_LAYERS},
     **{f'cifar_plain{depth}': {'layers': depth, 'shortcut': 'none'} for depth in CIFAR_LAYERS},
 }

@@ -8,23 +8,26 @@ The network of the paper's Table 1, in four parts:
 The CIFAR-10 networks of Section 4.2 (CifarResNet) are the same three parts on a
 small image: a 3x3 stem without max pool, three stages, and a 10-way fc.
 """
+from collections.abc import Collection
 from itertools import accumulate
+from typing import Any
 
 from resnet.blocks import BasicBlock, BottleneckBlock, QuietBatchNorm, check_shortcut, quiet_batch_norm
 from resnet.configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT, CIFAR_STEM_CHANNELS,
-                     DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT, cifar_layers_config,
-                     layers_config)
-from paddle import nn       # after blocks, which imports paddle without its ccache notice
+                     DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT, StagesConfig,
+                     cifar_layers_config, layers_config)
+from paddle import Tensor, nn       # after blocks, which imports paddle without its ccache notice
 
 BLOCK_TYPES = {'BasicBlock': BasicBlock, 'BottleneckBlock': BottleneckBlock}
 
 
-def stack_stages(config, input_channels, **block_options):
+def stack_stages(config: StagesConfig, input_channels: int,
+                 **block_options: Any) -> tuple[nn.Sequential, list[int]]:
     """Every residual block of a network in ONE nn.Sequential, and the index in it
     after which each stage ends.  Every stage after the first halves the map in its
     first block."""
     block_type = BLOCK_TYPES[config['block_type']]
-    blocks = []
+    blocks: list[nn.Layer] = []
     for stage, (num_blocks, output_channels) in enumerate(
             zip(config['num_blocks'], config['out_channels'])):
         for index in range(num_blocks):
@@ -43,8 +46,9 @@ class ResNet(QuietBatchNorm, nn.Layer):
     `shortcut` is 'B' (the default), 'A', 'C' or 'none' for the plain network.
     """
 
-    def __init__(self, layers=50, num_classes=1000, with_pool=True,
-                 groups=1, width_per_group=64, variant=DEFAULT_VARIANT, shortcut='B'):
+    def __init__(self, layers: int = 50, num_classes: int = 1000, with_pool: bool = True,
+                 groups: int = 1, width_per_group: int = 64, variant: str = DEFAULT_VARIANT,
+                 shortcut: str = 'B') -> None:
         super().__init__()
         if layers not in layers_config:
             raise ValueError(f'ResNet has no {layers}-layer version here; '
@@ -53,7 +57,7 @@ class ResNet(QuietBatchNorm, nn.Layer):
             raise ValueError(f'variant must be one of {list(STRIDE_PLACEMENT)}, not {variant!r}')
         check_shortcut(shortcut)
         config = layers_config[layers]
-        block_options = {'shortcut': shortcut}
+        block_options: dict[str, Any] = {'shortcut': shortcut}
         if BLOCK_TYPES[config['block_type']] is BottleneckBlock:
             block_options.update(groups=groups, width_per_group=width_per_group,
                                  stride_on=STRIDE_PLACEMENT[variant])
@@ -77,10 +81,10 @@ class ResNet(QuietBatchNorm, nn.Layer):
             self.flatten = nn.Flatten()
             self.fc = nn.Linear(input_channels, num_classes)
 
-    def stem(self, x):
+    def stem(self, x: Tensor) -> Tensor:
         return self.max_pool(self.relu(self.bn(self.conv(x))))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.residual_block(self.stem(x))
         if self.with_pool:
             x = self.avg_pool(x)
@@ -93,7 +97,7 @@ class ResNet(QuietBatchNorm, nn.Layer):
             x = self.fc(self.flatten(x))
         return x
 
-    def forward_features(self, x, stages=(2, 3, 4, 5)):
+    def forward_features(self, x: Tensor, stages: Collection[int] = (2, 3, 4, 5)) -> dict[int, Tensor]:
         """The feature maps C2..C5, the outputs of conv2_x..conv5_x, as {stage: tensor}.
 
         It runs the same blocks as forward(), one at a time, and stops after the
@@ -104,7 +108,7 @@ class ResNet(QuietBatchNorm, nn.Layer):
             raise ValueError(f'stages must be some of {list(named)} (conv2_x .. conv5_x), '
                              f'not {stages!r}')
         wanted = {self.stage_ends[stage - 2]: stage for stage in stages}
-        features = {}
+        features: dict[int, Tensor] = {}
         with quiet_batch_norm():    # the blocks are layers, called quietly; the stem is not
             x = self.stem(x)
         for index, block in enumerate(self.residual_block):
@@ -126,8 +130,8 @@ class CifarResNet(QuietBatchNorm, nn.Layer):
     images, 1 for grey ones such as scikit-learn's digits.
     """
 
-    def __init__(self, layers=20, num_classes=CIFAR_NUM_CLASSES, shortcut=CIFAR_SHORTCUT,
-                 in_channels=3):
+    def __init__(self, layers: int = 20, num_classes: int = CIFAR_NUM_CLASSES,
+                 shortcut: str = CIFAR_SHORTCUT, in_channels: int = 3) -> None:
         super().__init__()
         if layers not in cifar_layers_config:
             raise ValueError(f'the CIFAR ResNet has no {layers}-layer version here; '
@@ -145,15 +149,15 @@ class CifarResNet(QuietBatchNorm, nn.Layer):
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(config['out_channels'][-1], num_classes)
 
-    def stem(self, x):
+    def stem(self, x: Tensor) -> Tensor:
         return self.relu(self.bn(self.conv(x)))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.avg_pool(self.residual_block(self.stem(x)))
         return self.fc(self.flatten(x))
 
 
-def build(arch, **kwargs):
+def build(arch: str, **kwargs: Any) -> nn.Layer:
     """The network called `arch`: a paddle.vision.models name such as 'resnet50', or
     one of the CIFAR-10 networks, 'cifar_resnet20' .. 'cifar_plain1202', with random
     weights.  resnet_tools.weights.pretrained(arch, path) builds it with a file's."""
@@ -168,53 +172,53 @@ def build(arch, **kwargs):
                      f'{list(ARCHS) + list(CIFAR_ARCHS)}')
 
 
-def resnet18(**kwargs):
+def resnet18(**kwargs: Any) -> nn.Layer:
     return build('resnet18', **kwargs)
 
 
-def resnet34(**kwargs):
+def resnet34(**kwargs: Any) -> nn.Layer:
     return build('resnet34', **kwargs)
 
 
-def resnet50(**kwargs):
+def resnet50(**kwargs: Any) -> nn.Layer:
     return build('resnet50', **kwargs)
 
 
-def resnet101(**kwargs):
+def resnet101(**kwargs: Any) -> nn.Layer:
     return build('resnet101', **kwargs)
 
 
-def resnet152(**kwargs):
+def resnet152(**kwargs: Any) -> nn.Layer:
     return build('resnet152', **kwargs)
 
 
-def resnext50_32x4d(**kwargs):
+def resnext50_32x4d(**kwargs: Any) -> nn.Layer:
     return build('resnext50_32x4d', **kwargs)
 
 
-def resnext50_64x4d(**kwargs):
+def resnext50_64x4d(**kwargs: Any) -> nn.Layer:
     return build('resnext50_64x4d', **kwargs)
 
 
-def resnext101_32x4d(**kwargs):
+def resnext101_32x4d(**kwargs: Any) -> nn.Layer:
     return build('resnext101_32x4d', **kwargs)
 
 
-def resnext101_64x4d(**kwargs):
+def resnext101_64x4d(**kwargs: Any) -> nn.Layer:
     return build('resnext101_64x4d', **kwargs)
 
 
-def resnext152_32x4d(**kwargs):
+def resnext152_32x4d(**kwargs: Any) -> nn.Layer:
     return build('resnext152_32x4d', **kwargs)
 
 
-def resnext152_64x4d(**kwargs):
+def resnext152_64x4d(**kwargs: Any) -> nn.Layer:
     return build('resnext152_64x4d', **kwargs)
 
 
-def wide_resnet50_2(**kwargs):
+def wide_resnet50_2(**kwargs: Any) -> nn.Layer:
     return build('wide_resnet50_2', **kwargs)
 
 
-def wide_resnet101_2(**kwargs):
+def wide_resnet101_2(**kwargs: Any) -> nn.Layer:
     return build('wide_resnet101_2', **kwargs)

@@ -6,19 +6,19 @@ import contextlib
 import os
 import pathlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from resnet_tools.errors import UsageError
 
 
 @contextlib.contextmanager
-def replacing(output):
+def replacing(output: str | os.PathLike[str]) -> Iterator[str]:
     """Yield a temporary path beside `output` to write; when the block ends, rename it
     onto `output`.  If the block raises, `output` is left as it was and the temporary
     file is removed; an OSError (a full disk, a folder such as /proc that cannot hold
     files) is a UsageError naming `output`."""
     output = pathlib.Path(output)
-    temporary = None
+    temporary: str | None = None
     try:
         handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f'.{output.name}.',
                                              suffix='.tmp')
@@ -38,7 +38,7 @@ def replacing(output):
                 os.remove(temporary)
 
 
-def flush_to_disk(path):
+def flush_to_disk(path: str | os.PathLike[str]) -> None:
     """fsync a file, or a directory's entries."""
     descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -47,14 +47,14 @@ def flush_to_disk(path):
         os.close(descriptor)
 
 
-def write_bytes(output, data):
+def write_bytes(output: str | os.PathLike[str], data: str | bytes) -> None:
     """Write `data` (bytes, or text as UTF-8) to `output`, complete or not at all."""
     with replacing(output) as temporary:
         pathlib.Path(temporary).write_bytes(data.encode('utf-8') if isinstance(data, str)
                                             else data)
 
 
-def check_writable_directory(flag, directory):
+def check_writable_directory(flag: str, directory: str | os.PathLike[str]) -> None:
     """A UsageError unless `directory` exists and takes files, or can be made.
 
     Tried, not judged by os.access: root passes os.access for /proc and /sys, where

@@ -159,6 +159,7 @@ def block_spec(block: str = 'basic', in_channels: int = 64, out_channels: int = 
     if stride not in BLOCK_STRIDES:
         raise UsageError(f'--stride {stride} is not a ResNet block stride; '
                          f'choose from {", ".join(map(str, BLOCK_STRIDES))}')
+    channels: int | None   # the flags' channels first, then --input-size's (or None)
     for flag, channels in (('--in-channels', in_channels), ('--out-channels', out_channels)):
         if not 1 <= channels <= MAX_CHANNELS:
             raise UsageError(f'{flag} {channels} is out of range: from 1 to {MAX_CHANNELS}')

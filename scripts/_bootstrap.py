@@ -18,7 +18,7 @@ __all__ = ['ROOT', 'run']
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def paddle_installed():
+def paddle_installed() -> bool:
     """Whether `import paddle` would find Paddle, without importing it."""
     try:
         return importlib.util.find_spec('paddle') is not None
@@ -26,7 +26,7 @@ def paddle_installed():
         return False
 
 
-def prepare():
+def prepare() -> None:
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     if not paddle_installed():

@@ -1,6 +1,7 @@
 """Time our ResNet against paddle.vision's, eager and exported under Paddle Inference."""
 import argparse
 import sys
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_integer, given_flags
@@ -50,7 +51,7 @@ test: the exit code is 0 whether or not a target is met.
 """
 
 
-def make_parser():
+def make_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_network(parser)
@@ -71,12 +72,12 @@ def make_parser():
     return parser
 
 
-def show_progress(what):
+def show_progress(what: str) -> None:
     sys.stderr.write(f'{PROG}: timing {what} ...\n')
     sys.stderr.flush()
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     parser = make_parser()
     args = parser.parse_args(argv)
     progress = show_progress if on_terminal() else lambda what: None

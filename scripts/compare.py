@@ -1,6 +1,7 @@
 """Compare every ResNet here with paddle.vision.models: counts, state dicts and logits."""
 import argparse
 import sys
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser
@@ -27,7 +28,7 @@ Exit code 0 if every architecture agrees, 1 if any does not.
 """
 
 
-def parse_args(argv):
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(prog='compare.py', description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_arch(parser, ARCHS, 'compare only this architecture (may be repeated)',
@@ -42,11 +43,12 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     archs = [compare.arch_to_compare(arch) for arch in args.arch or ARCHS]
     input_size = compare.image_from(args.input_size or [compare.DEFAULT_INPUT_SIZE])
-    state, md5 = None, (None, None)
+    state = None
+    md5: tuple[str | None, str | None] = (None, None)
     if args.weights:
         if len(archs) != 1 and args.arch:
             raise UsageError('--weights goes with one --arch at most')

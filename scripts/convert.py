@@ -2,6 +2,7 @@
 and between the .pdparams (pickle) and .safetensors formats."""
 import argparse
 import sys
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser
@@ -35,7 +36,7 @@ that fails (a full disk, a folder that takes no files).
 """
 
 
-def parse_args(argv):
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(prog='convert.py', description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     direction = parser.add_mutually_exclusive_group(required=True)
@@ -56,7 +57,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     weights.weights_path(args.output, args.force)   # before the work, not after it
     state = weights.read_state_dict(args.input)
@@ -65,6 +66,7 @@ def main(argv=None):
     source = weights.detect_layout(state)
     converted, arch = weights.convert(state, args.to, args.arch, where=args.input,
                                       same_layout=new_format)
+    assert source is not None     # convert() refuses a state dict in neither layout
     weights.save_atomically(converted, args.output, force=args.force)
     how = 'as given by --arch' if args.arch else 'recognised from its shapes'
     print(f'read  {args.input}: {len(state)} tensors in {weights.LAYOUT_NAMES[source]} '

@@ -2,6 +2,7 @@
 depth, residual networks do not."""
 import argparse
 import os
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_integer, add_number, given_flags
@@ -59,7 +60,7 @@ be written (one line on stderr); 130 stopped by Ctrl-C (143 by SIGTERM).
 """
 
 
-def make_parser():
+def make_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     add_integer(parser, '--plain', nargs='*', default=list(degradation.PLAIN_DEPTHS),
@@ -89,7 +90,7 @@ def make_parser():
 PLOT_ONLY_FLAGS = ('plot_only', 'output', 'force')
 
 
-def chosen_archs(given, args):
+def chosen_archs(given: Sequence[str], args: argparse.Namespace) -> list[str]:
     if args.depths is not None:
         for name in ('plain', 'resnet'):
             if name in given:
@@ -98,7 +99,7 @@ def chosen_archs(given, args):
     return degradation.degradation_archs(args.plain, args.resnet)
 
 
-def train(given, args):
+def train(given: Sequence[str], args: argparse.Namespace) -> int:
     """Train the chosen networks into args.output; the exit code of the runs."""
     if args.output is None:
         raise UsageError('--output DIR is needed (or --plot-only DIR to draw finished runs)')
@@ -109,7 +110,7 @@ def train(given, args):
                      report=lambda line: print(line, flush=True))
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     given = given_flags(parser, argv)

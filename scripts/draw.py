@@ -2,6 +2,7 @@
 Figure 5 (one residual block) from the model itself."""
 import argparse
 import textwrap
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_integer, given_flags
@@ -42,7 +43,7 @@ EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for pa
 README_FIGURES = 'docs/figures'
 
 
-def make_parser():
+def make_parser() -> ArgumentParser:
     parser = ArgumentParser(prog='draw.py', description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
@@ -74,7 +75,7 @@ NETWORK_FLAGS = ('num_classes', 'shortcut', 'compare', 'max_blocks', 'columns')
 BLOCK_FLAGS = ('in_channels', 'out_channels', 'stride')
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     parser = make_parser()
     args = parser.parse_args(argv)
     given = given_flags(parser, argv)
@@ -89,9 +90,9 @@ def main(argv=None):
     output = figure_path(args.output, args.force)
     if args.block is not None:
         cli.refuse(given, NETWORK_FLAGS, 'is for a whole network, not for --block')
-        figure, drawn = drawing.block_drawing(args.block, input_size=args.input_size,
-                                              variant=args.variant, **block_options(vars(args)))
-        drawn = [drawn]
+        figure, column = drawing.block_drawing(args.block, input_size=args.input_size,
+                                               variant=args.variant, **block_options(vars(args)))
+        drawn = [column]
     else:
         cli.refuse(given, BLOCK_FLAGS, 'goes with --block only')
         figure, drawn = drawing.network_drawing(

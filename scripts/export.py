@@ -1,6 +1,7 @@
 """Export a ResNet with paddle.jit.save and check it under Paddle Inference."""
 import argparse
 import sys
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_integer, given_flags
@@ -38,7 +39,7 @@ earlier export and nothing else.
 """
 
 
-def make_parser():
+def make_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_network(parser, ALL_ARCHS)
@@ -57,7 +58,7 @@ def make_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.run is not None:

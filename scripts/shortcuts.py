@@ -1,6 +1,7 @@
 """The shortcut options of the paper's Section 3.3 (its Table 3), measured on ResNet-20."""
 import argparse
 import os
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_choice, add_integer, given_flags
@@ -43,7 +44,7 @@ written (one line on stderr); 130 stopped by Ctrl-C (143 by SIGTERM).
 """
 
 
-def make_parser():
+def make_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     add_choice(parser, '--options', networks.SHORTCUT_OPTIONS, nargs='+',
@@ -66,7 +67,7 @@ def make_parser():
 TABLE_ONLY_FLAGS = ('table_only', 'output', 'force')
 
 
-def train(given, args):
+def train(given: Sequence[str], args: argparse.Namespace) -> int:
     """Train every option and seed into args.output; the exit code of the runs."""
     cli.refuse(given, ['seed'], 'does not go with shortcuts.py, which trains every seed of '
                                 '--seeds')
@@ -82,7 +83,7 @@ def train(given, args):
                      report=lambda line: print(line, flush=True))
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     given = given_flags(parser, argv)

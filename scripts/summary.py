@@ -3,6 +3,7 @@ and tables to teach from."""
 import argparse
 import sys
 import textwrap
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_view_arguments
@@ -56,7 +57,7 @@ EPILOG = '\n\n'.join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for pa
 ))
 
 
-def parse_args(argv):
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(prog='summary.py', description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
@@ -80,7 +81,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     request = summary.check_request(vars(parse_args(argv)))
     sys.stdout.write(summary.produce(request))
 

@@ -1,5 +1,6 @@
 """Time the summary commands in fresh processes, as multiples of importing Paddle."""
 import argparse
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_integer
@@ -17,7 +18,7 @@ It measures, it does not test: the exit code is 0 whether or not a target is met
 """
 
 
-def parse_args(argv):
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(prog='timings.py', description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     add_integer(parser, '--repeats', low=1, high=100, default=5,
@@ -27,7 +28,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     repeats = args.repeats
     chosen = timings.COMMANDS + (timings.SLOW_COMMANDS if args.with_compare else ())

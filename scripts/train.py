@@ -1,6 +1,7 @@
 """Train one of the CIFAR networks of the paper's Section 4.2 on digits or CIFAR-10."""
 import argparse
 import functools
+from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser
@@ -63,7 +64,7 @@ write (one line on stderr); 130 stopped by Ctrl-C; 143 stopped by SIGTERM.
 """
 
 
-def parse_args(argv):
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_arch(parser, CIFAR_ARCHS, 'the network', ' (default: cifar_resnet20)',
@@ -78,7 +79,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     arch = networks.check_arch(args.arch)
     networks.check_shortcut(arch, args.shortcut)   # before the data is read

@@ -3,6 +3,7 @@
 No test here times anything: the figures belong to the Speed section of docs/export.md.
 tests/test_readme.py runs the quick benchmark command shown there.
 """
+import dataclasses
 import subprocess
 import sys
 
@@ -26,30 +27,34 @@ def test_runs_are_interleaved_after_the_warm_up():
 def test_a_row_gives_the_speed_and_the_multiply_adds_per_second():
     # 4,089,184,256 MACs: ResNet-50 v1.5 at 224x224 (torchvision publishes 4.09 GFLOPS).
     row = benchmark.row('x', 8, official=2.0, ours=0.5, macs=4_089_184_256, target=2.0)
-    assert row['speed ours/official'] == 4.0
-    assert row['official GMAC/s'] == pytest.approx(8 * 4.089184256 / 2.0)
-    assert row['ours GMAC/s'] == pytest.approx(8 * 4.089184256 / 0.5)
-    assert row['target'] == '>= 2: met'
+    assert row.speed == 4.0
+    assert row.official_gmac_per_s == pytest.approx(8 * 4.089184256 / 2.0)
+    assert row.ours_gmac_per_s == pytest.approx(8 * 4.089184256 / 0.5)
+    assert row.target == '>= 2: met'
     slower = benchmark.row('x', 1, official=1.0, ours=1.04, target=benchmark.EAGER_TARGET)
-    assert slower['target'] == '>= 0.97: NOT met' and slower['ours GMAC/s'] is None
+    assert slower.target == '>= 0.97: NOT met' and slower.ours_gmac_per_s is None
 
 
 def test_a_row_gives_each_sides_share_of_the_ceiling():
     # Ours at 8 x 4.089184256 / 0.5 = 65.43 GMAC/s against a ceiling of 80 GMAC/s.
     row = benchmark.row('x', 8, official=2.0, ours=0.5, macs=4_089_184_256, target=2.0,
                         ceiling=80.0)
-    assert row['ours % of ceiling'] == pytest.approx(100 * 8 * 4.089184256 / 0.5 / 80)
-    assert row['official % of ceiling'] == pytest.approx(100 * 8 * 4.089184256 / 2.0 / 80)
-    assert benchmark.row('x', 8, 1.0, 1.0, target=1, ceiling=80.0)['ours % of ceiling'] is None
-    assert benchmark.row('x', 8, 1.0, 1.0, macs=10**9, target=1)['ours % of ceiling'] is None
+    assert row.ours_percent == pytest.approx(100 * 8 * 4.089184256 / 0.5 / 80)
+    assert row.official_percent == pytest.approx(100 * 8 * 4.089184256 / 2.0 / 80)
+    assert benchmark.row('x', 8, 1.0, 1.0, target=1, ceiling=80.0).ours_percent is None
+    assert benchmark.row('x', 8, 1.0, 1.0, macs=10**9, target=1).ours_percent is None
+
+
+def share_row(run, batch, ours_share):
+    return dataclasses.replace(benchmark.row(run, batch, 1.0, 1.0, target=1), ours_percent=ours_share)
 
 
 def inference_row(batch, ours_share):
-    return {'run': 'Paddle Inference (exported)', 'batch': batch, 'ours % of ceiling': ours_share}
+    return share_row('Paddle Inference (exported)', batch, ours_share)
 
 
 def test_the_ceiling_target_is_judged_at_the_largest_inference_batch():
-    rows = [{'run': 'eager forward (eval)', 'batch': 8, 'ours % of ceiling': 95.0},
+    rows = [share_row('eager forward (eval)', 8, 95.0),
             inference_row(1, 85.0), inference_row(8, 79.9)]
     cores = machine.all_cores()
     verdict = benchmark.ceiling_verdict(rows, cores)
@@ -136,10 +141,10 @@ def test_bad_arguments_get_one_line(args, message):
 
 
 def example_rows():
-    return [benchmark.row('eager forward (eval)', 8, 1.82754, 1.79797, 4_089_184_256,
-                          benchmark.EAGER_TARGET, 82.76),
-            benchmark.row('Paddle Inference (exported)', 8, 3.10574, 0.42692, 4_089_184_256,
-                          benchmark.INFERENCE_TARGET, 89.24),
+    return [benchmark.row('eager forward (eval)', 8, 1.82754, 1.79797, benchmark.EAGER_TARGET,
+                          4_089_184_256, 82.76),
+            benchmark.row('Paddle Inference (exported)', 8, 3.10574, 0.42692,
+                          benchmark.INFERENCE_TARGET, 4_089_184_256, 89.24),
             benchmark.row('eager training step (SGD)', 8, 8.32429, 8.34579,
                           target=benchmark.EAGER_TARGET)]
 

@@ -39,38 +39,38 @@ def csv_rows(text):
 # --- the stage table ----------------------------------------------------------------
 
 def test_stage_table_is_the_papers_table_1(resnet50_stages):
-    rows = {row['stage']: row for row in resnet50_stages['rows']}
+    rows = {row.stage: row for row in resnet50_stages.rows}
     assert list(rows) == STAGES
     # Table 1 of the paper: output sizes 112x112, 56x56, 28x28, 14x14, 7x7, 1x1, and the
     # 50-layer column's blocks, e.g. [1x1, 64; 3x3, 64; 1x1, 256] x 3 for conv2_x.
-    assert [rows[s]['output_size'] for s in STAGES] == [[112, 112], [56, 56], [28, 28],
-                                                        [14, 14], [7, 7], [1, 1]]
-    assert rows['conv1']['block'] == '7x7, 64, stride 2'
-    assert rows['conv2_x']['block'] == ('3x3 max pool, stride 2, then '
-                                        '[1x1, 64; 3x3, 64; 1x1, 256] x 3')
-    assert rows['conv4_x']['block'] == '[1x1, 256; 3x3, 256; 1x1, 1024] x 6'
-    assert rows['pool, fc']['block'] == 'average pool, 1000-d fc'
-    assert resnet50_stages['totals']['layer_count'] == '1 + 3 x (3+4+6+3) + 1 = 50'
+    assert [rows[s].output_size for s in STAGES] == [[112, 112], [56, 56], [28, 28],
+                                                     [14, 14], [7, 7], [1, 1]]
+    assert rows['conv1'].block == '7x7, 64, stride 2'
+    assert rows['conv2_x'].block == ('3x3 max pool, stride 2, then '
+                                     '[1x1, 64; 3x3, 64; 1x1, 256] x 3')
+    assert rows['conv4_x'].block == '[1x1, 256; 3x3, 256; 1x1, 1024] x 6'
+    assert rows['pool, fc'].block == 'average pool, 1000-d fc'
+    assert resnet50_stages.totals['layer_count'] == '1 + 3 x (3+4+6+3) + 1 = 50'
 
 
 def test_stage_params_and_macs_add_up_to_the_model(resnet50_stages):
     model = resnet.ResNet(50)
-    rows, totals = resnet50_stages['rows'], resnet50_stages['totals']
-    assert sum(row['params'] for row in rows) == totals['params'] == count_params(model)
+    rows, totals = resnet50_stages.rows, resnet50_stages.totals
+    assert sum(row.params for row in rows) == totals['params'] == count_params(model)
     assert totals['trainable_params'] == count_params(model, trainable_only=True)
-    assert sum(row['macs'] for row in rows) == totals['macs'] == \
+    assert sum(row.macs for row in rows) == totals['macs'] == \
         model_macs(model, (1, 3, 224, 224))
     # conv1: the 7x7 conv and its BN (4 x 64 tensors); 7 x 7 x 3 MACs per output value.
-    assert rows[0]['params'] == 7 * 7 * 3 * 64 + 4 * 64
-    assert rows[0]['macs'] == 7 * 7 * 3 * 64 * 112 * 112
-    assert abs(sum(row['share_percent'] for row in rows) - 100) < 0.5
+    assert rows[0].params == 7 * 7 * 3 * 64 + 4 * 64
+    assert rows[0].macs == 7 * 7 * 3 * 64 * 112 * 112
+    assert abs(sum(row.share_percent for row in rows) - 100) < 0.5
 
 
 def test_stage_table_explains_the_papers_3_8_for_resnet50(resnet50_stages):
-    v15, v1 = (resnet50_stages['macs_by_variant'][v] for v in ('v1.5', 'v1'))
+    v15, v1 = (resnet50_stages.macs_by_variant[v] for v in ('v1.5', 'v1'))
     # Table 1 of the paper gives ResNet-50 3.8 x10^9 FLOPs; torchvision 4.09 GFLOPS.
     assert int(v1 / 1e8) == 38 and round(v15 / 1e9, 2) == 4.09
-    sentence = resnet50_stages['notes'][0]
+    sentence = resnet50_stages.notes[0]
     assert f'{v1 / 1e9:.2f} G' in sentence and f'{v15 / 1e9:.2f} G' in sentence
     assert 'costs 4 times as much' in sentence and '(3 convs,' in sentence
 
@@ -81,8 +81,8 @@ def test_the_tables_page_shows_the_stage_table_as_printed(resnet50_stages):
     excerpt = section.split('```text\n')[1].split('```')[0].splitlines()
     printed = render(resnet50_stages, teaching.stage_view, 'plain').splitlines()
     assert excerpt == printed[2:2 + len(excerpt)]
-    assert len(excerpt) == 2 + len(resnet50_stages['rows']) + 1 + 1    # conv2_x is two lines
-    v15, v1 = (resnet50_stages['macs_by_variant'][v] / 1e9 for v in ('v1.5', 'v1'))
+    assert len(excerpt) == 2 + len(resnet50_stages.rows) + 1 + 1    # conv2_x is two lines
+    v15, v1 = (resnet50_stages.macs_by_variant[v] / 1e9 for v in ('v1.5', 'v1'))
     assert f'{v1:.2f} G in all becoming {v15:.2f} G' in ' '.join(section.split())
 
 
@@ -91,18 +91,18 @@ def test_the_tables_page_shows_the_stage_table_as_printed(resnet50_stages):
 def test_stage_params_add_up_for_every_depth(depth):
     data = teaching.stage_table(f'resnet{depth}', (None, 3, 64, 64), variant='v1')
     model = resnet.ResNet(depth, variant='v1')
-    assert sum(row['params'] for row in data['rows']) == count_params(model)
-    assert sum(row['macs'] for row in data['rows']) == model_macs(model, (1, 3, 64, 64))
+    assert sum(row.params for row in data.rows) == count_params(model)
+    assert sum(row.macs for row in data.rows) == model_macs(model, (1, 3, 64, 64))
     blocks = layers_config[depth]['num_blocks']
-    assert all(row['block'].endswith(f'] x {n}') for row, n in zip(data['rows'][1:], blocks))
-    assert data['totals']['layers'] == depth
+    assert all(row.block.endswith(f'] x {n}') for row, n in zip(data.rows[1:], blocks))
+    assert data.totals['layers'] == depth
 
 
 def test_resnext_stage_is_written_as_the_resnext_paper_does():
     data = teaching.stage_table('resnext50_32x4d', (None, 3, 64, 64))
     # Table 1 of Xie et al. (2017): conv2 of ResNeXt-50 (32x4d) is
     # [1x1, 128; 3x3, 128, C=32; 1x1, 256] x 3.
-    assert data['rows'][1]['block'].endswith('[1x1, 128; 3x3, 128, C=32; 1x1, 256] x 3')
+    assert data.rows[1].block.endswith('[1x1, 128; 3x3, 128, C=32; 1x1, 256] x 3')
 
 
 # --- layer counting and --explain ---------------------------------------------------
@@ -257,7 +257,8 @@ def test_overview_json_and_table():
     resnet18 = resnet.ResNet(18, num_classes=10)
     assert data['rows'][0]['params'] == count_params(resnet18)
     assert data['rows'][0]['macs']['v1.5'] == model_macs(resnet18, (1, 3, 32, 32))
-    markdown = render(data, teaching.overview_view, 'markdown')
+    markdown = summarize('--overview', '--input-size', '32', '--num-classes', '10',
+                         '--format', 'markdown')
     (line,) = [line for line in markdown.splitlines() if line.startswith('| ResNet-50 ')]
     assert '| 1 + 3 x (3+4+6+3) + 1 = 50 ' in line
     assert f'| {data["rows"][2]["params"]:,} |' in line
@@ -315,23 +316,23 @@ def test_help_states_the_macs_convention():
 @pytest.mark.parametrize('arch, n', [('cifar_resnet20', 3), ('cifar_plain56', 9)])
 def test_cifar_stages_are_the_papers_cifar_table(arch, n):
     data = teaching.stage_table(arch, (None, 3, 32, 32), CIFAR_NUM_CLASSES)
-    *stages, head = data['rows']
+    *stages, head = data.rows
     # Section 4.2 of the paper: output map size 32x32, 16x16, 8x8; # layers 1+2n, 2n,
     # 2n; # filters 16, 32, 64; then global average pooling and a 10-way fc: 6n+2 layers.
-    assert [row['output_size'] for row in stages] == [[32, 32], [16, 16], [8, 8]]
-    assert [row['layers_text'] for row in stages] == [f'1+2n = {1 + 2 * n}', f'2n = {2 * n}',
-                                                      f'2n = {2 * n}']
-    assert [row['filters'] for row in stages] == [16, 32, 64]
-    assert head['block'] == 'average pool, 10-d fc' and head['layers'] == 1
-    assert data['totals']['layers'] == sum(row['layers'] for row in data['rows']) == 6 * n + 2
-    assert data['totals']['layers_text'] == f'6n+2 = {6 * n + 2} (n = {n})'
-    assert stages[1]['block'] == f'[3x3, 32; 3x3, 32] x {n}'
+    assert [row.output_size for row in stages] == [[32, 32], [16, 16], [8, 8]]
+    assert [row.layers_text for row in stages] == [f'1+2n = {1 + 2 * n}', f'2n = {2 * n}',
+                                                   f'2n = {2 * n}']
+    assert [row.filters for row in stages] == [16, 32, 64]
+    assert head.block == 'average pool, 10-d fc' and head.layers == 1
+    assert data.totals['layers'] == sum(row.layers for row in data.rows) == 6 * n + 2
+    assert data.totals['layers_text'] == f'6n+2 = {6 * n + 2} (n = {n})'
+    assert stages[1].block == f'[3x3, 32; 3x3, 32] x {n}'
     model = resnet.build(arch)
-    assert sum(row['params'] for row in data['rows']) == data['totals']['params'] == \
+    assert sum(row.params for row in data.rows) == data.totals['params'] == \
         count_params(model)
-    assert sum(row['macs'] for row in data['rows']) == data['totals']['macs'] == \
+    assert sum(row.macs for row in data.rows) == data.totals['macs'] == \
         model_macs(model, (1, 3, 32, 32))
-    assert data['output_shape'] == [1, 10]
+    assert data.output_shape == [1, 10]
 
 
 def test_cifar_residual_and_plain_networks_have_the_same_parameters():
@@ -339,8 +340,8 @@ def test_cifar_residual_and_plain_networks_have_the_same_parameters():
     # exactly as many as its plain counterpart.
     residual, plain = (teaching.stage_table(arch, (None, 3, 32, 32), CIFAR_NUM_CLASSES)
                        for arch in ('cifar_resnet32', 'cifar_plain32'))
-    assert [row['params'] for row in residual['rows']] == [row['params'] for row in plain['rows']]
-    assert 'option A shortcuts' in residual['notes'][0] and 'no shortcuts' in plain['notes'][0]
+    assert [row.params for row in residual.rows] == [row.params for row in plain.rows]
+    assert 'option A shortcuts' in residual.notes[0] and 'no shortcuts' in plain.notes[0]
 
 
 SCRIPT = load_script('summary.py')

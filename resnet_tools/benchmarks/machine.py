@@ -19,6 +19,9 @@ import statistics
 import textwrap
 import time
 
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
 import numpy as np
 import paddle
 import threadpoolctl
@@ -38,7 +41,7 @@ CEILING_SIZE = 2048
 OPENBLAS_VARIABLES = ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE')
 
 
-def all_cores():
+def all_cores() -> int:
     """The cores this process may run on (what `nproc` prints)."""
     try:
         return len(os.sched_getaffinity(0))
@@ -46,21 +49,21 @@ def all_cores():
         return os.cpu_count() or 1
 
 
-def thread_count(threads):
+def thread_count(threads: int) -> int:
     """The number of threads --threads N means: N, or every core for 0."""
     return all_cores() if threads == 0 else threads
 
 
-def set_eager_threads(threads):
+def set_eager_threads(threads: int) -> None:
     """The math threads of Paddle's dynamic graph (its MKL and OpenMP), for this process."""
     paddle.base.core.set_num_threads(threads)
 
 
-def gmac_per_second(macs, seconds):
+def gmac_per_second(macs: float, seconds: float) -> float:
     return macs / seconds / 1e9
 
 
-def numpy_blas():
+def numpy_blas() -> dict[str, Any]:
     """threadpoolctl's record of the BLAS numpy calls: library, version, kernel.
 
     Paddle may load a BLAS of its own; numpy's is the one under numpy's folder.
@@ -72,7 +75,7 @@ def numpy_blas():
     return (own or blas or [{}])[0]
 
 
-def describe_blas(info, environ=os.environ):
+def describe_blas(info: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> str:
     """One line on the BLAS kernel that ran, and the variables that chose it."""
     if not info:
         return 'numpy BLAS unknown (threadpoolctl found none)'
@@ -85,7 +88,7 @@ def describe_blas(info, environ=os.environ):
     return ', '.join(parts)
 
 
-def matmul(size=CEILING_SIZE):
+def matmul(size: int = CEILING_SIZE) -> Callable[[], np.ndarray]:
     """A call of numpy's float32 product of two seeded size x size matrices: size^3
     multiply-adds, on as many threads as numpy's BLAS is given."""
     rng = np.random.RandomState(SEED)
@@ -94,18 +97,19 @@ def matmul(size=CEILING_SIZE):
     return lambda: np.matmul(a, b, out=out)
 
 
-def with_ceiling(runs, warmup, repeats, size=CEILING_SIZE):
+def with_ceiling(runs: Mapping[str, Callable[[], object]], warmup: int, repeats: int,
+                 size: int = CEILING_SIZE) -> tuple[dict[str, float], float]:
     """(interleaved() of `runs` and the matrix product, the product's GMAC/s)."""
     medians = interleaved({**runs, 'ceiling': matmul(size)}, warmup, repeats)
     return medians, gmac_per_second(size ** 3, medians.pop('ceiling'))
 
 
-def interleaved(runs, warmup, repeats):
+def interleaved(runs: Mapping[str, Callable[[], object]], warmup: int, repeats: int) -> dict[str, float]:
     """{name: median seconds per call} for the callables in `runs`, called in turn."""
     for _ in range(warmup):
         for run in runs.values():
             run()
-    times = {name: [] for name in runs}
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
             start = time.perf_counter()
@@ -114,7 +118,7 @@ def interleaved(runs, warmup, repeats):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def cpu_model():
+def cpu_model() -> str:
     try:
         with open('/proc/cpuinfo', encoding='utf-8') as info:
             for line in info:
@@ -125,7 +129,7 @@ def cpu_model():
     return platform.processor() or 'unknown CPU'
 
 
-def machine():
+def machine() -> str:
     return (f'{cpu_model()}, {all_cores()} cores (nproc), Paddle {paddle.__version__}, '
             f'Python {platform.python_version()}')
 
@@ -133,7 +137,7 @@ def machine():
 WIDTH = 100
 
 
-def wrapped(lines, width=WIDTH):
+def wrapped(lines: Iterable[str], width: int = WIDTH) -> list[str]:
     """`lines` with every line of text longer than `width` wrapped, indented by two;
     table lines (starting with '|') are left as they are."""
     out = []

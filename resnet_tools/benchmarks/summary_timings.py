@@ -13,9 +13,15 @@ import sys
 import textwrap
 import time
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeAlias
+
 from paddleinfo.progress import progress
 from paddleinfo.zoo import SIDE_BY_SIDE
 from resnet_tools.benchmarks.machine import machine  # noqa: F401 -- timings.py prints it
+
+# A command's arguments after `python`, and the most it may take, as a multiple of the import.
+Command: TypeAlias = tuple[tuple[str, ...], float | None]
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 IMPORT = ('-c', 'import paddle')
@@ -24,7 +30,7 @@ NETS = 'docs/examples/nets.py'
 # and the command is written out in full under it.
 COMMAND_WIDTH = 56
 # The commands of issue 8, with their targets (at most this multiple of the import).
-COMMANDS = (
+COMMANDS: tuple[Command, ...] = (
     (('scripts/summary.py', '--layers', '50'), None),
     (('scripts/summary.py', '--layers', '152'), 1.8),
     (('scripts/summary.py', '--overview'), 4.0),
@@ -35,10 +41,10 @@ COMMANDS = (
     (('-m', 'paddleinfo', f'{NETS}:transformer', '--input', '64x512'), None),
     (('-m', 'paddleinfo', f'{NETS}:lstm', '--input', '50x16'), None),
 )
-SLOW_COMMANDS = ((('scripts/compare.py',), None),)
+SLOW_COMMANDS: tuple[Command, ...] = ((('scripts/compare.py',), None),)
 
 
-def run_once(arguments):
+def run_once(arguments: Sequence[str]) -> float:
     """Seconds one fresh `python arguments...` takes, from the repository's directory;
     its output is discarded, and a failure is an error."""
     start = time.perf_counter()
@@ -48,28 +54,29 @@ def run_once(arguments):
     return time.perf_counter() - start
 
 
-def measure(commands, repeats, clock=run_once):
+def measure(commands: Iterable[tuple[str, ...]], repeats: int,
+            clock: Callable[[tuple[str, ...]], float] = run_once) -> dict[tuple[str, ...], list[float]]:
     """{arguments: [seconds, ...]} for the import and every command, run in turn
     `repeats` times."""
-    times = {IMPORT: [], **{command: [] for command in commands}}
+    times: dict[tuple[str, ...], list[float]] = {IMPORT: [], **{command: [] for command in commands}}
     for _ in progress(range(repeats), 'rounds'):
         for arguments in times:
             times[arguments].append(clock(arguments))
     return times
 
 
-def ratios(times):
+def ratios(times: Mapping[tuple[str, ...], Sequence[float]]) -> list[tuple[str, float, float]]:
     """[(command text, median seconds, multiple of the import)], the import first."""
     base = statistics.median(times[IMPORT])
     return [(command_text(arguments), statistics.median(seconds),
              statistics.median(seconds) / base) for arguments, seconds in times.items()]
 
 
-def command_text(arguments):
+def command_text(arguments: Iterable[str]) -> str:
     return 'python ' + ' '.join(f'"{word}"' if ' ' in word else word for word in arguments)
 
 
-def cut(text, width=COMMAND_WIDTH):
+def cut(text: str, width: int = COMMAND_WIDTH) -> str:
     """`text` with each path/FILE.py:function shown by its file name, then as many of its
     words as fit in `width`, with ' ...'."""
     text = ' '.join(pathlib.PurePosixPath(word).name if '/' in word and ':' in word else word
@@ -80,7 +87,7 @@ def cut(text, width=COMMAND_WIDTH):
     return f'{words} ...'
 
 
-def table(times, targets):
+def table(times: Mapping[tuple[str, ...], Sequence[float]], targets: Iterable[float | None]) -> str:
     """The Markdown table docs/paddleinfo.md shows, and under it every command that the
     table cuts, in full."""
     lines = ['| command | median s | x import | target |', '|---|---:|---:|---|']

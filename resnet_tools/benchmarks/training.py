@@ -2,11 +2,18 @@
 cores: one thread, every core as threads, every core as processes; and the options
 that might close the gap to the ceiling (oneDNN, NHWC, bf16 autocast)."""
 import multiprocessing
+import multiprocessing.queues
+import multiprocessing.synchronize
 import warnings
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import NotRequired, TypedDict, cast
 
 import numpy as np
 import paddle
 import threadpoolctl
+from paddle import nn
+from paddle.nn.layer.layers import HookRemoveHelper
 from tabulate import tabulate
 
 import resnet
@@ -28,8 +35,18 @@ TRAINING_CEILING_SIZE = 1024
 # The rate of the timed SGD steps.
 LEARNING_RATE = 0.01
 
+# What training_throughput gives: images per second, GMAC/s, the ceiling's GMAC/s.
+Throughput = TypedDict('Throughput', {'img/s': float, 'GMAC/s': float, 'ceiling': float})
+# A row of training_rows: a Throughput, where it ran, and (added last) its share of the ceiling.
+TrainingRow = TypedDict('TrainingRow', {'network': str, 'input': str, 'cores used as': str,
+                                        'img/s': float, 'GMAC/s': float, 'ceiling': float,
+                                        '% of ceiling': NotRequired[float]})
+# A row of option_rows; its ratio is None where the option failed or was not tried.
+OptionRow = TypedDict('OptionRow', {'option': str, 'network': str, 'ratio': float | None,
+                                    'note': str})
 
-def training_step(model, images, seed=SEED):
+
+def training_step(model: nn.Layer, images: np.ndarray, seed: int = SEED) -> Callable[[], None]:
     """One step of plain SGD on cross-entropy: forward, backward, update."""
     model.train()
     tensor = paddle.to_tensor(images)
@@ -37,7 +54,7 @@ def training_step(model, images, seed=SEED):
         0, model.fc.weight.shape[1], (len(images), 1)).astype('int64'))
     optimizer = paddle.optimizer.SGD(LEARNING_RATE, parameters=model.parameters())
 
-    def run():
+    def run() -> None:
         loss = paddle.nn.functional.cross_entropy(model(tensor), labels)
         loss.backward()
         optimizer.step()
@@ -46,7 +63,8 @@ def training_step(model, images, seed=SEED):
     return run
 
 
-def cifar_step(arch, shape, batch=TRAINING_BATCH, seed=SEED, nhwc=False, bf16=False):
+def cifar_step(arch: str, shape: Sequence[int], batch: int = TRAINING_BATCH, seed: int = SEED,
+               nhwc: bool = False, bf16: bool = False) -> tuple[Callable[[], None], int]:
     """(one training step of `arch` on random images of `shape`, its forward MACs per
     image).  `nhwc` runs every conv, BN and pool channels-last; `bf16` runs the step
     under Paddle's bfloat16 autocast."""
@@ -62,13 +80,13 @@ def cifar_step(arch, shape, batch=TRAINING_BATCH, seed=SEED, nhwc=False, bf16=Fa
     if bf16:
         plain_step = step
 
-        def step():
+        def step() -> None:
             with paddle.amp.auto_cast(dtype='bfloat16', level='O1'):
                 plain_step()
     return step, macs
 
 
-def to_channels_last(model):
+def to_channels_last(model: nn.Layer) -> nn.Layer:
     """Every conv, BN and pool of `model` on NHWC tensors: the layers' own data_format,
     set after building (our blocks build NCHW).  Option A's shortcut slices NCHW
     axes, so only networks without it (the plain twins, or B and C) can run this way."""
@@ -81,7 +99,8 @@ def to_channels_last(model):
     return model
 
 
-def training_throughput(step, macs, batch, warmup, repeats):
+def training_throughput(step: Callable[[], object], macs: int, batch: int, warmup: int,
+                        repeats: int) -> Throughput:
     """{'img/s', 'GMAC/s', 'ceiling'} of `step` timed in turn with the product."""
     medians, ceiling = with_ceiling({'step': step}, warmup, repeats, TRAINING_CEILING_SIZE)
     seconds = medians['step']
@@ -89,7 +108,9 @@ def training_throughput(step, macs, batch, warmup, repeats):
             'GMAC/s': gmac_per_second(TRAINING_MAC_FACTOR * macs * batch, seconds), 'ceiling': ceiling}
 
 
-def _training_process(arch, shape, batch, warmup, repeats, barrier, results):
+def _training_process(arch: str, shape: Sequence[int], batch: int, warmup: int, repeats: int,
+                      barrier: multiprocessing.synchronize.Barrier,
+                      results: 'multiprocessing.queues.Queue[Throughput]') -> None:
     """One of the processes of a '2 processes' row: the same step on one thread."""
     warnings.filterwarnings('ignore')
     with threadpoolctl.threadpool_limits(limits=1, user_api='blas'):
@@ -101,7 +122,8 @@ def _training_process(arch, shape, batch, warmup, repeats, barrier, results):
         results.put(training_throughput(step, macs, batch, 0, repeats))
 
 
-def in_processes(count, arch, shape, batch, warmup, repeats):
+def in_processes(count: int, arch: str, shape: Sequence[int], batch: int, warmup: int,
+                 repeats: int) -> Throughput:
     """The sums over `count` processes that each run the training row on one thread
     at the same time: their images per second, GMAC/s and ceilings."""
     context = multiprocessing.get_context('spawn')
@@ -114,15 +136,17 @@ def in_processes(count, arch, shape, batch, warmup, repeats):
     parts = [results.get() for _ in processes]
     for process in processes:
         process.join()
-    return {key: sum(part[key] for part in parts) for key in parts[0]}
+    return cast(Throughput, {key: sum(part[key] for part in parts) for key in parts[0]})
 
 
-def training_rows(archs=TRAINING_ARCHS, shapes=TRAINING_SHAPES, batch=TRAINING_BATCH,
-                  warmup=1, repeats=5, progress=lambda what: None):
+def training_rows(archs: Iterable[str] = TRAINING_ARCHS,
+                  shapes: Iterable[Sequence[int]] = TRAINING_SHAPES, batch: int = TRAINING_BATCH,
+                  warmup: int = 1, repeats: int = 5,
+                  progress: Callable[[str], object] = lambda what: None) -> list[TrainingRow]:
     """One row per network, input and way of using the cores: 1 thread, 2 threads,
     and 2 processes of one thread each (their sum)."""
     cores = all_cores()
-    rows = []
+    rows: list[TrainingRow] = []
     for arch in archs:
         for shape in shapes:
             size = 'x'.join(map(str, shape))
@@ -145,28 +169,29 @@ def training_rows(archs=TRAINING_ARCHS, shapes=TRAINING_SHAPES, batch=TRAINING_B
     return rows
 
 
-def conv_dtypes(step_builder):
+def conv_dtypes(step_builder: Callable[[], Callable[[], object]]) -> list[str]:
     """The dtypes the convs' outputs had during one step: does an option take effect?"""
-    seen = set()
-    handles = []
+    seen: set[str] = set()
+    handles: list[HookRemoveHelper] = []
     original = paddle.nn.Conv2D.forward
 
-    def forward(self, x):
+    def forward(self: paddle.nn.Conv2D, x: paddle.Tensor) -> paddle.Tensor:
         out = original(self, x)
         seen.add(str(out.dtype).replace('paddle.', ''))
         return out
-    paddle.nn.Conv2D.forward = forward
+    # Patched for one step and put back below: mypy refuses any assignment to a method.
+    paddle.nn.Conv2D.forward = forward  # type: ignore[method-assign]
     try:
         step_builder()()
     finally:
-        paddle.nn.Conv2D.forward = original
+        paddle.nn.Conv2D.forward = original  # type: ignore[method-assign]
         for handle in handles:
             handle.remove()
     return sorted(seen)
 
 
-def _with_onednn(step):
-    def run():
+def _with_onednn(step: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
         previous = paddle.get_flags(['FLAGS_use_mkldnn'])
         paddle.set_flags({'FLAGS_use_mkldnn': True})
         try:
@@ -176,7 +201,7 @@ def _with_onednn(step):
     return run
 
 
-def has_amx():
+def has_amx() -> bool:
     try:
         with open('/proc/cpuinfo', encoding='utf-8') as info:
             flags = next((line for line in info if line.startswith('flags')), '')
@@ -185,12 +210,12 @@ def has_amx():
     return 'amx_bf16' in flags.split()
 
 
-def option_rows(shape=(3, 32, 32), batch=TRAINING_BATCH, warmup=1, repeats=5,
-                progress=lambda what: None):
+def option_rows(shape: Sequence[int] = (3, 32, 32), batch: int = TRAINING_BATCH, warmup: int = 1,
+                repeats: int = 5, progress: Callable[[str], object] = lambda what: None) -> list[OptionRow]:
     """Each option against the plain step it changes, interleaved, on one thread:
     {'option', 'network', 'ratio' (option img/s over the baseline's), 'note'}."""
     set_eager_threads(1)
-    rows = []
+    rows: list[OptionRow] = []
     size = 'x'.join(map(str, shape))
     with threadpoolctl.threadpool_limits(limits=1, user_api='blas'), warnings.catch_warnings():
         trials = [('oneDNN (FLAGS_use_mkldnn)', 'cifar_resnet20', {}, True),
@@ -224,7 +249,8 @@ def option_rows(shape=(3, 32, 32), batch=TRAINING_BATCH, warmup=1, repeats=5,
     return rows
 
 
-def training_report(warmup=1, repeats=5, progress=lambda what: None):
+def training_report(warmup: int = 1, repeats: int = 5, progress: Callable[[str], object] = lambda what: None
+                    ) -> tuple[str, list[TrainingRow], list[OptionRow]]:
     """The text of benchmark.py --training."""
     rows = training_rows(warmup=warmup, repeats=repeats, progress=progress)
     options = option_rows(warmup=warmup, repeats=repeats, progress=progress)

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import warnings
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import paddle
@@ -95,7 +95,8 @@ def build_model(arch: str, weights: str | None = None, num_classes: int | None =
     return model, notes
 
 
-def save(model, directory, shape, output=None):
+def save(model: nn.Layer, directory: str | os.PathLike[str], shape: Sequence[int],
+         output: str | os.PathLike[str] | None = None) -> None:
     """paddle.jit.save `model` into `directory` as model.json + model.pdiparams.
 
     A write that fails (a full disk) is a UsageError naming `output`: Paddle reports it
@@ -113,7 +114,7 @@ def save(model, directory, shape, output=None):
         raise UsageError(f'{output or directory} cannot be written: {write_failure(error, directory)}')
 
 
-def write_failure(error, directory):
+def write_failure(error: Exception, directory: str | os.PathLike[str]) -> str:
     """Why a write into `directory` failed, in a few words."""
     with contextlib.suppress(OSError):
         if os.statvfs(directory).f_bavail == 0:
@@ -124,9 +125,9 @@ def write_failure(error, directory):
     return f'paddle.jit.save failed ({lines[0] if lines else type(error).__name__})'
 
 
-def missing_parents(output):
+def missing_parents(output: str | os.PathLike[str]) -> list[pathlib.Path]:
     """The directories above `output` that do not exist yet, the outermost first."""
-    missing = []
+    missing: list[pathlib.Path] = []
     for parent in pathlib.Path(output).absolute().parents:
         if parent.exists():
             if not parent.is_dir():
@@ -136,7 +137,7 @@ def missing_parents(output):
     return missing
 
 
-def check_export_directory(output, force):
+def check_export_directory(output: str | os.PathLike[str], force: bool) -> None:
     """Refuse an `output` that exists (unless --force may replace it) or cannot be made."""
     output = pathlib.Path(output)
     missing_parents(output)
@@ -153,7 +154,7 @@ def check_export_directory(output, force):
 
 
 @contextlib.contextmanager
-def staging(output):
+def staging(output: str | os.PathLike[str]) -> Iterator[str]:
     """A temporary directory next to `output`, removed unless it was moved into place.
 
     Directories made above `output` for it are removed too if nothing was installed.
@@ -183,7 +184,7 @@ def staging(output):
                     parent.rmdir()
 
 
-def install(directory, output):
+def install(directory: str | os.PathLike[str], output: str | os.PathLike[str]) -> None:
     """Move the finished `directory` to `output`, replacing an older export there."""
     output = pathlib.Path(output)
     if not output.exists():

@@ -2,9 +2,12 @@
 against the dynamic-graph model on the same input."""
 import os
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import paddle
 import paddle.inference
+from paddle import nn
 
 # The two files Paddle Inference loads: the program and the weights.
 MODEL_FILE, PARAMS_FILE = 'model.json', 'model.pdiparams'
@@ -12,7 +15,8 @@ CHECK_BATCHES = (1, 4)    # two batch sizes through one predictor: the batch is 
 SEED = 0                  # of the random weights and images of an export and its check
 
 
-def inference_config(directory, threads=1, onednn=True):
+def inference_config(directory: str | os.PathLike[str], threads: int = 1,
+                     onednn: bool = True) -> paddle.inference.Config:
     """A Paddle Inference CPU config with its default optimisations, but no pass logs.
 
     The defaults are IR optimisation with oneDNN (conv + BN + ReLU fusion and the
@@ -33,33 +37,34 @@ def inference_config(directory, threads=1, onednn=True):
 class Predictor:
     """A paddle.inference predictor that takes and returns numpy arrays."""
 
-    def __init__(self, directory, threads=1, onednn=True):
+    def __init__(self, directory: str | os.PathLike[str], threads: int = 1, onednn: bool = True) -> None:
         self.config = inference_config(directory, threads, onednn)
         self.predictor = paddle.inference.create_predictor(self.config)
         self.input = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
         self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[0])
 
-    def __call__(self, images):
+    def __call__(self, images: np.ndarray) -> np.ndarray:
         self.input.reshape(list(images.shape))
         self.input.copy_from_cpu(images)
         self.predictor.run()
         return self.output.copy_to_cpu()
 
-    def onednn_enabled(self):
+    def onednn_enabled(self) -> bool:
         return self.config.onednn_enabled()
 
 
-def random_images(batch, shape, seed=SEED):
+def random_images(batch: int, shape: Sequence[int], seed: int = SEED) -> np.ndarray:
     """A seeded batch of standard-normal images, roughly what a normalised photo is."""
     return np.random.RandomState(seed).standard_normal((batch, *shape[1:])).astype('float32')
 
 
-def eager(model, images):
+def eager(model: nn.Layer, images: np.ndarray) -> np.ndarray:
     with paddle.no_grad():
         return model(paddle.to_tensor(images)).numpy()
 
 
-def differences(model, predictor, shape, batches=CHECK_BATCHES):
+def differences(model: nn.Layer, predictor: Predictor, shape: Sequence[int],
+                batches: Iterable[int] = CHECK_BATCHES) -> tuple[float, float, tuple[int, ...]]:
     """(max|diff|, max|logit|, the output shape) over `batches`, the same input each.
 
     An output of the wrong shape counts as an infinite difference.

@@ -24,7 +24,7 @@ DEFAULT_DEPTHS = (20, 32, 44, 56, 110)
 PLAIN_DEPTHS = (20, 32, 44, 56)
 
 
-def check_depths(flag, depths):
+def check_depths(flag: str, depths: Sequence[int]) -> list[int]:
     for depth in depths:
         if f'cifar_resnet{depth}' not in CIFAR_ARCHS:
             raise UsageError(f'{flag} {depth} is not a CIFAR depth; choose from '
@@ -35,7 +35,8 @@ def check_depths(flag, depths):
     return list(depths)
 
 
-def degradation_archs(plain_depths, resnet_depths, flags=('--plain', '--resnet')):
+def degradation_archs(plain_depths: Sequence[int], resnet_depths: Sequence[int],
+                      flags: tuple[str, str] = ('--plain', '--resnet')) -> list[str]:
     """plain-d for every plain depth, then ResNet-d: the two panels of Figure 6."""
     chosen = {'plain': check_depths(flags[0], plain_depths),
               'resnet': check_depths(flags[1], resnet_depths)}
@@ -85,11 +86,11 @@ def table(runs: Mapping[str, FinishedRun]) -> list[list[Any]]:
 TABLE_HEADERS = ('network', 'params', 'training error %', 'test error %', 'seconds')
 
 
-def format_table(runs):
+def format_table(runs: Mapping[str, FinishedRun]) -> str:
     return tabulate(table(runs), headers=TABLE_HEADERS, intfmt=',', floatfmt=('', '', '.2f', '.2f', '.0f'))
 
 
-def draw(runs, output):
+def draw(runs: Mapping[str, FinishedRun], output: str) -> list[str]:
     """Figure 6: plain networks left, ResNets right, one colour per depth."""
     panels = []
     for prefix, title in KINDS:
@@ -105,7 +106,7 @@ RESPONSE_ARCHS = ('cifar_plain20', 'cifar_plain56', 'cifar_resnet20', 'cifar_res
                   'cifar_resnet110')
 
 
-def finished_responses(directory):
+def finished_responses(directory: str | os.PathLike[str]) -> dict[str, list[tuple[int, str, float]]]:
     """{arch: [(index, layer, std)]} of the runs of RESPONSE_ARCHS in directory/<arch>/
     that recorded their responses."""
     found = {}
@@ -115,7 +116,8 @@ def finished_responses(directory):
     return found
 
 
-def draw_responses(found, output, data_names=()):
+def draw_responses(found: Mapping[str, Sequence[tuple[int, str, float]]], output: str,
+                   data_names: Sequence[str] = ()) -> list[str]:
     """Figure 7 from finished_responses(): plain networks dashed, ResNets solid."""
     curves = [(display_name(arch), str(CIFAR_ARCHS[arch]['layers']), 'plain' in arch,
                [std for _, _, std in rows]) for arch, rows in found.items()]
@@ -123,7 +125,7 @@ def draw_responses(found, output, data_names=()):
     return plots.draw_responses(curves, output, subtitle=subtitle)
 
 
-def response_findings(found):
+def response_findings(found: Mapping[str, Sequence[tuple[int, str, float]]]) -> list[str]:
     """The paper's two readings of Figure 7, checked in numbers: lines of text.
 
     1. At each depth the ResNet's responses are smaller than its plain twin's.

@@ -7,7 +7,7 @@ The training loop, the data and the figures know nothing of ResNet
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from paddle import nn
 
@@ -35,16 +35,16 @@ DEEPEST, DIGITS_DEEPEST_LR = 'cifar_resnet110', 0.02
 WARMUP_LAYERS = 56
 
 
-def default_warmup(arch):
+def default_warmup(arch: str) -> int:
     """train.py's --warmup-epochs when none is given: 1 for a deep network, else 0."""
     return 1 if CIFAR_ARCHS[arch]['layers'] >= WARMUP_LAYERS else 0
 
 
-def check_arch(arch):
+def check_arch(arch: str) -> str:
     return arch_name(arch=arch, archs=CIFAR_ARCHS)
 
 
-def check_shortcut(arch, shortcut):
+def check_shortcut(arch: str, shortcut: str | None) -> str:
     """The shortcut option of a run of `arch`: the CIFAR default (A) for None; only the
     ResNets take one."""
     if shortcut is None:
@@ -137,6 +137,7 @@ def load_run(directory: str | os.PathLike[str]) -> LoadedRun:
                             'again, or convert that file once with scripts/convert.py'
                             if old else ': train one with scripts/train.py --output DIR'))
     checkpoint = checkpoints.load(directory, prefix=f'--run {directory}: ')
+    assert checkpoint is not None   # has_checkpoint above: there is a manifest
     described = checkpoint.state.get('description', {}).get('network')
     if not isinstance(described, dict) or described.get('arch') not in CIFAR_ARCHS:
         raise UsageError(f'--run {directory}: its checkpoint does not say which CIFAR network '
@@ -145,7 +146,8 @@ def load_run(directory: str | os.PathLike[str]) -> LoadedRun:
     model = network.build()
     weights.check_fits(weights.shapes_of(checkpoint.model), weights.shapes_of(model.state_dict()),
                        network.arch, checkpoint.directory)
-    model.set_state_dict(checkpoint.model)
+    # Paddle's hints ask for Tensors; set_state_dict takes numpy arrays as well.
+    model.set_state_dict(cast(dict[str, Any], checkpoint.model))
     model.eval()
     return LoadedRun(model, network, checkpoint.epoch)
 

@@ -14,6 +14,8 @@ order of depth, for our networks: the stem, then each block's two convs).
 import csv
 import io
 import os
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import paddle
@@ -27,8 +29,10 @@ COLUMNS = ('index', 'layer', 'std')
 BATCH = 500
 
 
-def response_layers(model):
+def response_layers(model: nn.Layer) -> list[tuple[str, nn.Layer]]:
     """[(name, BatchNorm2D)] of every BN whose input is a 3x3 conv, in definition order."""
+    layers: list[tuple[str, nn.Layer]]
+    previous: nn.Layer | None
     layers, previous = [], None
     for name, layer in model.named_sublayers():
         if isinstance(layer, nn.BatchNorm2D) and isinstance(previous, nn.Conv2D) \
@@ -39,16 +43,17 @@ def response_layers(model):
     return layers
 
 
-def layer_responses(model, images, batch=BATCH):
+def layer_responses(model: nn.Layer, images: np.ndarray, batch: int = BATCH) -> list[tuple[int, str, float]]:
     """[(index from 1, layer name, std)] of every 3x3 layer's BN output on `images`.
 
     The std is the population std of all values, accumulated in float64 over the
     batches (sums of x and x^2 about a running shift, so that no batch is kept)."""
     layers = response_layers(model)
-    sums = {name: [0, 0.0, 0.0, None] for name, _ in layers}   # count, sum, sum of squares, shift
+    # count, sum, sum of squares, shift
+    sums: dict[str, list[Any]] = {name: [0, 0.0, 0.0, None] for name, _ in layers}
 
-    def hook(name):
-        def record(layer, inputs, output):
+    def hook(name: str) -> Callable[[nn.Layer, Any, paddle.Tensor], Any]:
+        def record(layer: nn.Layer, inputs: Any, output: paddle.Tensor) -> None:
             values = output.numpy().astype(np.float64).ravel()
             state = sums[name]
             if state[3] is None:
@@ -79,7 +84,7 @@ def layer_responses(model, images, batch=BATCH):
     return rows
 
 
-def format_responses(rows):
+def format_responses(rows: Iterable[tuple[int, str, float]]) -> str:
     text = io.StringIO()
     writer = csv.writer(text, lineterminator='\n')
     writer.writerow(COLUMNS)
@@ -88,11 +93,11 @@ def format_responses(rows):
     return text.getvalue()
 
 
-def write_responses(directory, rows):
+def write_responses(directory: str | os.PathLike[str], rows: Iterable[tuple[int, str, float]]) -> None:
     files.write_bytes(os.path.join(directory, RESPONSES_FILE), format_responses(rows))
 
 
-def read_responses(directory):
+def read_responses(directory: str | os.PathLike[str]) -> list[tuple[int, str, float]]:
     """The rows of directory/responses.csv: [(index, layer, std)]."""
     path = os.path.join(directory, RESPONSES_FILE)
     try:
@@ -103,5 +108,5 @@ def read_responses(directory):
         raise UsageError(f'{path} is not a responses file ({COLUMNS}): {error}')
 
 
-def mean_std(rows):
+def mean_std(rows: Iterable[tuple[int, str, float]]) -> float:
     return float(np.mean([std for _, _, std in rows]))

@@ -2,7 +2,7 @@
 options A, B and C over several seeds (scripts/shortcuts.py), beside the paper's table."""
 import os
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from tabulate import tabulate
@@ -21,7 +21,7 @@ SHORTCUT_TABLE = 'table.txt'
 PAPER_TABLE_3 = {'A': (25.03, 7.76), 'B': (24.52, 7.46), 'C': (24.19, 7.40)}
 
 
-def shortcut_folder(option, seed):
+def shortcut_folder(option: str, seed: int) -> str:
     return f'{option}-seed{seed}'
 
 
@@ -50,7 +50,7 @@ def finished_shortcut_runs(directory: str | os.PathLike[str]) -> dict[str, list[
     return found
 
 
-def mean_and_spread(values):
+def mean_and_spread(values: Sequence[float]) -> str:
     """'mean ± sample std' of a list of percentages (the std is '-' for one value)."""
     mean = statistics.fmean(values)
     spread = f'{statistics.stdev(values):.2f}' if len(values) > 1 else '-'
@@ -61,9 +61,11 @@ SHORTCUT_HEADERS = ('option', 'params', 'seeds', 'train error %', 'test error %'
                     'paper top-1 %', 'paper top-5 %')
 
 
-def format_shortcut_table(found):
+def format_shortcut_table(found: Mapping[str, Sequence[FinishedRun]]) -> str:
     """Our ResNet-20 on the data next to the paper's Table 3, labelled as such."""
     rows = []
+    data_names: set[str]
+    epochs: set[int]
     data_names, epochs = set(), set()
     for option in sorted(found):
         runs = found[option]
@@ -85,7 +87,7 @@ def format_shortcut_table(found):
                       '', f'ours:  {ours}', paper])
 
 
-def shortcut_spread_finding(found):
+def shortcut_spread_finding(found: Mapping[str, Sequence[FinishedRun]]) -> str | None:
     """Whether the options' mean test errors differ by more than their seeds' spread:
     for the two options furthest apart, the gap against twice the standard error of
     the difference of two means, sqrt(s1^2/n1 + s2^2/n2)."""
@@ -94,7 +96,7 @@ def shortcut_spread_finding(found):
     if len(errors) < 2 or any(len(values) < 2 for values in errors.values()):
         return None
     means = {option: statistics.fmean(values) for option, values in errors.items()}
-    low, high = min(means, key=means.get), max(means, key=means.get)
+    low, high = min(means, key=means.__getitem__), max(means, key=means.__getitem__)
     gap = means[high] - means[low]
     error = sum(statistics.variance(errors[option]) / len(errors[option])
                 for option in (low, high)) ** 0.5

@@ -37,6 +37,9 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import safetensors
@@ -56,21 +59,21 @@ CHECKPOINT_DIRECTORY = re.compile(r'checkpoint-\d{4,}')
 TEMPORARY = re.compile(r'\.(checkpoint-\d{4,}|checkpoint\.json|run\.json|log\.csv)(\..*)?\.tmp')
 
 
-def directory_name(epoch):
+def directory_name(epoch: int) -> str:
     return f'checkpoint-{epoch:04d}'
 
 
-def sha256(data):
+def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def own_checksum(manifest):
+def own_checksum(manifest: Mapping[str, Any]) -> str:
     """The sha256 of the manifest without its own 'sha256' entry, in a canonical form."""
     rest = {key: value for key, value in manifest.items() if key != 'sha256'}
     return sha256(json.dumps(rest, sort_keys=True, separators=(',', ':')).encode())
 
 
-def write_durably(path, data):
+def write_durably(path: str, data: bytes) -> None:
     """Create `path` (it must not exist) with `data`, and flush it to the disk."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
@@ -82,18 +85,18 @@ def write_durably(path, data):
         os.close(descriptor)
 
 
-def fsync_directory(path):
+def fsync_directory(path: str | os.PathLike[str]) -> None:
     """Flush a directory's entries (a file made or renamed in it) to the disk."""
     files.flush_to_disk(path)
 
 
-def as_arrays(state):
+def as_arrays(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """{name: contiguous numpy array} of a state dict of tensors (or arrays)."""
     return {name: np.ascontiguousarray(value.numpy() if hasattr(value, 'numpy') else value)
             for name, value in state.items()}
 
 
-def tensors_and_scalars(state):
+def tensors_and_scalars(state: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Split an optimiser's state_dict into its tensors and the JSON-able rest."""
     tensors, scalars = {}, {}
     for name, value in state.items():
@@ -104,7 +107,8 @@ def tensors_and_scalars(state):
     return as_arrays(tensors), scalars
 
 
-def save(output, epoch, model_state, optimizer_state, state):
+def save(output: str | os.PathLike[str], epoch: int, model_state: Mapping[str, Any],
+         optimizer_state: Mapping[str, Any], state: Mapping[str, Any]) -> None:
     """Write the checkpoint of `epoch` into `output` and switch to it (see above).
 
     `model_state` and `optimizer_state` are state dicts of tensors; `state` is a
@@ -151,7 +155,7 @@ def save(output, epoch, model_state, optimizer_state, state):
         shutil.rmtree(previous, ignore_errors=True)
 
 
-def current_directory(output):
+def current_directory(output: str | os.PathLike[str]) -> str | None:
     """The directory the manifest names, if the manifest can be read; else None."""
     try:
         with open(os.path.join(output, MANIFEST), encoding='utf-8') as file:
@@ -162,29 +166,33 @@ def current_directory(output):
         else None
 
 
-def has_checkpoint(output):
+def has_checkpoint(output: str | os.PathLike[str]) -> bool:
     return os.path.exists(os.path.join(output, MANIFEST))
 
 
-def has_old_checkpoint(output):
+def has_old_checkpoint(output: str | os.PathLike[str]) -> bool:
     return any(os.path.exists(os.path.join(output, name)) for name in OLD_FILES)
 
 
+# eq=False: == and hash stay the object's own, as before (a field-wise == of numpy arrays
+# would raise).
+@dataclass(frozen=True, eq=False)
 class Checkpoint:
     """A checkpoint read back and checked: .epoch, .model and .optimizer ({name: numpy
     array}), .state (the dict of state.json), .directory."""
+    directory: str
+    epoch: int
+    model: dict[str, np.ndarray]
+    optimizer: dict[str, np.ndarray]
+    state: dict[str, Any]
 
-    def __init__(self, directory, epoch, model, optimizer, state):
-        self.directory, self.epoch = directory, epoch
-        self.model, self.optimizer, self.state = model, optimizer, state
 
-
-def damaged(path, why, prefix='--resume: '):
+def damaged(path: str, why: str, prefix: str = '--resume: ') -> UsageError:
     return UsageError(f'{prefix}{path} {why}; the checkpoint is damaged, nothing was changed'
                       + (' (start over with --force)' if prefix == '--resume: ' else ''))
 
 
-def read_manifest(output, prefix='--resume: '):
+def read_manifest(output: str | os.PathLike[str], prefix: str = '--resume: ') -> dict[str, Any]:
     path = os.path.join(output, MANIFEST)
     try:
         with open(path, 'rb') as file:
@@ -204,7 +212,7 @@ def read_manifest(output, prefix='--resume: '):
     return manifest
 
 
-def read_file(directory, name, entry, prefix='--resume: '):
+def read_file(directory: str, name: str, entry: Mapping[str, Any], prefix: str = '--resume: ') -> bytes:
     path = os.path.join(directory, name)
     try:
         with open(path, 'rb') as file:
@@ -219,7 +227,7 @@ def read_file(directory, name, entry, prefix='--resume: '):
     return data
 
 
-def load(output, prefix='--resume: '):
+def load(output: str | os.PathLike[str], prefix: str = '--resume: ') -> Checkpoint | None:
     """The checkpoint that `output`'s manifest names, every file checked against it;
     None if there is no manifest.  A UsageError for anything damaged or missing."""
     if not has_checkpoint(output):
@@ -244,12 +252,12 @@ def load(output, prefix='--resume: '):
     return Checkpoint(directory, manifest['epoch'], model, optimizer, state)
 
 
-def leftovers(output):
+def leftovers(output: str | os.PathLike[str]) -> list[str]:
     """What killed saves left in `output`: temporary files and directories, and
     checkpoint directories that the manifest does not name.  Call it only when the
     manifest is absent or has been read (else the current checkpoint is unknown)."""
     current = current_directory(output)
-    found = []
+    found: list[str] = []
     for entry in sorted(os.listdir(output)) if os.path.isdir(output) else ():
         path = os.path.join(output, entry)
         if TEMPORARY.fullmatch(entry) or (CHECKPOINT_DIRECTORY.fullmatch(entry) and path != current
@@ -258,7 +266,7 @@ def leftovers(output):
     return found
 
 
-def remove(paths):
+def remove(paths: Iterable[str]) -> None:
     for path in paths:
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path)
@@ -266,7 +274,7 @@ def remove(paths):
             os.remove(path)
 
 
-def everything(output):
+def everything(output: str | os.PathLike[str]) -> list[str]:
     """Every file and directory of a run in `output` (the checkpoint, its leftovers,
     the old format's pair), for --force; the user's other files are not named."""
     own = [os.path.join(output, name) for name in (MANIFEST, *OLD_FILES)

@@ -17,6 +17,7 @@ import os
 import pickle
 import tarfile
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -45,10 +46,10 @@ class Data:
     padding: int = 0
 
     @property
-    def in_channels(self):
+    def in_channels(self) -> int:
         return self.train_images.shape[1]
 
-    def describe(self):
+    def describe(self) -> str:
         _, channels, height, width = self.train_images.shape
         augmentation = (f', random crop after {self.padding}-pixel padding and horizontal flip'
                         if self.padding else '')
@@ -56,7 +57,7 @@ class Data:
                 f'images, {channels}x{height}x{width}, {self.num_classes} classes, per-pixel mean '
                 f'subtracted{augmentation}')
 
-    def augmentation(self, rng):
+    def augmentation(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
         """One epoch's random choices for every training image: crop offsets and flips."""
         count = len(self.train_labels)
         if not self.padding:
@@ -64,7 +65,9 @@ class Data:
         return (rng.integers(0, 2 * self.padding + 1, size=(count, 2)),
                 rng.random(count) < 0.5)
 
-    def train_batch(self, indices, positions=None, augmentation=None):
+    def train_batch(self, indices: np.ndarray, positions: np.ndarray | None = None,
+                    augmentation: tuple[np.ndarray, np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
         """The training images `indices`, augmented with the choices at `positions`."""
         images = self.train_images[indices]
         if augmentation is not None:
@@ -73,7 +76,8 @@ class Data:
         return images, self.train_labels[indices]
 
 
-def crop_and_flip(images, padding, offsets, flips):
+def crop_and_flip(images: np.ndarray, padding: int, offsets: np.ndarray,
+                  flips: np.ndarray) -> np.ndarray:
     """Zero-pad every image by `padding`, crop it back to its size at `offsets`, and
     mirror it left-right where `flips` is True."""
     height, width = images.shape[2:]
@@ -85,12 +89,13 @@ def crop_and_flip(images, padding, offsets, flips):
     return out
 
 
-def subtract_pixel_mean(train, test):
+def subtract_pixel_mean(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = train.mean(axis=0, keepdims=True, dtype=np.float64).astype(np.float32)
     return train - mean, test - mean
 
 
-def limit(flag, images, labels, size):
+def limit(flag: str, images: np.ndarray, labels: np.ndarray,
+          size: int | None) -> tuple[np.ndarray, np.ndarray]:
     """The first `size` images (all of them for None)."""
     if size is None:
         return images, labels
@@ -99,7 +104,7 @@ def limit(flag, images, labels, size):
     return images[:size], labels[:size]
 
 
-def digits(train_size=None, test_size=None):
+def digits(train_size: int | None = None, test_size: int | None = None) -> Data:
     """scikit-learn's 8x8 digits, one channel, with the fixed seeded split."""
     from sklearn.datasets import load_digits
 
@@ -116,7 +121,7 @@ def digits(train_size=None, test_size=None):
                 num_classes=len(bunch.target_names))
 
 
-def read_cifar10(data_file, mode):
+def read_cifar10(data_file: str, mode: Literal['train', 'test']) -> tuple[np.ndarray, np.ndarray]:
     """(images N x 3 x 32 x 32 uint8, labels) of one part of the archive, through Paddle."""
     from paddle.vision.datasets import Cifar10
 
@@ -139,7 +144,8 @@ def read_cifar10(data_file, mode):
     return images, np.array([label for _, label in samples], dtype=np.int64)
 
 
-def cifar10(data_file, train_size=None, test_size=None):
+def cifar10(data_file: str | None, train_size: int | None = None,
+            test_size: int | None = None) -> Data:
     """The CIFAR-10 archive: 50,000 training and 10,000 test images, 3x32x32."""
     if data_file is None:
         raise UsageError('--data cifar10 needs --data-file cifar-10-python.tar.gz '

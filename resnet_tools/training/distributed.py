@@ -7,10 +7,12 @@ BatchNorm's running statistics, which each process gathers alone, are averaged a
 every epoch.
 """
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import paddle
 import paddle.distributed as dist
+from paddle import nn
 from paddle.io import DistributedBatchSampler
 
 from resnet_tools.errors import UsageError
@@ -19,17 +21,17 @@ from resnet_tools.errors import UsageError
 DEVICES = ('cpu', 'gpu')
 
 
-def processes():
+def processes() -> tuple[int, int]:
     """(number of processes, this one's rank), as paddle.distributed.launch sets them."""
     return (int(os.environ.get('PADDLE_TRAINERS_NUM', '1')),
             int(os.environ.get('PADDLE_TRAINER_ID', '0')))
 
 
-def default_device():
+def default_device() -> str:
     return 'gpu' if paddle.is_compiled_with_cuda() else 'cpu'
 
 
-def set_device(device):
+def set_device(device: str) -> None:
     if device not in DEVICES:
         raise UsageError(f'--device {device} is not known; choose from {", ".join(DEVICES)}')
     if device == 'gpu':
@@ -44,19 +46,19 @@ def set_device(device):
 _parallel_env_ready = False
 
 
-def init_parallel(world_size):
+def init_parallel(world_size: int) -> None:
     global _parallel_env_ready
     if world_size > 1 and not _parallel_env_ready:
         dist.init_parallel_env()
         _parallel_env_ready = True
 
 
-def barrier():
+def barrier() -> None:
     """Wait until every process has come this far."""
     dist.barrier()
 
 
-def all_sum(values, world_size):
+def all_sum(values: Sequence[float] | np.ndarray, world_size: int) -> np.ndarray:
     """The element-wise sum of `values` over all processes."""
     if world_size == 1:
         return np.asarray(values, dtype=np.float64)
@@ -65,7 +67,7 @@ def all_sum(values, world_size):
     return tensor.numpy()
 
 
-def average_buffers(model, world_size):
+def average_buffers(model: nn.Layer, world_size: int) -> None:
     """Average the BatchNorm running statistics, which each process gathered alone."""
     if world_size == 1:
         return
@@ -75,14 +77,15 @@ def average_buffers(model, world_size):
         statistic.set_value(statistic / world_size)
 
 
-def process_batches(count, batch_size, world_size, rank):
+def process_batches(count: int, batch_size: int, world_size: int,
+                    rank: int) -> DistributedBatchSampler:
     """This process's share of every global batch of `batch_size` over positions
     0..count-1: batch_size / world_size positions a step, none shared with another rank."""
     return DistributedBatchSampler(range(count), batch_size // world_size,
                                    num_replicas=world_size, rank=rank)
 
 
-def agree(flags, world_size):
+def agree(flags: Sequence[bool], world_size: int) -> Sequence[bool]:
     """Element-wise max of `flags` over all processes: every process stops at the same
     step, or none does (one that stopped alone would leave the others waiting in the
     next all-reduce)."""

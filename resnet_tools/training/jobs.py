@@ -26,7 +26,10 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, cast
 
 from paddleinfo.arguments import check_range
 from resnet_tools.errors import Stop, UsageError
@@ -39,20 +42,20 @@ POLL_SECONDS = 0.2
 class Job:
     name: str          # what the user reads: 'ResNet-56'
     output: str        # its run folder, which the worker owns while the job runs
-    function: object   # module-level: function(progress=, report=, **arguments)
-    arguments: dict = field(default_factory=dict)
+    function: Callable[..., Any]   # module-level: function(progress=, report=, **arguments)
+    arguments: dict[str, Any] = field(default_factory=dict)
 
 
 class StopRequested(Exception):
     """Raised in a worker at a step boundary after SIGINT or SIGTERM."""
 
 
-def check_workers(workers):
+def check_workers(workers: int) -> int:
     check_range('--jobs', workers, 1)
     return workers
 
 
-def default_workers():
+def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -62,15 +65,15 @@ def default_workers():
 # ---- the worker side ----------------------------------------------------------------
 
 _stop_requested = False
-_parent = None       # the parent's pid: a worker whose parent has died stops too
+_parent: int | None = None       # the parent's pid: a worker whose parent has died stops too
 
 
-def _ask_to_stop(signum, frame):
+def _ask_to_stop(signum: int, frame: FrameType | None) -> None:
     global _stop_requested
     _stop_requested = True
 
 
-def _should_stop():
+def _should_stop() -> bool:
     return _stop_requested or os.getppid() != _parent
 
 
@@ -78,32 +81,34 @@ class _Bar:
     """What training.train_epoch asks of a progress bar, sent to the parent; every
     update() is a step boundary, where a requested stop takes effect."""
 
-    def __init__(self, events, index, total, description, shown):
+    def __init__(self, events: 'multiprocessing.queues.Queue[Any]', index: int, total: int,
+                 description: str, shown: bool) -> None:
         self.events, self.index, self.total, self.description = events, index, total, description
         self.shown, self.done, self.postfix = shown, 0, ''
         self.epoch = int(description.split()[1].split('/')[0]) if description.startswith('epoch ') \
             else None
         self._send()
 
-    def _send(self):
+    def _send(self) -> None:
         if self.shown:
             self.events.put(('progress', self.index, self.description, self.done, self.total,
                              self.postfix))
 
-    def set_postfix(self, refresh=False, **values):
+    def set_postfix(self, refresh: bool = False, **values: Any) -> None:
         self.postfix = ', '.join(f'{key}={value}' for key, value in values.items())
 
-    def update(self, steps=1):
+    def update(self, steps: int = 1) -> None:
         self.done += steps
         self._send()
         if _should_stop():
             raise StopRequested(self.epoch)
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
-def _worker(slot, tasks, events, shown):
+def _worker(slot: int, tasks: 'multiprocessing.queues.Queue[Any]',
+            events: 'multiprocessing.queues.Queue[Any]', shown: bool) -> None:
     """A worker process: take jobs from `tasks` until None, report on `events`."""
     global _parent
     _parent = os.getppid()
@@ -152,7 +157,7 @@ def _worker(slot, tasks, events, shown):
 class _Display:
     """Lines on stdout; on a terminal, one tqdm bar per worker on stderr as well."""
 
-    def __init__(self, workers, shown, report):
+    def __init__(self, workers: int, shown: bool, report: Callable[[str], None]) -> None:
         self.report, self.bars = report, []
         if shown:
             from tqdm import tqdm
@@ -163,7 +168,8 @@ class _Display:
         else:
             self.write = report
 
-    def progress(self, slot, name, description, done, total, postfix):
+    def progress(self, slot: int | None, name: str, description: str, done: int, total: int,
+                 postfix: str) -> None:
         if slot is None or slot >= len(self.bars):
             return
         bar = self.bars[slot]
@@ -174,23 +180,24 @@ class _Display:
         bar.set_postfix_str(postfix, refresh=False)
         bar.refresh()
 
-    def idle(self, slot):
+    def idle(self, slot: int | None) -> None:
         if slot is not None and slot < len(self.bars):
             self.bars[slot].reset(total=1)
             self.bars[slot].set_description_str('', refresh=False)
             self.bars[slot].set_postfix_str('')
 
-    def close(self):
+    def close(self) -> None:
         for bar in self.bars:
             bar.close()
 
 
-class Outcomes(dict):
+class Outcomes(dict[str, tuple[str, Any]]):
     """{job name: outcome}, and the signal that stopped the run (or None)."""
-    signal = None
+    signal: int | None = None
 
 
-def run_jobs(jobs, workers, report=print, shown=False):
+def run_jobs(jobs: Sequence[Job], workers: int, report: Callable[[str], None] = print,
+             shown: bool = False) -> Outcomes:
     """Run `jobs` in min(workers, len(jobs)) processes; {job name: outcome}.
 
     An outcome is ('done', result), ('failed', message) or ('stopped', epoch or None),
@@ -206,10 +213,10 @@ def run_jobs(jobs, workers, report=print, shown=False):
         tasks.put(None)
     saved = {name: os.environ.get(name) for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
     os.environ.update({name: str(THREADS_PER_WORKER) for name in saved})
-    processes = []
-    stopping = []
+    processes: list[multiprocessing.context.SpawnProcess] = []
+    stopping: list[int] = []
 
-    def stop(signum, frame):
+    def stop(signum: int, frame: FrameType | None) -> None:
         if not stopping:
             stopping.append(signum)
             for process in processes:
@@ -218,6 +225,7 @@ def run_jobs(jobs, workers, report=print, shown=False):
 
     previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     display = _Display(workers, shown, report)
+    slots: dict[int, int]
     outcomes, slots = Outcomes(), {}
     try:
         try:
@@ -264,9 +272,10 @@ def run_jobs(jobs, workers, report=print, shown=False):
     return outcomes
 
 
-def _lost(jobs, outcomes, slots, processes, display):
+def _lost(jobs: Sequence[Job], outcomes: Outcomes, slots: Mapping[int, int],
+          processes: Sequence[multiprocessing.process.BaseProcess], display: _Display) -> None:
     """Every worker has ended, some jobs unreported: a worker was killed or crashed."""
-    codes = sorted({process.exitcode for process in processes})
+    codes = sorted({cast(int, process.exitcode) for process in processes})   # all have ended
     for index, job in enumerate(jobs):
         if job.name not in outcomes:
             message = (f'its worker process ended with exit code {", ".join(map(str, codes))}'
@@ -275,7 +284,7 @@ def _lost(jobs, outcomes, slots, processes, display):
             display.write(describe_outcome(job, 'failed', message))
 
 
-def describe_outcome(job, kind, detail):
+def describe_outcome(job: Job, kind: str, detail: Any) -> str:
     if kind == 'done':
         summary = getattr(detail, 'summary', None)
         return f'{job.name}: done' + (f'; {summary}' if summary else '')
@@ -292,14 +301,14 @@ def describe_outcome(job, kind, detail):
             f'continue with --resume')
 
 
-def wall_time(start, count, noun, workers):
+def wall_time(start: float, count: int, noun: str, workers: int) -> str:
     """The closing line of a run of `count` `noun`s begun at time.perf_counter() `start`."""
     minutes, seconds = divmod(round(time.perf_counter() - start), 60)
     return (f'wall time {minutes} min {seconds} s for {count} {noun}{"s" * (count > 1)}, '
             f'{workers} at a time')
 
 
-def exit_code(outcomes):
+def exit_code(outcomes: Mapping[str, tuple[str, Any]]) -> int:
     """128 + the signal if the run was stopped (130 for Ctrl-C, 143 for SIGTERM), 1 if a
     job failed, else 0."""
     kinds = {kind for kind, _ in outcomes.values()}

@@ -16,14 +16,15 @@ import contextlib
 import errno
 import fcntl
 import os
+from collections.abc import Iterator
 
 from resnet_tools.errors import UsageError
 
 LOCK_FILE = '.lock'
-_held = set()   # the real paths of the directories this process holds
+_held: set[str] = set()   # the real paths of the directories this process holds
 
 
-def holder(directory):
+def holder(directory: str | os.PathLike[str]) -> int | None:
     """The pid recorded in `directory/.lock` (an int), or None if none is recorded.
     It is the live holder only while the lock is held."""
     try:
@@ -34,7 +35,7 @@ def holder(directory):
     return int(text[0]) if text and text[0].isdigit() else None
 
 
-def _describe(pid):
+def _describe(pid: int | None) -> str:
     """'process 1234 (python scripts/train.py --output runs/a)', as far as /proc tells."""
     if pid is None:
         return 'another process'
@@ -49,7 +50,7 @@ def _describe(pid):
 
 
 @contextlib.contextmanager
-def owning(directory):
+def owning(directory: str | os.PathLike[str]) -> Iterator[str]:
     """Hold `directory` (made if needed) for this process until the block ends.
 
     A UsageError '<directory> is in use by process <pid> (<its command>)' if another
@@ -92,7 +93,7 @@ def owning(directory):
         os.close(descriptor)   # releases the lock
 
 
-def check_free(directory):
+def check_free(directory: str | os.PathLike[str]) -> None:
     """A UsageError naming the live holder if another process holds `directory`;
     nothing is created (for an early check before the lock is taken)."""
     directory = os.fspath(directory)
@@ -112,7 +113,7 @@ def check_free(directory):
 
 
 @contextlib.contextmanager
-def owning_new(directory):
+def owning_new(directory: str | os.PathLike[str]) -> Iterator[str]:
     """owning(directory), and if the block fails before anything but the lock was
     written into a directory it made, the directory is removed again (while the lock
     is still held): a refused run leaves no trace."""

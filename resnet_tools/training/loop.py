@@ -40,7 +40,7 @@ import time
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import paddle
@@ -63,13 +63,13 @@ from resnet_tools.training.settings import Settings, learning_rate
 EVAL_BATCH = 500    # images per forward pass when testing (eval mode: any size gives the same)
 
 
-def seed_everything(seed):
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
 
 
-def weights_digest(state_dict):
+def weights_digest(state_dict: Mapping[str, Any]) -> str:
     """sha256 over every tensor's name, shape and bytes, in the order of the names (a
     safetensors file sorts them): equal digests, equal weights."""
     digest = hashlib.sha256()
@@ -80,20 +80,20 @@ def weights_digest(state_dict):
     return digest.hexdigest()
 
 
-def count_parameters(model):
+def count_parameters(model: nn.Layer) -> int:
     """Trainable parameters, as the paper's Table 6 counts them."""
     return sum(int(p.numel()) for p in model.parameters() if not p.stop_gradient)
 
 
-def flatten(description):
+def flatten(description: Mapping[str, Any]) -> dict[str, Any]:
     """{'settings': {'epochs': 1}} -> {'epochs': 1}: one name for each setting."""
-    flat = {}
+    flat: dict[str, Any] = {}
     for key, value in description.items():
         flat.update(flatten(value) if isinstance(value, dict) else {key: value})
     return flat
 
 
-def next_generator_state(seed, epoch):
+def next_generator_state(seed: int, epoch: int) -> dict[str, Any]:
     """The state of numpy's generator that orders and augments epoch `epoch` (from 0):
     all the randomness of the loop after the weights are made (the data order, crops and
     flips).  Paddle's own generator only makes the initial weights, which the checkpoint
@@ -130,7 +130,7 @@ def check_checkpoint(checkpoint: Checkpoint, run: 'Run', description: dict[str, 
                          f'this training loop makes for epoch {checkpoint.epoch + 1}')
 
 
-def optimizer_accumulators(model):
+def optimizer_accumulators(model: nn.Layer) -> dict[str, tuple[int, ...]]:
     """{name: shape} of what paddle.optimizer.Momentum keeps: one velocity per parameter."""
     return {f'{p.name}_velocity_0': tuple(p.shape) for p in model.parameters() if not p.stop_gradient}
 
@@ -158,31 +158,33 @@ class Signals:
     """SIGINT and SIGTERM, remembered rather than acted on, so that the loop can stop at
     a step boundary; the handlers before are put back at the end.  Installed only in the
     main thread (where Python delivers signals)."""
-    CODES = types.MappingProxyType({signal.SIGINT: 130, signal.SIGTERM: 143})   # 128 + number
+    # 128 + number
+    CODES: Mapping[int, int] = types.MappingProxyType({signal.SIGINT: 130, signal.SIGTERM: 143})
 
-    def __init__(self):
-        self.signal = None
+    def __init__(self) -> None:
+        self.signal: int | None = None
 
-    def __enter__(self):
-        self.before = {}
+    def __enter__(self) -> 'Signals':
+        self.before: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for number in self.CODES:
                 self.before[number] = signal.signal(number, self.handle)
         return self
 
-    def handle(self, number, frame):
+    def handle(self, number: int, frame: types.FrameType | None) -> None:
         if self.signal is not None:
             # A second Ctrl-C: the user will not wait for the step to end.  The last
             # checkpoint is whole all the same, and a killed save is cleaned up later.
             raise KeyboardInterrupt
         self.signal = number
 
-    def __exit__(self, *exception):
+    def __exit__(self, *exception: object) -> None:
         for number, handler in self.before.items():
             signal.signal(number, handler)
 
 
-def evaluate(model, images, labels, world_size, rank):
+def evaluate(model: nn.Layer, images: np.ndarray, labels: np.ndarray, world_size: int,
+             rank: int) -> tuple[float, float]:
     """(mean loss, error rate) on the images; each process tests every world_size-th."""
     model.eval()
     images, labels = images[rank::world_size], labels[rank::world_size]
@@ -201,13 +203,14 @@ def evaluate(model, images, labels, world_size, rank):
 class Diverged(Exception):
     """A loss that is not finite, at `step` (from 1) of the epoch."""
 
-    def __init__(self, step, loss):
+    def __init__(self, step: int, loss: float) -> None:
         super().__init__(step, loss)
         self.step, self.loss = step, loss
 
 
-def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, progress,
-                signals=None):
+def train_epoch(network: nn.Layer, optimizer: Any, data: Data, settings: Settings, epoch: int,
+                world_size: int, rank: int, progress: Callable[[int, str], Any] | None,
+                signals: Signals | None = None) -> tuple[float, float] | None:
     """One pass over the training images: (mean loss, error rate) over all processes.
 
     Between steps it returns None if `signals` has seen one; a loss that is not
@@ -219,6 +222,7 @@ def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, pro
     sampler = process_batches(len(order), settings.batch_size, world_size, rank)
     bar = progress(len(sampler), f'epoch {epoch + 1}/{settings.epochs}') if progress else None
     totals = np.zeros(3)
+    positions: list[int] | np.ndarray   # the sampler's list, as an array
     try:
         for step, positions in enumerate(sampler, 1):
             positions = np.asarray(positions)
@@ -251,6 +255,7 @@ def train_epoch(network, optimizer, data, settings, epoch, world_size, rank, pro
 
 def stop_after_signal(signals: Signals, epoch: int, last: int) -> Stop:
     """The Stop of a run stopped by a signal in `epoch` (from 1), `last` saved."""
+    assert signals.signal is not None   # it is called once a signal has come
     return Stop(f'stopped in epoch {epoch}; the last checkpoint is epoch {last}'
                 f'{" (none yet)" if last == 0 else ""}; continue with --resume',
                 Signals.CODES[signals.signal])
@@ -338,7 +343,8 @@ def _train(run: Run, checkpoint: Checkpoint | None, signals: Signals) -> TrainRe
         first = 0
         if checkpoint is not None:
             check_checkpoint(checkpoint, run, description, model, optimizer_accumulators(model))
-            model.set_state_dict(checkpoint.model)
+            # Paddle's hints ask for Tensors; set_state_dict takes numpy arrays as well.
+            model.set_state_dict(cast(dict[str, Any], checkpoint.model))
             optimizer.set_state_dict({**{key: paddle.to_tensor(value)
                                          for key, value in checkpoint.optimizer.items()},
                                       **checkpoint.state.get('optimizer_scalars', {})})

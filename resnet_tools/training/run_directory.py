@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, cast
 
 from resnet_tools import files
 from resnet_tools.errors import UsageError
@@ -64,8 +64,8 @@ def read_log(path: str | os.PathLike[str]) -> list[LogRow]:
     """The rows of a log.csv."""
     with open(path, newline='', encoding='utf-8') as file:
         rows = list(csv.DictReader(file))
-    return [LogRow(**{key: int(value) if key == 'epoch' else float(value)
-                      for key, value in row.items()}) for row in rows]
+    return [LogRow(**cast(dict[str, Any], {key: int(value) if key == 'epoch' else float(value)
+                                           for key, value in row.items()})) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -79,12 +79,12 @@ class Settings:
         return self
 
 
-def milestone_epochs(settings):
+def milestone_epochs(settings: Settings) -> list[int]:
     """The epochs (counted from 0) that start at a lower rate: 5 and 8 of 10."""
     return [int(fraction * settings.epochs + 0.5) for fraction in settings.milestones]
 
 
-def learning_rate(settings, epoch):
+def learning_rate(settings: Settings, epoch: int) -> float:
     if epoch < settings.warmup_epochs:
         return settings.lr * WARMUP_FACTOR
     drops = sum(epoch >= milestone for milestone in milestone_epochs(settings))

@@ -8,9 +8,13 @@ option A, a 1x1 conv + BN for a projection).  Output sizes come from one forward
 pass at the input size asked for.  resnet_tools.views.drawing draws the result.
 """
 import functools
+import os
 import pathlib
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import paddle
+from matplotlib.figure import Figure
 from paddle import nn
 
 from resnet.blocks import ZeroPadShortcut
@@ -36,25 +40,25 @@ SUM_LABEL = {None: 'F(x)', 'identity': 'F(x) + x', 'projection': 'F(x) + Ws x',
 
 # --- labels, the paper's way --------------------------------------------------------
 
-def stride_text(stride):
+def stride_text(stride: int | list[int] | tuple[int, ...]) -> str:
     stride = stride[0] if isinstance(stride, (list, tuple)) else stride
     return f', /{stride}' if stride > 1 else ''
 
 
-def conv_label(conv):
+def conv_label(conv: nn.Conv2D) -> str:
     """'7x7 conv, 64, /2', '3x3 conv, 128, C=32': kernel, filters, groups, stride."""
     kernel = 'x'.join(map(str, conv._kernel_size))
     groups = f', C={conv._groups}' if conv._groups > 1 else ''
     return f'{kernel} conv, {conv._out_channels}{groups}{stride_text(conv._stride)}'
 
 
-def pool_label(pool):
+def pool_label(pool: nn.Layer) -> str:
     if isinstance(pool, (nn.AdaptiveAvgPool2D, nn.AdaptiveMaxPool2D)):
         return 'avg pool'
     return f'pool{stride_text(pool.ksize if pool.stride is None else pool.stride)}'
 
 
-def shortcut_kind(block):
+def shortcut_kind(block: nn.Layer) -> str | None:
     """None for a plain block, else 'identity', 'zeropad' or 'projection'."""
     if not block.residual:
         return None
@@ -65,7 +69,7 @@ def shortcut_kind(block):
     return 'projection'
 
 
-def shortcut_label(block, kind):
+def shortcut_label(block: nn.Layer, kind: str | None) -> str:
     shortcut = block.down_sample_block
     if kind == 'projection':
         return conv_label(shortcut[0])
@@ -75,16 +79,19 @@ def shortcut_label(block, kind):
     return ''
 
 
-def size_text(shape):
+def size_text(shape: Sequence[int | None]) -> str:
     return 'x'.join(map(str, shape[-2:]))
 
 
-def output_shapes(model, layers, input_shape):
+def output_shapes(model: nn.Layer, layers: Iterable[nn.Layer],
+                  input_shape: Sequence[int | None]) -> dict[int, list[int]]:
     """{id(layer): its output shape} for `layers`, from one forward pass on zeros."""
-    shapes, hooks = {}, []
+    shapes: dict[int, list[int]] = {}
+    hooks = []
     for layer in layers:
-        hooks.append(layer.register_forward_post_hook(
-            lambda layer, inputs, output: shapes.__setitem__(id(layer), list(output.shape))))
+        # The hook returns None, which keeps the output; Paddle's hint asks for a Tensor.
+        hooks.append(layer.register_forward_post_hook(cast(
+            Any, lambda layer, inputs, output: shapes.__setitem__(id(layer), list(output.shape)))))
     model.eval()
     try:
         with paddle.no_grad():
@@ -100,15 +107,15 @@ def output_shapes(model, layers, input_shape):
 class ColumnBuilder:
     """Items, arcs, bands and breaks of a drawing.Column, added row by row."""
 
-    def __init__(self, title, box_prefix=''):
+    def __init__(self, title: str, box_prefix: str = '') -> None:
         self.column = drawing.Column(title, [])
         self.box_prefix, self.boxes = box_prefix, 0
 
     @property
-    def row(self):
+    def row(self) -> int:
         return len(self.column.items)
 
-    def add(self, label, kind='box', note=''):
+    def add(self, label: str, kind: str = 'box', note: str = '') -> int:
         gid = None
         if kind == 'box':
             self.boxes += 1
@@ -117,7 +124,8 @@ class ColumnBuilder:
         return self.row - 1
 
 
-def network_column(model, input_shape, title, max_blocks=MAX_BLOCKS, box_prefix=''):
+def network_column(model: nn.Layer, input_shape: Sequence[int | None], title: str,
+                   max_blocks: int = MAX_BLOCKS, box_prefix: str = '') -> drawing.Column:
     """Figure 3's column for a ResNet (or CifarResNet) `model`: a box for the stem conv,
     the pools, every conv of every drawn block's residual path and the fc; an arc for
     every shortcut; a band for every stage with its name and output size."""
@@ -137,7 +145,7 @@ def network_column(model, input_shape, title, max_blocks=MAX_BLOCKS, box_prefix=
         if stage == 0 and hasattr(model, 'max_pool'):
             # As in the paper's Table 1, the max pool opens conv2_x.
             column.add(pool_label(model.max_pool))
-        shown = stage_members
+        shown: Sequence[nn.Layer | None] = stage_members
         if 0 < max_blocks < len(stage_members):
             shown = [stage_members[0], None, stage_members[-1]]
         for block in shown:
@@ -163,10 +171,11 @@ def network_column(model, input_shape, title, max_blocks=MAX_BLOCKS, box_prefix=
     return column.column
 
 
-def shortcut_numbers(blocks):
+def shortcut_numbers(blocks: Iterable[nn.Layer]) -> dict[int, tuple[str | None, int | None]]:
     """{id(block): (kind, K)}: the K-th shortcut of its kind, in order of depth, over
     every block of the model (so a block keeps its number when others are left out)."""
-    counts, numbers = dict.fromkeys(SHORTCUT_KINDS, 0), {}
+    counts: dict[str | None, int] = dict.fromkeys(SHORTCUT_KINDS, 0)
+    numbers: dict[int, tuple[str | None, int | None]] = {}
     for block in blocks:
         kind = shortcut_kind(block)
         if kind:
@@ -175,7 +184,7 @@ def shortcut_numbers(blocks):
     return numbers
 
 
-def add_block(column, block, number):
+def add_block(column: ColumnBuilder, block: nn.Layer, number: tuple[str | None, int | None]) -> None:
     kind, count = number
     first = column.row
     for conv in residual_convs(block):
@@ -186,12 +195,12 @@ def add_block(column, block, number):
                                               shortcut_label(block, kind)))
 
 
-def kinds_in(columns):
+def kinds_in(columns: Iterable[drawing.Column]) -> list[str]:
     drawn = {arc.gid.split('-')[1] for column in columns for arc in column.arcs}
     return [kind for kind in SHORTCUT_KINDS if kind in drawn]
 
 
-def describe(arch, model, input_shape, variant):
+def describe(arch: str, model: nn.Layer, input_shape: Sequence[int | None], variant: str | None) -> str:
     bottleneck = any(len(residual_convs(block)) == 3 for block in model.residual_block)
     classes = f', {model.fc.weight.shape[1]} classes' if hasattr(model, 'fc') else ', no fc'
     return (f'{arch}{f" ({variant})" if bottleneck and variant else ""}, '
@@ -205,13 +214,15 @@ STAGE_LEGEND = {False: "left of each stage: its name in the paper's Table 1 and 
                       "the size of its output"}
 
 
-def figure_title(arch):
+def figure_title(arch: str) -> str:
     """'ResNet-152', or 'ResNet-20 (CIFAR-10)' and 'plain-20 (CIFAR-10)' as Section 4.2 names them."""
     return f'{display_name(arch)} (CIFAR-10)' if arch in CIFAR_ARCHS else display_name(arch)
 
 
-def network_figure(arch, build_model, input_shape, variant=None, max_blocks=MAX_BLOCKS,
-                   columns=1, build_plain=None):
+def network_figure(arch: str, build_model: Callable[[], nn.Layer], input_shape: Sequence[int | None],
+                   variant: str | None = None, max_blocks: int = MAX_BLOCKS, columns: int = 1,
+                   build_plain: Callable[[], nn.Layer] | None = None
+                   ) -> tuple[Figure, list[drawing.Column]]:
     """Figure 3 for one network, or, given `build_plain`, its plain twin beside it."""
     with paddle.utils.unique_name.guard():
         model = build_model()
@@ -231,7 +242,7 @@ def network_figure(arch, build_model, input_shape, variant=None, max_blocks=MAX_
 
 # --- Figure 5: one block ------------------------------------------------------------
 
-def block_column(block, input_shape, title):
+def block_column(block: nn.Layer, input_shape: Sequence[int | None], title: str) -> drawing.Column:
     """Figure 5 for one block: x, the convs of F(x) with BN and ReLU between them and
     the shape each puts out, the shortcut, the addition and the final ReLU."""
     convs = residual_convs(block)
@@ -254,7 +265,8 @@ def block_column(block, input_shape, title):
     return column.column
 
 
-def block_figure(name, build_block, input_shape):
+def block_figure(name: str, build_block: Callable[[], nn.Layer],
+                 input_shape: Sequence[int | None]) -> tuple[Figure, drawing.Column]:
     with paddle.utils.unique_name.guard():
         block = build_block()
     column = block_column(block, input_shape, name)
@@ -266,8 +278,11 @@ def block_figure(name, build_block, input_shape):
 
 # --- the choice of network, checked as summary.py checks it -----------------------
 
-def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, variant=None,
-                    shortcut=None, compare=False, max_blocks=MAX_BLOCKS, columns=1):
+def network_drawing(layers: int | str | None = None, arch: str | None = None,
+                    input_size: Sequence[int] | None = None, num_classes: int | None = None,
+                    variant: str | None = None, shortcut: str | None = None, compare: bool = False,
+                    max_blocks: int = MAX_BLOCKS, columns: int = 1
+                    ) -> tuple[Figure, list[drawing.Column]]:
     """(figure, drawn columns) of Figure 3 for the network the scripts' arguments name:
     `--layers` or `--arch` (a paddle.vision or a CIFAR name), `--shortcut` to build it
     with another option, `compare` to put its plain twin beside it.  None means the
@@ -280,7 +295,8 @@ def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, v
         if shortcut == 'none':
             raise UsageError('--compare puts the plain network beside the residual one; '
                              'leave out --shortcut none')
-        if shortcut is None and CIFAR_ARCHS.get(chosen.name, {}).get('shortcut') == 'none':
+        if (shortcut is None and chosen.name in CIFAR_ARCHS
+                and CIFAR_ARCHS[chosen.name]['shortcut'] == 'none'):
             # A plain CIFAR network's residual twin is the paper's, with option A.
             chosen = spec(CIFAR_SHORTCUT)
         plain = spec('none').build
@@ -290,15 +306,16 @@ def network_drawing(layers=None, arch=None, input_size=None, num_classes=None, v
                           columns, plain)
 
 
-def block_drawing(block='basic', in_channels=64, out_channels=128, stride=2,
-                  input_size=None, variant=None):
+def block_drawing(block: str = 'basic', in_channels: int = 64, out_channels: int = 128, stride: int = 2,
+                  input_size: Sequence[int] | None = None, variant: str | None = None
+                  ) -> tuple[Figure, drawing.Column]:
     """(figure, drawn column) of Figure 5 for the block summary.py's --block arguments name."""
     spec = specs.block_spec(block, in_channels, out_channels, stride,
                             input_size or [specs.DEFAULT_INPUT_SIZE], variant or DEFAULT_VARIANT)
     return block_figure(spec.name, spec.build, spec.input_shape)
 
 
-def contents(columns):
+def contents(columns: Iterable[drawing.Column]) -> str:
     """'ResNet-34: 36 boxes, 13 identity + 3 projection shortcuts', a part per column."""
     parts = []
     for column in columns:
@@ -313,7 +330,7 @@ def contents(columns):
 # The figures both READMEs show: ResNet-34 beside its plain twin as in the paper's
 # Figure 3, ResNet-50, and the two blocks of Figure 5 as the paper draws them
 # (identity shortcuts, on the 56x56 maps of conv2_x).
-README_FIGURES = {
+README_FIGURES: dict[str, tuple[Callable[..., tuple[Figure, object]], dict[str, Any]]] = {
     'resnet34.svg': (network_drawing, {'arch': 'resnet34', 'compare': True}),
     'resnet50.svg': (network_drawing, {'arch': 'resnet50'}),
     'basic_block.svg': (block_drawing, {'block': 'basic', 'in_channels': 64, 'out_channels': 64,
@@ -324,7 +341,7 @@ README_FIGURES = {
 }
 
 
-def readme_figures(directory):
+def readme_figures(directory: str | os.PathLike[str]) -> list[pathlib.Path]:
     """Draw every figure of README_FIGURES into `directory`, replacing what is there."""
     directory = pathlib.Path(directory)
     try:

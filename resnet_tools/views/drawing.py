@@ -7,9 +7,12 @@ Nothing here knows what the boxes stand for: a caller describes each column as
 """
 import os
 import pathlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import matplotlib
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 from matplotlib.path import Path
@@ -17,7 +20,7 @@ from matplotlib.path import Path
 from resnet_tools.views import saving
 
 # Everything that would make two saves of one figure differ, or turn text into paths.
-STYLE = {
+STYLE: dict[str, Any] = {
     'svg.hashsalt': 'figures',     # ids of clip paths and the like, random by default
     'svg.fonttype': 'none',        # <text> elements, not glyph outlines
     'pdf.fonttype': 42,
@@ -76,13 +79,13 @@ class Band:
 @dataclass
 class Column:
     title: str
-    items: list
-    arcs: list = field(default_factory=list)
-    bands: list = field(default_factory=list)
-    breaks: list = field(default_factory=list)   # rows a column may wrap before
+    items: list[Item]
+    arcs: list[Arc] = field(default_factory=list)
+    bands: list[Band] = field(default_factory=list)
+    breaks: list[int] = field(default_factory=list)   # rows a column may wrap before
 
 
-def wrap(column, parts):
+def wrap(column: Column, parts: int) -> list[Column]:
     """`column` cut into at most `parts` columns of about equal length, at its breaks."""
     if parts <= 1 or not column.breaks:
         return [column]
@@ -104,22 +107,22 @@ def wrap(column, parts):
     return pieces
 
 
-def shifted(arc, start):
+def shifted(arc: Arc, start: int) -> Arc:
     return Arc(arc.first - start, arc.last - start, arc.dashed, arc.gid, arc.label,
                None if arc.into is None else arc.into - start)
 
 
-def column_size(column):
+def column_size(column: Column) -> tuple[float, float]:
     return LABEL_WIDTH + BOX_WIDTH + ARC_WIDTH, TITLE_HEIGHT + PITCH * len(column.items)
 
 
-def draw(columns, legend=()):
+def draw(columns: Sequence[Column], legend: Sequence[str] = ()) -> Figure:
     """A figure with `columns` side by side, and `legend` lines under them."""
     sizes = [column_size(column) for column in columns]
     width = sum(w for w, _ in sizes) + 2 * MARGIN
     legend_height = PITCH * 0.6 * len(legend)
     height = max(h for _, h in sizes) + legend_height + 2 * MARGIN
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(cast(dict[Any, Any], STYLE)):
         figure = Figure(figsize=(width, height))
         axes = figure.add_axes((0, 0, 1, 1))
         axes.set_xlim(0, width)
@@ -135,13 +138,13 @@ def draw(columns, legend=()):
     return figure
 
 
-def draw_column(axes, column, left, top):
+def draw_column(axes: Axes, column: Column, left: float, top: float) -> None:
     centre = left + LABEL_WIDTH + BOX_WIDTH / 2
     axes.text(centre, top - TITLE_HEIGHT / 2, column.title, ha='center', va='center',
               fontsize=10, fontweight='bold')
     top -= TITLE_HEIGHT
 
-    def middle(row):
+    def middle(row: int) -> float:
         return top - PITCH * (row + 0.5)
 
     shade_of = {}
@@ -175,12 +178,12 @@ def draw_column(axes, column, left, top):
         draw_arc(axes, centre, start, end, reach, arc)
 
 
-def row_half(item):
+def row_half(item: Item) -> float:
     """Half the height a row's drawing takes, where the arrows to it stop."""
     return {'box': BOX_HEIGHT / 2, 'add': BOX_HEIGHT / 2, 'text': BOX_HEIGHT / 3}.get(item.kind, 0.06)
 
 
-def draw_item(axes, item, x, y, fill):
+def draw_item(axes: Axes, item: Item, x: float, y: float, fill: str) -> None:
     if item.kind == 'box':
         box = FancyBboxPatch((x - BOX_WIDTH / 2, y - BOX_HEIGHT / 2), BOX_WIDTH, BOX_HEIGHT,
                              boxstyle='round,pad=0,rounding_size=0.05', facecolor=fill,
@@ -207,13 +210,13 @@ def draw_item(axes, item, x, y, fill):
                   color='#555555', zorder=3)
 
 
-def connect(axes, x, upper, lower, dotted=False):
+def connect(axes: Axes, x: float, upper: float, lower: float, dotted: bool = False) -> None:
     axes.add_patch(FancyArrowPatch((x, upper), (x, lower), arrowstyle='-|>', mutation_scale=7,
                                    shrinkA=0, shrinkB=0, color=LINE, linewidth=0.8,
                                    linestyle=':' if dotted else '-', zorder=1))
 
 
-def draw_arc(axes, centre, start, end, reach, arc):
+def draw_arc(axes: Axes, centre: float, start: float, end: float, reach: float, arc: Arc) -> None:
     """A curve out to the right of the boxes and back to the centre line (or to the
     right edge of the row it ends on, `reach` being that row's half height)."""
     out = centre + BOX_WIDTH / 2 + ARC_WIDTH * 0.5

@@ -6,6 +6,9 @@ layer responses of its Figure 7.
 Same logs, same bytes: the SVG's ids come from a fixed salt, and neither file
 carries a date or the matplotlib version.
 """
+from collections.abc import Sequence
+from typing import Any, Protocol, cast
+
 import matplotlib
 from matplotlib.figure import Figure
 
@@ -13,10 +16,21 @@ from resnet_tools.views import saving
 
 FORMATS = ('png', 'svg')
 DPI = 100
-STYLE = {'svg.hashsalt': 'resnet-paddle', 'svg.fonttype': 'path', 'figure.dpi': DPI}
+STYLE: dict[str, Any] = {'svg.hashsalt': 'resnet-paddle', 'svg.fonttype': 'path', 'figure.dpi': DPI}
 
 
-def draw_error_curves(panels, output, subtitle=None):
+class LogRow(Protocol):
+    """What a curve reads of a row of a run's log.csv (errors are fractions)."""
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def train_error(self) -> float: ...
+    @property
+    def test_error(self) -> float: ...
+
+
+def draw_error_curves(panels: Sequence[tuple[str, Sequence[tuple[str, str, Sequence[LogRow]]]]],
+                      output: str, subtitle: str | None = None) -> list[str]:
     """Draw `panels`, [(title, [(label, colour key, log rows)])], to output.png and output.svg.
 
     Log rows have an `epoch`, a `train_error` and a `test_error` (fractions): the rows of
@@ -25,10 +39,10 @@ def draw_error_curves(panels, output, subtitle=None):
     """
     keys = sorted({key for _, curves in panels for _, key, _ in curves}, key=sort_key)
     colours = {key: f'C{index % 10}' for index, key in enumerate(keys)}
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(cast(dict[Any, Any], STYLE)):
         figure = Figure(figsize=(5 * len(panels), 4))
         axes = figure.subplots(1, len(panels), sharey=True, squeeze=False)
-        highest = 0
+        highest: float = 0
         for ax, (title, curves) in zip(axes[0], panels):
             for label, key, rows in curves:
                 epochs = [row.epoch for row in rows]
@@ -52,17 +66,18 @@ def draw_error_curves(panels, output, subtitle=None):
         return _save(figure, output)
 
 
-def draw_responses(curves, output, subtitle=None):
+def draw_responses(curves: Sequence[tuple[str, str, bool, Sequence[float]]], output: str,
+                   subtitle: str | None = None) -> list[str]:
     """The paper's Figure 7: `curves`, [(label, colour key, dashed, stds in layer order)],
     drawn against the layer index (top) and sorted in descending order (bottom), to
     output.png and output.svg.  Returns the paths written."""
     keys = sorted({key for _, key, _, _ in curves}, key=sort_key)
     colours = {key: f'C{index % 10}' for index, key in enumerate(keys)}
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(cast(dict[Any, Any], STYLE)):
         figure = Figure(figsize=(7, 6.5))
         top, bottom = figure.subplots(2, 1)
         for label, key, dashed, stds in curves:
-            style = dict(color=colours[key], linewidth=1.2, linestyle='--' if dashed else '-',
+            style: dict[str, Any] = dict(color=colours[key], linewidth=1.2, linestyle='--' if dashed else '-',
                          label=label)
             top.plot(range(1, len(stds) + 1), stds, **style)
             bottom.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), **style)
@@ -79,15 +94,15 @@ def draw_responses(curves, output, subtitle=None):
         return _save(figure, output)
 
 
-def _save(figure, output):
+def _save(figure: Figure, output: str) -> list[str]:
     return [str(saving.save(figure, path, STYLE)) for path in output_paths(output)]
 
 
-def output_paths(output):
+def output_paths(output: str) -> list[str]:
     """The files draw_error_curves writes for `output`."""
     return [f'{output}.{form}' for form in FORMATS]
 
 
-def sort_key(key):
+def sort_key(key: str) -> tuple[int, int, str]:
     """Numbers in numeric order ('20' before '110'), then anything else."""
     return (0, int(key), '') if key.isdigit() else (1, 0, key)

@@ -35,7 +35,8 @@ def figure_bytes(figure: Figure, suffix: str, style: Mapping[str, Any],
     """The figure as an SVG, PNG or PDF file (`suffix`), saved under `style` (matplotlib
     rc settings), at `dpi` ('figure': the figure's own)."""
     buffer = io.BytesIO()
-    with matplotlib.rc_context(dict(style)):
+    rc: dict[Any, Any] = dict(style)     # matplotlib types the keys: a Literal of every rc name
+    with matplotlib.rc_context(rc):
         figure.savefig(buffer, format=suffix.lstrip('.'), metadata=NO_METADATA[suffix], dpi=dpi)
     return buffer.getvalue()
 

@@ -108,7 +108,7 @@ def check_request(args: dict[str, Any]) -> Request:
     """The Request of summary.py's parsed arguments (a dict: destination -> value, None
     or False where a flag is absent); every check of the command line is here."""
     view = view_of(args)
-    table = ([flag for flag in VIEWS if args.get(flag.lstrip('-'))] or [None])[0]
+    table = next((flag for flag in VIEWS if args.get(flag.lstrip('-'))), None)
     for flag in ('--macs', '--explain'):
         if args[flag.lstrip('-')] and table in ('--stages', '--overview', '--models'):
             raise UsageError(f'{flag} adds a column to the per-layer table; '
@@ -166,10 +166,12 @@ def table_of(request: Request) -> tuple[Any, Callable[[Any], Any] | None]:
     """(data, view function) of the table a Request of this repository's networks asks
     for; for paddle.summary's own table, (its text, None)."""
     if request.kind == 'overview':
+        assert request.num_classes is not None     # check_request sets it for both tables
         return teaching.overview(request.input_shape, request.num_classes), teaching.overview_view
     spec = request.spec
     assert spec is not None
     if request.kind == 'stages':
+        assert request.num_classes is not None
         return (teaching.stage_table(spec.name, spec.input_shape, request.num_classes,
                                      request.variant or DEFAULT_VARIANT), teaching.stage_view)
     result = profile(spec.build, spec.input_shape)
@@ -193,4 +195,6 @@ def produce(request: Request) -> str:
         return models_text(request.models, request.inputs, request.view, flag,
                            several=request.several)
     data, view = table_of(request)
-    return data if view is None else render(data, view, request.view.fmt)
+    if view is None:
+        return data
+    return render(data, view, request.view.fmt)

@@ -6,9 +6,12 @@ loaded into ours through resnet_tools.weights, and both run the same random batc
 eval mode.  The logits must be bitwise equal: the two networks run the same operators
 on the same tensors in the same order.
 """
+import os
 import re
 import textwrap
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import resnet
 import numpy as np
@@ -23,6 +26,7 @@ from resnet.configs import ARCHS, CIFAR_ARCHS
 from resnet_tools.errors import UsageError
 from resnet_tools.specs import COLOUR, check_channels, image_size, total_stride
 from resnet_tools.weights import formats, load, names
+from resnet_tools.weights.names import Array, StateDict
 
 SEED = 0
 BATCH = 2
@@ -39,7 +43,7 @@ HEADERS = ['architecture', 'total\nours', 'total\nofficial', 'trainable\nours',
            'trainable\nofficial', 'keys,\nshapes', 'logit\ndiff', 'verdict']
 
 
-def arch_to_compare(arch):
+def arch_to_compare(arch: str) -> str:
     """`arch` if paddle.vision.models has it; a UsageError that says why otherwise."""
     if arch in CIFAR_ARCHS:
         raise UsageError(f'--arch {arch} is one of the CIFAR-10 networks of the paper\'s '
@@ -48,18 +52,18 @@ def arch_to_compare(arch):
     return names.known_arch(arch)
 
 
-def parameter_counts(model):
+def parameter_counts(model: nn.Layer) -> tuple[int, int]:
     """(total, trainable) parameters, BatchNorm's running statistics counted in the total."""
     total = sum(int(np.prod(p.shape)) for p in model.parameters())
     trainable = sum(int(np.prod(p.shape)) for p in model.parameters() if not p.stop_gradient)
     return total, trainable
 
 
-def official_model(arch, **kwargs):
+def official_model(arch: str, **kwargs: Any) -> nn.Layer:
     return getattr(models, arch)(**kwargs)
 
 
-def vary_batch_norm(model, seed=SEED):
+def vary_batch_norm(model: nn.Layer, seed: int = SEED) -> None:
     """Give every BatchNorm layer its own random scale, shift, mean and variance.
 
     Freshly built, all BatchNorm layers of one width are alike (1, 0, 0, 1), so
@@ -68,6 +72,7 @@ def vary_batch_norm(model, seed=SEED):
     rng = np.random.RandomState(seed)
     for layer in model.sublayers():
         if isinstance(layer, nn.BatchNorm2D):
+            assert layer.weight is not None and layer.bias is not None
             size = layer.weight.shape
             for tensor, values in ((layer.weight, rng.uniform(0.5, 1.5, size)),
                                    (layer.bias, rng.normal(0, 0.1, size)),
@@ -76,13 +81,13 @@ def vary_batch_norm(model, seed=SEED):
                 tensor.set_value(values.astype('float32'))
 
 
-def random_batch(input_size, seed=SEED):
+def random_batch(input_size: tuple[int, int], seed: int = SEED) -> paddle.Tensor:
     """A seeded batch of BATCH images of `input_size`, (height, width)."""
     values = np.random.RandomState(seed).standard_normal((BATCH, 3, *input_size))
     return paddle.to_tensor(values.astype('float32'))
 
 
-def image_from(values):
+def image_from(values: Sequence[int]) -> tuple[int, int]:
     """(height, width) of --input-size [3] H [W], checked against what every ResNet takes."""
     minimum = max(total_stride(spec['layers']) for spec in ARCHS.values())
     channels, height, width = image_size(
@@ -108,7 +113,8 @@ class Comparison:
     agrees: bool
 
 
-def compare(arch, input_size=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), seed=SEED, state=None):
+def compare(arch: str, input_size: tuple[int, int] = (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
+            seed: int = SEED, state: Mapping[str, Array] | None = None) -> Comparison:
     """One row of the table, a Comparison.
 
     `state`, if given, is a paddle.vision state dict of `arch` (see weights_file) that
@@ -120,7 +126,8 @@ def compare(arch, input_size=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), seed=SEED
     if state is None:
         vary_batch_norm(official, seed)
     else:
-        official.set_state_dict(state)
+        # Paddle sets numpy arrays as well as Tensors; its hint names Tensors only.
+        official.set_state_dict(cast(dict[str, Any], state))
     ours = names.skeleton(arch, num_classes)   # its weights all come from the official model
     counts, official_counts = parameter_counts(ours), parameter_counts(official)
     official_state = official.state_dict()
@@ -139,7 +146,8 @@ def compare(arch, input_size=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), seed=SEED
                       layout_same, diff, agrees)
 
 
-def weights_file(path, arch=None):
+def weights_file(path: str | os.PathLike[str], arch: str | None = None
+                 ) -> tuple[StateDict, str, tuple[str | None, str | None]]:
     """(paddle.vision's state dict from the .pdparams or .safetensors file `path`, in
     either layout, its architecture, (md5 status, message) as formats.check_md5 gives
     them)."""
@@ -148,7 +156,7 @@ def weights_file(path, arch=None):
     return state, arch, formats.check_md5(path)
 
 
-def table_row(row):
+def table_row(row: Comparison) -> list[object]:
     if row.layout_same:
         layout = f'{row.keys}, same'
     else:
@@ -158,12 +166,12 @@ def table_row(row):
             row.official_counts[1], layout, diff, 'same' if row.agrees else 'DIFFERENT']
 
 
-def comparison_table(rows):
+def comparison_table(rows: Iterable[Comparison]) -> str:
     return tabulate([table_row(row) for row in rows], headers=HEADERS, intfmt=',',
                     colalign=('left', 'right', 'right', 'right', 'right', 'left', 'right', 'left'))
 
 
-def method_note(input_size, weights_path=None):
+def method_note(input_size: tuple[int, int], weights_path: str | None = None) -> str:
     if weights_path is None:
         how = (f'the official model (paddle.seed({SEED}), BatchNorm statistics randomised) '
                f'and ours after loading its state dict,')
@@ -181,11 +189,11 @@ def method_note(input_size, weights_path=None):
 
 # --- the per-layer view -----------------------------------------------------------
 
-def per_layer_rows(arch):
+def per_layer_rows(arch: str) -> list[list[Any]]:
     """[our name, official name, type, weight shape, params] for every layer that
     paddle.summary lists (all but the nn.Sequential containers), in our order."""
     ours = names.skeleton(arch)
-    rows = []
+    rows: list[list[Any]] = []
     for name, layer in ours.named_sublayers():
         if isinstance(layer, nn.Sequential):
             continue
@@ -194,7 +202,7 @@ def per_layer_rows(arch):
         params = sum(int(np.prod(p.shape)) for p in layer._parameters.values() if p is not None)
         rows.append([name, official, type(layer).__name__,
                      '' if weight is None else str(list(weight.shape)), params])
-    calls = {}
+    calls: dict[str | None, list[list[Any]]] = {}
     for row in rows:
         calls.setdefault(row[1], []).append(row)
     for official, shared in calls.items():
@@ -211,7 +219,7 @@ def per_layer_rows(arch):
 LEGEND_WIDTH = 44
 
 
-def tree_rows(rows):
+def tree_rows(rows: Iterable[list[Any]]) -> list[list[Any]]:
     """per_layer_rows with the layers of a residual block under its row, named within it
     ('  .conv_bn_block1.0' under 'residual_block.3'), to keep the table 100 columns wide."""
     shown, blocks = [], ('', '')
@@ -227,7 +235,7 @@ def tree_rows(rows):
     return shown
 
 
-def per_layer_table(arch):
+def per_layer_table(arch: str) -> str:
     legend = tabulate(names.MAPPING, headers=['ours', 'paddle.vision'],
                       maxcolwidths=[None, LEGEND_WIDTH])
     table = tabulate(tree_rows(per_layer_rows(arch)), intfmt=',', preserve_whitespace=True,
@@ -240,16 +248,16 @@ def per_layer_table(arch):
 ROW = re.compile(r'^\s*([A-Za-z0-9]+)-(\d+)(\s|$)')
 
 
-def summary_rows(text):
+def summary_rows(text: str) -> list[list[str]]:
     """The table rows of paddle.summary's text, as lists of their columns."""
     return [re.split(r'\s{2,}', line.strip()) for line in text.splitlines() if ROW.match(line)]
 
 
-def summary_line(text, label):
+def summary_line(text: str, label: str) -> str:
     return next(line for line in text.splitlines() if line.startswith(label))
 
 
-def first_projection_block(rows):
+def first_projection_block(rows: list[list[str]]) -> list[list[str]]:
     """The rows of the first residual block with a projection shortcut (the most convs)."""
     ends = [i for i, row in enumerate(rows) if row[0].split('-')[0].endswith('Block')]
     starts = [next(i for i, row in enumerate(rows) if row[0].startswith('MaxPool2D')) + 1]
@@ -259,16 +267,18 @@ def first_projection_block(rows):
     return blocks[convs.index(max(convs))]
 
 
-def summary_comparison(arch, input_size=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)):
+def summary_comparison(arch: str,
+                       input_size: tuple[int, int] = (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)
+                       ) -> dict[str, Any]:
     """paddle.summary of ours and of the official model: rows per type, and totals."""
     shape = (None, 3, *input_size)
     texts = {'ours': summary_text(profile(lambda: resnet.build(arch), shape))[0],
              'paddle.vision': summary_text(profile(lambda: official_model(arch), shape))[0]}
     rows = {who: summary_rows(text) for who, text in texts.items()}
-    types = {}
+    types: dict[str, dict[str, int]] = {}
     for who, table in rows.items():
         for row in table:
-            kind = ROW.match(row[0]).group(1)
+            kind = cast(re.Match[str], ROW.match(row[0])).group(1)   # as summary_rows' lines did
             types.setdefault(kind, {}).setdefault(who, 0)
             types[kind][who] += 1
     counts = [[kind, by.get('ours', 0), by.get('paddle.vision', 0),
@@ -303,7 +313,7 @@ WHY_SUMMARIES_DIFFER = (
 )
 
 
-def summary_report(arch, input_size=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)):
+def summary_report(arch: str, input_size: tuple[int, int] = (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)) -> str:
     """The text of --per-layer after the mapping table."""
     comparison = summary_comparison(arch, input_size)
     parts = [

@@ -7,7 +7,10 @@ ending in `.safetensors` is read and written that way, any other path with paddl
 and paddle.save.  A .pdparams file's md5 is checked against Paddle's published list.
 """
 import hashlib
+import os
 import pathlib
+
+from collections.abc import Mapping
 
 import numpy as np
 import paddle
@@ -16,14 +19,14 @@ from paddle.vision.models.resnet import model_urls
 
 from resnet_tools import files
 from resnet_tools.errors import WeightsError
-from resnet_tools.weights.names import detect_layout, listed
+from resnet_tools.weights.names import Array, StateDict, detect_layout, listed
 
 
 SAFETENSORS = '.safetensors'
 WRITTEN_SUFFIXES = (SAFETENSORS, '.pdparams')   # what save_atomically writes
 
 
-def file_md5(path):
+def file_md5(path: str | os.PathLike[str]) -> str:
     digest = hashlib.md5()
     with open(path, 'rb') as file:
         for chunk in iter(lambda: file.read(1 << 20), b''):
@@ -31,11 +34,11 @@ def file_md5(path):
     return digest.hexdigest()
 
 
-def published_file(arch):
+def published_file(arch: str) -> str:
     return model_urls[arch][0].rsplit('/', 1)[1]
 
 
-def check_md5(path):
+def check_md5(path: str | os.PathLike[str]) -> tuple[str | None, str | None]:
     """(status, message) for a file against the md5 list of paddle.vision.models.resnet.
 
     status is 'published' (its md5 is one of Paddle's published files), 'mismatch'
@@ -58,16 +61,16 @@ def check_md5(path):
     return None, None
 
 
-def is_safetensors(path):
+def is_safetensors(path: str | os.PathLike[str]) -> bool:
     """Whether `path` is read and written as safetensors: its name ends in .safetensors."""
     return str(path).lower().endswith(SAFETENSORS)
 
 
-def format_name(path):
+def format_name(path: str | os.PathLike[str]) -> str:
     return 'safetensors' if is_safetensors(path) else 'pickle'
 
 
-def read_safetensors(path):
+def read_safetensors(path: pathlib.Path) -> dict[str, np.ndarray]:
     """{name: numpy array} of a .safetensors file.  The library parses the header as
     JSON and views the bytes as arrays: nothing is unpickled."""
     try:
@@ -83,7 +86,7 @@ def read_safetensors(path):
     return state
 
 
-def read_pickle(path):
+def read_pickle(path: pathlib.Path) -> StateDict:
     """The state dict paddle.load reads from `path`: an unpickled object, checked."""
     try:
         state = paddle.load(str(path))
@@ -97,7 +100,7 @@ def read_pickle(path):
     return state
 
 
-def read_state_dict(path):
+def read_state_dict(path: str | os.PathLike[str]) -> Mapping[str, Array]:
     """The state dict in a weights file, or a WeightsError saying why there is none.
 
     A .safetensors file gives numpy arrays and never unpickles; any other file is
@@ -113,7 +116,7 @@ def read_state_dict(path):
             pass
     except OSError as error:
         raise WeightsError(f'{path} cannot be read: {error.strerror}')
-    state = read_safetensors(path) if is_safetensors(path) else read_pickle(path)
+    state: Mapping[str, Array] = read_safetensors(path) if is_safetensors(path) else read_pickle(path)
     if detect_layout(state) is None:
         raise WeightsError(f'{path} is a state dict, but not of a ResNet: its keys start with '
                            f'{listed(state)}')
@@ -121,7 +124,7 @@ def read_state_dict(path):
     return state
 
 
-def check_dtypes(state, path):
+def check_dtypes(state: Mapping[str, Array], path: pathlib.Path) -> None:
     """Every tensor of these networks, BatchNorm's statistics included, is float32;
     set_state_dict would stop at another dtype with an assertion deep inside Paddle."""
     for key, value in state.items():
@@ -131,13 +134,13 @@ def check_dtypes(state, path):
                                f'float32 throughout: convert the file to float32 first')
 
 
-def describe(value):
+def describe(value: object) -> str:
     if isinstance(value, dict):
         return 'an empty dict' if not value else 'a dict of other things'
     return f'a {type(value).__name__}'
 
 
-def weights_path(output, force=False):
+def weights_path(output: str | os.PathLike[str], force: bool = False) -> pathlib.Path:
     """`output` as the path of a weights file to write, or a WeightsError: a name of a
     format written here (never a pickle under a name that does not say so, e.g. out.pt),
     in a folder that exists, not there already unless `force`."""
@@ -146,11 +149,11 @@ def weights_path(output, force=False):
                                 'pickle, for paddle.load)', error=WeightsError)
 
 
-def as_array(value):
+def as_array(value: Array) -> np.ndarray:
     return value.numpy() if isinstance(value, paddle.Tensor) else np.asarray(value)
 
 
-def write_weights(state, path, as_safetensors):
+def write_weights(state: Mapping[str, Array], path: str, as_safetensors: bool) -> None:
     """Write `state` to `path` as safetensors, or else with paddle.save, which stores
     Tensors whatever the state dict held."""
     if as_safetensors:
@@ -167,7 +170,7 @@ def write_weights(state, path, as_safetensors):
                     path)
 
 
-def save_atomically(state, output, force=False):
+def save_atomically(state: Mapping[str, Array], output: str | os.PathLike[str], force: bool = False) -> None:
     """Write `state` to a temporary file next to `output`, then rename it into place;
     as safetensors if `output` ends in .safetensors (see write_weights)."""
     output = weights_path(output, force)

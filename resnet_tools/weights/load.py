@@ -3,16 +3,24 @@ network before anything is set; nothing is downloaded."""
 import os
 import warnings
 
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias, cast
+
+from paddle import nn
+
 import resnet
 from resnet.configs import CIFAR_ARCHS
 from resnet_tools.errors import WeightsError, WeightsWarning
 from resnet_tools.weights.formats import check_md5, read_state_dict
-from resnet_tools.weights.names import (LAYOUT_NAMES, OFFICIAL, OURS, check_fits, detect_layout,
-                                        key_map, layout_shapes, model_arch, no_official_layout,
-                                        shapes_of)
+from resnet_tools.weights.names import (LAYOUT_NAMES, OFFICIAL, OURS, Array, check_fits,
+                                        detect_layout, key_map, layout_shapes, model_arch,
+                                        no_official_layout, shapes_of)
+
+# Where weights come from: a .pdparams or .safetensors path, or a state dict.
+Source: TypeAlias = str | os.PathLike[str] | Mapping[str, Array]
 
 
-def load_weights(model, source, layouts=(OURS, OFFICIAL)):
+def load_weights(model: nn.Layer, source: Source, layouts: Sequence[str] = (OURS, OFFICIAL)) -> str:
     """Load a .pdparams or .safetensors file (or a state dict) in either layout into
     our `model`; a CIFAR network takes our layout only.
 
@@ -25,7 +33,8 @@ def load_weights(model, source, layouts=(OURS, OFFICIAL)):
         if OURS not in layouts:
             raise no_official_layout(arch)
         layouts = (OURS,)
-    if isinstance(source, dict):
+    state: Mapping[str, Array]
+    if isinstance(source, Mapping):
         state, where = source, 'the state dict'
     elif not isinstance(source, (str, os.PathLike)):
         raise WeightsError(f'weights come from a .pdparams or .safetensors path or a state '
@@ -34,20 +43,23 @@ def load_weights(model, source, layouts=(OURS, OFFICIAL)):
         state, where = read_state_dict(source), str(source)
         status, message = check_md5(source)
         if status == 'mismatch':
+            assert message is not None
             warnings.warn(message, WeightsWarning, stacklevel=2)
     layout = detect_layout(state)
     if layout not in layouts:
         why = f' ({arch} has no paddle.vision counterpart)' if arch in CIFAR_ARCHS else ''
         raise WeightsError(f'{where} is not in '
                            f'{" or ".join(LAYOUT_NAMES[name] for name in layouts)}{why}')
+    assert layout is not None
     check_fits(shapes_of(state), layout_shapes(model, layout), arch, where)
     if layout == OFFICIAL:
         state = {ours: state[official] for ours, official in key_map(model).items()}
-    model.set_state_dict(state)
+    # Paddle sets numpy arrays as well as Tensors; its hint names Tensors only.
+    model.set_state_dict(cast(dict[str, Any], state))
     return layout
 
 
-def pretrained(arch, source, **kwargs):
+def pretrained(arch: str, source: Source, **kwargs: Any) -> nn.Layer:
     """The network `arch`, built by resnet.build with `kwargs`, holding the weights of
     `source`: a .pdparams or .safetensors path in either layout, or a state dict.
     Nothing is downloaded: paddle.vision's pretrained=True is an error here."""
@@ -56,7 +68,7 @@ def pretrained(arch, source, **kwargs):
     return model
 
 
-def load_official(model, source):
+def load_official(model: nn.Layer, source: Source) -> str:
     """Load paddle.vision's weights (a .pdparams or .safetensors path, or a state dict)
     into our `model`, refusing our layout.  Nothing is downloaded."""
     return load_weights(model, source, layouts=(OFFICIAL,))

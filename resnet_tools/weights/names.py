@@ -10,8 +10,13 @@ their weights come in our layout only.
 """
 import functools
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TypeAlias
+
 import resnet
+import numpy as np
 import paddle
+from paddle import nn
 
 from resnet.configs import ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, cifar_layers_config
 from resnet_tools.errors import WeightsError
@@ -41,8 +46,14 @@ CONV_BN_PARTS = ('conv{k}', 'bn{k}', 'relu')
 SHOW_KEYS = 3          # how many missing or unexpected keys an error lists
 PLAUSIBLE = 0.5        # below this share of matching shapes a file is no ResNet of ours
 
+# A state dict's tensors: Paddle's, or numpy arrays as a .safetensors file gives them.
+Array: TypeAlias = paddle.Tensor | np.ndarray
+StateDict: TypeAlias = dict[str, Array]
+# {key: shape} of a state dict.
+Shapes: TypeAlias = dict[str, tuple[int, ...]]
 
-def stage_and_index(block, stage_ends):
+
+def stage_and_index(block: int, stage_ends: Sequence[int]) -> tuple[int, int]:
     """(s, j) such that residual_block[block] is layer{s}[j] in paddle.vision."""
     start = 0
     for stage, end in enumerate(stage_ends, start=1):
@@ -52,7 +63,7 @@ def stage_and_index(block, stage_ends):
     raise IndexError(f'residual_block has no block {block}')
 
 
-def official_layer_name(name, stage_ends):
+def official_layer_name(name: str, stage_ends: Sequence[int]) -> str | None:
     """paddle.vision's name for our layer `name`, or None where it has no such layer.
 
     Our nn.Sequential containers (residual_block, conv_bn_block{k}) and nn.Flatten have
@@ -78,7 +89,7 @@ def official_layer_name(name, stage_ends):
     return f'{block}.{CONV_BN_PARTS[int(rest[0])].format(k=k)}'
 
 
-def key_map(model):
+def key_map(model: nn.Layer) -> dict[str, str]:
     """{our state-dict key: the official key} for every tensor of `model`, in order."""
     mapping = {}
     for key in model.state_dict():
@@ -87,7 +98,7 @@ def key_map(model):
     return mapping
 
 
-def skeleton(arch, num_classes=1000, in_channels=3):
+def skeleton(arch: str, num_classes: int = 1000, in_channels: int = 3) -> nn.Layer:
     """Our `arch` with shapes but no initialised weights: cheap, for the names and shapes.
 
     `in_channels` is the CIFAR networks' only (1 for grey images); a ResNet takes colour."""
@@ -96,7 +107,7 @@ def skeleton(arch, num_classes=1000, in_channels=3):
         return resnet.build(arch, num_classes=num_classes, **options)
 
 
-def layout_shapes(model, layout):
+def layout_shapes(model: nn.Layer, layout: str | None) -> Shapes:
     """{key: shape} of our `model`'s state dict, under the names of `layout`."""
     mapping = key_map(model)
     return {(key if layout == OURS else mapping[key]): tuple(tensor.shape)
@@ -104,15 +115,16 @@ def layout_shapes(model, layout):
 
 
 @functools.lru_cache(maxsize=None)
-def expected_shapes(arch, layout, num_classes=1000, in_channels=3):
+def expected_shapes(arch: str, layout: str | None, num_classes: int = 1000,
+                    in_channels: int = 3) -> Shapes:
     return layout_shapes(skeleton(arch, num_classes, in_channels), layout)
 
 
-def shapes_of(state):
+def shapes_of(state: Mapping[str, Array]) -> Shapes:
     return {key: tuple(value.shape) for key, value in state.items()}
 
 
-def detect_layout(state):
+def detect_layout(state: Mapping[str, object]) -> str | None:
     """OURS or OFFICIAL from the key names, or None if they are neither."""
     if 'conv1.weight' in state or any(key.startswith('layer1.') for key in state):
         return OFFICIAL
@@ -121,13 +133,13 @@ def detect_layout(state):
     return None
 
 
-def block_count(shapes):
+def block_count(shapes: Iterable[str]) -> int:
     """How many residual blocks the keys of `shapes`, in our layout, name."""
     indices = {key.split('.')[1] for key in shapes if key.startswith('residual_block.')}
     return len(indices)
 
 
-def candidates(shapes, layout):
+def candidates(shapes: Mapping[str, tuple[int, ...]], layout: str | None) -> list[str]:
     """The architectures a state dict in `layout` may be of.  A CIFAR network (ours only)
     is a candidate when it has as many blocks: a ResNet-1202 is slow to build for nothing."""
     if layout != OURS:
@@ -137,7 +149,7 @@ def candidates(shapes, layout):
                           if sum(cifar_layers_config[options['layers']]['num_blocks']) == blocks]
 
 
-def guess_arch(shapes, layout):
+def guess_arch(shapes: Mapping[str, tuple[int, ...]], layout: str | None) -> tuple[str, float]:
     """(the architecture whose state dict looks most like `shapes`, how much alike, 0..1).
 
     Alike means: keys with the same shape, over all keys of either.  A ResNet-50 file
@@ -145,22 +157,22 @@ def guess_arch(shapes, layout):
     network with shortcut 'A' has no more tensors than its plain twin: of the two,
     the residual one is named.
     """
-    def likeness(arch):
+    def likeness(arch: str) -> float:
         expected = expected_shapes(arch, layout)
         same = sum(expected.get(key) == shape for key, shape in shapes.items())
         return same / len(expected.keys() | shapes.keys())
     scores = {arch: likeness(arch) for arch in candidates(shapes, layout)}
-    best = max(scores, key=scores.get)
+    best = max(scores, key=scores.__getitem__)
     return best, scores[best]
 
 
-def num_classes_of(shapes):
+def num_classes_of(shapes: Mapping[str, tuple[int, ...]]) -> int:
     """The fc layer's outputs in a state dict (fc.weight in both layouts), or 0 if none."""
     weight = shapes.get('fc.weight')
     return weight[1] if weight else 0
 
 
-def network_options(shapes, arch):
+def network_options(shapes: Mapping[str, tuple[int, ...]], arch: str) -> dict[str, int]:
     """{'num_classes': ..., 'in_channels': ...} of the `arch` that a state dict fits."""
     if arch not in CIFAR_ARCHS:
         return {'num_classes': num_classes_of(shapes), 'in_channels': 3}
@@ -170,17 +182,18 @@ def network_options(shapes, arch):
             'in_channels': stem[1] if stem and len(stem) == 4 else 3}
 
 
-def build_hint(arch):
+def build_hint(arch: str) -> str:
     return f'resnet.{arch}()' if arch in ARCHS else f"resnet.build('{arch}')"
 
 
-def listed(keys):
+def listed(keys: Iterable[str]) -> str:
     keys = sorted(keys)
     more = f' and {len(keys) - SHOW_KEYS} more' if len(keys) > SHOW_KEYS else ''
     return ', '.join(keys[:SHOW_KEYS]) + more
 
 
-def check_fits(shapes, expected, arch, where):
+def check_fits(shapes: Mapping[str, tuple[int, ...]], expected: Mapping[str, tuple[int, ...]],
+               arch: str, where: str) -> None:
     """Raise a WeightsError saying how `shapes` (from `where`) differ from `expected`."""
     if shapes == expected:
         return
@@ -206,7 +219,8 @@ def check_fits(shapes, expected, arch, where):
                             'resnet_tools.paper.load_run(DIR)' if causes else ''))
 
 
-def likely_causes(shapes, expected, wrong):
+def likely_causes(shapes: Mapping[str, tuple[int, ...]], expected: Mapping[str, tuple[int, ...]],
+                  wrong: Iterable[str]) -> list[str]:
     """['in_channels=1', 'num_classes=10']: the build options that explain the `wrong`
     shapes, if the stem conv's input or the fc layer's output is what differs."""
     causes = []
@@ -221,11 +235,12 @@ def likely_causes(shapes, expected, wrong):
     return causes
 
 
-def known_arch(arch):
+def known_arch(arch: str) -> str:
     return arch_name(arch=arch)
 
 
-def identify(state, layout, arch=None, where='the state dict'):
+def identify(state: Mapping[str, Array], layout: str | None, arch: str | None = None,
+             where: str = 'the state dict') -> tuple[str, int]:
     """(architecture, num_classes) of `state`, a state dict in `layout`.
 
     `arch` is recognised from the shapes when not given, and checked when it is.
@@ -243,12 +258,13 @@ def identify(state, layout, arch=None, where='the state dict'):
     return arch, options['num_classes']
 
 
-def no_official_layout(arch):
+def no_official_layout(arch: str) -> WeightsError:
     return WeightsError(f'{arch} has no paddle.vision counterpart, so its weights come in '
                         f"{LAYOUT_NAMES[OURS]} only")
 
 
-def in_layout(state, to, arch=None, where='the state dict'):
+def in_layout(state: Mapping[str, Array], to: str, arch: str | None = None,
+              where: str = 'the state dict') -> tuple[StateDict, str, int]:
     """(`state` under the names of layout `to`, its architecture, its num_classes).
 
     The tensors are the same objects, in the order of the network's state dict.
@@ -265,7 +281,8 @@ def in_layout(state, to, arch=None, where='the state dict'):
     return state, arch, options['num_classes']
 
 
-def convert(state, to, arch=None, where='the state dict', same_layout=False):
+def convert(state: Mapping[str, Array], to: str, arch: str | None = None,
+            where: str = 'the state dict', same_layout: bool = False) -> tuple[StateDict, str]:
     """(`state` renamed from the other layout into layout `to`, its architecture).
 
     `same_layout` lets a state dict already in layout `to` through, for a change of
@@ -279,7 +296,7 @@ def convert(state, to, arch=None, where='the state dict', same_layout=False):
     return state, arch
 
 
-def model_arch(model):
+def model_arch(model: nn.Layer) -> str:
     """The name of the network `model` is: a paddle.vision name, judging by its shapes,
     or the CIFAR network of its depth and shortcuts."""
     if isinstance(model, resnet.CifarResNet):
