@@ -688,16 +688,6 @@ def unknown_sizes(result: Profile) -> bool:
         unknown(row.input_shape) or unknown(row.output_shape) for row in result.rows)
 
 
-# Layers with weights that take the model's input: what the input "first meets".
-WEIGHTED = CONVS + TRANSPOSED_CONVS + RNNS + (nn.Linear, nn.Embedding, nn.MultiHeadAttention)
-
-
-def first_weighted_layer(result: Profile) -> nn.Layer | None:
-    """The first layer with weights that the forward pass called (a Conv2D for an image
-    model, an Embedding for token ids ...), or None."""
-    return next((layer for layer in result.order if isinstance(layer, WEIGHTED)), None)
-
-
 # (Callable[..., object]: mypy cannot infer a `lambda v=v: ...` factory against Callable[[], ...].)
 def profile(build_model: Callable[..., object], input_shape: Sequence[int | None]) -> Profile:
     """Build a model with `build_model()` and pass it one float32 input of `input_shape`

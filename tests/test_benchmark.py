@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, run_script
+from helpers import REPO, run_script
 from resnet_tools.benchmarks import inference as benchmark
 from resnet_tools.benchmarks import machine, training as training_benchmark
 from resnet_tools.deploy import export, inference

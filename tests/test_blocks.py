@@ -2,7 +2,7 @@ import paddle
 import pytest
 
 from resnet.blocks import BasicBlock, BottleneckBlock
-from conftest import count_params
+from helpers import count_params
 
 
 def test_basic_block_total_is_the_articles():

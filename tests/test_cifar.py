@@ -6,7 +6,7 @@ import pytest
 import resnet
 from resnet.blocks import BasicBlock, BottleneckBlock, ZeroPadShortcut
 from resnet.configs import CIFAR_ARCHS, CIFAR_LAYERS, cifar_layers_config
-from conftest import count_params
+from helpers import count_params
 
 # The paper's Table 6 (He et al., 2015, Section 4.2): "# params" of ResNet-20 .. ResNet-1202,
 # printed as 0.27M, 0.46M, 0.66M, 0.85M, 1.7M and 19.4M, i.e. to 2 or 3 significant digits.

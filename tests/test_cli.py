@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, count_params, run_script
+from helpers import REPO, count_params, run_script
 
 from paddleinfo import cli, inputs
 from paddleinfo.errors import UsageError

@@ -4,7 +4,7 @@ import paddle
 import pytest
 
 from resnet.configs import ARCHS, layers_config
-from conftest import count_params, load_script, run_script
+from helpers import count_params, load_script, run_script
 from resnet_tools.weights import compare, formats
 
 

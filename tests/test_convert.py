@@ -7,7 +7,7 @@ import pytest
 from paddle.vision import models
 
 import resnet
-from conftest import run_script
+from helpers import run_script
 from resnet_tools import weights
 from resnet_tools.weights import formats
 

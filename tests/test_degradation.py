@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, load_script, run_script
+from helpers import REPO, load_script, run_script
 from resnet_tools import files, training
 from resnet_tools.paper import degradation, networks
 from resnet_tools.training import checkpoints

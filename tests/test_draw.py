@@ -14,7 +14,7 @@ from paddle import nn
 
 import resnet
 from resnet.blocks import BottleneckBlock
-from conftest import REPO, load_script, run_script
+from helpers import REPO, load_script, run_script
 from resnet_tools import files
 from resnet_tools.views import architecture as drawing
 from resnet_tools.views import drawing as figures

@@ -9,7 +9,7 @@ import paddle
 import pytest
 
 import resnet
-from conftest import load_script, run_script
+from helpers import load_script, run_script
 from resnet_tools.deploy import export, inference
 
 SMALL = ['--layers', '18', '--input-size', '64', '--num-classes', '10']

@@ -17,7 +17,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import REPO, load_script
+from helpers import REPO, load_script
 from resnet_tools import files, training
 from resnet_tools.errors import Stop, UsageError
 from resnet_tools.training import checkpoints, data, locking, loop

@@ -5,7 +5,7 @@ import pytest
 
 import resnet
 from resnet.configs import ARCHS, SUPPORTED_LAYERS, layers_config
-from conftest import count_params
+from helpers import count_params
 
 # A 64x96 input: every stage halves it once more, from 1/4 (C2) to 1/32 (C5) of the
 # input, as in Table 1 of the paper (56x56 .. 7x7 for a 224x224 image).

@@ -11,7 +11,7 @@ import pytest
 
 import resnet
 from resnet.configs import ARCHS, CIFAR_ARCHS, cifar_layers_config, layers_config
-from conftest import REPO
+from helpers import REPO
 
 # A fresh Python in another directory, so that nothing of the repository is on
 # sys.path except what paddle.hub puts there.

@@ -11,7 +11,7 @@ import configparser
 import pathlib
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 from importlinter.cli import lint_imports
 
 PACKAGES = ('resnet_tools', 'paddleinfo', 'resnet')

@@ -3,7 +3,7 @@ repository: the README's test command runs the linter too."""
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers import REPO
 
 
 def test_ruff_finds_nothing():

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from resnet_tools.errors import UsageError
 from resnet_tools.training import locking
 

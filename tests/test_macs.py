@@ -8,7 +8,7 @@ import pytest
 from paddle import nn
 
 import resnet
-from conftest import REPO
+from helpers import REPO
 from paddleinfo.macs import layer_macs, model_macs
 from paddleinfo.profile import profile
 

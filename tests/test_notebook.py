@@ -13,7 +13,7 @@ import json
 import nbformat
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 NOTEBOOKS = REPO / 'notebooks'
 ENGLISH, CHINESE = NOTEBOOKS / 'resnet.ipynb', NOTEBOOKS / 'resnet_zh-CN.ipynb'

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 # Left out of the copy: what a build or a test run leaves in a clone.
 NOT_COPIED = shutil.ignore_patterns('.git', '.venv', '__pycache__', '.pytest_cache', 'build',

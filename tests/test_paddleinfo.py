@@ -15,7 +15,7 @@ from paddle import nn
 
 from paddleinfo import ShapeError, UsageError, summary
 from paddleinfo.macs import MACS_CONVENTION
-from paddleinfo.profile import first_weighted_layer
+from paddleinfo.macs import CONVS, RNNS, TRANSPOSED_CONVS
 
 
 def parameters(model):
@@ -560,6 +560,16 @@ def test_the_model_is_left_as_it_was():
     assert all(np.array_equal(p.numpy(), before[name]) for name, p in model.named_parameters())
     out = model(paddle.zeros([2, 10], dtype='int64'))
     assert out.shape == [2, 3]
+
+
+# Layers with weights that take the model's input: what the input "first meets".
+WEIGHTED = CONVS + TRANSPOSED_CONVS + RNNS + (nn.Linear, nn.Embedding, nn.MultiHeadAttention)
+
+
+def first_weighted_layer(result):
+    """The first layer with weights that the forward pass called (a Conv2D for an image
+    model, an Embedding for token ids ...), or None."""
+    return next((layer for layer in result.order if isinstance(layer, WEIGHTED)), None)
 
 
 def test_the_layer_the_input_first_meets(results):

@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers import REPO
 
 PAGES = ('docs/paddleinfo.md', 'docs/paddleinfo_zh-CN.md')
 EXAMPLE = re.compile(r'^```python\n(.*?)^```\s*(?:```text\n(.*?)^```)?', re.MULTILINE | re.DOTALL)

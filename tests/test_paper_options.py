@@ -1,7 +1,7 @@
 """train.py's --shortcut and its default warm-up for deep networks; shortcuts.py's checks."""
 import pytest
 
-from conftest import run_script
+from helpers import run_script
 from resnet_tools import training
 from resnet_tools.paper import networks
 

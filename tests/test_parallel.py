@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, run_script
+from helpers import REPO, run_script
 from resnet_tools import training
 from resnet_tools.training import checkpoints, jobs, locking
 

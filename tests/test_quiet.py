@@ -13,7 +13,7 @@ import sys
 import paddle
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 PAGES = ['README.md', *sorted(f'docs/{page.name}' for page in (REPO / 'docs').glob('*.md')
                               if not page.stem.endswith('_zh-CN'))]

@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 README, README_ZH = 'README.md', 'README_zh-CN.md'
 CONTRIBUTING = 'CONTRIBUTING.md'

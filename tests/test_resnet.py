@@ -3,7 +3,7 @@ import pytest
 
 import resnet
 from resnet.configs import SUPPORTED_LAYERS, layers_config
-from conftest import count_params
+from helpers import count_params
 
 # Totals of paddle.vision.models.resnet18 ... resnet152 (BatchNorm running statistics
 # included), as the issue states them; test_totals_equal_paddle_vision checks them live.

@@ -8,7 +8,7 @@ import pytest
 from paddle import nn
 
 import resnet
-from conftest import REPO, run_script
+from helpers import REPO, run_script
 from resnet_tools import training
 from resnet_tools.paper import degradation, responses, shortcuts
 from resnet_tools.training.run_directory import write_run as write_record

@@ -6,7 +6,7 @@ import paddle
 import pytest
 
 import resnet
-from conftest import load_script
+from helpers import load_script
 from resnet_tools import training, weights
 from resnet_tools.errors import UsageError
 from resnet_tools.paper import networks

@@ -6,7 +6,7 @@ import safetensors.numpy
 from paddle.vision import models
 
 import resnet
-from conftest import run_script
+from helpers import run_script
 from resnet_tools import weights
 from resnet_tools.weights import compare, formats
 from resnet_tools.weights.compare import vary_batch_norm

@@ -1,8 +1,7 @@
 """scripts/summary.py against the article's three printed tables, and its errors."""
 import pytest
 
-from conftest import run_script
-from resnet_tools.views import summary
+from helpers import block_summary, network_summary, run_script
 
 # The trainable split of current Paddle (BatchNorm weight and bias trainable) and
 # the article's (Paddle 2.1: all BatchNorm tensors non-trainable).
@@ -32,21 +31,21 @@ def test_script_prints_the_articles_table(reference, name, args, ours, articles)
 
 
 def test_tables_restart_their_numbering_and_repeat_byte_for_byte():
-    first, _ = summary.block_summary('basic')
-    summary.network_summary(18, input_size=(32,))
-    second, _ = summary.block_summary('basic')
+    first, _ = block_summary('basic')
+    network_summary(18, input_size=(32,))
+    second, _ = block_summary('basic')
     assert first == second
     assert '   Conv2D-1     [[1, 64, 224, 224]]' in first
 
 
 def test_default_is_resnet50():
-    text, totals = summary.network_summary()
+    text, totals = network_summary()
     assert totals['total_params'] == 25_610_152
     assert 'BottleneckBlock-16' in text
 
 
 def test_custom_input_and_head_reach_the_table():
-    text, totals = summary.network_summary(18, input_size=(64, 96), num_classes=10)
+    text, totals = network_summary(18, input_size=(64, 96), num_classes=10)
     rows = {line.split()[0]: line for line in text.splitlines()[3:-10]}
     assert '[[1, 3, 64, 96]]' in rows['Conv2D-1']
     assert '[[1, 512]]' in rows['Linear-1'] and '[1, 10]' in rows['Linear-1']
@@ -54,7 +53,7 @@ def test_custom_input_and_head_reach_the_table():
 
 
 def test_block_options_reach_the_table():
-    text, totals = summary.block_summary('bottleneck', 256, 256, 1, input_size=(56,))
+    text, totals = block_summary('bottleneck', 256, 256, 1, input_size=(56,))
     # Inner width 64: three convs and three BNs (4 tensors each), no projection.
     assert totals['total_params'] == 256 * 64 + 9 * 64 * 64 + 64 * 256 + 4 * (64 + 64 + 256)
     assert 'Conv2D-4' not in text

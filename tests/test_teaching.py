@@ -11,7 +11,8 @@ from paddle import nn
 import resnet
 from resnet.blocks import BottleneckBlock
 from resnet.configs import CIFAR_NUM_CLASSES, SUPPORTED_LAYERS, layers_config
-from conftest import REPO, count_params, load_script, run_script
+from helpers import (REPO, block_summary, count_params, load_script, network_summary,
+                     run_script)
 from paddleinfo import tables
 from paddleinfo.macs import model_macs
 from paddleinfo.profile import profile, size_formula
@@ -161,7 +162,7 @@ def test_formulas_beyond_resnet_agree_with_paddle(layer, formula):
 
 
 def test_layer_rows_are_paddle_summarys_rows(resnet50_layers):
-    text, totals = summary.network_summary(50)
+    text, totals = network_summary(50)
     printed = [line.split()[0] for line in text.splitlines()[3:-10]]
     assert [row['layer'] for row in resnet50_layers['rows']] == printed
     assert resnet50_layers['totals']['params'] == totals['total_params']
@@ -276,9 +277,9 @@ def test_new_flags_leave_the_articles_tables_unchanged(reference, name, args, ou
 
 
 def test_teaching_tables_do_not_disturb_paddle_summary_numbering():
-    first, _ = summary.block_summary('bottleneck')
+    first, _ = block_summary('bottleneck')
     tables.layer_table(profile(lambda: resnet.ResNet(18), (None, 3, 32, 32)), 'ResNet-18')
-    assert summary.block_summary('bottleneck')[0] == first
+    assert block_summary('bottleneck')[0] == first
 
 
 @pytest.mark.parametrize('args, message', [

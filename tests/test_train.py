@@ -18,7 +18,7 @@ import paddle
 import pytest
 
 import resnet
-from conftest import REPO, load_script, run_script
+from helpers import REPO, load_script, run_script
 from paddleinfo import progress
 from resnet_tools import files, training
 from resnet_tools.errors import UsageError

@@ -3,7 +3,7 @@ resnet/, resnet_tools/, paddleinfo/, scripts/ and hubconf.py annotated), finds n
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers import REPO
 
 
 def mypy(*arguments):

@@ -8,7 +8,7 @@ from paddle.vision import models
 
 import resnet
 from resnet.configs import ARCHS, layers_config
-from conftest import count_params
+from helpers import count_params
 from resnet_tools import weights
 from resnet_tools.weights import formats, names
 from resnet_tools.weights.compare import vary_batch_norm

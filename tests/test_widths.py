@@ -8,7 +8,7 @@ import json
 import pytest
 
 from resnet.configs import ARCHS, CIFAR_ARCHS
-from conftest import run_script
+from helpers import run_script
 from paddleinfo import render
 from resnet_tools.views import teaching
 from resnet_tools.weights import compare

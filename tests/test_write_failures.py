@@ -17,7 +17,7 @@ import pytest
 import safetensors.numpy
 
 import resnet
-from conftest import load_script
+from helpers import load_script
 from resnet_tools import weights
 from resnet_tools.deploy import export
 from resnet_tools.weights import names

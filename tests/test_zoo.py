@@ -11,7 +11,7 @@ from paddle import nn
 from paddle.vision import models
 
 import resnet
-from conftest import count_params, load_script, run_script
+from helpers import count_params, load_script, run_script
 from paddleinfo import tables, zoo
 from paddleinfo.macs import MACS_CONVENTION, layer_macs, model_macs, uncounted
 from paddleinfo.profile import profile

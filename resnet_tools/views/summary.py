@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paddle import nn
 
 from paddleinfo import tables
 from paddleinfo.arguments import View, flag_name, view_of
@@ -38,30 +37,6 @@ TRAINABLE_NOTE = (
     "and bias as trainable and only the running mean and variance as "
     "non-trainable. The total and every row are the same."
 )
-
-
-def capture_summary(build_model: Callable[[], nn.Layer],
-                    input_shape: Sequence[int | None]) -> tuple[str, dict[str, int]]:
-    """Build a model in a fresh name scope and return (paddle.summary's text, its totals:
-    {'total_params', 'trainable_params'}).  The text is what paddle.summary prints but
-    for its last line, which is blank (the article's tables end without it)."""
-    return summary_text(profile(build_model, input_shape))
-
-
-def network_summary(layers: int | str | None = 50, arch: str | None = None,
-                    input_size: Sequence[int] | None = None, num_classes: int | None = None,
-                    variant: str | None = None) -> tuple[str, dict[str, int]]:
-    """The summary of ResNet-`layers`, or of `arch` (a paddle.vision name) if given."""
-    spec = network_spec(layers, arch, input_size, num_classes, variant)
-    return capture_summary(spec.build, spec.input_shape)
-
-
-def block_summary(block: str = 'basic', in_channels: int = 64, out_channels: int = 128,
-                  stride: int = 2, input_size: Sequence[int] = (DEFAULT_INPUT_SIZE,),
-                  variant: str = DEFAULT_VARIANT) -> tuple[str, dict[str, int]]:
-    """The summary of one residual block, by default the article's (64, 128, 2)."""
-    spec = block_spec(block, in_channels, out_channels, stride, input_size, variant)
-    return capture_summary(spec.build, spec.input_shape)
 
 
 # --- what scripts/summary.py is asked for: parse, check once, build, tabulate, render ---
