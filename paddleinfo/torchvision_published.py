@@ -16,9 +16,9 @@ metadata"), computed at batch 1 in eval mode at the weights' crop size (224x224,
 299x299 for inception_v3) with a counter of the matrix-multiply and convolution
 operators, one per multiply-add: so it is the multiply-adds of the convs and fc layers,
 paddleinfo.macs's convention, and Paddle's count reproduces it exactly where the
-network is the same (tests/test_zoo.py checks it).  ``num_params`` sums the model's
-parameters without its buffers, so it leaves out BatchNorm's running mean and variance:
-it is Paddle's trainable count, not its total.
+network is the same (tests/paddleinfo/test_vision_models.py checks it).  ``num_params``
+sums the model's parameters without its buffers, so it leaves out BatchNorm's running
+mean and variance: it is Paddle's trainable count, not its total.
 
 Paddle (3.3.1) builds vgg11_bn ... as vgg11(batch_norm=True) ...; the *_bn keys are those.
 """

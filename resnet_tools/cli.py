@@ -17,6 +17,7 @@ name what this repository builds and trains:
   add_settings_arguments every field of training.Settings, as a flag
   add_run_arguments      --device, --resume, --force of a training run
   add_jobs         --jobs N: runs side by side
+  train_experiment what degradation.py and shortcuts.py do with those flags
 """
 import argparse
 import sys
@@ -27,8 +28,10 @@ from typing import Any, NoReturn
 from paddleinfo.arguments import add_choice, add_integer, add_number, flag_name
 from paddleinfo.arguments import run as run_command
 from paddleinfo.inputs import add_input_size as add_image_size
+from paddleinfo.progress import on_terminal
 from resnet.configs import ARCHS, CIFAR_ARCHS, STRIDE_PLACEMENT, SUPPORTED_LAYERS
 from resnet_tools.errors import Stop, UsageError
+from resnet_tools.paper.experiment import Experiment, train_all
 from resnet_tools.specs import BLOCKS, DEFAULT_BLOCK, MAX_CHANNELS
 from resnet_tools.training.data import DATASETS, DataSource
 from resnet_tools.training.distributed import DEVICES, default_device
@@ -220,3 +223,12 @@ def add_jobs(parser: Any, what: str) -> argparse.Action:
     return add_integer(parser, '--jobs', low=1, default=default_workers(),
                        help=f'{what} trained at a time, one process each (default: the number '
                             f'of cores, {default_workers()})')
+
+
+def train_experiment(experiment: Experiment, args: argparse.Namespace) -> int:
+    """paper.experiment.train_all with the flags degradation.py and shortcuts.py share:
+    the data flags, --output, --jobs, --resume, --force and --device; progress bars on a
+    terminal, every line printed as it comes.  The exit code of the runs."""
+    return train_all(experiment, data_source(args), args.output, args.jobs, args.resume,
+                     args.force, args.device, shown=on_terminal(),
+                     report=lambda line: print(line, flush=True))

@@ -6,12 +6,10 @@ from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_integer, add_number, given_flags
-from paddleinfo.progress import on_terminal
 from resnet_tools import cli
 from resnet_tools.errors import UsageError
 from resnet_tools.files import check_writable_directory
 from resnet_tools.paper import degradation, networks
-from resnet_tools.paper.experiment import train_all
 from resnet_tools.views import plots
 
 PROG = 'degradation.py'
@@ -105,9 +103,7 @@ def train(given: Sequence[str], args: argparse.Namespace) -> int:
         raise UsageError('--output DIR is needed (or --plot-only DIR to draw finished runs)')
     archs = chosen_archs(given, args)
     experiment = degradation.degradation_experiment(archs, cli.settings_from(args), args.lr_110)
-    return train_all(experiment, cli.data_source(args), args.output, args.jobs, args.resume,
-                     args.force, args.device, shown=on_terminal(),
-                     report=lambda line: print(line, flush=True))
+    return cli.train_experiment(experiment, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

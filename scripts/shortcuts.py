@@ -5,12 +5,10 @@ from collections.abc import Sequence
 
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_choice, add_integer, given_flags
-from paddleinfo.progress import on_terminal
 from resnet_tools import cli, files
 from resnet_tools.errors import UsageError
 from resnet_tools.files import check_writable_directory
 from resnet_tools.paper import networks, shortcuts
-from resnet_tools.paper.experiment import train_all
 from resnet_tools.training.settings import SEED_RANGE
 
 PROG = 'shortcuts.py'
@@ -78,9 +76,7 @@ def train(given: Sequence[str], args: argparse.Namespace) -> int:
         if repeated:
             raise UsageError(f'{flag} {repeated[0]} is given twice; give each once')
     experiment = shortcuts.shortcut_experiment(args.options, args.seeds, cli.settings_from(args))
-    return train_all(experiment, cli.data_source(args), args.output, args.jobs, args.resume,
-                     args.force, args.device, shown=on_terminal(),
-                     report=lambda line: print(line, flush=True))
+    return cli.train_experiment(experiment, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

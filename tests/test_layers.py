@@ -4,7 +4,9 @@ by job into subpackages with layers of their own, then paddleinfo beside the net
 
 import-linter checks the packages with the contracts in .importlinter, imports inside
 functions included.  It takes packages only, so what the entry points (scripts/*.py and
-hubconf.py, which are files, not a package) import is read here from their source.
+hubconf.py, which are files, not a package) import is read here from their source, and
+so is what paddleinfo's own tests (tests/paddleinfo/, run after `pip install .` without
+the reproduction) import: nothing of the reproduction, nor of its tests.
 """
 import ast
 import configparser
@@ -128,3 +130,39 @@ def test_every_module_of_ours_is_checked():
         path.parent.name for path in REPO.glob('*/__init__.py')}
     assert top_level == {'hubconf', *PACKAGES}
     assert {pathlib.Path(path).name for path in ALLOWED} >= {'hubconf.py', '_bootstrap.py'}
+
+
+# --- paddleinfo's own tests: they run after `pip install .`, without the reproduction ---
+
+TESTS = REPO / 'tests'
+# What tests/paddleinfo/ may not import: the reproduction (its packages, scripts and
+# hubconf.py) and the reproduction's tests and their helpers (tests/*.py).
+REPRODUCTION = {'resnet', 'resnet_tools', 'hubconf', 'scripts', *SCRIPTS,
+                *(path.stem for path in TESTS.glob('*.py'))}
+
+
+def reproduction_imports(source):
+    """What `source`, a file of tests/paddleinfo/, imports of the reproduction."""
+    return sorted(imported_names(source) & REPRODUCTION)
+
+
+def test_paddleinfos_tests_import_nothing_of_the_reproduction():
+    files = sorted((TESTS / 'paddleinfo').rglob('*.py'))
+    assert {'conftest.py', 'summaries.py', 'test_api.py', 'test_command.py'} <= {
+        path.name for path in files}
+    assert {'resnet', 'resnet_tools', 'helpers', 'hubconf', 'summary', 'conftest'} <= REPRODUCTION
+    for path in files:
+        assert reproduction_imports(path.read_text(encoding='utf-8')) == [], path.relative_to(REPO)
+
+
+def test_the_scan_of_paddleinfos_tests_finds_an_import_of_the_reproduction():
+    source = 'import paddle\n\n\ndef table():\n    from resnet_tools.views import summary\n'
+    assert reproduction_imports(source) == ['resnet_tools']
+    assert reproduction_imports('from helpers import REPO\nimport summary\n') == ['helpers', 'summary']
+
+
+def test_no_two_test_modules_share_a_name():
+    # pytest imports a test file by its name alone (no tests/__init__.py): two of one
+    # name, in tests/ and tests/paddleinfo/, would clash.  conftest.py is pytest's own.
+    names = [path.name for path in TESTS.rglob('*.py') if path.name != 'conftest.py']
+    assert len(names) == len(set(names)), sorted(name for name in names if names.count(name) > 1)

@@ -1,7 +1,12 @@
 """scripts/summary.py against the article's three printed tables, and its errors."""
+import os
+import subprocess
+import sys
+
 import pytest
 
-from helpers import block_summary, network_summary, run_script
+from helpers import REPO, block_summary, network_summary, run_script
+from summaries import HIDE_PADDLE
 
 # The trainable split of current Paddle (BatchNorm weight and bias trainable) and
 # the article's (Paddle 2.1: all BatchNorm tensors non-trainable).
@@ -93,3 +98,16 @@ def test_help_explains_the_trainable_difference():
     text = ' '.join(result.stdout.split())
     assert '230,144 / 768 here, 229,376 / 1,536 there' in text
     assert 'Paddle 2.1' in text
+
+
+def test_a_script_without_paddle_is_one_line_and_exit_code_2(tmp_path):
+    # A user who forgot `pip install -r requirements.txt`: Paddle is hidden from the
+    # script's Python (by the same finder as tests/paddleinfo/test_package.py), and the
+    # first import that needs it would be a traceback.
+    (tmp_path / 'sitecustomize.py').write_text(HIDE_PADDLE)
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(tmp_path), str(REPO)])}
+    done = subprocess.run([sys.executable, str(REPO / 'scripts' / 'summary.py'), '--layers', '50'],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert (done.returncode, done.stdout) == (2, '')
+    assert done.stderr == (f'summary.py: error: PaddlePaddle is not installed for {sys.executable}; '
+                           'install the requirements first: pip install -r requirements.txt\n')

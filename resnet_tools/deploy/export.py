@@ -215,7 +215,7 @@ def run_model(run: str, input_size: Sequence[int] | None = None
 
 # Every network is checked with oneDNN on, as Paddle Inference runs by default.  (Option
 # A's shortcut once padded its channels with F.pad, whose oneDNN kernel corrupted the
-# heap under Paddle Inference 3.3; blocks.py appends zero channels instead.)
+# heap under Paddle Inference 3.3; resnet/blocks.py appends zero channels instead.)
 
 
 @dataclass(frozen=True)

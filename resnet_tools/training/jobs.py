@@ -6,7 +6,7 @@ running them as separate processes.  Every worker trains with one thread, so a
 network's log and weights are bitwise those of a run with --jobs 1, whatever ran
 beside it.
 
-    outcomes = run_jobs([Job('ResNet-20', 'runs/a', cifar.train_job, {...}), ...], workers=2)
+    outcomes = run_jobs([Job('ResNet-20', 'runs/a', networks.train_job, {...}), ...], workers=2)
 
 A job is a module-level function (so that a spawned process can import it) called
 as function(progress=..., report=..., **arguments) in a worker that holds the lock

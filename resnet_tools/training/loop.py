@@ -228,7 +228,7 @@ def train_epoch(network: nn.Layer, optimizer: Any, data: Data, settings: Setting
             positions = np.asarray(positions)
             images, labels = data.train_batch(order[positions], positions, augmentation)
             x, y = paddle.to_tensor(images), paddle.to_tensor(labels)
-            with quiet_batch_norm():    # Paddle's training-mode note, for any model (blocks.py)
+            with quiet_batch_norm():    # Paddle's training-mode note, for any model (resnet/blocks.py)
                 logits = network(x)
             loss = F.cross_entropy(logits, y)
             value = float(loss)

@@ -1,7 +1,8 @@
-"""paddleinfo.summary on the kinds of networks Paddle users write, built here with tiny
-sizes: every total against model.parameters() (and paddle.summary's, where paddle.summary
-is right, its text byte for byte), every MAC count against one worked out by hand, with
-the formula next to it."""
+"""paddleinfo's Python API, paddleinfo.summary, on the kinds of networks Paddle users
+write, built here with tiny sizes: every total against model.parameters() (and
+paddle.summary's, where paddle.summary is right, its text byte for byte), every MAC count
+against one worked out by hand, with the formula next to it; its arguments, formats and
+one-line errors."""
 import contextlib
 import io
 import json

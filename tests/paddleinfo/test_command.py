@@ -1,50 +1,32 @@
-"""The shell side of paddleinfo: the `paddleinfo` command (python -m paddleinfo) and
-summary.py --model, with inputs of any rank, several of them, each with its dtype, and
-the batch size; `--input-size` for image models only; every mistake one line and exit 2.
+"""The `paddleinfo` command (cli.main in this process, and python -m paddleinfo as a user
+runs it): inputs of any rank, several of them, each with its dtype, and the batch size;
+`--input-size` for image models only; every mistake one line and exit 2; the tables fit
+100 columns.
 
 The models are those of docs/examples/nets.py, which docs/paddleinfo.md shows.  Most
 tests call the command's main() in this process; a few run it as a user does.
 """
 import json
-import os
+import pathlib
 import subprocess
 import sys
 
 import pytest
-from helpers import REPO, count_params, run_script
+from summaries import NETS, built, command, count_params, net, one_line_error
 
+import paddleinfo
 from paddleinfo import cli, inputs
 from paddleinfo.errors import UsageError
 
-NETS = REPO / 'docs' / 'examples' / 'nets.py'
-
-
-def net(name):
-    return f'{NETS}:{name}'
-
-
-def command(capsys, *args):
-    """(exit code, stdout, stderr) of `paddleinfo args...`, in this process."""
-    try:
-        code = cli.main([str(arg) for arg in args])
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
+# Where the package paddleinfo is, the clone or the folder pip installed it into:
+# `python -m paddleinfo` runs from there.
+HOME = pathlib.Path(paddleinfo.__file__).resolve().parents[1]
 
 
 def totals(capsys, *args):
     code, out, err = command(capsys, *args, '--format', 'json')
     assert code == 0, err
     return json.loads(out)
-
-
-def built(name):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('nets', NETS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, name)()
 
 
 # Every MAC count by hand, the formula in the comment; batch 1 unless given.
@@ -82,15 +64,6 @@ def test_the_batch_goes_in_front_of_every_input_and_scales_the_macs(capsys):
     assert first['layer'] == 'Conv2D-1' and first['input_shape'] == [[8, 3, 32, 32]]
 
 
-def test_summary_py_takes_the_same_inputs(capsys):
-    done = run_script('summary.py', '--model', net('two_inputs'), '--input', '3x32x32',
-                      '--input', '10', '--batch-size', '2', '--format', 'json')
-    assert done.returncode == 0, done.stderr
-    code, out, _ = command(capsys, net('two_inputs'), '--input', '3x32x32', '--input', '10',
-                           '--batch-size', '2', '--format', 'json')
-    assert code == 0 and json.loads(done.stdout)['totals'] == json.loads(out)['totals']
-
-
 def test_a_transposed_conv_takes_the_shorthand_and_a_wrong_one_is_never_a_batch(capsys):
     # The issue's case: --input-size 100 on the generator once became a batch of 300.
     latent = totals(capsys, net('generator'), '--input-size', '100', '1', '1')
@@ -108,14 +81,6 @@ def test_input_size_is_an_image_for_an_image_model(capsys):
     assert full['totals']['macs'] == 4 * 26 * 26 * 9 + 4 * 2
     # Without channels, a user's model gets 3: this one takes 1, and says so.
     assert 'Conv2D-1' in one_line_error(capsys, net('cnn'), '--input-size', '28')
-
-
-def one_line_error(capsys, *args):
-    code, out, err = command(capsys, *args)
-    assert (code, out) == (2, ''), err
-    assert err.startswith('paddleinfo: error: ') and err.count('\n') == 1, err
-    assert 'Traceback' not in err
-    return err
 
 
 def test_input_size_on_an_mlp_is_refused_never_an_image(capsys):
@@ -187,12 +152,12 @@ def test_a_vision_model_gets_its_own_image_and_the_views_work(capsys):
 
 def test_the_command_runs_as_a_user_runs_it():
     done = subprocess.run([sys.executable, '-m', 'paddleinfo', net('lstm'), '--input', '50x16',
-                           '--macs'], capture_output=True, text=True, timeout=300, cwd=REPO)
+                           '--macs'], capture_output=True, text=True, timeout=300, cwd=HOME)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ''   # Paddle's notes about itself are not shown
     assert 'LSTM-1' in done.stdout and 'Total MACs at batch 1: 307,328' in done.stdout
     done = subprocess.run([sys.executable, '-m', 'paddleinfo', net('mlp'), '--input-size', '20'],
-                          capture_output=True, text=True, timeout=300, cwd=REPO)
+                          capture_output=True, text=True, timeout=300, cwd=HOME)
     assert (done.returncode, done.stdout) == (2, '') and done.stderr.count('\n') == 1
 
 
@@ -222,10 +187,13 @@ def test_the_input_options_parse_to_shapes_and_dtypes():
     ['inception_v3', '--depth', '2'],
     ['alexnet', 'vgg16', 'squeezenet1_0', 'googlenet', 'inception_v3', 'resnet50',
      'mobilenet_v2', 'densenet121', 'shufflenet_v2_x1_0'],
-    [net('lstm'), '--input', '50x16', '--macs'],
-    [net('transformer'), '--input', '64x512', '--macs'],
+    # As docs/paddleinfo.md gives them, from the folder above docs/: the title line is the
+    # model as given, and an absolute path would make its width the clone's path's.
+    ['docs/examples/nets.py:lstm', '--input', '50x16', '--macs'],
+    ['docs/examples/nets.py:transformer', '--input', '64x512', '--macs'],
 ], ids=['macs', 'explain', 'explain-macs', 'depth', 'models', 'lstm', 'transformer'])
-def test_the_tables_fit_100_columns_and_csv_keeps_every_cell_whole(capsys, args):
+def test_the_tables_fit_100_columns_and_csv_keeps_every_cell_whole(capsys, monkeypatch, args):
+    monkeypatch.chdir(NETS.parents[2])
     code, out, err = command(capsys, *args)
     assert code == 0, err
     assert max(map(len, out.splitlines())) <= 100
@@ -258,17 +226,3 @@ def test_ctrl_c_in_any_script_is_one_line_and_130(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.run(interrupted, 'summary.py')
     assert exit_.value.code == 130 and capsys.readouterr().err == 'summary.py: interrupted\n'
-
-
-def test_a_script_without_paddle_is_one_line_and_exit_code_2(tmp_path):
-    # A user who forgot `pip install -r requirements.txt`: Paddle is hidden from the
-    # script's Python (by the same finder as tests/test_package.py), and the first import
-    # that needs it would be a traceback.
-    from test_package import HIDE_PADDLE
-    (tmp_path / 'sitecustomize.py').write_text(HIDE_PADDLE)
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(tmp_path), str(REPO)])}
-    done = subprocess.run([sys.executable, str(REPO / 'scripts' / 'summary.py'), '--layers', '50'],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
-    assert (done.returncode, done.stdout) == (2, '')
-    assert done.stderr == (f'summary.py: error: PaddlePaddle is not installed for {sys.executable}; '
-                           'install the requirements first: pip install -r requirements.txt\n')

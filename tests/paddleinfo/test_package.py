@@ -1,35 +1,32 @@
-"""`pip install .`: the package paddleinfo and its command, nothing else, and no Paddle.
+"""`pip install .`: the package paddleinfo and its command, nothing else, and no Paddle;
+and paddleinfo's own tests (tests/paddleinfo/) run against what pip installed, without
+the ResNet reproduction.
 
 The repository is copied and installed with pip into a folder of its own (`--target`,
 without dependencies: they are this environment's), which is then the only place of
-ours on the path, from a directory outside the clone.
+ours on the path, from a directory outside the clone.  It needs the clone (its
+pyproject.toml): from a copy of tests/paddleinfo/ alone, these tests are skipped.
 """
 import ast
 import email.parser
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
 
 import pytest
-from helpers import REPO
+from summaries import HIDE_PADDLE
+
+# The clone: tests/paddleinfo/ is two folders below it.
+REPO = pathlib.Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not (REPO / 'pyproject.toml').is_file(),
+                                reason=f'pip install . needs the source tree (pyproject.toml), '
+                                       f'which is not at {REPO}')
 
 # Left out of the copy: what a build or a test run leaves in a clone.
 NOT_COPIED = shutil.ignore_patterns('.git', '.venv', '__pycache__', '.pytest_cache', 'build',
                                     '*.egg-info', '.import_linter_cache', 'output', 'runs')
-# A Python without Paddle: the finder that answers first refuses it, as a missing one would.
-HIDE_PADDLE = '''\
-import sys
-
-
-class HidePaddle:
-    def find_spec(self, name, path=None, target=None):
-        if name == 'paddle' or name.startswith('paddle.'):
-            raise ModuleNotFoundError(f'No module named {name!r}', name=name)
-
-
-sys.meta_path.insert(0, HidePaddle())
-'''
 
 
 @pytest.fixture(scope='module')
@@ -47,7 +44,7 @@ def installed(tmp_path_factory):
     return target, elsewhere
 
 
-def run(installed, *command, without_paddle=False):
+def run(installed, *command, without_paddle=False, timeout=120):
     """`command` from outside the clone, with only the installed package of ours on the path."""
     target, elsewhere = installed
     path = [str(target)]
@@ -57,7 +54,7 @@ def run(installed, *command, without_paddle=False):
         (hider / 'sitecustomize.py').write_text(HIDE_PADDLE)
         path.insert(0, str(hider))
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join(path)}
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False,
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
                           cwd=elsewhere, env=env)
 
 
@@ -140,3 +137,17 @@ def test_without_paddle_the_command_is_one_line_and_exit_2(installed, command):
     assert done.stderr == ('paddleinfo: error: paddleinfo needs PaddlePaddle, which is not '
                            'installed here: pip install paddlepaddle (or paddlepaddle-gpu); '
                            'paddleinfo leaves the choice to you\n')
+
+
+def test_paddleinfos_tests_run_without_the_reproduction(installed):
+    # tests/paddleinfo/ and docs/examples/ copied outside the clone, in the same layout,
+    # and the command's tests run with only the installed package of ours on the path:
+    # no resnet, no resnet_tools, no scripts/, nothing else of tests/.
+    _, elsewhere = installed
+    for folder in ('tests/paddleinfo', 'docs/examples'):
+        shutil.copytree(REPO / folder, elsewhere / folder, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns('__pycache__'))
+    done = run(installed, sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
+               '-n', '0', 'tests/paddleinfo/test_command.py', timeout=300)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+    assert ' passed' in done.stdout and 'skipped' not in done.stdout, done.stdout[-2000:]
