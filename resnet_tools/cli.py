@@ -8,9 +8,11 @@ name what this repository builds and trains:
 
   add_network      --layers N | --arch NAME: which ResNet
   add_arch         --arch NAME alone (the CIFAR networks of train.py; several for compare.py)
-  add_block        --block TYPE with --in-channels, --out-channels, --stride
+  add_block        --block TYPE, and add_block_options: --in-channels, --out-channels, --stride
   add_input_size   --input-size [C] H [W]: the image, as paddleinfo takes it
   add_network_options  --num-classes, --variant: how the chosen network is built
+  add_weights      --weights FILE: .safetensors or .pdparams, either key layout
+  add_repeats      --repeats N: how many times each timed thing runs
   add_shortcut     --shortcut: the paper's option A, B, C (or none)
   add_output, add_force  where a script writes, and whether it may replace what is there
   add_data_arguments     --data, --data-file, --train-size, --test-size
@@ -37,6 +39,7 @@ from resnet_tools.training.data import DATASETS, DataSource
 from resnet_tools.training.distributed import DEVICES, default_device
 from resnet_tools.training.jobs import default_workers
 from resnet_tools.training.settings import Settings
+
 
 def run(main: Callable[[], int | None], prog: str) -> NoReturn:
     """Run main() and exit with the code it returns (0 for None).  A user's mistake
@@ -104,15 +107,40 @@ def add_input_size(parser: Any, default: str = '224; 32 for a CIFAR network',
     return add_image_size(parser, f' (default: {default}){more}')
 
 
-def add_network_options(parser: Any, num_classes: str = '1000; 10 for a CIFAR network, '
-                                                         'which always has its fc') -> None:
+def add_num_classes(parser: Any, default: str = '1000; 10 for a CIFAR network, which always '
+                                               'has its fc') -> argparse.Action:
+    """--num-classes K: the outputs of the fc layer; `default` says the network's own."""
+    return add_integer(parser, '--num-classes', metavar='K',
+                       help=f'outputs of the fc layer, 0 to drop it (default: {default})')
+
+
+def add_variant(parser: Any) -> argparse.Action:
+    """--variant V: where a down-sampling bottleneck puts its stride."""
+    return add_choice(parser, '--variant', list(STRIDE_PLACEMENT), metavar='V',
+                      help="where a down-sampling bottleneck puts its stride: v1.5 (on the 3x3 "
+                           "conv, as the article and Paddle; default) or v1 (on the first 1x1 "
+                           "conv, as the paper)")
+
+
+def add_network_options(parser: Any) -> None:
     """--num-classes K and --variant V: how the chosen network is built."""
-    add_integer(parser, '--num-classes', metavar='K',
-                help=f'outputs of the fc layer, 0 to drop it (default: {num_classes})')
-    add_choice(parser, '--variant', list(STRIDE_PLACEMENT), metavar='V',
-               help="where a down-sampling bottleneck puts its stride: v1.5 (on the 3x3 conv, "
-                    "as the article and Paddle; default) or v1 (on the first 1x1 conv, as the "
-                    "paper)")
+    add_num_classes(parser)
+    add_variant(parser)
+
+
+def add_weights(parser: Any, use: str) -> argparse.Action:
+    """--weights FILE: a weights file, .safetensors (read without pickle) or .pdparams (a
+    pickle), in this repository's key names or paddle.vision's; `use` says what is done
+    with it."""
+    return parser.add_argument('--weights', metavar='FILE',
+                               help=f'a .pdparams or .safetensors file, in our layout or '
+                                    f'paddle.vision\'s: {use}')
+
+
+def add_repeats(parser: Any, default: int, high: int, what: str) -> argparse.Action:
+    """--repeats N: how many times each timed thing runs; `what` says what one repeat is."""
+    return add_integer(parser, '--repeats', low=1, high=high, default=default,
+                       help=f'{what} (default: {default})')
 
 
 def add_shortcut(parser: Any, options: Sequence[str], default: str) -> argparse.Action:

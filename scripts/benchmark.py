@@ -58,8 +58,8 @@ def make_parser() -> ArgumentParser:
     add_integer(parser, '--batch-size', low=1, high=benchmark.MAX_BATCH, default=8,
                 help='batch of the eager rows (default: 8)')
     cli.add_input_size(parser, '224')
-    add_integer(parser, '--repeats', low=1, high=benchmark.MAX_REPEATS, default=10,
-                help='timed runs of each side per row; the median is shown (default: 10)')
+    cli.add_repeats(parser, 10, benchmark.MAX_REPEATS,
+                    'timed runs of each side per row; the median is shown')
     add_integer(parser, '--warmup', low=0, high=benchmark.MAX_REPEATS, default=2,
                 help='untimed runs of each side first (default: 2)')
     add_integer(parser, '--threads', low=0, high=machine.all_cores(),

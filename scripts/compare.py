@@ -35,10 +35,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                  action='append')
     parser.add_argument('--per-layer', action='store_true',
                         help='with one --arch: the layer-by-layer mapping and the two summaries')
-    parser.add_argument('--weights', metavar='FILE',
-                        help="run both with this .pdparams or .safetensors file instead of "
-                             "random weights: paddle.vision's (e.g. resnet50.pdparams) or one "
-                             "in our layout; the architecture is recognised from it")
+    cli.add_weights(parser, 'both models run with it instead of random weights (e.g. '
+                            'resnet50.pdparams); the architecture is recognised from it')
     cli.add_input_size(parser, f'{compare.DEFAULT_INPUT_SIZE}, small to keep the run short')
     return parser.parse_args(argv)
 

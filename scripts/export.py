@@ -4,7 +4,7 @@ import sys
 from collections.abc import Sequence
 
 from _bootstrap import run
-from paddleinfo.arguments import ArgumentParser, add_integer, given_flags
+from paddleinfo.arguments import ArgumentParser, given_flags
 from resnet_tools import cli
 from resnet_tools.deploy import export
 from resnet_tools.specs import ALL_ARCHS, arch_name
@@ -43,18 +43,15 @@ def make_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_network(parser, ALL_ARCHS)
-    parser.add_argument('--weights', metavar='FILE',
-                        help='a .pdparams or .safetensors file, in our layout or '
-                             'paddle.vision\'s (default: seeded random weights)')
+    cli.add_weights(parser, 'the network exported with them (default: seeded random weights)')
     parser.add_argument('--run', metavar='DIR',
                         help='a directory that scripts/train.py trained into: export that '
                              'network with its last checkpoint')
     cli.add_output(parser, 'directory to create for the exported model', required=True)
     cli.add_force(parser, 'DIR if it holds an earlier export')
     cli.add_input_size(parser, "224; 32 for a CIFAR network; a run's own with --run")
-    add_integer(parser, '--num-classes', metavar='K',
-                help='outputs of the fc layer, 0 to drop it (default: as in --weights, '
-                     'else 1000; 10 for a CIFAR network, which always has its fc)')
+    cli.add_num_classes(parser, 'as in --weights, else 1000; 10 for a CIFAR network, which '
+                                'always has its fc')
     return parser
 
 

@@ -3,7 +3,8 @@ import argparse
 from collections.abc import Sequence
 
 from _bootstrap import run
-from paddleinfo.arguments import ArgumentParser, add_integer
+from paddleinfo.arguments import ArgumentParser
+from resnet_tools import cli
 from resnet_tools.benchmarks import summary_timings as timings
 
 DESCRIPTION = """\
@@ -21,8 +22,7 @@ It measures, it does not test: the exit code is 0 whether or not a target is met
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(prog='timings.py', description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_integer(parser, '--repeats', low=1, high=100, default=5,
-                help='rounds; each command runs once per round (default: 5)')
+    cli.add_repeats(parser, 5, 100, 'rounds; each command runs once per round')
     parser.add_argument('--with-compare', action='store_true',
                         help='time scripts/compare.py too')
     return parser.parse_args(argv)
