@@ -17,11 +17,12 @@ A flag's value is checked while argparse reads it: a mistake is a UsageError, wh
 Nothing here imports Paddle, so that a command can quieten it first.
 """
 import argparse
+import contextlib
 import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -33,6 +34,16 @@ PADDLE_NOISE = (
     r'No ccache found',
     r'When training, we now always track global mean and variance',
 )
+
+
+@contextlib.contextmanager
+def paddle_notes_hidden() -> Iterator[None]:
+    """Paddle's notes about itself hidden within the block only: for a library's own calls,
+    where quiet_paddle, which is for a program, would reach too far."""
+    with warnings.catch_warnings():
+        for message in PADDLE_NOISE:
+            warnings.filterwarnings('ignore', message=message)
+        yield
 
 
 def quiet_paddle() -> None:
@@ -174,6 +185,15 @@ def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
     names = list(vars(parser.parse_args(argv)))
     parsed = vars(parser.parse_args(argv, argparse.Namespace(**{name: _Absent() for name in names})))
     return [name for name in names if not (isinstance(parsed[name], _Absent) and not parsed[name])]
+
+
+def refuse(given: Iterable[str], names: Iterable[str], why: str) -> None:
+    """A UsageError '<flag> <why>' for the first flag of `given` (destinations, e.g.
+    'in_channels', as given_flags names them) that is one of `names`."""
+    refused = set(names)
+    for name in given:
+        if name in refused:
+            raise UsageError(f'{flag_name(name)} {why}')
 
 
 def flag_name(destination: str) -> str:

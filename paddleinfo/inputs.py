@@ -57,9 +57,15 @@ class Input:
 def add_input_arguments(parser: Any, input_size: bool = True) -> None:
     """--input, --batch-size and (unless the parser has its own) --input-size."""
     parser.add_argument('--input', metavar='SHAPE[:DTYPE]', action='append', help=INPUT_HELP)
-    add_integer(parser, '--batch-size', low=1, high=MAX_BATCH, help=BATCH_HELP)
+    add_batch_size(parser)
     if input_size:
         add_input_size(parser, SHORTHAND_HELP)
+
+
+def add_batch_size(parser: Any, high: int = MAX_BATCH, default: int | None = None,
+                   help: str = BATCH_HELP) -> argparse.Action:
+    """--batch-size N: the images (or sequences) in a batch, the one definition of it."""
+    return add_integer(parser, '--batch-size', low=1, high=high, default=default, help=help)
 
 
 def add_input_size(parser: Any, more_help: str = '') -> argparse.Action:

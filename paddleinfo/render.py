@@ -26,8 +26,7 @@ WIDTH = 79
 
 # What a view gives: (title, header, body, csv_rows, notes).
 Table = tuple[str, list[str], list[list[str]], list[dict[str, Any]], list[str]]
-View = Callable[[dict[str, Any]], Table]
-Data = TypeVar('Data')
+TableData = TypeVar('TableData')   # what a view reads: a dict, or a typed table
 
 
 def gmacs(value: float, digits: int = 3) -> str:
@@ -38,7 +37,7 @@ def percent(part: float, whole: float) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
 
-def render(data: Data, view: Callable[[Data], Table], fmt: str) -> str:
+def render(data: TableData, view: Callable[[TableData], Table], fmt: str) -> str:
     """`data` in format `fmt`; `view` is the matching *_view function, which gives
     (title, header, body, csv_rows, notes)."""
     if fmt == 'json':

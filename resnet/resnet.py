@@ -13,9 +13,9 @@ from itertools import accumulate
 from typing import Any
 
 from resnet.blocks import BasicBlock, BottleneckBlock, QuietBatchNorm, check_shortcut, quiet_batch_norm
-from resnet.configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT, CIFAR_STEM_CHANNELS,
-                     DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT, StagesConfig,
-                     cifar_layers_config, layers_config)
+from resnet.configs import (ARCHS, CIFAR_ARCHS, CIFAR_NUM_CLASSES, CIFAR_SHORTCUT,
+                            CIFAR_STEM_CHANNELS, DEFAULT_VARIANT, STEM_CHANNELS, STRIDE_PLACEMENT,
+                            StagesConfig, cifar_layers_config, layers_config)
 from paddle import Tensor, nn       # after blocks, which imports paddle without its ccache notice
 
 BLOCK_TYPES = {'BasicBlock': BasicBlock, 'BottleneckBlock': BottleneckBlock}

@@ -20,19 +20,22 @@ name what this repository builds and trains:
   add_run_arguments      --device, --resume, --force of a training run
   add_jobs         --jobs N: runs side by side
   train_experiment what degradation.py and shortcuts.py do with those flags
+  finished_runs_folder  what their --plot-only and --table-only check first
 """
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, NoReturn
 
-from paddleinfo.arguments import add_choice, add_integer, add_number, flag_name
+from paddleinfo.arguments import add_choice, add_integer, add_number, flag_name, refuse
 from paddleinfo.arguments import run as run_command
 from paddleinfo.inputs import add_input_size as add_image_size
 from paddleinfo.progress import on_terminal
 from resnet.configs import ARCHS, CIFAR_ARCHS, STRIDE_PLACEMENT, SUPPORTED_LAYERS
 from resnet_tools.errors import Stop, UsageError
+from resnet_tools.files import check_writable_directory
 from resnet_tools.paper.experiment import Experiment, train_all
 from resnet_tools.specs import BLOCKS, DEFAULT_BLOCK, MAX_CHANNELS
 from resnet_tools.training.data import DATASETS, DataSource
@@ -153,14 +156,6 @@ def add_shortcut(parser: Any, options: Sequence[str], default: str) -> argparse.
                                     f'(default: {default})')
 
 
-def refuse(given: Iterable[str], flags: Iterable[str], why: str) -> None:
-    """A UsageError '<flag> <why>' for the first of `flags` (destinations, e.g. 'in_channels')
-    in `given`, the flags on the command line (paddleinfo.arguments.given_flags)."""
-    for name in given:
-        if name in set(flags):
-            raise UsageError(f'{flag_name(name)} {why}')
-
-
 # --- where a script writes -------------------------------------------------------------
 
 def add_output(parser: Any, what: str, metavar: str = 'DIR', required: bool = False,
@@ -260,3 +255,27 @@ def train_experiment(experiment: Experiment, args: argparse.Namespace) -> int:
     return train_all(experiment, data_source(args), args.output, args.jobs, args.resume,
                      args.force, args.device, shown=on_terminal(),
                      report=lambda line: print(line, flush=True))
+
+
+# What a script's --plot-only or --table-only, which trains nothing, takes besides itself.
+FINISHED_RUNS_FLAGS = ('output', 'force')
+
+
+def finished_runs_folder(given: Sequence[str], flag: str, source: str, output: str | None,
+                         force: bool, written: Callable[[str], Sequence[str]]) -> str:
+    """The folder a script writes the results of the finished runs in `source` to (given
+    by `flag`, --plot-only or --table-only), once checked: no training flag beside `flag`,
+    `source` a directory, the output folder (--output, else `source`) writable, and none
+    of the files `written(output)` names there already unless `force`.  The folder is made."""
+    itself = flag.lstrip('-').replace('-', '_')
+    refuse(given, [name for name in given if name not in (itself, *FINISHED_RUNS_FLAGS)],
+           f'does not go with {flag}, which trains nothing')
+    if not os.path.isdir(source):
+        raise UsageError(f'{flag} {source} is not a directory')
+    output = output or source
+    check_writable_directory('--output', output)
+    for path in written(output):
+        if os.path.exists(path) and not force:
+            raise UsageError(f'{path} exists already; give --force to replace it')
+    os.makedirs(output, exist_ok=True)
+    return output

@@ -7,7 +7,6 @@ Each is shown by a script as one line, '<prog>: ...', never as a traceback:
                   UsageError.
   Stop            the end of a run that is no mistake of the user's: a signal (exit 130
                   or 143), or a training that diverged (exit 1).
-It imports no Paddle, so that a script can catch them before Paddle is loaded.
 """
 from paddleinfo.errors import UsageError
 

@@ -112,7 +112,8 @@ def check_num_classes(num_classes: int) -> int:
     return num_classes
 
 
-def check_shortcut(shortcut: str, options: Sequence[str] = SHORTCUTS) -> str:
+def shortcut_option(shortcut: str, options: Sequence[str] = SHORTCUTS) -> str:
+    """`shortcut` if it is one of the paper's `options` (A, B, C, none), else a UsageError."""
     if shortcut not in options:
         raise UsageError(f'--shortcut {shortcut} is not known; choose from {", ".join(options)}')
     return shortcut
@@ -133,7 +134,7 @@ def network_spec(layers: int | str | None = 50, arch: str | None = None,
     num_classes = check_num_classes(classes if num_classes is None else num_classes)
     options: dict[str, Any] = {'num_classes': num_classes}
     if shortcut is not None:
-        options['shortcut'] = check_shortcut(shortcut)
+        options['shortcut'] = shortcut_option(shortcut)
     if arch in CIFAR_ARCHS:
         if num_classes == 0:
             raise UsageError(f'--num-classes 0 drops the fc layer of an ImageNet ResNet; '
@@ -144,7 +145,7 @@ def network_spec(layers: int | str | None = 50, arch: str | None = None,
         if channels is not None:
             options['in_channels'] = channels
     else:
-        check_channels(channels, COLOUR, f'{arch} (colour images)')
+        check_channels(channels, COLOUR, arch)
         options['variant'] = check_variant(variant or DEFAULT_VARIANT)
     return NetworkSpec(arch, lambda: resnet.build(arch, **options),
                        (None, channels or COLOUR, height, width))

@@ -4,7 +4,8 @@ import sys
 from collections.abc import Sequence
 
 from _bootstrap import run
-from paddleinfo.arguments import ArgumentParser, add_integer, given_flags
+from paddleinfo.arguments import ArgumentParser, add_integer, given_flags, refuse
+from paddleinfo.inputs import add_batch_size
 from paddleinfo.progress import on_terminal
 from resnet_tools import cli
 from resnet_tools.benchmarks import inference as benchmark
@@ -55,8 +56,7 @@ def make_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_network(parser)
-    add_integer(parser, '--batch-size', low=1, high=benchmark.MAX_BATCH, default=8,
-                help='batch of the eager rows (default: 8)')
+    add_batch_size(parser, benchmark.MAX_BATCH, 8, 'batch of the eager rows (default: 8)')
     cli.add_input_size(parser, '224')
     cli.add_repeats(parser, 10, benchmark.MAX_REPEATS,
                     'timed runs of each side per row; the median is shown')
@@ -83,9 +83,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     progress = show_progress if on_terminal() else lambda what: None
     if args.training:
         given = given_flags(parser, argv)
-        cli.refuse(given, ('layers', 'arch', 'input_size'),
+        refuse(given, ('layers', 'arch', 'input_size'),
                    'does not go with --training, which times its own networks and inputs')
-        cli.refuse(given, ('batch_size', 'threads'),
+        refuse(given, ('batch_size', 'threads'),
                    f'does not go with --training, which uses batch '
                    f'{training_benchmark.TRAINING_BATCH} and every way of using the cores')
         text, _, _ = training_benchmark.training_report(warmup=args.warmup, repeats=args.repeats,

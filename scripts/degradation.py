@@ -8,7 +8,6 @@ from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, add_integer, add_number, given_flags
 from resnet_tools import cli
 from resnet_tools.errors import UsageError
-from resnet_tools.files import check_writable_directory
 from resnet_tools.paper import degradation, networks
 from resnet_tools.views import plots
 
@@ -84,10 +83,6 @@ def make_parser() -> ArgumentParser:
     return parser
 
 
-# What --plot-only, which trains nothing, takes; any other flag is refused with it.
-PLOT_ONLY_FLAGS = ('plot_only', 'output', 'force')
-
-
 def chosen_archs(given: Sequence[str], args: argparse.Namespace) -> list[str]:
     if args.depths is not None:
         for name in ('plain', 'resnet'):
@@ -117,17 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         source, output = args.output, args.output
     else:
         code = 0
-        cli.refuse(given, [name for name in given if name not in PLOT_ONLY_FLAGS],
-                   'does not go with --plot-only, which trains nothing')
-        if not os.path.isdir(args.plot_only):
-            raise UsageError(f'--plot-only {args.plot_only} is not a directory')
-        source, output = args.plot_only, args.output or args.plot_only
-        check_writable_directory('--output', output)
-        for figure in (FIGURE, RESPONSES_FIGURE):
-            for path in plots.output_paths(os.path.join(output, figure)):
-                if os.path.exists(path) and not args.force:
-                    raise UsageError(f'{path} exists already; give --force to replace it')
-        os.makedirs(output, exist_ok=True)
+        source = args.plot_only
+        output = cli.finished_runs_folder(
+            given, '--plot-only', source, args.output, args.force,
+            lambda folder: [path for figure in (FIGURE, RESPONSES_FIGURE)
+                            for path in plots.output_paths(os.path.join(folder, figure))])
     runs = degradation.finished_runs(source)
     paths = degradation.draw(runs, os.path.join(output, FIGURE))
     print(degradation.format_table(runs))

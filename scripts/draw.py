@@ -5,7 +5,7 @@ import textwrap
 from collections.abc import Sequence
 
 from _bootstrap import run
-from paddleinfo.arguments import ArgumentParser, add_integer, given_flags
+from paddleinfo.arguments import ArgumentParser, add_integer, given_flags, refuse
 from resnet.blocks import SHORTCUTS
 from resnet.configs import CIFAR_ARCHS
 from resnet_tools import cli
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     given = given_flags(parser, argv)
     if args.readme_figures is not None:
-        cli.refuse(given, [name for name in given if name != 'readme_figures'],
+        refuse(given, [name for name in given if name != 'readme_figures'],
                    'does not go with --readme-figures, which remakes fixed figures')
         for path in drawing.readme_figures(args.readme_figures):
             print(f'wrote {path}')
@@ -89,12 +89,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise UsageError('--output FILE is needed: the figure to write (.svg, .png or .pdf)')
     output = figure_path(args.output, args.force)
     if args.block is not None:
-        cli.refuse(given, NETWORK_FLAGS, 'is for a whole network, not for --block')
+        refuse(given, NETWORK_FLAGS, 'is for a whole network, not for --block')
         figure, column = drawing.block_drawing(args.block, input_size=args.input_size,
                                                variant=args.variant, **block_options(vars(args)))
         drawn = [column]
     else:
-        cli.refuse(given, BLOCK_FLAGS, 'goes with --block only')
+        refuse(given, BLOCK_FLAGS, 'goes with --block only')
         figure, drawn = drawing.network_drawing(
             args.layers, args.arch, args.input_size, args.num_classes, args.variant,
             args.shortcut, args.compare, args.max_blocks, args.columns)

@@ -4,7 +4,7 @@ import sys
 from collections.abc import Sequence
 
 from _bootstrap import run
-from paddleinfo.arguments import ArgumentParser, given_flags
+from paddleinfo.arguments import ArgumentParser, given_flags, refuse
 from resnet_tools import cli
 from resnet_tools.deploy import export
 from resnet_tools.specs import ALL_ARCHS, arch_name
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.run is not None:
-        cli.refuse(given_flags(parser, argv), ['layers', 'arch', 'weights', 'num_classes'],
+        refuse(given_flags(parser, argv), ['layers', 'arch', 'weights', 'num_classes'],
                    'does not go with --run, which takes the network and its weights from the run')
         result = export.export(None, args.output, force=args.force, input_size=args.input_size,
                                run=args.run)

@@ -4,10 +4,9 @@ import os
 from collections.abc import Sequence
 
 from _bootstrap import run
-from paddleinfo.arguments import ArgumentParser, add_choice, add_integer, given_flags
+from paddleinfo.arguments import ArgumentParser, add_choice, add_integer, given_flags, refuse
 from resnet_tools import cli, files
 from resnet_tools.errors import UsageError
-from resnet_tools.files import check_writable_directory
 from resnet_tools.paper import networks, shortcuts
 from resnet_tools.training.settings import SEED_RANGE
 
@@ -62,12 +61,9 @@ def make_parser() -> ArgumentParser:
     return parser
 
 
-TABLE_ONLY_FLAGS = ('table_only', 'output', 'force')
-
-
 def train(given: Sequence[str], args: argparse.Namespace) -> int:
     """Train every option and seed into args.output; the exit code of the runs."""
-    cli.refuse(given, ['seed'], 'does not go with shortcuts.py, which trains every seed of '
+    refuse(given, ['seed'], 'does not go with shortcuts.py, which trains every seed of '
                                 '--seeds')
     if args.output is None:
         raise UsageError('--output DIR is needed (or --table-only DIR to print finished runs)')
@@ -90,16 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = output = args.output
     else:
         code = 0
-        cli.refuse(given, [name for name in given if name not in TABLE_ONLY_FLAGS],
-                   'does not go with --table-only, which trains nothing')
-        if not os.path.isdir(args.table_only):
-            raise UsageError(f'--table-only {args.table_only} is not a directory')
-        source, output = args.table_only, args.output or args.table_only
-        check_writable_directory('--output', output)
-        path = os.path.join(output, shortcuts.SHORTCUT_TABLE)
-        if os.path.exists(path) and not args.force:
-            raise UsageError(f'{path} exists already; give --force to replace it')
-        os.makedirs(output, exist_ok=True)
+        source = args.table_only
+        output = cli.finished_runs_folder(
+            given, '--table-only', source, args.output, args.force,
+            lambda folder: [os.path.join(folder, shortcuts.SHORTCUT_TABLE)])
     found = shortcuts.finished_shortcut_runs(source)
     text = shortcuts.format_shortcut_table(found)
     finding = shortcuts.shortcut_spread_finding(found)

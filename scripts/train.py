@@ -82,9 +82,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     arch = networks.check_arch(args.arch)
-    networks.check_shortcut(arch, args.shortcut)   # before the data is read
+    networks.run_shortcut(arch, args.shortcut)   # before the data is read
     settings = cli.settings_from(args, warmup_epochs=networks.default_warmup(arch))
     world_size, rank = training.processes()
+    training.set_device(args.device)   # an unusable --device before the folder is taken
     # The output taken (checked, locked, its checkpoint read) before the data is read and
     # the model built, and held until the run ends.
     with training.claim(args.output, args.resume, args.force) as taken:

@@ -188,7 +188,7 @@ def test_a_tiny_degradation_run_trains_both_twins_alike(tmp_path):
 def test_the_readme_figure_is_drawn_from_the_committed_logs(tmp_path):
     shutil.copytree(DOCS_RUNS, tmp_path / 'runs')
     degradation.draw(degradation.finished_runs(tmp_path / 'runs'), str(tmp_path / 'figure'))
-    for form in plots.FORMATS:
+    for form in plots.PLOT_FORMATS:
         assert (tmp_path / f'figure.{form}').read_bytes() == \
             (DOCS_FIGURES / f'degradation.{form}').read_bytes(), \
             'redraw it: python scripts/degradation.py --plot-only docs/runs/degradation ' \

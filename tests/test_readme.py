@@ -163,6 +163,34 @@ def test_chinese_paragraphs_do_not_break_between_characters():
                      f'and {following.lstrip()[:5]!r}')
 
 
+def layout_paths(block):
+    """The paths CONTRIBUTING's layout block names: a name ending in / opens a folder for
+    the lines indented under it."""
+    paths, folders = set(), []
+    for line in block.splitlines():
+        name = line.split()[0]
+        depth = (len(line) - len(line.lstrip(' '))) // 2
+        folders[depth:] = []
+        path = ''.join(folders) + name
+        if name.endswith('/'):
+            folders.append(name)
+        paths.add(path)
+    return paths
+
+
+def test_the_layout_names_every_file_of_the_code():
+    # A module added, moved or renamed must be drawn in CONTRIBUTING's layout, in both.
+    english, _ = shown(CONTRIBUTING)
+    layout = layout_paths(next(block for block in english if block.startswith('resnet/')))
+    code = [path.relative_to(REPO).as_posix() for folder in ('resnet', 'resnet_tools', 'paddleinfo',
+                                                              'scripts', 'tests')
+            for path in (REPO / folder).rglob('*.py')] + ['hubconf.py']
+    missing = sorted(path for path in code if path not in layout)
+    assert missing == []
+    assert layout_paths('a/\n  b.py  x\n  c/\n    d.py  y\ne.py  z\n') == {
+        'a/', 'a/b.py', 'a/c/', 'a/c/d.py', 'e.py'}
+
+
 def github_anchor(heading):
     """The id GitHub gives a heading: lower case, punctuation dropped, spaces to '-'."""
     return re.sub(r'[^\w\- ]', '', heading.strip().lower()).replace(' ', '-')

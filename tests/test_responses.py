@@ -92,7 +92,7 @@ def test_figure_7_is_drawn_from_the_committed_responses(tmp_path):
     found = degradation.finished_responses(tmp_path / 'runs')
     assert list(found) == list(degradation.RESPONSE_ARCHS)
     degradation.draw_responses(found, str(tmp_path / 'figure'), ['digits'])
-    for form in plots.FORMATS:
+    for form in plots.PLOT_FORMATS:
         assert (tmp_path / f'figure.{form}').read_bytes() == \
             (FIGURES / f'responses.{form}').read_bytes(), \
             'redraw it: python scripts/degradation.py --plot-only docs/runs/degradation ' \

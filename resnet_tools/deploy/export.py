@@ -47,7 +47,7 @@ def input_shape(arch: str, input_size: Sequence[int],
     """(-1, in_channels, height, width) of --input-size [C] H [W] for `arch`, whose first
     conv takes `in_channels` (a C given must be those)."""
     channels, height, width = network_image_size(arch, input_size)
-    check_channels(channels, in_channels, f'{arch} ({in_channels}-channel images)')
+    check_channels(channels, in_channels, arch)
     return (-1, in_channels, height, width)
 
 

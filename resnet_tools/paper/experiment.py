@@ -58,7 +58,8 @@ def train_all(experiment: Experiment, source: DataSource, output: str, workers: 
         for run in experiment.runs:
             path = os.path.join(output, run.folder)
             started[run.folder] = resume and run_directory.has_checkpoint(path)
-            run_directory.prepare_output(path, started[run.folder], force)
+            # The manifest only: each run's worker reads its checkpoint once, itself.
+            run_directory.prepare_output(path, started[run.folder], force, read=False)
         images = source.load()
         workers = min(workers, len(experiment.runs))
         report(f'{experiment.title} on {images.describe()}; {workers} at a time')

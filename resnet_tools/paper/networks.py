@@ -16,7 +16,7 @@ from resnet.configs import CIFAR_ARCHS
 from resnet_tools import training
 from resnet_tools.errors import UsageError
 from resnet_tools.paper import responses
-from resnet_tools.specs import arch_name
+from resnet_tools.specs import arch_name, shortcut_option
 from resnet_tools.training import Claim, Data, DataSource, LogRow, Settings, TrainResult, checkpoints
 from resnet_tools.weights import names as weights
 
@@ -44,18 +44,15 @@ def check_arch(arch: str) -> str:
     return arch_name(arch=arch, archs=CIFAR_ARCHS)
 
 
-def check_shortcut(arch: str, shortcut: str | None) -> str:
+def run_shortcut(arch: str, shortcut: str | None) -> str:
     """The shortcut option of a run of `arch`: the CIFAR default (A) for None; only the
-    ResNets take one."""
+    ResNets take one, of Section 3.3's options A, B and C."""
     if shortcut is None:
         return CIFAR_ARCHS[arch]['shortcut']
     if CIFAR_ARCHS[arch]['shortcut'] == 'none':
         raise UsageError(f'--shortcut {shortcut} is for the ResNets; {arch} is a plain network, '
                          f'which has no shortcuts')
-    if shortcut not in SHORTCUT_OPTIONS:
-        raise UsageError(f'--shortcut {shortcut} is not known; choose from '
-                         f'{", ".join(SHORTCUT_OPTIONS)} (Section 3.3 of the paper)')
-    return shortcut
+    return shortcut_option(shortcut, SHORTCUT_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -100,7 +97,7 @@ def train_network(arch: str, data: Data, settings: Settings, output: str,
     already claimed, if given); then record its layer responses (Figure 7) in
     output/responses.csv.  `options` are those of training.Run: resume, force, device."""
     check_arch(arch)
-    network = Network.of(arch, data, check_shortcut(arch, shortcut))
+    network = Network.of(arch, data, run_shortcut(arch, shortcut))
     details = {'data': data.name, 'train_images': len(data.train_labels),
                'test_images': len(data.test_labels), 'network': network.to_dict()}
     result = training.train(training.Run(arch, network.build, data, settings, output, details,

@@ -47,7 +47,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from resnet.blocks import quiet_batch_norm
+from paddleinfo.arguments import paddle_notes_hidden
 from resnet_tools import files
 from resnet_tools.errors import Stop, UsageError
 from resnet_tools.training import checkpoints
@@ -228,7 +228,7 @@ def train_epoch(network: nn.Layer, optimizer: Any, data: Data, settings: Setting
             positions = np.asarray(positions)
             images, labels = data.train_batch(order[positions], positions, augmentation)
             x, y = paddle.to_tensor(images), paddle.to_tensor(labels)
-            with quiet_batch_norm():    # Paddle's training-mode note, for any model (resnet/blocks.py)
+            with paddle_notes_hidden():    # BatchNorm's training-mode note, for any model
                 logits = network(x)
             loss = F.cross_entropy(logits, y)
             value = float(loss)
@@ -314,6 +314,8 @@ def train(run: Run, taken: Claim | None = None) -> TrainResult:
                          f'divide evenly among the {world_size} processes')
     set_device(run.device)        # a bad --device before the directory is made for the lock
     if taken is not None:
+        if os.path.realpath(taken.output) != os.path.realpath(run.output):
+            raise ValueError(f'the run is to go into {run.output}, but {taken.output} was taken')
         return _in_claim(run, taken)
     with claim(run.output, run.resume, run.force) as taken:
         return _in_claim(run, taken)

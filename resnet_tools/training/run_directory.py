@@ -117,14 +117,20 @@ def has_checkpoint(output: str | os.PathLike[str]) -> bool:
     return checkpoints.has_checkpoint(output)
 
 
-def prepare_output(output: str, resume: bool, force: bool, rank: int = 0,
-                   checked: bool = False) -> Checkpoint | None:
-    """Refuse to mix a new run into an old one, or to touch a live run's directory;
-    changes nothing.  Returns the checkpoint that --resume continues, or None.
-    `checked`: the directory is known to be writable already (claim checked it)."""
+def check_resume_or_force(resume: bool, force: bool) -> None:
     if resume and force:
         raise UsageError('--resume continues the run in the output directory and --force '
                          'starts it over: give one of them')
+
+
+def prepare_output(output: str, resume: bool, force: bool, rank: int = 0,
+                   checked: bool = False, read: bool = True) -> Checkpoint | None:
+    """Refuse to mix a new run into an old one, or to touch a live run's directory;
+    changes nothing.  Returns the checkpoint that --resume continues, or None.
+    `checked`: the directory is known to be writable already (claim checked it).
+    `read=False` checks only the manifest of that checkpoint and returns None: for a
+    check ahead of the process that will train the run, and read it, itself."""
+    check_resume_or_force(resume, force)
     if not checked:
         check_writable_directory('--output', output)
     if rank == 0:
@@ -136,7 +142,13 @@ def prepare_output(output: str, resume: bool, force: bool, rank: int = 0,
             raise UsageError(f'--resume: {output} holds a checkpoint of the earlier format '
                              f'({" + ".join(checkpoints.OLD_FILES)}), which is a pickle and is not '
                              f'loaded (it could run code); start the run over with --force')
-        checkpoint = checkpoints.load(output)
+        if not read:
+            if checkpoints.has_checkpoint(output):
+                checkpoints.read_manifest(output)
+                return None
+            checkpoint = None
+        else:
+            checkpoint = checkpoints.load(output)
         if checkpoint is None and not os.path.exists(os.path.join(output, RUN_FILE)):
             raise UsageError(f'--resume: {output} has no checkpoint and no {RUN_FILE}: there is '
                              f'no run to continue')
@@ -154,8 +166,6 @@ class Claim:
     """A run directory taken for a run: checked, locked by this process (rank 0), and the
     checkpoint that --resume continues, read (None for a run that starts at epoch 1)."""
     output: str
-    resume: bool
-    force: bool
     checkpoint: Checkpoint | None
 
 
@@ -165,8 +175,8 @@ def claim(output: str, resume: bool = False, force: bool = False) -> Iterator[Cl
     lock it (rank 0 of paddle.distributed.launch; the other ranks only check), and read
     the checkpoint --resume continues, once.  A UsageError says what is in the way."""
     output = os.fspath(output)
+    check_resume_or_force(resume, force)
     check_writable_directory('--output', output)
     _, rank = processes()
     with locking.owning_new(output) if rank == 0 else contextlib.nullcontext():
-        yield Claim(output, resume, force,
-                    prepare_output(output, resume, force, rank, checked=True))
+        yield Claim(output, prepare_output(output, resume, force, rank, checked=True))

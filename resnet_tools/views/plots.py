@@ -14,12 +14,12 @@ from matplotlib.figure import Figure
 
 from resnet_tools.views import saving
 
-FORMATS = ('png', 'svg')
+PLOT_FORMATS = ('png', 'svg')
 DPI = 100
 STYLE: dict[str, Any] = {'svg.hashsalt': 'resnet-paddle', 'svg.fonttype': 'path', 'figure.dpi': DPI}
 
 
-class LogRow(Protocol):
+class CurvePoint(Protocol):
     """What a curve reads of a row of a run's log.csv (errors are fractions)."""
     @property
     def epoch(self) -> int: ...
@@ -29,7 +29,7 @@ class LogRow(Protocol):
     def test_error(self) -> float: ...
 
 
-def draw_error_curves(panels: Sequence[tuple[str, Sequence[tuple[str, str, Sequence[LogRow]]]]],
+def draw_error_curves(panels: Sequence[tuple[str, Sequence[tuple[str, str, Sequence[CurvePoint]]]]],
                       output: str, subtitle: str | None = None) -> list[str]:
     """Draw `panels`, [(title, [(label, colour key, log rows)])], to output.png and output.svg.
 
@@ -100,7 +100,7 @@ def _save(figure: Figure, output: str) -> list[str]:
 
 def output_paths(output: str) -> list[str]:
     """The files draw_error_curves writes for `output`."""
-    return [f'{output}.{form}' for form in FORMATS]
+    return [f'{output}.{form}' for form in PLOT_FORMATS]
 
 
 def sort_key(key: str) -> tuple[int, int, str]:

@@ -22,7 +22,7 @@ from resnet_tools import files
 for talker in ('matplotlib', 'fontTools'):
     logging.getLogger(talker).setLevel(logging.WARNING)
 
-FORMATS = ('.svg', '.png', '.pdf')
+FIGURE_SUFFIXES = ('.svg', '.png', '.pdf')
 NO_METADATA = {
     '.svg': {'Date': None, 'Creator': None},
     '.pdf': {'CreationDate': None, 'Creator': None, 'Producer': None},
@@ -52,4 +52,4 @@ def save(figure: Figure, output: str | os.PathLike[str], style: Mapping[str, Any
 def figure_path(output: str | os.PathLike[str], force: bool = False) -> pathlib.Path:
     """The path of a figure to write, or a UsageError: a known format, a folder that
     exists and can be written, and no file there already unless `force`."""
-    return files.check_new_file(output, force, FORMATS, f'end it in {", ".join(FORMATS)}')
+    return files.check_new_file(output, force, FIGURE_SUFFIXES, f'end it in {", ".join(FIGURE_SUFFIXES)}')

@@ -9,13 +9,13 @@ starts from 1, as the article's.  The table itself is paddle.summary's text, wri
 by paddleinfo.render from the rows of paddleinfo.profile, byte for byte.
 """
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 
 from paddleinfo import tables
-from paddleinfo.arguments import View, flag_name, view_of
+from paddleinfo.arguments import View, flag_name, refuse, view_of
 from paddleinfo.cli import models_text
 from paddleinfo.profile import profile
 from paddleinfo.render import render, summary_text
@@ -68,15 +68,10 @@ class Request:
     several: bool = False
 
 
-def given(args: dict[str, Any], names: Sequence[str]) -> list[str]:
-    """Those of `names` (destinations) that `args`, a dict of parsed arguments, holds a
-    value for: every flag of summary.py defaults to None or False."""
-    return [name for name in names if args.get(name) not in (None, False, [])]
-
-
-def refuse(args: dict[str, Any], names: Sequence[str], why: str) -> None:
-    for name in given(args, names):
-        raise UsageError(f'{flag_name(name)} {why}')
+def given(args: dict[str, Any]) -> list[str]:
+    """The destinations that `args`, a dict of parsed arguments, holds a value for: every
+    flag of summary.py defaults to None or False."""
+    return [name for name, value in args.items() if value not in (None, False, [])]
 
 
 def check_request(args: dict[str, Any]) -> Request:
@@ -89,31 +84,32 @@ def check_request(args: dict[str, Any]) -> Request:
             raise UsageError(f'{flag} adds a column to the per-layer table; '
                              f'{table} is a table of its own')
     if table == '--overview':
-        for name in given(args, ('layers', 'arch', 'block', 'model', 'variant', 'depth')):
+        network_flags = ('layers', 'arch', 'block', 'model', 'variant', 'depth')
+        for name in [name for name in given(args) if name in network_flags]:
             raise UsageError(f'--overview shows every depth in both variants; '
                              f'it takes no {flag_name(name)}')
     if table == '--models' or args['model'] is not None:
         return model_request(args, table, view)
-    refuse(args, MODEL_INPUT_FLAGS, 'is for --model and --models; this repository\'s ResNets '
-                                    'take an image of --input-size [channels] height [width], '
-                                    'batch 1')
+    refuse(given(args), MODEL_INPUT_FLAGS,
+           'is for --model and --models; this repository\'s ResNets take an image of '
+           '--input-size [channels] height [width], batch 1')
     sizes = args['input_size']
     if args['block'] is not None:
         if table == '--stages':
             raise UsageError('--stages is for a whole network, not for --block')
-        refuse(args, ('num_classes',), 'is for a whole network, not for --block')
+        refuse(given(args), ('num_classes',), 'is for a whole network, not for --block')
         spec = block_spec(args['block'], input_size=sizes or (DEFAULT_INPUT_SIZE,),
                           variant=args['variant'] or DEFAULT_VARIANT, **block_options(args))
         # Only the bottleneck has a choice of where its stride goes.
         variant = (args['variant'] or DEFAULT_VARIANT) if args['block'] == 'bottleneck' else None
         return Request('stages' if table == '--stages' else 'layers', view, spec, variant)
-    refuse(args, ('in_channels', 'out_channels', 'stride'), 'goes with --block only')
+    refuse(given(args), ('in_channels', 'out_channels', 'stride'), 'goes with --block only')
     num_classes = args['num_classes']
     if table == '--overview':
         deepest = total_stride(max(layers_config))
         channels, height, width = image_size(sizes or (DEFAULT_INPUT_SIZE,), deepest,
                                              'every ResNet (each halves the map 5 times)')
-        check_channels(channels, COLOUR, 'every ResNet (colour images)')
+        check_channels(channels, COLOUR, 'every ResNet')
         return Request('overview', view, input_shape=(None, COLOUR, height, width),
                        num_classes=IMAGENET_CLASSES if num_classes is None else num_classes)
     spec = network_spec(args['layers'], args['arch'], sizes, num_classes, args['variant'])
@@ -126,8 +122,8 @@ def model_request(args: dict[str, Any], table: str | None, view: View) -> Reques
     """The Request of --model NAME or --models NAME...: paddle.vision's networks or a
     user's own, which take none of the ResNet options; paddleinfo's own command line."""
     which = '--models' if table == '--models' else '--model'
-    refuse(args, RESNET_FLAGS, f'is for this repository\'s ResNets; {which} builds '
-                               f'paddle.vision\'s networks as they are')
+    refuse(given(args), RESNET_FLAGS,
+           f'is for this repository\'s ResNets; {which} builds paddle.vision\'s networks as they are')
     inputs = {key: args.get(key) for key in ('input', 'batch_size', 'input_size')}
     if table == '--models':
         if args['model'] is not None:

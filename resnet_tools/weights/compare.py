@@ -93,7 +93,7 @@ def image_from(values: Sequence[int]) -> tuple[int, int]:
     channels, height, width = image_size(
         values, minimum, f'every ResNet (each halves the map {minimum.bit_length() - 1} times)',
         MAX_INPUT_SIZE)
-    check_channels(channels, COLOUR, 'every ResNet (colour images)')
+    check_channels(channels, COLOUR, 'every ResNet')
     return height, width
 
 
