@@ -37,14 +37,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help='with one --arch: the layer-by-layer mapping and the two summaries')
     cli.add_weights(parser, 'both models run with it instead of random weights (e.g. '
                             'resnet50.pdparams); the architecture is recognised from it')
-    cli.add_input_size(parser, f'{compare.DEFAULT_INPUT_SIZE}, small to keep the run short')
+    cli.add_input_size(parser, f'{compare.CHECK_INPUT_SIZE}, small to keep the run short')
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     archs = [compare.arch_to_compare(arch) for arch in args.arch or ARCHS]
-    input_size = compare.image_from(args.input_size or [compare.DEFAULT_INPUT_SIZE])
+    input_size = compare.image_from(args.input_size or [compare.CHECK_INPUT_SIZE])
     state = None
     md5: tuple[str | None, str | None] = (None, None)
     if args.weights:

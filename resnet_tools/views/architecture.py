@@ -155,7 +155,7 @@ def network_column(model: nn.Layer, input_shape: Sequence[int | None], title: st
                 convs = left_out * len(residual_convs(stage_members[0]))
                 column.add(f'{left_out} blocks ({convs} convs) left out', kind='gap')
                 continue
-            add_block(column, block, numbers[id(block)])
+            add_block_rows(column, block, numbers[id(block)])
         bands.append(drawing.Band(first, column.row - 1, name,
                                   size_text(shapes[id(stage_members[-1])]), len(bands)))
     first = column.row
@@ -184,7 +184,7 @@ def shortcut_numbers(blocks: Iterable[nn.Layer]) -> dict[int, tuple[str | None, 
     return numbers
 
 
-def add_block(column: ColumnBuilder, block: nn.Layer, number: tuple[str | None, int | None]) -> None:
+def add_block_rows(column: ColumnBuilder, block: nn.Layer, number: tuple[str | None, int | None]) -> None:
     kind, count = number
     first = column.row
     for conv in residual_convs(block):

@@ -33,8 +33,8 @@ BATCH = 2
 # 64x64 keeps all 13 networks to about a minute on 2 CPU cores.  Every layer
 # and weight is used at any input size, so a small one checks the same arithmetic
 # (the last feature map is 2x2, so the average pool still averages).
-DEFAULT_INPUT_SIZE = 64
-MAX_INPUT_SIZE = 512
+CHECK_INPUT_SIZE = 64
+CHECK_MAX_INPUT_SIZE = 512
 # Bitwise equality: same operators, same tensors, same order, same process.
 TOLERANCE = 0.0
 
@@ -92,7 +92,7 @@ def image_from(values: Sequence[int]) -> tuple[int, int]:
     minimum = max(total_stride(spec['layers']) for spec in ARCHS.values())
     channels, height, width = image_size(
         values, minimum, f'every ResNet (each halves the map {minimum.bit_length() - 1} times)',
-        MAX_INPUT_SIZE)
+        CHECK_MAX_INPUT_SIZE)
     check_channels(channels, COLOUR, 'every ResNet')
     return height, width
 
@@ -113,7 +113,7 @@ class Comparison:
     agrees: bool
 
 
-def compare(arch: str, input_size: tuple[int, int] = (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
+def compare(arch: str, input_size: tuple[int, int] = (CHECK_INPUT_SIZE, CHECK_INPUT_SIZE),
             seed: int = SEED, state: Mapping[str, Array] | None = None) -> Comparison:
     """One row of the table, a Comparison.
 
@@ -268,7 +268,7 @@ def first_projection_block(rows: list[list[str]]) -> list[list[str]]:
 
 
 def summary_comparison(arch: str,
-                       input_size: tuple[int, int] = (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)
+                       input_size: tuple[int, int] = (CHECK_INPUT_SIZE, CHECK_INPUT_SIZE)
                        ) -> dict[str, Any]:
     """paddle.summary of ours and of the official model: rows per type, and totals."""
     shape = (None, 3, *input_size)
@@ -313,7 +313,7 @@ WHY_SUMMARIES_DIFFER = (
 )
 
 
-def summary_report(arch: str, input_size: tuple[int, int] = (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)) -> str:
+def summary_report(arch: str, input_size: tuple[int, int] = (CHECK_INPUT_SIZE, CHECK_INPUT_SIZE)) -> str:
     """The text of --per-layer after the mapping table."""
     comparison = summary_comparison(arch, input_size)
     parts = [
