@@ -14,8 +14,9 @@ layer appends its operators to a Program and infers the output shapes, and the
 Program's startup part, which would initialise the parameters, never runs; a model
 already built is turned into the same kind of Program by paddle.jit's dy2static with an
 InputSpec per input.  A model that cannot be traced that way (one that reads tensor
-values in its forward pass, say) is run once in the ordinary dynamic graph instead,
-with the same rows, and its MACs counted from its layers (a note says so).
+values in its forward pass or its __init__, say) is built and run once in the ordinary
+dynamic graph instead, with the same rows, and its MACs counted from its layers (a note
+says so).
 """
 import contextlib
 import inspect
@@ -204,16 +205,41 @@ def cheap_tracing() -> Iterator[None]:
         traceback.extract_stack, paddle_layers.name_struct = saved
 
 
+def _iterate(value: Any) -> Iterator[Any]:
+    """`for item in value` in the static graph, which refuses a length it cannot know
+    as bool(value) and float(value) refuse a value it cannot know."""
+    shape = list(value.shape)
+    if not shape or shape[0] < 0:
+        raise TypeError('iterating over a Tensor of unknown length is not supported in '
+                        'static graph mode')
+    for index in range(shape[0]):
+        yield value[index]
+
+
 @contextlib.contextmanager
 def static_graph() -> Iterator[tuple[paddle.static.Program, paddle.static.Program]]:
-    """Paddle's static graph on a fresh Program, and back to the dynamic graph after."""
+    """Paddle's static graph on a fresh Program, and back to the dynamic graph after.
+
+    A Value has no __iter__, so Python iterates it by indexing 0, 1, 2, ... until an
+    IndexError that a Value of unknown length (paddle.linspace's, say) never raises:
+    `[x.item() for x in paddle.linspace(0, rate, depth)]`, as ConvNeXt's and Swin's
+    __init__ compute their drop-path rates, would loop forever.  Inside, iterating one
+    raises the TypeError of a value the static graph cannot know, and the model is
+    built and run in the dynamic graph instead."""
     was_dynamic = paddle.in_dynamic_mode()
     paddle.enable_static()
     programs = paddle.static.Program(), paddle.static.Program()
+    value_type = paddle.pir.Value
+    saved = value_type.__dict__.get('__iter__')
+    value_type.__iter__ = _iterate
     try:
         with cheap_tracing(), paddle.static.program_guard(*programs):
             yield programs
     finally:
+        if saved is None:
+            del value_type.__iter__
+        else:
+            value_type.__iter__ = saved
         if was_dynamic:
             paddle.disable_static()
 
@@ -248,6 +274,8 @@ def build(build_model: Callable[[], object]) -> nn.Layer:
         try:
             model = build_model()
         except Exception as error:  # noqa: BLE001 -- any error of the factory is its own
+            if not paddle.in_dynamic_mode() and untraceable(error):
+                raise   # the static graph's, not the factory's: it is built again eagerly
             raise FactoryError(f'{type(error).__name__}: {first_line(error)}') from error
     if not isinstance(model, nn.Layer):
         raise NotALayerError(f'it returned a {type(model).__name__}, not a paddle.nn.Layer')

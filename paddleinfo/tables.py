@@ -49,10 +49,10 @@ def outside_note(result: Profile) -> str | None:
 def eager_note(result: Profile) -> str | None:
     if not result.eager:
         return None
-    return ('The model could not be traced without running it (its forward pass reads '
-            'tensor values), so it ran once in the dynamic graph; its MACs are those of its '
-            'convs, Linear, RNN and MultiHeadAttention layers, and products of functional '
-            'calls (paddle.matmul ...) are not counted.')
+    return ('The model could not be traced without running it (it reads tensor values, '
+            'in its forward pass or as it is built), so it ran once in the dynamic graph; '
+            'its MACs are those of its convs, Linear, RNN and MultiHeadAttention layers, '
+            'and products of functional calls (paddle.matmul ...) are not counted.')
 
 
 def notes(result: Profile, convention: str = MACS_CONVENTION) -> list[str]:

@@ -5,6 +5,7 @@ against one worked out by hand, with the formula next to it; its arguments, form
 one-line errors."""
 import contextlib
 import io
+import itertools
 import json
 import math
 import warnings
@@ -14,7 +15,7 @@ import paddle
 import pytest
 from paddle import nn
 
-from paddleinfo import ShapeError, UsageError, summary
+from paddleinfo import ShapeError, UsageError, profile, summary
 from paddleinfo.macs import MACS_CONVENTION
 from paddleinfo.macs import CONVS, RNNS, TRANSPOSED_CONVS
 
@@ -505,6 +506,45 @@ def test_a_model_that_reads_values_runs_once_and_says_so():
     result = summary(built(ReadsValues), (2, 4), verbose=0)
     assert result.eager and result.macs == 2 * 4 * 4
     assert any('ran once in the dynamic graph' in ' '.join(note.split()) for note in result.notes)
+
+
+
+class DropPathRates(nn.Layer):
+    """The stochastic-depth rule of ConvNeXt (PaddleClas ppcls/arch/backbone/model_zoo/
+    convnext.py) and many more: `[x.item() for x in paddle.linspace(0, rate, depth)]`
+    in __init__, and a block's drop path only where its rate is above 0."""
+
+    def __init__(self, depth=3, rate=0.1):
+        super().__init__()
+        rates = [x.item() for x in paddle.linspace(0, rate, depth)]
+        self.blocks = nn.LayerList([nn.Sequential(nn.Linear(4, 4), nn.Dropout(p) if p > 0.
+                                                  else nn.Identity()) for p in rates])
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+def test_a_factory_that_reads_values_as_it_builds_is_built_and_run_once():
+    # It used to loop for ever: paddle.linspace's Value has no known length in the static
+    # graph, and Python iterates it by indexing until an IndexError that never comes.
+    result = summary(DropPathRates, (2, 4), verbose=0)
+    assert result.eager and result.total_params == 3 * (4 * 4 + 4)
+    assert result.macs == 3 * 2 * 4 * 4
+    assert [row.name for row in result.rows] == [
+        'Linear-1', 'Identity-1', 'Linear-2', 'Dropout-1', 'Linear-3', 'Dropout-2']
+    assert paddle.in_dynamic_mode()
+
+
+def test_a_value_of_unknown_length_cannot_be_iterated_in_the_static_graph():
+    with profile.static_graph():
+        known = list(itertools.islice(paddle.zeros([3]), 10))
+        unknown = paddle.linspace(0, 1, 4)
+        assert unknown.shape[0] < 0
+        with pytest.raises(TypeError, match='unknown length'):
+            list(itertools.islice(unknown, 10))   # at most 10: without the check, for ever
+    assert len(known) == 3 and not hasattr(paddle.pir.Value, '__iter__')
 
 
 @pytest.mark.parametrize('factory, arguments, message', [
