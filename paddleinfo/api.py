@@ -27,7 +27,8 @@ from paddle import nn
 from paddleinfo import tables
 from paddleinfo.errors import UsageError
 from paddleinfo.profile import Input, Profile, profile_inputs
-from paddleinfo.render import FORMATS, memory_mb, render, summary_text
+from paddleinfo.render import memory_mb, render, summary_text
+from paddleinfo.view import FORMATS
 
 __all__ = ['ModelStatistics', 'summary']
 

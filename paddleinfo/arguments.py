@@ -23,11 +23,10 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from paddleinfo.errors import UsageError
-from paddleinfo.render import FORMATS
+from paddleinfo.view import FORMATS, View
 
 # Messages Paddle prints that are about Paddle's own setup, not about the user's input.
 PADDLE_NOISE = (
@@ -204,21 +203,6 @@ def flag_name(destination: str) -> str:
 # --- the views of a summary: shared by paddleinfo and summary.py ---------------------
 
 MAX_DEPTH = 32
-
-
-@dataclass(frozen=True)
-class View:
-    """Which table of a model, in which format: paddle.summary's own (the default), the
-    per-layer table with MACs or size formulas, or one row per sublayer to `depth`."""
-    fmt: str = 'plain'
-    macs: bool = False
-    explain: bool = False
-    depth: int | None = None
-
-    @property
-    def paddle_summary(self) -> bool:
-        """Whether the table is paddle.summary's own text."""
-        return self.fmt == 'plain' and not (self.macs or self.explain) and self.depth is None
 
 
 def add_format(parser: Any) -> argparse.Action:

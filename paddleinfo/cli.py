@@ -7,15 +7,15 @@ shares: `models_text` is what both print for the models they are given.  Nothing
 imports Paddle before `quiet_paddle()` has run.
 """
 import argparse
-import functools
 import sys
 import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from paddleinfo.arguments import ArgumentParser, View, add_view_arguments, quiet_paddle, run, view_of
+from paddleinfo.arguments import ArgumentParser, add_view_arguments, quiet_paddle, run, view_of
 from paddleinfo.errors import UsageError
 from paddleinfo.inputs import DTYPES, add_input_arguments
+from paddleinfo.view import View
 
 PROG = 'paddleinfo'
 
@@ -95,7 +95,7 @@ def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: 
     `inputs` are the input options (a dict of paddleinfo.inputs' 'input', 'batch_size' and
     'input_size'); `flag` is how errors name a model ('--model NAME', or the NAME alone)."""
     from paddleinfo import tables, zoo
-    from paddleinfo.render import render, summary_text
+    from paddleinfo.render import render
 
     # Every model is checked before any is built.
     specs = [zoo.model_spec(name, inputs, flag=flag) for name in names]
@@ -103,13 +103,7 @@ def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: 
         return render(zoo.models_table(specs, flag=flag), zoo.models_view, view.fmt)
     spec, = specs
     result = zoo.profile_model(spec, flag=flag)
-    if view.depth is not None:
-        return render(tables.depth_table(result, spec.name, view.depth), tables.depth_view,
-                      view.fmt)
-    if view.paddle_summary:
-        return summary_text(result)[0]
-    table = functools.partial(tables.layer_view, macs=view.macs, explain=view.explain)
-    return render(tables.layer_table(result, spec.name), table, view.fmt)
+    return tables.view_text(result, spec.name, view)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

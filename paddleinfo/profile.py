@@ -274,7 +274,7 @@ def build(build_model: Callable[[], object]) -> nn.Layer:
         try:
             model = build_model()
         except Exception as error:  # noqa: BLE001 -- any error of the factory is its own
-            if not paddle.in_dynamic_mode() and untraceable(error):
+            if not paddle.in_dynamic_mode() and names_the_graph(error):
                 raise   # the static graph's, not the factory's: it is built again eagerly
             raise FactoryError(f'{type(error).__name__}: {first_line(error)}') from error
     if not isinstance(model, nn.Layer):
@@ -420,13 +420,18 @@ def untraceable(error: BaseException) -> bool:
     graph for it.  Any other error (Paddle's shape inference refusing an operator's
     inputs, the model's own) the dynamic graph would raise as well, so the model is
     not run a second time for it."""
-    text = text_of(error)
-    if not text:
-        return True
-    if '(InvalidArgument)' in text:
+    if '(InvalidArgument)' in text_of(error):
         return False
     return (isinstance(error, (TypeError, AssertionError, NotImplementedError))
-            or 'static' in text or 'dynamic graph' in text)
+            or names_the_graph(error))
+
+
+def names_the_graph(error: BaseException) -> bool:
+    """Whether `error` says it is the static graph's refusal (float(x), bool(x), x.numpy(),
+    iterating a Value of unknown length all name the static or the dynamic graph), or
+    cannot say what it is (a C++ error, at times)."""
+    text = text_of(error)
+    return not text or 'static' in text or 'dynamic graph' in text
 
 
 # --- the trace ----------------------------------------------------------------------

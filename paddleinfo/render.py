@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from tabulate import tabulate
 
+
 if TYPE_CHECKING:   # (it imports Paddle, which this module does not)
     from paddleinfo.profile import Profile
 
-FORMATS = ('plain', 'github', 'markdown', 'csv', 'json')
 TABLE_STYLES = {'plain': 'simple', 'github': 'github', 'markdown': 'pipe'}
 GIGA = 10 ** 9
 NUMBER = re.compile(r'[-\d,.]*( %)?')

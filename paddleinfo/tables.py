@@ -3,11 +3,13 @@ trainable tensors and output-size formulas, and the table grouped by nesting dep
 Knows nothing of ResNet; each table is `data` (for --format json) and a `*_view`
 function for paddleinfo.render.
 """
+import functools
 from typing import Any
 
 from paddleinfo.macs import MACS_CONVENTION, uncounted
 from paddleinfo.profile import Profile, summary_name
-from paddleinfo.render import Table, fit, gmacs, paddle_notes
+from paddleinfo.render import Table, fit, gmacs, paddle_notes, render, summary_text
+from paddleinfo.view import View
 
 
 def totals(result: Profile) -> dict[str, int]:
@@ -250,3 +252,18 @@ def depth_view(data: dict[str, Any]) -> Table:
     header, body = fit(header, body, {1: 'shapes'})
     return (heading, header, body, csv_rows,
             [total_lines(data, True)] + data.get('params_notes', []) + data['notes'])
+
+
+# --- the table a View asks for ------------------------------------------------------
+
+def view_text(result: Profile, network: str, view: View, variant: str | None = None,
+              convention: str = MACS_CONVENTION) -> str:
+    """The table of a Profile that `view` asks for, as text: one row per sublayer to
+    view.depth, paddle.summary's own, or the per-layer table with MACs or formulas."""
+    if view.depth is not None:
+        return render(depth_table(result, network, view.depth, variant, convention),
+                      depth_view, view.fmt)
+    if view.paddle_summary:
+        return summary_text(result)[0]
+    return render(layer_table(result, network, variant, convention),
+                  functools.partial(layer_view, macs=view.macs, explain=view.explain), view.fmt)

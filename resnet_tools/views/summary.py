@@ -8,17 +8,15 @@ inside a fresh `unique_name.guard()` (paddleinfo.profile does it), and its table
 starts from 1, as the article's.  The table itself is paddle.summary's text, written
 by paddleinfo.render from the rows of paddleinfo.profile, byte for byte.
 """
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from paddleinfo import tables
-from paddleinfo.arguments import View, flag_name, refuse, view_of
+from paddleinfo.arguments import flag_name, refuse, view_of
 from paddleinfo.cli import models_text
 from paddleinfo.profile import profile
-from paddleinfo.render import render, summary_text
+from paddleinfo.render import render
+from paddleinfo.view import View
 from resnet.configs import CIFAR_ARCHS, DEFAULT_VARIANT, layers_config
 from resnet_tools.errors import UsageError
 from resnet_tools.specs import (COLOUR, DEFAULT_INPUT_SIZE, IMAGENET_CLASSES, NetworkSpec,
@@ -133,39 +131,27 @@ def model_request(args: dict[str, Any], table: str | None, view: View) -> Reques
     return Request('models', view, models=(args['model'],), inputs=inputs)
 
 
-def table_of(request: Request) -> tuple[Any, Callable[[Any], Any] | None]:
-    """(data, view function) of the table a Request of this repository's networks asks
-    for; for paddle.summary's own table, (its text, None)."""
-    if request.kind == 'overview':
-        assert request.num_classes is not None     # check_request sets it for both tables
-        return teaching.overview(request.input_shape, request.num_classes), teaching.overview_view
-    spec = request.spec
-    assert spec is not None
-    if request.kind == 'stages':
-        assert request.num_classes is not None
-        return (teaching.stage_table(spec.name, spec.input_shape, request.num_classes,
-                                     request.variant or DEFAULT_VARIANT), teaching.stage_view)
-    result = profile(spec.build, spec.input_shape)
-    # A CIFAR network keeps its arch name in the tables, as --stages titles it.
-    name = spec.name if spec.name in CIFAR_ARCHS else display_name(spec.name)
-    if request.view.depth is not None:
-        return (tables.depth_table(result, name, request.view.depth, request.variant,
-                                   teaching.PAPER_MACS_CONVENTION), tables.depth_view)
-    if request.view.paddle_summary:
-        return summary_text(result)[0], None
-    return (tables.layer_table(result, name, request.variant, teaching.PAPER_MACS_CONVENTION),
-            functools.partial(tables.layer_view, macs=request.view.macs,
-                              explain=request.view.explain))
-
-
 def produce(request: Request) -> str:
     """The text summary.py prints for a Request."""
+    fmt = request.view.fmt
     if request.kind == 'models':
         # What the paddleinfo command prints for the same models, errors naming the flag.
         flag = '--models' if request.several else '--model'
         return models_text(request.models, request.inputs, request.view, flag,
                            several=request.several)
-    data, view = table_of(request)
-    if view is None:
-        return data
-    return render(data, view, request.view.fmt)
+    if request.kind == 'overview':
+        assert request.num_classes is not None     # check_request sets it for both tables
+        return render(teaching.overview(request.input_shape, request.num_classes),
+                      teaching.overview_view, fmt)
+    spec = request.spec
+    assert spec is not None
+    if request.kind == 'stages':
+        assert request.num_classes is not None
+        return render(teaching.stage_table(spec.name, spec.input_shape, request.num_classes,
+                                           request.variant or DEFAULT_VARIANT),
+                      teaching.stage_view, fmt)
+    result = profile(spec.build, spec.input_shape)
+    # A CIFAR network keeps its arch name in the tables, as --stages titles it.
+    name = spec.name if spec.name in CIFAR_ARCHS else display_name(spec.name)
+    return tables.view_text(result, name, request.view, request.variant,
+                            teaching.PAPER_MACS_CONVENTION)

@@ -508,7 +508,6 @@ def test_a_model_that_reads_values_runs_once_and_says_so():
     assert any('ran once in the dynamic graph' in ' '.join(note.split()) for note in result.notes)
 
 
-
 class DropPathRates(nn.Layer):
     """The stochastic-depth rule of ConvNeXt (PaddleClas ppcls/arch/backbone/model_zoo/
     convnext.py) and many more: `[x.item() for x in paddle.linspace(0, rate, depth)]`

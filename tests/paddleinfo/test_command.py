@@ -161,6 +161,14 @@ def test_the_command_runs_as_a_user_runs_it():
     assert (done.returncode, done.stdout) == (2, '') and done.stderr.count('\n') == 1
 
 
+def test_the_command_line_is_read_before_numpy_tabulate_or_paddle_is_imported():
+    # --help and a one-line mistake need none of them: they are imported for a summary.
+    done = subprocess.run([sys.executable, '-c', 'import sys, paddleinfo.cli; print(sorted('
+                           'name for name in ("numpy", "tabulate", "paddle") if name in '
+                           'sys.modules))'], capture_output=True, text=True, timeout=120, cwd=HOME)
+    assert (done.returncode, done.stdout) == (0, '[]\n'), done.stderr
+
+
 def test_help_fits_100_columns(capsys):
     code, out, _ = command(capsys, '--help')
     assert code == 0 and max(map(len, out.splitlines())) <= 100
@@ -218,11 +226,12 @@ def test_a_cell_breaks_only_where_its_kind_allows():
     assert fit(header, body, {}, width=50) == (header, body)
 
 
-def test_ctrl_c_in_any_script_is_one_line_and_130(capsys):
-    # Every script runs its main() through cli.run: a Ctrl-C there (a long --models table,
-    # say) ends with the shell's code for SIGINT and one line, not Python's traceback.
+def test_ctrl_c_is_one_line_and_130(capsys):
+    # The command, and any script built on paddleinfo.arguments, runs its main() through
+    # run: a Ctrl-C there (a long --models table, say) ends with the shell's code for
+    # SIGINT and one line, not Python's traceback.
     def interrupted():
         raise KeyboardInterrupt
     with pytest.raises(SystemExit) as exit_:
-        cli.run(interrupted, 'summary.py')
-    assert exit_.value.code == 130 and capsys.readouterr().err == 'summary.py: interrupted\n'
+        cli.run(interrupted, 'paddleinfo')
+    assert exit_.value.code == 130 and capsys.readouterr().err == 'paddleinfo: interrupted\n'

@@ -13,7 +13,7 @@ from paddle.vision import models
 from summaries import command, count_params, paddle_summary
 
 from paddleinfo import cli, tables, zoo
-from paddleinfo.arguments import View
+from paddleinfo.view import View
 from paddleinfo.errors import UsageError
 from paddleinfo.macs import MACS_CONVENTION, layer_macs, model_macs, uncounted
 from paddleinfo.profile import profile
