@@ -178,10 +178,12 @@ class _Absent(list):
     'append' copies and extends it like any other)."""
 
 
-def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> list[str]:
-    """The destinations of the flags on the command line `argv`, in the parser's order;
-    a flag left at its default is not given, even when the default is not None."""
-    names = list(vars(parser.parse_args(argv)))
+def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+                args: argparse.Namespace) -> list[str]:
+    """The destinations of the flags on the command line `argv`, which `parser` parsed
+    into `args`, in the parser's order; a flag left at its default is not given, even
+    when the default is not None."""
+    names = list(vars(args))
     parsed = vars(parser.parse_args(argv, argparse.Namespace(**{name: _Absent() for name in names})))
     return [name for name in names if not (isinstance(parsed[name], _Absent) and not parsed[name])]
 

@@ -17,11 +17,11 @@ the layers, and tests/test_layers.py checks them):
   errors.py     UsageError, WeightsError, Stop
 """
 import importlib as _importlib
-import warnings as _warnings
+
+from paddleinfo.arguments import paddle_notes_hidden as _paddle_notes_hidden
 
 # Paddle warns at import that ccache, a compiler cache for C++ extensions, is missing:
 # news about Paddle's setup, not about anything asked here.  Imported once, quietly,
 # before any module of this package imports it.
-with _warnings.catch_warnings():
-    _warnings.filterwarnings('ignore', message='No ccache found')
+with _paddle_notes_hidden():
     _importlib.import_module('paddle')

@@ -104,10 +104,9 @@ def add_block_options(parser: Any) -> None:
                 help=f'with --block: stride, 1 or 2 (default: {defaults["stride"]})')
 
 
-def add_input_size(parser: Any, default: str = '224; 32 for a CIFAR network',
-                   more: str = '') -> argparse.Action:
+def add_input_size(parser: Any, default: str = '224; 32 for a CIFAR network') -> argparse.Action:
     """--input-size [C] H [W], as paddleinfo defines it; `default` says the network's own."""
-    return add_image_size(parser, f' (default: {default}){more}')
+    return add_image_size(parser, f' (default: {default})')
 
 
 def add_num_classes(parser: Any, default: str = '1000; 10 for a CIFAR network, which always '
@@ -158,12 +157,10 @@ def add_shortcut(parser: Any, options: Sequence[str], default: str) -> argparse.
 
 # --- where a script writes -------------------------------------------------------------
 
-def add_output(parser: Any, what: str, metavar: str = 'DIR', required: bool = False,
-               help: str = '') -> argparse.Action:
+def add_output(parser: Any, what: str, metavar: str = 'DIR', required: bool = False) -> argparse.Action:
     """--output: the file or the directory a script writes (`what` says which, and what
     goes there)."""
-    return parser.add_argument('--output', metavar=metavar, required=required,
-                               help=help or f'the {what}')
+    return parser.add_argument('--output', metavar=metavar, required=required, help=f'the {what}')
 
 
 def add_force(parser: Any, what: str) -> argparse.Action:

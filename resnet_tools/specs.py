@@ -12,6 +12,7 @@ from typing import Any
 from paddle import nn
 
 import resnet
+from paddleinfo.arguments import choice
 from paddleinfo.inputs import image_shape
 from resnet.blocks import SHORTCUTS, BasicBlock, BottleneckBlock
 from resnet.configs import (ARCHS, CIFAR_ARCHS, CIFAR_INPUT_SIZE, CIFAR_NUM_CLASSES,
@@ -41,10 +42,14 @@ Shape = tuple[int | None, ...]
 class NetworkSpec:
     """A network or a block, checked and ready to build: `name` as the tables title it
     ('resnet50', 'cifar_resnet20', 'BasicBlock(64, 128, 2)'), `build()` makes it with
-    fresh weights, and `input_shape` is (None, channels, height, width)."""
+    fresh weights, and `input_shape` is (None, channels, height, width).  `variant` is
+    where its bottlenecks put the stride (None: it has none), and `num_classes` the
+    outputs of its fc layer (None for a block)."""
     name: str
     build: Callable[[], nn.Layer]
     input_shape: Shape
+    variant: str | None = None
+    num_classes: int | None = None
 
 
 def total_stride(layers: int) -> int:
@@ -91,6 +96,17 @@ def network_image_size(arch: str, input_size: Sequence[int]) -> tuple[int | None
                       f'{arch} (it halves the map {minimum.bit_length() - 1} times)')
 
 
+def every_resnet_size(input_size: Sequence[int], maximum: int = MAX_INPUT_SIZE) -> tuple[int, int]:
+    """(height, width) of --input-size [3] H [W], checked against what every ResNet of
+    paddle.vision can take (up to `maximum` a side)."""
+    minimum = max(total_stride(spec['layers']) for spec in ARCHS.values())
+    channels, height, width = image_size(
+        input_size, minimum, f'every ResNet (each halves the map {minimum.bit_length() - 1} times)',
+        maximum)
+    check_channels(channels, COLOUR, 'every ResNet')
+    return height, width
+
+
 def check_channels(channels: int | None, expected: int, what: str) -> None:
     """A UsageError unless --input-size gave no channels, or the `expected` ones."""
     if channels is not None and channels != expected:
@@ -99,10 +115,7 @@ def check_channels(channels: int | None, expected: int, what: str) -> None:
 
 
 def check_variant(variant: str) -> str:
-    if variant not in STRIDE_PLACEMENT:
-        raise UsageError(f'--variant {variant} is not known; '
-                         f'choose from {", ".join(STRIDE_PLACEMENT)}')
-    return variant
+    return choice('--variant', variant, STRIDE_PLACEMENT)
 
 
 def check_num_classes(num_classes: int) -> int:
@@ -114,9 +127,7 @@ def check_num_classes(num_classes: int) -> int:
 
 def shortcut_option(shortcut: str, options: Sequence[str] = SHORTCUTS) -> str:
     """`shortcut` if it is one of the paper's `options` (A, B, C, none), else a UsageError."""
-    if shortcut not in options:
-        raise UsageError(f'--shortcut {shortcut} is not known; choose from {", ".join(options)}')
-    return shortcut
+    return choice('--shortcut', shortcut, options)
 
 
 def network_spec(layers: int | str | None = 50, arch: str | None = None,
@@ -148,13 +159,15 @@ def network_spec(layers: int | str | None = 50, arch: str | None = None,
         check_channels(channels, COLOUR, arch)
         options['variant'] = check_variant(variant or DEFAULT_VARIANT)
     return NetworkSpec(arch, lambda: resnet.build(arch, **options),
-                       (None, channels or COLOUR, height, width))
+                       (None, channels or COLOUR, height, width), options.get('variant'),
+                       num_classes)
 
 
 def block_spec(block: str = 'basic', in_channels: int = 64, out_channels: int = 128,
-               stride: int = 2, input_size: Sequence[int] = (DEFAULT_INPUT_SIZE,),
-               variant: str = DEFAULT_VARIANT) -> NetworkSpec:
-    """The NetworkSpec of one residual block, once every argument is checked."""
+               stride: int = 2, input_size: Sequence[int] | None = None,
+               variant: str | None = None) -> NetworkSpec:
+    """The NetworkSpec of one residual block, once every argument is checked.  None
+    stands for the default: a 224x224 input with --in-channels channels, and v1.5."""
     if block not in BLOCKS:
         raise UsageError(f'--block {block} is not a block type; choose from {", ".join(BLOCKS)}')
     if stride not in BLOCK_STRIDES:
@@ -167,15 +180,17 @@ def block_spec(block: str = 'basic', in_channels: int = 64, out_channels: int = 
     if block == 'bottleneck' and out_channels % 4:
         raise UsageError(f'--out-channels {out_channels} does not suit a bottleneck block, '
                          f'whose inner width is a quarter of it: give a multiple of 4')
-    channels, height, width = image_size(input_size, stride, f'a block of stride {stride}')
+    channels, height, width = image_size(input_size or (DEFAULT_INPUT_SIZE,), stride,
+                                         f'a block of stride {stride}')
     check_channels(channels, in_channels, f'the block (--in-channels {in_channels})')
-    check_variant(variant)
+    variant = check_variant(variant or DEFAULT_VARIANT)
     block_type = BLOCKS[block]
     # Only the bottleneck has a choice of where its stride goes.
-    options = {'stride_on': STRIDE_PLACEMENT[variant]} if block_type is BottleneckBlock else {}
+    bottleneck = block_type is BottleneckBlock
+    options = {'stride_on': STRIDE_PLACEMENT[variant]} if bottleneck else {}
     return NetworkSpec(f'{block_type.__name__}({in_channels}, {out_channels}, {stride})',
                        lambda: block_type(in_channels, out_channels, stride, **options),
-                       (None, in_channels, height, width))
+                       (None, in_channels, height, width), variant if bottleneck else None)
 
 
 def block_options(args: Mapping[str, Any]) -> dict[str, int]:
@@ -190,9 +205,7 @@ def arch_name(layers: int | str | None = None, arch: str | None = None,
     """The paddle.vision name for `--layers N` or `--arch NAME` (default: resnet50);
     `archs` are the names --arch accepts."""
     if arch is not None:
-        if arch not in archs:
-            raise UsageError(f'--arch {arch} is not known; choose from {", ".join(archs)}')
-        return arch
+        return choice('--arch', arch, archs)
     if layers is None:
         return 'resnet50'
     if str(layers) not in map(str, SUPPORTED_LAYERS):

@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     progress = show_progress if on_terminal() else lambda what: None
     if args.training:
-        given = given_flags(parser, argv)
+        given = given_flags(parser, argv, args)
         refuse(given, ('layers', 'arch', 'input_size'),
                    'does not go with --training, which times its own networks and inputs')
         refuse(given, ('batch_size', 'threads'),

@@ -104,7 +104,7 @@ def train(given: Sequence[str], args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
-    given = given_flags(parser, argv)
+    given = given_flags(parser, argv, args)
     if args.plot_only is None:
         code = train(given, args)
         if code > 128:

@@ -78,7 +78,7 @@ BLOCK_FLAGS = ('in_channels', 'out_channels', 'stride')
 def main(argv: Sequence[str] | None = None) -> None:
     parser = make_parser()
     args = parser.parse_args(argv)
-    given = given_flags(parser, argv)
+    given = given_flags(parser, argv, args)
     if args.readme_figures is not None:
         refuse(given, [name for name in given if name != 'readme_figures'],
                    'does not go with --readme-figures, which remakes fixed figures')

@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.run is not None:
-        refuse(given_flags(parser, argv), ['layers', 'arch', 'weights', 'num_classes'],
+        refuse(given_flags(parser, argv, args), ['layers', 'arch', 'weights', 'num_classes'],
                    'does not go with --run, which takes the network and its weights from the run')
         result = export.export(None, args.output, force=args.force, input_size=args.input_size,
                                run=args.run)

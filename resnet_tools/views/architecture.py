@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from paddle import nn
 
 from resnet.blocks import ZeroPadShortcut
-from resnet.configs import CIFAR_ARCHS, CIFAR_SHORTCUT, DEFAULT_VARIANT
+from resnet.configs import CIFAR_ARCHS, CIFAR_SHORTCUT
 from resnet_tools import specs
 from resnet_tools.errors import UsageError
 from resnet_tools.specs import display_name
@@ -300,18 +300,15 @@ def network_drawing(layers: int | str | None = None, arch: str | None = None,
             # A plain CIFAR network's residual twin is the paper's, with option A.
             chosen = spec(CIFAR_SHORTCUT)
         plain = spec('none').build
-    if chosen.name not in CIFAR_ARCHS:
-        variant = variant or DEFAULT_VARIANT
-    return network_figure(chosen.name, chosen.build, chosen.input_shape, variant, max_blocks,
-                          columns, plain)
+    return network_figure(chosen.name, chosen.build, chosen.input_shape, chosen.variant,
+                          max_blocks, columns, plain)
 
 
 def block_drawing(block: str = 'basic', in_channels: int = 64, out_channels: int = 128, stride: int = 2,
                   input_size: Sequence[int] | None = None, variant: str | None = None
                   ) -> tuple[Figure, drawing.Column]:
     """(figure, drawn column) of Figure 5 for the block summary.py's --block arguments name."""
-    spec = specs.block_spec(block, in_channels, out_channels, stride,
-                            input_size or [specs.DEFAULT_INPUT_SIZE], variant or DEFAULT_VARIANT)
+    spec = specs.block_spec(block, in_channels, out_channels, stride, input_size, variant)
     return block_figure(spec.name, spec.build, spec.input_shape)
 
 

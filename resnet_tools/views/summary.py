@@ -17,11 +17,11 @@ from paddleinfo.cli import models_text
 from paddleinfo.profile import profile
 from paddleinfo.render import render
 from paddleinfo.view import View
-from resnet.configs import CIFAR_ARCHS, DEFAULT_VARIANT, layers_config
+from resnet.configs import CIFAR_ARCHS, DEFAULT_VARIANT
 from resnet_tools.errors import UsageError
 from resnet_tools.specs import (COLOUR, DEFAULT_INPUT_SIZE, IMAGENET_CLASSES, NetworkSpec,
-                                block_options, block_spec, check_channels, default_input,
-                                display_name, image_size, network_spec, total_stride)
+                                block_options, block_spec, display_name,
+                                every_resnet_size, network_spec)
 from resnet_tools.views import teaching
 
 # The current Paddle counts BatchNorm's weight and bias (gamma, beta) as trainable, and
@@ -96,24 +96,18 @@ def check_request(args: dict[str, Any]) -> Request:
         if table == '--stages':
             raise UsageError('--stages is for a whole network, not for --block')
         refuse(given(args), ('num_classes',), 'is for a whole network, not for --block')
-        spec = block_spec(args['block'], input_size=sizes or (DEFAULT_INPUT_SIZE,),
-                          variant=args['variant'] or DEFAULT_VARIANT, **block_options(args))
-        # Only the bottleneck has a choice of where its stride goes.
-        variant = (args['variant'] or DEFAULT_VARIANT) if args['block'] == 'bottleneck' else None
-        return Request('stages' if table == '--stages' else 'layers', view, spec, variant)
+        spec = block_spec(args['block'], input_size=sizes, variant=args['variant'],
+                          **block_options(args))
+        return Request('stages' if table == '--stages' else 'layers', view, spec, spec.variant)
     refuse(given(args), ('in_channels', 'out_channels', 'stride'), 'goes with --block only')
     num_classes = args['num_classes']
     if table == '--overview':
-        deepest = total_stride(max(layers_config))
-        channels, height, width = image_size(sizes or (DEFAULT_INPUT_SIZE,), deepest,
-                                             'every ResNet (each halves the map 5 times)')
-        check_channels(channels, COLOUR, 'every ResNet')
+        height, width = every_resnet_size(sizes or (DEFAULT_INPUT_SIZE,))
         return Request('overview', view, input_shape=(None, COLOUR, height, width),
                        num_classes=IMAGENET_CLASSES if num_classes is None else num_classes)
     spec = network_spec(args['layers'], args['arch'], sizes, num_classes, args['variant'])
-    return Request('stages' if table == '--stages' else 'layers', view, spec,
-                   None if spec.name in CIFAR_ARCHS else args['variant'] or DEFAULT_VARIANT,
-                   num_classes if num_classes is not None else default_input(spec.name)[1])
+    return Request('stages' if table == '--stages' else 'layers', view, spec, spec.variant,
+                   spec.num_classes)
 
 
 def model_request(args: dict[str, Any], table: str | None, view: View) -> Request:

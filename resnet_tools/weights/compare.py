@@ -24,7 +24,7 @@ from paddleinfo.profile import profile
 from paddleinfo.render import summary_text
 from resnet.configs import ARCHS, CIFAR_ARCHS
 from resnet_tools.errors import UsageError
-from resnet_tools.specs import COLOUR, check_channels, image_size, total_stride
+from resnet_tools.specs import every_resnet_size
 from resnet_tools.weights import formats, load, names
 from resnet_tools.weights.names import Array, StateDict
 
@@ -89,12 +89,7 @@ def random_batch(input_size: tuple[int, int], seed: int = SEED) -> paddle.Tensor
 
 def image_from(values: Sequence[int]) -> tuple[int, int]:
     """(height, width) of --input-size [3] H [W], checked against what every ResNet takes."""
-    minimum = max(total_stride(spec['layers']) for spec in ARCHS.values())
-    channels, height, width = image_size(
-        values, minimum, f'every ResNet (each halves the map {minimum.bit_length() - 1} times)',
-        CHECK_MAX_INPUT_SIZE)
-    check_channels(channels, COLOUR, 'every ResNet')
-    return height, width
+    return every_resnet_size(values, CHECK_MAX_INPUT_SIZE)
 
 
 @dataclass(frozen=True)
