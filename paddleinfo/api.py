@@ -25,6 +25,7 @@ import paddle
 from paddle import nn
 
 from paddleinfo import tables
+from paddleinfo.arguments import choice
 from paddleinfo.errors import UsageError
 from paddleinfo.profile import Input, Profile, profile_inputs
 from paddleinfo.render import memory_mb, render, summary_text
@@ -150,10 +151,7 @@ def dtype_list(dtypes: Any, shapes: list[tuple[list[int], str | None]]) -> list[
         kinds = [spec or 'float32' for _, spec in shapes]
     else:
         kinds = [dtype_text(dtypes)] * len(shapes)
-    for kind in kinds:
-        if kind not in DTYPES:
-            raise UsageError(f'dtype {kind} is not known; choose from {", ".join(DTYPES)}')
-    return kinds
+    return [choice('dtype', kind, DTYPES) for kind in kinds]
 
 
 def tensor_inputs(input: Any) -> list[Input]:
@@ -231,8 +229,7 @@ class ModelStatistics:
         output-size formulas), 'depth' (rows grouped to `depth` levels of nesting,
         default the depth given to summary(), else 1), or 'paddle' (paddle.summary's own
         text, plain only)."""
-        if fmt not in FORMATS:
-            raise UsageError(f'format {fmt} is not known; choose from {", ".join(FORMATS)}')
+        choice('format', fmt, FORMATS)
         if view == 'paddle':
             if fmt != 'plain':
                 raise UsageError("view 'paddle' is paddle.summary's text: plain only")
@@ -241,8 +238,7 @@ class ModelStatistics:
             depth = depth or self.depth or 1
             return render(tables.depth_table(self.profile, self.name, depth),
                           tables.depth_view, fmt)
-        if view != 'layers':
-            raise UsageError(f'view {view} is not known; choose from {", ".join(VIEWS)}')
+        choice('view', view, VIEWS)
         return render(self.to_dict(), functools.partial(tables.layer_view, macs=macs,
                                                         explain=explain), fmt)
 

@@ -254,7 +254,7 @@ def export(arch: str | None, output: str | os.PathLike[str], weights: str | None
         input_size = input_size or (default_input(arch)[0],)
         channels = network_image_size(arch, input_size)[0]    # checked before anything is built
         if arch not in CIFAR_ARCHS:
-            input_shape(arch, input_size)
+            check_channels(channels, COLOUR, arch)
         check_export_directory(output, force)
         model, notes = build_model(arch, weights, num_classes, channels)
         shape = input_shape(arch, input_size, model.conv._in_channels)

@@ -53,23 +53,20 @@ def train_all(experiment: Experiment, source: DataSource, output: str, workers: 
         settings.check()
     set_device(device)
     check_writable_directory('--output', output)
-    with locking.owning_new(output):
-        started = {}
+    with locking.owning(output):
+        tasks = []
         for run in experiment.runs:
             path = os.path.join(output, run.folder)
-            started[run.folder] = resume and run_directory.has_checkpoint(path)
-            # The manifest only: each run's worker reads its checkpoint once, itself.
-            run_directory.prepare_output(path, started[run.folder], force, read=False)
+            started = resume and run_directory.has_checkpoint(path)
+            run_directory.check_run_folder(path, started, force)
+            tasks.append(jobs.Job(run.name, path, train_job,
+                                  {'arch': run.arch, 'source': source, 'settings': run.settings,
+                                   'output': path, 'shortcut': run.shortcut, 'resume': started,
+                                   'force': force, 'device': device}))
         images = source.load()
         workers = min(workers, len(experiment.runs))
         report(f'{experiment.title} on {images.describe()}; {workers} at a time')
         start = time.perf_counter()
-        tasks = [jobs.Job(run.name, os.path.join(output, run.folder), train_job,
-                          {'arch': run.arch, 'source': source, 'settings': run.settings,
-                           'output': os.path.join(output, run.folder),
-                           **({'shortcut': run.shortcut} if run.shortcut else {}),
-                           'resume': started[run.folder], 'force': force, 'device': device})
-                 for run in experiment.runs]
         outcomes = jobs.run_jobs(tasks, workers, report=report, shown=shown)
         report(jobs.wall_time(start, len(experiment.runs), experiment.noun, workers))
     return jobs.exit_code(outcomes)

@@ -127,14 +127,13 @@ def load_run(directory: str | os.PathLike[str]) -> LoadedRun:
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise UsageError(f'--run {directory} is not a directory')
-    if not training.has_checkpoint(directory):
+    checkpoint = checkpoints.load(directory, prefix=f'--run {directory}: ')
+    if checkpoint is None:
         old = checkpoints.has_old_checkpoint(directory)
         raise UsageError(f'--run {directory} holds no checkpoint ({checkpoints.MANIFEST})'
                          + ('; its model.pdparams is of the earlier, pickled format: train it '
                             'again, or convert that file once with scripts/convert.py'
                             if old else ': train one with scripts/train.py --output DIR'))
-    checkpoint = checkpoints.load(directory, prefix=f'--run {directory}: ')
-    assert checkpoint is not None   # has_checkpoint above: there is a manifest
     described = checkpoint.state.get('description', {}).get('network')
     if not isinstance(described, dict) or described.get('arch') not in CIFAR_ARCHS:
         raise UsageError(f'--run {directory}: its checkpoint does not say which CIFAR network '

@@ -15,11 +15,11 @@ from resnet_tools.training.data import Data, DataSource
 from resnet_tools.training.distributed import processes, set_device
 from resnet_tools.training.loop import Run, TrainResult, count_parameters, train, weights_digest
 from resnet_tools.training.run_directory import (LOG_COLUMNS, LOG_FILE, RUN_FILE, Claim, LogRow,
-                                                 RunRecord, claim, format_log, has_checkpoint,
-                                                 prepare_output, read_log, read_run)
+                                                 RunRecord, check_run_folder, claim, format_log,
+                                                 has_checkpoint, read_log, read_run)
 from resnet_tools.training.settings import WARMUP_FACTOR, Settings, learning_rate
 
 __all__ = ['LOG_COLUMNS', 'LOG_FILE', 'RUN_FILE', 'WARMUP_FACTOR', 'Claim', 'Data', 'DataSource',
-           'LogRow', 'Run', 'RunRecord', 'Settings', 'TrainResult', 'claim', 'count_parameters',
-           'format_log', 'has_checkpoint', 'learning_rate', 'prepare_output', 'processes',
+           'LogRow', 'Run', 'RunRecord', 'Settings', 'TrainResult', 'check_run_folder', 'claim',
+           'count_parameters', 'format_log', 'has_checkpoint', 'learning_rate', 'processes',
            'read_log', 'read_run', 'set_device', 'train', 'weights_digest']

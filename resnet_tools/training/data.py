@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from paddleinfo.arguments import choice
 from resnet_tools.errors import UsageError
 
 DATASETS = ('digits', 'cifar10')
@@ -173,11 +174,9 @@ class DataSource:
 
     def load(self) -> Data:
         """The images, split, scaled and mean-subtracted."""
-        if self.name == 'digits':
+        if choice('--data', self.name, DATASETS) == 'digits':
             if self.data_file is not None:
                 raise UsageError('--data-file is for --data cifar10; the digits come with '
                                  'scikit-learn')
             return digits(self.train_size, self.test_size)
-        if self.name == 'cifar10':
-            return cifar10(self.data_file, self.train_size, self.test_size)
-        raise UsageError(f'--data {self.name} is not known; choose from {", ".join(DATASETS)}')
+        return cifar10(self.data_file, self.train_size, self.test_size)

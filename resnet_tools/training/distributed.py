@@ -15,6 +15,7 @@ import paddle.distributed as dist
 from paddle import nn
 from paddle.io import DistributedBatchSampler
 
+from paddleinfo.arguments import choice
 from resnet_tools.errors import UsageError
 
 
@@ -32,9 +33,7 @@ def default_device() -> str:
 
 
 def set_device(device: str) -> None:
-    if device not in DEVICES:
-        raise UsageError(f'--device {device} is not known; choose from {", ".join(DEVICES)}')
-    if device == 'gpu':
+    if choice('--device', device, DEVICES) == 'gpu':
         if not paddle.is_compiled_with_cuda():
             raise UsageError('--device gpu: the installed Paddle has no CUDA (it is the CPU build); '
                              'use --device cpu, or install paddlepaddle-gpu')

@@ -51,7 +51,10 @@ def _describe(pid: int | None) -> str:
 
 @contextlib.contextmanager
 def owning(directory: str | os.PathLike[str]) -> Iterator[str]:
-    """Hold `directory` (made if needed) for this process until the block ends.
+    """Hold `directory` (made if needed) for this process until the block ends.  If the
+    block fails before anything but the lock was written into a directory made here,
+    the directory is removed again (while the lock is still held): a refused run leaves
+    no trace.
 
     A UsageError '<directory> is in use by process <pid> (<its command>)' if another
     live process holds it; another OSError (an unwritable folder) is a UsageError too.
@@ -65,6 +68,7 @@ def owning(directory: str | os.PathLike[str]) -> Iterator[str]:
         yield directory
         return
     path = os.path.join(directory, LOCK_FILE)
+    existed = os.path.isdir(directory)
     try:
         os.makedirs(directory, exist_ok=True)
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -87,6 +91,13 @@ def owning(directory: str | os.PathLike[str]) -> Iterator[str]:
         _held.add(key)
         try:
             yield directory
+        except BaseException:
+            if not existed:
+                with contextlib.suppress(OSError):
+                    if os.listdir(directory) == [LOCK_FILE]:
+                        os.remove(path)
+                        os.rmdir(directory)
+            raise
         finally:
             _held.discard(key)
     finally:
@@ -110,22 +121,3 @@ def check_free(directory: str | os.PathLike[str]) -> None:
                          f'wait for it to end, or stop it first')
     finally:
         os.close(descriptor)
-
-
-@contextlib.contextmanager
-def owning_new(directory: str | os.PathLike[str]) -> Iterator[str]:
-    """owning(directory), and if the block fails before anything but the lock was
-    written into a directory it made, the directory is removed again (while the lock
-    is still held): a refused run leaves no trace."""
-    directory = os.fspath(directory)
-    existed = os.path.isdir(directory)
-    with owning(directory):
-        try:
-            yield directory
-        except BaseException:
-            if not existed:
-                with contextlib.suppress(OSError):
-                    if os.listdir(directory) == [LOCK_FILE]:
-                        os.remove(os.path.join(directory, LOCK_FILE))
-                        os.rmdir(directory)
-            raise

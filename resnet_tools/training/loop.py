@@ -312,11 +312,11 @@ def train(run: Run, taken: Claim | None = None) -> TrainResult:
     if run.settings.batch_size % world_size:
         raise UsageError(f'--batch-size {run.settings.batch_size} is the global batch and must '
                          f'divide evenly among the {world_size} processes')
-    set_device(run.device)        # a bad --device before the directory is made for the lock
-    if taken is not None:
+    if taken is not None:      # (its taker set the device before it took the directory)
         if os.path.realpath(taken.output) != os.path.realpath(run.output):
             raise ValueError(f'the run is to go into {run.output}, but {taken.output} was taken')
         return _in_claim(run, taken)
+    set_device(run.device)        # a bad --device before the directory is made for the lock
     with claim(run.output, run.resume, run.force) as taken:
         return _in_claim(run, taken)
 

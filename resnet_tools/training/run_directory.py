@@ -123,18 +123,23 @@ def check_resume_or_force(resume: bool, force: bool) -> None:
                          'starts it over: give one of them')
 
 
-def prepare_output(output: str, resume: bool, force: bool, rank: int = 0,
-                   checked: bool = False, read: bool = True) -> Checkpoint | None:
-    """Refuse to mix a new run into an old one, or to touch a live run's directory;
-    changes nothing.  Returns the checkpoint that --resume continues, or None.
-    `checked`: the directory is known to be writable already (claim checked it).
-    `read=False` checks only the manifest of that checkpoint and returns None: for a
-    check ahead of the process that will train the run, and read it, itself."""
+def check_run_folder(output: str, resume: bool, force: bool) -> None:
+    """What claim() would refuse in a run's folder, checked by a parent ahead of the
+    process that will train the run (and take the folder) itself; changes nothing.  Of
+    a checkpoint --resume continues, only its manifest is read: the worker reads the
+    checkpoint once."""
     check_resume_or_force(resume, force)
-    if not checked:
-        check_writable_directory('--output', output)
-    if rank == 0:
-        locking.check_free(output)       # before the checks below: a live run changes
+    check_writable_directory('--output', output)
+    locking.check_free(output)       # before the checks below: a live run changes
+    if resume and checkpoints.has_checkpoint(output):
+        checkpoints.read_manifest(output)
+    else:
+        existing_run(output, resume, force)
+
+
+def existing_run(output: str, resume: bool, force: bool) -> Checkpoint | None:
+    """Refuse to mix a new run into an old one: the checkpoint that --resume continues
+    in `output`, or None for a run that starts at epoch 1."""
     if force:
         return None
     if resume:
@@ -142,13 +147,7 @@ def prepare_output(output: str, resume: bool, force: bool, rank: int = 0,
             raise UsageError(f'--resume: {output} holds a checkpoint of the earlier format '
                              f'({" + ".join(checkpoints.OLD_FILES)}), which is a pickle and is not '
                              f'loaded (it could run code); start the run over with --force')
-        if not read:
-            if checkpoints.has_checkpoint(output):
-                checkpoints.read_manifest(output)
-                return None
-            checkpoint = None
-        else:
-            checkpoint = checkpoints.load(output)
+        checkpoint = checkpoints.load(output)
         if checkpoint is None and not os.path.exists(os.path.join(output, RUN_FILE)):
             raise UsageError(f'--resume: {output} has no checkpoint and no {RUN_FILE}: there is '
                              f'no run to continue')
@@ -178,5 +177,5 @@ def claim(output: str, resume: bool = False, force: bool = False) -> Iterator[Cl
     check_resume_or_force(resume, force)
     check_writable_directory('--output', output)
     _, rank = processes()
-    with locking.owning_new(output) if rank == 0 else contextlib.nullcontext():
-        yield Claim(output, prepare_output(output, resume, force, rank, checked=True))
+    with locking.owning(output) if rank == 0 else contextlib.nullcontext():
+        yield Claim(output, existing_run(output, resume, force))
