@@ -1,10 +1,13 @@
 """What the reproduction's tests share: where things are, and how to run a script as a
 user does.  (Fixtures are conftest.py's; paddleinfo's own tests, in tests/paddleinfo/,
 share nothing of this.)"""
+import functools
 import importlib.util
 import pathlib
 import subprocess
 import sys
+
+from summaries import count_params  # noqa: F401  (one copy: paddleinfo's tests need it alone)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # The article's tables, copied into the repository (see tests/golden/README.md).
@@ -27,6 +30,19 @@ def load_script(name):
     return module_from(path, f'{path.stem}_script')
 
 
+def write_finished_run(directory, train_errors, test_errors, record=None, seconds=1.5):
+    """A finished run as train.py leaves it in a new `directory`: log.csv, one
+    epoch per error, and run.json if `record` (a training.RunRecord) is given."""
+    from resnet_tools import training
+    from resnet_tools.training.run_directory import write_run
+    directory.mkdir(parents=True)
+    rows = [training.LogRow(epoch + 1, 0.1, 1.0, train, 1.0, test, seconds)
+            for epoch, (train, test) in enumerate(zip(train_errors, test_errors))]
+    (directory / training.LOG_FILE).write_text(training.format_log(rows))
+    if record is not None:
+        write_run(str(directory), record)
+
+
 def module_from(path, name):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -34,27 +50,28 @@ def module_from(path, name):
     return module
 
 
-def count_params(model, trainable_only=False):
-    return sum(int(p.numel()) for p in model.parameters()
-               if not (trainable_only and p.stop_gradient))
+@functools.cache
+def summary_script():
+    """scripts/summary.py as a module, loaded once."""
+    return load_script('summary.py')
 
 
-def network_summary(layers=50, arch=None, input_size=None, num_classes=None, variant=None):
-    """(paddle.summary's text, its totals) of ResNet-`layers`, or of `arch`, as summary.py
-    prints it."""
-    from paddleinfo.profile import profile
-    from paddleinfo.render import summary_text
-    from resnet_tools.specs import network_spec
-    spec = network_spec(layers, arch, input_size, num_classes, variant)
-    return summary_text(profile(spec.build, spec.input_shape))
+def summarize(*argv):
+    """What `python scripts/summary.py argv...` prints, made in this process."""
+    from resnet_tools.views import summary
+    args = summary_script().parse_args(list(argv))
+    return summary.produce(summary.check_request(vars(args)))
 
 
-def block_summary(block='basic', in_channels=64, out_channels=128, stride=2, input_size=(224,),
-                  variant='v1.5'):
-    """(paddle.summary's text, its totals) of one residual block, by default the article's
-    BasicBlock(64, 128, 2)."""
-    from paddleinfo.profile import profile
-    from paddleinfo.render import summary_text
-    from resnet_tools.specs import block_spec
-    spec = block_spec(block, in_channels, out_channels, stride, input_size, variant)
-    return summary_text(profile(spec.build, spec.input_shape))
+TOTAL_LINES = {'Total params': 'total_params', 'Trainable params': 'trainable_params',
+               'Non-trainable params': 'non_trainable_params'}
+
+
+def printed_totals(text):
+    """The totals paddle.summary's text prints ('Total params: 25,610,152'), by key."""
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(': ')
+        if name in TOTAL_LINES:
+            found[TOTAL_LINES[name]] = int(value.replace(',', ''))
+    return found

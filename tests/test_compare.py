@@ -1,4 +1,5 @@
-"""scripts/compare.py and resnet_tools/compare.py: the table, the per-layer view, the exit code."""
+"""scripts/compare.py and resnet_tools/weights/compare.py: the table, the per-layer view,
+the exit code."""
 
 import paddle
 import pytest

@@ -5,11 +5,10 @@ import shutil
 
 import pytest
 
-from helpers import REPO, load_script, run_script
+from helpers import REPO, load_script, run_script, write_finished_run
 from resnet_tools import files, training
 from resnet_tools.paper import degradation, networks
 from resnet_tools.training import checkpoints
-from resnet_tools.training.run_directory import write_run as write_record
 from resnet_tools.views import plots
 
 # The figure of docs/paper.md and the logs of the run it was drawn from.
@@ -32,14 +31,10 @@ def error_of(capsys, *args):
 
 
 def write_run(directory, arch, train_errors, test_errors, params=None, seconds=1.5):
-    """A finished run as train.py leaves it: log.csv (and run.json if params is given)."""
-    directory.mkdir(parents=True)
-    rows = [training.LogRow(epoch + 1, 0.1, 1.0, train, 1.0, test, seconds)
-            for epoch, (train, test) in enumerate(zip(train_errors, test_errors))]
-    (directory / training.LOG_FILE).write_text(training.format_log(rows))
-    if params is not None:
-        write_record(str(directory), training.RunRecord(arch, params, 1, 'cpu', training.Settings(),
-                                                        'made-up data', {'data': 'made-up'}))
+    """A finished run of `arch`: log.csv, and run.json if params is given."""
+    record = None if params is None else training.RunRecord(
+        arch, params, 1, 'cpu', training.Settings(), 'made-up data', {'data': 'made-up'})
+    write_finished_run(directory, train_errors, test_errors, record, seconds)
 
 
 @pytest.fixture

@@ -63,28 +63,24 @@ def contract_with(tmp_path, contract):
     return config
 
 
-def test_a_broken_contract_fails(tmp_path, capsys):
+@pytest.mark.parametrize('contract, broken, import_', [
     # A contract the code does break: the weights' names build the network (names.py
     # imports resnet), so forbidding it must fail and name that import.
-    code, report = lint(contract_with(tmp_path, '\n[importlinter:contract:upward]\n'
-                                      'name = weights without the network\ntype = forbidden\n'
-                                      'source_modules =\n    resnet_tools.weights\n'
-                                      'forbidden_modules =\n    resnet\n'), capsys)
-    assert code == 1
-    assert 'weights without the network BROKEN' in report
-    assert 'resnet_tools.weights.names -> resnet' in report
-
-
-def test_the_subpackages_layers_are_enforced(tmp_path, capsys):
+    ('[importlinter:contract:upward]\nname = weights without the network\ntype = forbidden\n'
+     'source_modules =\n    resnet_tools.weights\nforbidden_modules =\n    resnet\n',
+     'weights without the network', 'resnet_tools.weights.names -> resnet'),
     # The layers turned upside down: training put above the paper, which trains with it,
     # must break, and name the import that runs the wrong way.
-    code, report = lint(contract_with(tmp_path, '\n[importlinter:contract:upside_down]\n'
-                                      'name = training above the paper\ntype = layers\n'
-                                      'containers =\n    resnet_tools\n'
-                                      'layers =\n    training\n    paper\n'), capsys)
+    ('[importlinter:contract:upside_down]\nname = training above the paper\ntype = layers\n'
+     'containers =\n    resnet_tools\nlayers =\n    training\n    paper\n',
+     'training above the paper', 'resnet_tools.paper.networks -> resnet_tools.training'),
+])
+def test_a_contract_the_code_breaks_fails_and_names_the_import(tmp_path, capsys, contract,
+                                                               broken, import_):
+    code, report = lint(contract_with(tmp_path, '\n' + contract), capsys)
     assert code == 1
-    assert 'training above the paper BROKEN' in report
-    assert 'resnet_tools.paper.networks -> resnet_tools.training' in report
+    assert f'{broken} BROKEN' in report
+    assert import_ in report
 
 
 def resnet_tools_layers():

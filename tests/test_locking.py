@@ -1,4 +1,4 @@
-"""resnet_tools.locking: one process owns an output directory."""
+"""resnet_tools.training.locking: one process owns an output directory."""
 import os
 import signal
 import subprocess

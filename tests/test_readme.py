@@ -179,7 +179,7 @@ def layout_paths(block):
 
 
 def test_the_layout_names_every_file_of_the_code():
-    # A module added, moved or renamed must be drawn in CONTRIBUTING's layout, in both.
+    # A module added, moved or renamed must be drawn in CONTRIBUTING's layout...
     english, _ = shown(CONTRIBUTING)
     layout = layout_paths(next(block for block in english if block.startswith('resnet/')))
     code = [path.relative_to(REPO).as_posix() for folder in ('resnet', 'resnet_tools', 'paddleinfo',
@@ -187,6 +187,9 @@ def test_the_layout_names_every_file_of_the_code():
             for path in (REPO / folder).rglob('*.py')] + ['hubconf.py']
     missing = sorted(path for path in code if path not in layout)
     assert missing == []
+    # ...and a file that is gone, out of it.
+    gone = sorted(path for path in layout if path.endswith('.py') and not (REPO / path).is_file())
+    assert gone == []
     assert layout_paths('a/\n  b.py  x\n  c/\n    d.py  y\ne.py  z\n') == {
         'a/', 'a/b.py', 'a/c/', 'a/c/d.py', 'e.py'}
 

@@ -8,10 +8,9 @@ import pytest
 from paddle import nn
 
 import resnet
-from helpers import REPO, run_script
+from helpers import REPO, run_script, write_finished_run
 from resnet_tools import training
 from resnet_tools.paper import degradation, responses, shortcuts
-from resnet_tools.training.run_directory import write_run as write_record
 from resnet_tools.views import plots
 
 DEGRADATION = REPO / 'docs' / 'runs' / 'degradation'
@@ -120,13 +119,11 @@ def test_the_shortcut_table_is_written_from_the_committed_runs(tmp_path):
 def test_the_shortcut_table_holds_mean_and_sample_std_next_to_the_paper(tmp_path):
     for option, errors in (('A', (0.01, 0.03)), ('B', (0.05, 0.05))):
         for seed, error in enumerate(errors):
-            folder = tmp_path / f'{option}-seed{seed}'
-            folder.mkdir()
-            row = training.LogRow(1, 0.1, 1.0, error / 2, 1.0, error, 1.0)
-            (folder / training.LOG_FILE).write_text(training.format_log([row]))
-            write_record(str(folder), training.RunRecord(
-                'cifar_resnet20', 1000 if option == 'A' else 1200, 1, 'cpu', training.Settings(),
-                'digits', {'data': 'digits', 'shortcut': option}))
+            write_finished_run(tmp_path / f'{option}-seed{seed}', [error / 2], [error],
+                               training.RunRecord('cifar_resnet20', 1000 if option == 'A' else 1200,
+                                                  1, 'cpu', training.Settings(), 'digits',
+                                                  {'data': 'digits', 'shortcut': option}),
+                               seconds=1.0)
     found = shortcuts.finished_shortcut_runs(tmp_path)
     lines = shortcuts.format_shortcut_table(found).splitlines()
     # A: 1 % and 3 %: mean 2.00, sample std 1.41; the paper's Table 3: 25.03 / 7.76.

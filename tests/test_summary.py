@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from helpers import REPO, block_summary, network_summary, run_script
+from helpers import REPO, printed_totals, run_script, summarize
 from summaries import HIDE_PADDLE
 
 # The trainable split of current Paddle (BatchNorm weight and bias trainable) and
@@ -36,31 +36,34 @@ def test_script_prints_the_articles_table(reference, name, args, ours, articles)
 
 
 def test_tables_restart_their_numbering_and_repeat_byte_for_byte():
-    first, _ = block_summary('basic')
-    network_summary(18, input_size=(32,))
-    second, _ = block_summary('basic')
+    first = summarize('--block', 'basic')
+    summarize('--layers', '18', '--input-size', '32')
+    second = summarize('--block', 'basic')
     assert first == second
     assert '   Conv2D-1     [[1, 64, 224, 224]]' in first
 
 
 def test_default_is_resnet50():
-    text, totals = network_summary()
-    assert totals['total_params'] == 25_610_152
+    # ResNet-50's total, as the article prints it: 25,610,152.
+    text = summarize()
+    assert printed_totals(text)['total_params'] == 25_610_152
     assert 'BottleneckBlock-16' in text
 
 
 def test_custom_input_and_head_reach_the_table():
-    text, totals = network_summary(18, input_size=(64, 96), num_classes=10)
+    text = summarize('--layers', '18', '--input-size', '64', '96', '--num-classes', '10')
     rows = {line.split()[0]: line for line in text.splitlines()[3:-10]}
     assert '[[1, 3, 64, 96]]' in rows['Conv2D-1']
     assert '[[1, 512]]' in rows['Linear-1'] and '[1, 10]' in rows['Linear-1']
-    assert totals['total_params'] == 11_699_112 - 1000 * 513 + 10 * 513
+    assert printed_totals(text)['total_params'] == 11_699_112 - 1000 * 513 + 10 * 513
 
 
 def test_block_options_reach_the_table():
-    text, totals = block_summary('bottleneck', 256, 256, 1, input_size=(56,))
+    text = summarize('--block', 'bottleneck', '--in-channels', '256', '--out-channels', '256',
+                     '--stride', '1', '--input-size', '56')
     # Inner width 64: three convs and three BNs (4 tensors each), no projection.
-    assert totals['total_params'] == 256 * 64 + 9 * 64 * 64 + 64 * 256 + 4 * (64 + 64 + 256)
+    assert printed_totals(text)['total_params'] == (256 * 64 + 9 * 64 * 64 + 64 * 256
+                                                    + 4 * (64 + 64 + 256))
     assert 'Conv2D-4' not in text
 
 

@@ -11,13 +11,12 @@ from paddle import nn
 import resnet
 from resnet.blocks import BottleneckBlock
 from resnet.configs import CIFAR_NUM_CLASSES, SUPPORTED_LAYERS, layers_config
-from helpers import (REPO, block_summary, count_params, load_script, network_summary,
-                     run_script)
+from helpers import REPO, count_params, printed_totals, run_script, summarize
 from paddleinfo import tables
 from paddleinfo.macs import model_macs
 from paddleinfo.profile import profile, size_formula
 from paddleinfo.render import render
-from resnet_tools.views import summary, teaching
+from resnet_tools.views import teaching
 from test_summary import ARTICLE_TABLES
 
 STAGES = ['conv1', 'conv2_x', 'conv3_x', 'conv4_x', 'conv5_x', 'pool, fc']
@@ -162,7 +161,8 @@ def test_formulas_beyond_resnet_agree_with_paddle(layer, formula):
 
 
 def test_layer_rows_are_paddle_summarys_rows(resnet50_layers):
-    text, totals = network_summary(50)
+    text = summarize('--layers', '50')
+    totals = printed_totals(text)
     printed = [line.split()[0] for line in text.splitlines()[3:-10]]
     assert [row['layer'] for row in resnet50_layers['rows']] == printed
     assert resnet50_layers['totals']['params'] == totals['total_params']
@@ -277,9 +277,9 @@ def test_new_flags_leave_the_articles_tables_unchanged(reference, name, args, ou
 
 
 def test_teaching_tables_do_not_disturb_paddle_summary_numbering():
-    first, _ = block_summary('bottleneck')
+    first = summarize('--block', 'bottleneck')
     tables.layer_table(profile(lambda: resnet.ResNet(18), (None, 3, 32, 32)), 'ResNet-18')
-    assert block_summary('bottleneck')[0] == first
+    assert summarize('--block', 'bottleneck') == first
 
 
 @pytest.mark.parametrize('args, message', [
@@ -343,14 +343,6 @@ def test_cifar_residual_and_plain_networks_have_the_same_parameters():
                        for arch in ('cifar_resnet32', 'cifar_plain32'))
     assert [row.params for row in residual.rows] == [row.params for row in plain.rows]
     assert 'option A shortcuts' in residual.notes[0] and 'no shortcuts' in plain.notes[0]
-
-
-SCRIPT = load_script('summary.py')
-
-
-def summarize(*argv):
-    """summary.py's text for the command line `argv`, in this process."""
-    return summary.produce(summary.check_request(vars(SCRIPT.parse_args(list(argv)))))
 
 
 def test_cifar_networks_default_to_32x32_and_10_classes():

@@ -1,5 +1,6 @@
-"""resnet_tools.timings (the arithmetic of scripts/timings.py, with a made-up clock: no
-timing here) and paddleinfo.progress (a bar only when stderr is a terminal)."""
+"""resnet_tools.benchmarks.summary_timings (the arithmetic of scripts/timings.py, with a
+made-up clock: no timing here) and paddleinfo.progress (a bar only when stderr is a
+terminal)."""
 import io
 import sys
 

@@ -245,7 +245,7 @@ def test_train_script_writes_log_checkpoint_and_run_description(tmp_path):
     run = training.read_run(tmp_path / 'run')
     assert run.model == 'cifar_resnet20' and run.details['train_images'] == 96
     assert run.settings.momentum == 0.9 and run.settings.weight_decay == 1e-4
-    # responses.csv: the layer responses of the paper's Figure 7 (resnet_tools/responses.py).
+    # responses.csv: the layer responses of the paper's Figure 7 (resnet_tools/paper/responses.py).
     assert sorted(os.listdir(tmp_path / 'run')) == ['.lock', 'checkpoint-0001', 'checkpoint.json',
                                                     'log.csv', 'responses.csv', 'run.json']
     assert sorted(os.listdir(tmp_path / 'run' / 'checkpoint-0001')) == sorted(checkpoints.CHECKPOINT_FILES)

@@ -20,7 +20,7 @@ import resnet
 from helpers import load_script
 from resnet_tools import weights
 from resnet_tools.deploy import export
-from resnet_tools.weights import names
+from resnet_tools.weights import formats
 
 SCRIPTS = {name: load_script(name) for name in ('convert.py', 'export.py', 'draw.py')}
 
@@ -72,7 +72,7 @@ def simulate_full_disk(monkeypatch):
         pathlib.Path(path + '.json').write_text('')
         pathlib.Path(path + '.pdiparams').write_text('')
     monkeypatch.setattr(pathlib.Path, 'write_bytes', no_space)     # safetensors, figures
-    monkeypatch.setattr(names.paddle, 'save', no_space)           # .pdparams
+    monkeypatch.setattr(formats.paddle, 'save', no_space)         # .pdparams
     monkeypatch.setattr(export.paddle.jit, 'save', empty_program)
     # And the file system says it is full, as export.py asks when Paddle does not say.
     monkeypatch.setattr(export.os, 'statvfs', lambda path: os.statvfs_result((4096,) * 3 + (0,) * 7))

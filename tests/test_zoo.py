@@ -7,17 +7,12 @@ import json
 import pytest
 
 import resnet
-from helpers import count_params, load_script, run_script
+from helpers import count_params, run_script, summarize
 from paddleinfo import tables
 from paddleinfo.macs import MACS_CONVENTION
 from paddleinfo.profile import profile
 from resnet_tools.errors import UsageError
-from resnet_tools.views import summary
 from summaries import command, net
-from test_teaching import summarize
-
-# scripts/summary.py itself, for its parse_args.
-SCRIPT = load_script('summary.py')
 
 
 def test_summary_py_takes_the_same_inputs(capsys):
@@ -40,7 +35,7 @@ def test_summary_py_takes_the_same_inputs(capsys):
 def test_bad_combinations_are_one_line(args, message):
     with pytest.raises(UsageError, match=message.replace('(', r'\(').replace('[', r'\[')):
         # Checked as parsed, when the request is made, or before any model is built.
-        summary.produce(summary.check_request(vars(SCRIPT.parse_args(args))))
+        summarize(*args)
 
 
 # --- --depth ------------------------------------------------------------------------
