@@ -18,9 +18,14 @@ Nothing here imports Paddle, so that a command can quieten it first.
 """
 import argparse
 import contextlib
+import errno
+import functools
 import math
 import os
+import signal
 import sys
+import threading
+import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NoReturn
@@ -58,22 +63,173 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         fail(self.prog, message)
 
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse's own drops an OSError: --help onto a full disk would print nothing
+        # and exit 0.  Raised, `run` says so.
+        if message:
+            (file or sys.stderr).write(message)
 
-def fail(prog: str, message: str) -> NoReturn:
-    sys.stderr.write(f'{prog}: error: {message} (see --help)\n')
+
+def fail(prog: str, message: str, see_help: bool = True) -> NoReturn:
+    """'<prog>: error: <message>' on stderr and exit code 2; with '(see --help)' after
+    it for a mistake in the command line, which the help can put right."""
+    # One line whatever a value in it holds: `--output $'x\\n'` is shown as x\\n.
+    message = ''.join(character if character.isprintable() else repr(character)[1:-1]
+                      for character in message)
+    sys.stderr.write(f'{prog}: error: {message}{" (see --help)" if see_help else ""}\n')
     sys.exit(2)
+
+
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """What `error` was raised from or while handling, and what that was, and so on."""
+    seen = {id(error)}
+    cause = error.__cause__ or error.__context__
+    while cause is not None and id(cause) not in seen:
+        yield cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+
+
+def of_the_system(error: BaseException) -> bool:
+    """Whether `error` came of an OSError (a full disk, a folder that takes no files, a
+    lock that another process holds): then the state of the files, disks or processes
+    is at fault, which no flag of --help puts right."""
+    return any(isinstance(cause, OSError) for cause in causes(error))
+
+
+# What writing the standard output raises when it cannot: a full disk or quota, an I/O
+# error, and a reader that has gone (EPIPE: `| head -1` has what it wanted).
+OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EPIPE})
+BROKEN_PIPE_CODE = 141    # 128 + SIGPIPE: what the shell shows for a writer the pipe ended
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised as Python raises KeyboardInterrupt for SIGINT (see run)."""
+
+
+_terminated: list[bool] = []     # whether SIGTERM came, however the code it stopped fared
+
+
+def _terminate(number: int, frame: types.FrameType | None) -> None:
+    _terminated.append(True)
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """While the block runs, SIGTERM raises Terminated instead of killing the process
+    silently, where its handler is the default one (an ignored SIGTERM stays ignored, a
+    program's own handler stays its own); put back afterwards."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run(main: Callable[[], Any], prog: str) -> Any:
     """Run main(), turning a UsageError into the one-line error and exit code 2, and a
-    Ctrl-C into one line and exit code 130 (the shell's code for SIGINT), not a traceback."""
+    Ctrl-C or SIGTERM into one line and exit code 130 or 143 (the shell's codes for
+    them), not a traceback.
+
+    A standard output that cannot be written (`> /dev/full`) is one line and exit code
+    2 too, and one whose reader has gone (`| head -1`) ends quietly, with code 141."""
+    script = bool(_until_run)     # started as a script: run() is all there is left to do
+    _terminated.clear()
+    for number, handler in _until_run.items():   # stop_quietly_until_run's time is over
+        signal.signal(number, handler)
+    _until_run.clear()
     try:
-        return main()
-    except UsageError as error:
-        fail(prog, str(error))
-    except KeyboardInterrupt:
-        sys.stderr.write(f'{prog}: interrupted\n')
-        sys.exit(130)
+        with sigterm_raises():     # the output's flush included: a SIGTERM there ends in one line
+            try:
+                return main()
+            finally:
+                if sys.stdout is not None:
+                    # Now, where a failure is caught below, not as Python exits, where it
+                    # would be an 'Exception ignored' and exit code 120.
+                    sys.stdout.flush()
+    except (UsageError, KeyboardInterrupt, Terminated) as error:
+        # A signal raised inside a call of C code can come out as another error (a
+        # SystemError, which a model's factory reports as its failure): still the signal.
+        # (C code may also drop it and raise its own error: _terminated remembers.)
+        for stop in (error, *causes(error), *(Terminated() for _ in _terminated[:1])):
+            if isinstance(stop, (KeyboardInterrupt, Terminated)):
+                words, code = SIGNAL_ENDINGS[signal.SIGINT if isinstance(stop, KeyboardInterrupt)
+                                             else signal.SIGTERM]
+                sys.stderr.write(f'{prog}: {words}\n')
+                sys.exit(code)
+        assert isinstance(error, UsageError)
+        fail(prog, str(error), see_help=error.see_help and not of_the_system(error))
+    except OSError as error:
+        # A write to a named file has a filename, or came as a UsageError.
+        if error.errno not in OUTPUT_ERRORS or error.filename is not None:
+            raise
+        with contextlib.suppress(OSError, ValueError):   # (no descriptor: a test's capture)
+            # What stdout still buffers goes there, quietly, as Python exits.
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        if error.errno == errno.EPIPE:
+            sys.exit(BROKEN_PIPE_CODE)
+        fail(prog, f'the standard output cannot be written: {error.strerror}', see_help=False)
+    finally:
+        if script:
+            # The work is done and its exit code chosen: a Ctrl-C as Python shuts down
+            # would otherwise end it by the signal, with no line and no code of ours.
+            for number in SIGNAL_ENDINGS:
+                if signal.getsignal(number) is not None:
+                    signal.signal(number, signal.SIG_IGN)
+
+
+def without_paddles_signal_handlers() -> None:
+    """For a program (a script, the paddleinfo command): import Paddle without its signal
+    handlers.  Paddle's import installs C++ handlers of SIGTERM and the crash signals
+    behind Python's back; they print a C++ stack, and were seen to deadlock in the
+    handler, so that a SIGTERM never ended the program.  SIGTERM is held back while
+    Paddle is imported, Paddle's handlers are removed and Python's set again, and then a
+    SIGTERM that came meanwhile is let through, to Python's handler.  (A library leaves
+    Paddle's handlers: they are the program's to choose.)"""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        import paddle
+        paddle.disable_signal_handler()
+        for number in SIGNAL_ENDINGS:
+            handler = signal.getsignal(number)
+            if handler is not None:
+                signal.signal(number, handler)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+# The handlers that run() puts back, as they were before stop_quietly_until_run.
+_until_run: dict[int, Any] = {}
+SIGNAL_ENDINGS = {signal.SIGINT: ('interrupted', 130), signal.SIGTERM: ('terminated', 143)}
+
+
+def stop_quietly_until_run(prog: str) -> None:
+    """Until run() starts: SIGINT (Ctrl-C) and SIGTERM end the program with one line,
+    '<prog>: interrupted' (exit code 130) or '<prog>: terminated' (143), not with the
+    traceback of the import they came in (Paddle's takes seconds).  A signal that is
+    ignored, as a background job's SIGINT is, stays ignored; so does one whose handler
+    Python did not set (it could not be put back)."""
+    for number in SIGNAL_ENDINGS:
+        before = signal.getsignal(number)
+        if before not in (signal.SIG_IGN, None) and number not in _until_run:
+            _until_run[number] = before
+            signal.signal(number, functools.partial(_stop, prog))
+
+
+def _stop(prog: str, number: int, frame: types.FrameType | None) -> None:
+    words, code = SIGNAL_ENDINGS[signal.Signals(number)]
+    with contextlib.suppress(OSError):
+        os.write(2, f'{prog}: {words}\n'.encode())
+    # Not SystemExit: raised inside an import, an `except BaseException` there or a
+    # finaliser that swallows it could let the program go on.  Nothing is written yet.
+    os._exit(code)
 
 
 # --- values, checked: one message for each kind of mistake ---------------------------

@@ -5,19 +5,30 @@ Every mistake in what was asked is one line on stderr and exit code 2.  The flag
 parser and the one-line error are paddleinfo.arguments', which scripts/summary.py --model
 shares: `models_text` is what both print for the models they are given.  Nothing here
 imports Paddle before `quiet_paddle()` has run.
+
+stdout holds the table alone: what a user's model prints as it is built or traced goes
+to stderr, so that --format json and csv stay readable by a program.  The command stops
+a model that does not finish within --timeout seconds.
 """
 import argparse
+import contextlib
 import sys
 import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from paddleinfo.arguments import ArgumentParser, add_view_arguments, quiet_paddle, run, view_of
+from paddleinfo.arguments import (ArgumentParser, add_number, add_view_arguments, quiet_paddle,
+                                  without_paddles_signal_handlers,
+                                  run, view_of)
 from paddleinfo.errors import UsageError
 from paddleinfo.inputs import DTYPES, add_input_arguments
 from paddleinfo.view import View
 
 PROG = 'paddleinfo'
+# Seconds: all 43 paddle.vision models side by side take about 7 (2 shared Xeon cores), so
+# only a model that never finishes reaches it.
+TIMEOUT = 300.0
+MAX_TIMEOUT = 10 ** 6   # 11.6 days: the most an interval timer takes on every platform
 
 DESCRIPTION = """\
 The summary of a Paddle model: paddle.summary's per-layer table, or tables with the
@@ -75,6 +86,10 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
                         help=MODEL_HELP + '; several: side by side')
     add_input_arguments(parser)
     add_view_arguments(parser)
+    add_number(parser, '--timeout', low=0, high=MAX_TIMEOUT, above=True, default=TIMEOUT,
+               metavar='SECONDS',
+               help=f'stop with an error naming the model if the models are not summarised '
+                    f'within SECONDS, from when Paddle is loaded (default: {TIMEOUT:g})')
     return vars(parser.parse_args(argv))
 
 
@@ -89,21 +104,27 @@ def check_several(count: int, view: View) -> None:
 
 
 def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: str = '',
-                several: bool | None = None) -> str:
+                several: bool | None = None, timeout: float | None = None) -> str:
     """The text the command prints for the models `names`: one model's table in `view`, or
     several side by side (`several` says which, by default: more than one name).
     `inputs` are the input options (a dict of paddleinfo.inputs' 'input', 'batch_size' and
-    'input_size'); `flag` is how errors name a model ('--model NAME', or the NAME alone)."""
+    'input_size'); `flag` is how errors name a model ('--model NAME', or the NAME alone).
+    What the models print goes to stderr; past `timeout` seconds (None: no bound) the
+    model being built or traced is a UsageError, and no text is returned."""
     from paddleinfo import tables, zoo
     from paddleinfo.render import render
 
-    # Every model is checked before any is built.
-    specs = [zoo.model_spec(name, inputs, flag=flag) for name in names]
-    if len(specs) > 1 if several is None else several:
-        return render(zoo.models_table(specs, flag=flag), zoo.models_view, view.fmt)
-    spec, = specs
-    result = zoo.profile_model(spec, flag=flag)
-    return tables.view_text(result, spec.name, view)
+    try:
+        with contextlib.redirect_stdout(sys.stderr), zoo.time_bound(timeout):
+            # Every model is checked before any is built.
+            specs = [zoo.model_spec(name, inputs, flag=flag) for name in names]
+            if len(specs) > 1 if several is None else several:
+                return render(zoo.models_table(specs, flag=flag), zoo.models_view, view.fmt)
+            spec, = specs
+            result = zoo.profile_model(spec, flag=flag)
+            return tables.view_text(result, spec.name, view)
+    except zoo.TimedOut as error:   # past the model's own work: the table, say
+        raise UsageError(f'{", ".join(zoo.named(flag, name) for name in names)} {error}') from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         view = view_of(args)
         check_several(len(args['model']), view)
         inputs = {key: args[key] for key in ('input', 'batch_size', 'input_size')}
-        sys.stdout.write(models_text(args['model'], inputs, view))
+        without_paddles_signal_handlers()
+        sys.stdout.write(models_text(args['model'], inputs, view, timeout=args['timeout']))
         return 0
     return run(command, PROG)

@@ -6,7 +6,15 @@ Every one is a UsageError: a command line shows its message and exits with code 
 
 
 class UsageError(Exception):
-    """A mistake in what the user asked for; its message is shown as one line."""
+    """A mistake in what the user asked for; its message is shown as one line, with
+    '(see --help)' after it where the help can put it right (`see_help`)."""
+    see_help = True
+
+
+class FileError(UsageError):
+    """A file or folder given that is not what it must be (damaged, crafted, of another
+    kind, in the way): a mistake of the user's, which no flag of --help puts right."""
+    see_help = False
 
 
 class ShapeError(UsageError, ValueError):

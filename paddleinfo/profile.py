@@ -268,11 +268,19 @@ def first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+def exited(error: SystemExit) -> str:
+    """What a user's sys.exit(code) (or raise SystemExit) is told as: 'it called sys.exit(0)'."""
+    return f'it called sys.exit({"" if error.code is None else repr(error.code)})'
+
+
 def build(build_model: Callable[[], object]) -> nn.Layer:
-    """build_model() in a fresh name scope, checked to be a paddle.nn.Layer."""
+    """build_model() in a fresh name scope, checked to be a paddle.nn.Layer.  Its
+    sys.exit() is its failure too: it must not end the caller's program."""
     with paddle.utils.unique_name.guard():
         try:
             model = build_model()
+        except SystemExit as error:
+            raise FactoryError(exited(error)) from error
         except Exception as error:  # noqa: BLE001 -- any error of the factory is its own
             if not paddle.in_dynamic_mode() and names_the_graph(error):
                 raise   # the static graph's, not the factory's: it is built again eagerly

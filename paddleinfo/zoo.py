@@ -5,14 +5,20 @@ and the side-by-side table of many models.  Knows nothing of ResNet in particula
 paddle.vision builds as vgg11(batch_norm=True) ..., under torchvision's names, and
 LeNet); `--model path/to/file.py:function` or `package.module:function` is a user's
 factory that returns a paddle.nn.Layer.
+
+A user's code runs here (its module, its factory, its forward pass): its sys.exit() is
+its failure, told as any other, and `time_bound` stops a model that never finishes.
 """
+import contextlib
 import difflib
 import importlib
 import importlib.util
 import inspect
 import pathlib
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.abc import Loader
 from importlib.machinery import ModuleSpec
@@ -40,6 +46,7 @@ from paddleinfo.profile import (
     NotALayerError,
     Profile,
     ShapeError,
+    exited,
     first_line,
     profile_inputs,
     quiet,
@@ -153,6 +160,10 @@ def user_factory(text: str, flag: str = '--model') -> Callable[[], nn.Layer]:
             module = importlib.import_module(where)
     except UsageError:
         raise
+    except SystemExit as error:
+        raise UsageError(f'{named(flag, text)}: {where} does not import: {exited(error)}')
+    except TimedOut as error:
+        raise UsageError(f'{named(flag, text)}: importing {where} {error}') from None
     except Exception as error:  # noqa: BLE001 -- any error of the user's module is theirs
         raise UsageError(f'{named(flag, text)}: {where} does not import: '
                          f'{type(error).__name__}: {first_line(error)}')
@@ -166,10 +177,52 @@ def user_factory(text: str, flag: str = '--model') -> Callable[[], nn.Layer]:
     return factory
 
 
+class TimedOut(BaseException):
+    """Raised by `time_bound` when its time is up: a BaseException, as KeyboardInterrupt,
+    so that no `except Exception` of the engine takes it for the model's own error (and
+    builds the model again), while every `finally` puts back what it changed."""
+
+    def __str__(self) -> str:
+        return (f'did not finish within {self.args[0]:g} s; give --timeout to allow '
+                f'longer')
+
+
+@contextlib.contextmanager
+def time_bound(seconds: float | None) -> Iterator[None]:
+    """Raise TimedOut in the block once `seconds` have passed (by SIGALRM, so a Python
+    loop is stopped; a call into Paddle's C++ code is stopped when it returns).  No
+    bound for None, off the main thread (signals reach the main thread only), where
+    there is no SIGALRM (Windows), or where a timer of the caller's already runs."""
+    if (seconds is None or not hasattr(signal, 'setitimer')
+            or threading.current_thread() is not threading.main_thread()
+            or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
+        yield
+        return
+
+    def alarm(signum: int, frame: Any) -> NoReturn:
+        raise TimedOut(seconds)
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def profile_model(spec: ModelSpec, flag: str = '--model') -> Profile:
-    """The Profile of a ModelSpec; whatever goes wrong in the model is one UsageError.
-    An image shorthand (or a user's model given no input) must meet a 2-D convolution."""
-    name, given = named(flag, spec.name), described(spec.inputs)
+    """The Profile of a ModelSpec; whatever goes wrong in the model is one UsageError,
+    its sys.exit() and running out of time included.  An image shorthand (or a user's
+    model given no input) must meet a 2-D convolution."""
+    try:
+        return checked_profile(spec, named(flag, spec.name))
+    except TimedOut as error:
+        raise UsageError(f'{named(flag, spec.name)} {error}') from None
+
+
+def checked_profile(spec: ModelSpec, name: str) -> Profile:
+    given = described(spec.inputs)
     if spec.inputs.image == 'default' and not spec.vision:
         given += ' (its default; give its own with --input SHAPE[:DTYPE])'
     checked = spec.inputs.image is not None and not spec.vision
@@ -179,6 +232,8 @@ def profile_model(spec: ModelSpec, flag: str = '--model') -> Profile:
     except (FactoryError, NotALayerError) as error:
         raise UsageError(f'{name}: {"the factory failed: " * isinstance(error, FactoryError)}'
                          f'{error}')
+    except SystemExit as error:   # in forward(): the factory's own is a FactoryError
+        raise UsageError(f'{name} fails on {given}: {exited(error)}')
     except Exception as error:  # noqa: BLE001 -- the model's own error, on this input
         if checked:   # a model that is no image model is told so, whatever else failed
             check_image_model(first_layer(spec.build, spec.inputs), spec.inputs, name,

@@ -131,12 +131,11 @@ def add_network_options(parser: Any) -> None:
 
 
 def add_weights(parser: Any, use: str) -> argparse.Action:
-    """--weights FILE: a weights file, .safetensors (read without pickle) or .pdparams (a
-    pickle), in this repository's key names or paddle.vision's; `use` says what is done
-    with it."""
+    """--weights FILE: a .safetensors weights file (read without pickle), in this
+    repository's key names or paddle.vision's; `use` says what is done with it."""
     return parser.add_argument('--weights', metavar='FILE',
-                               help=f'a .pdparams or .safetensors file, in our layout or '
-                                    f'paddle.vision\'s: {use}')
+                               help=f'a .safetensors file, in our layout or paddle.vision\'s: '
+                                    f'{use}')
 
 
 def add_repeats(parser: Any, default: int, high: int, what: str) -> argparse.Action:

@@ -5,6 +5,8 @@
   - a Python without Paddle is told so in one line (exit code 2), not by the traceback
     of the first import that needs it;
   - Paddle's notes about itself are silenced before Paddle is first imported;
+  - a Ctrl-C or SIGTERM during the imports (Paddle's take seconds) is one line and exit
+    code 130 or 143, not a traceback, until `run` takes over;
   - the script gets `run`, which turns a user's mistake, a stop or a Ctrl-C into one line.
 
     from _bootstrap import run
@@ -26,6 +28,12 @@ def paddle_installed() -> bool:
         return False
 
 
+def started_as_a_script() -> bool:
+    """Whether the program is a script of scripts/ (not a test that loads one)."""
+    main = getattr(sys.modules.get('__main__'), '__file__', None)
+    return main is not None and os.path.dirname(os.path.abspath(main)) == os.path.join(ROOT, 'scripts')
+
+
 def prepare() -> None:
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
@@ -34,8 +42,12 @@ def prepare() -> None:
                          f'installed for {sys.executable}; install the requirements first: '
                          f'pip install -r requirements.txt\n')
         sys.exit(2)
-    from paddleinfo.arguments import quiet_paddle
+    from paddleinfo.arguments import (quiet_paddle, stop_quietly_until_run,
+                                      without_paddles_signal_handlers)
     quiet_paddle()
+    if started_as_a_script():
+        stop_quietly_until_run(os.path.basename(sys.argv[0]))
+        without_paddles_signal_handlers()
 
 
 prepare()

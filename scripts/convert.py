@@ -8,6 +8,7 @@ from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser
 from resnet.configs import ARCHS
 from resnet_tools import cli, weights
+from resnet_tools.specs import ALL_ARCHS, arch_name
 
 DESCRIPTION = """\
 Rename the tensors of a ResNet state dict from paddle.vision's key names (conv1,
@@ -21,10 +22,13 @@ layer1.0.conv1, ...) to this repository's (conv, residual_block.0.conv_bn_block1
 A file whose name ends in .safetensors is read and written in the safetensors
 format; any other is read with paddle.load.  OUTPUT ends in .safetensors or in
 .pdparams (written with paddle.save); another extension, e.g. .pt, is refused.
-A .pdparams file is a pickle: loading one can run code hidden in it.  Convert a
-downloaded one to .safetensors once (the last line above keeps paddle.vision's
-names and changes only the format), and every later load is safe. The CIFAR-10 networks (cifar_resnet20 ...)
-have this repository's layout only: --to-ours changes their format.
+A .pdparams file is a pickle: loading one can run code hidden in it.  This is the
+one place that unpickles one, and it says so on stderr before it does: convert a
+downloaded file to .safetensors once (the last line above keeps paddle.vision's
+names and changes only the format), only from a source you trust, and every later
+load is safe; compare.py and export.py take .safetensors only. The CIFAR-10
+networks (cifar_resnet20 ...) have this repository's layout only: --to-ours
+changes their format.
 
 The architecture is recognised from the shapes, or checked against --arch. The
 md5 of a .pdparams file is compared with the list in paddle.vision.models.resnet:
@@ -57,11 +61,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def unpickling_note(path: str, status: str | None) -> str:
+    """The line said before a pickle is loaded: what that means, unless the file is one
+    that Paddle publishes."""
+    if status == 'published':
+        return f"convert.py: note: unpickling {path}, Paddle's published file (its md5 says so)\n"
+    return (f'convert.py: warning: unpickling {path}, which runs any code the file holds: '
+            f'convert only a file from a source you trust\n')
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     weights.weights_path(args.output, args.force)   # before the work, not after it
+    if args.arch is not None:                         # before the file is unpickled
+        arch_name(arch=args.arch, archs=ALL_ARCHS)
+    status, md5_message = weights.check_md5(args.input)   # a FIFO or a folder: an error
+    if status == 'mismatch':
+        sys.stderr.write(f'convert.py: warning: {md5_message}\n')
+    if not weights.is_safetensors(args.input):
+        sys.stderr.write(unpickling_note(args.input, status))
     state = weights.read_state_dict(args.input)
-    status, md5_message = weights.check_md5(args.input)
     new_format = weights.is_safetensors(args.input) != weights.is_safetensors(args.output)
     source = weights.detect_layout(state)
     converted, arch = weights.convert(state, args.to, args.arch, where=args.input,
@@ -73,8 +92,6 @@ def main(argv: Sequence[str] | None = None) -> None:
           f'({weights.format_name(args.input)}), {arch} ({how})')
     if status == 'published':
         print(md5_message)
-    elif status == 'mismatch':
-        sys.stderr.write(f'convert.py: warning: {md5_message}\n')
     print(f'wrote {args.output}: {len(converted)} tensors in {weights.LAYOUT_NAMES[args.to]} '
           f'({weights.format_name(args.output)})')
 

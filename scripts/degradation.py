@@ -42,10 +42,13 @@ EPILOG = """\
 --jobs N trains N networks at a time, each in its own process with one math thread
 (Paddle's CPU training gains nothing from a second thread; a second process does).
 Each network's log (the seconds aside) and weights are bitwise those of --jobs 1.
-Each process holds the lock of its run's folder, this one that of OUTPUT.  A network
-that fails is one line and the others finish (exit code 1).  Ctrl-C stops every
-network at a step boundary, one line each, keeping the last epoch's checkpoint;
---resume goes on from there.
+Each process holds the lock of its run's folder, this one that of OUTPUT, once every
+argument is checked: a refused run leaves OUTPUT as it was.  A network that fails is
+one line and the others finish (exit code 1; if every one fails, one line on stderr
+says so).  Ctrl-C or SIGTERM, even while the workers start, stops every network at a
+step boundary, one line each, keeping the last epoch's checkpoint, then one line on
+stderr; --resume goes on from there.  Started with SIGINT ignored (in the background),
+it ignores Ctrl-C.
 
 --plot-only DIR draws the figures and the table from finished runs' log.csv,
 run.json and responses.csv in DIR/<arch>/, wherever they were trained, into DIR
@@ -106,9 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     given = given_flags(parser, argv, args)
     if args.plot_only is None:
-        code = train(given, args)
-        if code > 128:
-            return code
+        code = train(given, args)     # a stopped run, or one whose runs all failed, raised its Stop
         source, output = args.output, args.output
     else:
         code = 0

@@ -8,6 +8,7 @@ from paddleinfo.arguments import ArgumentParser, given_flags, refuse
 from resnet_tools import cli
 from resnet_tools.deploy import export
 from resnet_tools.specs import ALL_ARCHS, arch_name
+from resnet_tools.weights import formats
 
 PROG = 'export.py'
 
@@ -43,7 +44,9 @@ def make_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_network(parser, ALL_ARCHS)
-    cli.add_weights(parser, 'the network exported with them (default: seeded random weights)')
+    cli.add_weights(parser, 'the network exported with them (default: seeded random weights). '
+                            'A .pdparams file, a pickle, is refused: convert it once with '
+                            'scripts/convert.py')
     parser.add_argument('--run', metavar='DIR',
                         help='a directory that scripts/train.py trained into: export that '
                              'network with its last checkpoint')
@@ -65,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                run=args.run)
     else:
         arch = arch_name(args.layers, args.arch, ALL_ARCHS)
+        if args.weights is not None:
+            formats.refuse_pickle(args.weights, arch)
         result = export.export(arch, args.output, args.weights, args.force, args.input_size,
                                args.num_classes)
     for note in result.notes:

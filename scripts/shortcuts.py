@@ -80,9 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     given = given_flags(parser, argv, args)
     if args.table_only is None:
-        code = train(given, args)
-        if code > 128:
-            return code
+        code = train(given, args)     # a stopped run, or one whose runs all failed, raised its Stop
         source = output = args.output
     else:
         code = 0

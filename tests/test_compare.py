@@ -6,6 +6,7 @@ import pytest
 
 from resnet.configs import ARCHS, layers_config
 from helpers import count_params, load_script, run_script
+from resnet_tools import weights
 from resnet_tools.weights import compare, formats
 
 
@@ -59,24 +60,25 @@ def test_all_13_architectures_agree():
 
 
 def test_a_weights_file_runs_both_models_with_it(tmp_path):
-    # Made here, so named like Paddle's published file but with another md5.
     paddle.seed(0)
-    path = tmp_path / 'resnet18.pdparams'
-    paddle.save(paddle.vision.models.resnet18().state_dict(), str(path))
+    state = paddle.vision.models.resnet18().state_dict()
+    path = tmp_path / 'resnet18.safetensors'
+    weights.save_atomically(state, path)
     result = run_script('compare.py', '--weights', path)
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith('resnet')]
     assert len(rows) == 1 and rows[0][0] == 'resnet18' and rows[0][-2:] == ['0', 'same']
     assert f'each loaded from {path}' in ' '.join(result.stdout.split())
-    assert result.stderr.startswith('compare.py: warning: resnet18.pdparams is named like')
-    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr == ''
 
-    # The same file with its md5 put into paddle.vision's list passes as the published one.
+    # From Python a .pdparams file is read too (unpickled), and its md5 checked: one put
+    # into paddle.vision's list passes as the published file.
+    pdparams = tmp_path / 'resnet18.pdparams'
+    paddle.save(state, str(pdparams))
     with pytest.MonkeyPatch.context() as patch:
         url, _ = formats.model_urls['resnet18']
-        patch.setitem(formats.model_urls, 'resnet18',
-                      (url, formats.file_md5(path)))
-        state, arch, (status, message) = compare.weights_file(path)
+        patch.setitem(formats.model_urls, 'resnet18', (url, formats.file_md5(pdparams)))
+        state, arch, (status, message) = compare.weights_file(pdparams)
     assert arch == 'resnet18' and status == 'published'
     assert list(state) == list(paddle.vision.models.resnet18().state_dict())
 
@@ -139,6 +141,7 @@ def test_per_layer_output_explains_both_codebases():
     (['--input-size', 'big'], '--input-size big is not an integer'),
     (['--layers', '50'], 'unrecognized arguments: --layers 50'),
     (['--weights', 'nope.pdparams'], 'nope.pdparams: no such file'),
+    (['--weights', 'nope.safetensors'], 'nope.safetensors: no such file'),
     (['--weights', 'nope.pdparams', '--arch', 'resnet18', '--arch', 'resnet34'],
      '--weights goes with one --arch at most'),
 ])

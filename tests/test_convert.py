@@ -25,10 +25,21 @@ def tensors(path):
     return {key: value.numpy() for key, value in paddle.load(str(path)).items()}
 
 
-def assert_one_line_error(result, *fragments):
+def unpickling(path):
+    """What convert.py says on stderr before it unpickles a file made here."""
+    return (f'convert.py: warning: unpickling {path}, which runs any code the file holds: '
+            f'convert only a file from a source you trust')
+
+
+def assert_one_line_error(result, *fragments, unpickled=None):
+    """Exit code 2 and one error line; after the line `unpickling` says if `unpickled`
+    names the file that was loaded before the error was found."""
     assert result.returncode == 2, result.stderr
     assert 'Traceback' not in result.stderr
     lines = result.stderr.splitlines()
+    if unpickled is not None:
+        assert lines[0] == unpickling(unpickled)
+        lines = lines[1:]
     assert len(lines) == 1 and lines[0].startswith('convert.py: error: '), result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
@@ -53,7 +64,8 @@ def test_to_ours_and_back_gives_bitwise_identical_tensors(official_file, tmp_pat
     assert result.stderr.splitlines() == [
         f"convert.py: warning: resnet18.pdparams is named like Paddle's published weights, "
         f"but its md5 is {formats.file_md5(look_alike)}, not "
-        f"{formats.model_urls['resnet18'][1]}: it is not that file, or it is damaged"]
+        f"{formats.model_urls['resnet18'][1]}: it is not that file, or it is damaged",
+        unpickling(look_alike)]
     assert list(tensors(ours_file)) == list(resnet.resnet18().state_dict())
 
     # The file in our layout loads into our model, tensor for tensor.
@@ -67,7 +79,8 @@ def test_to_ours_and_back_gives_bitwise_identical_tensors(official_file, tmp_pat
     result = run_script('convert.py', '--to-official', ours_file, back_file,
                         '--arch', 'resnet18', '--force')
     assert result.returncode == 0, result.stderr
-    assert 'resnet18 (as given by --arch)' in result.stdout and result.stderr == ''
+    assert 'resnet18 (as given by --arch)' in result.stdout
+    assert result.stderr.splitlines() == [unpickling(ours_file)]
     back = tensors(back_file)
     assert list(back) == list(original)
     for key in original:
@@ -145,7 +158,10 @@ def test_errors_are_one_line_and_leave_no_file(case, official_file, tmp_path):
         fragments = [f'{output} exists already; give --force to replace it']
     direction = [] if case == 'same layout' else ['--to-ours']
     result = run_script('convert.py', *direction, source, output, *extra)
-    assert_one_line_error(result, *fragments)
+    # What is wrong with the arguments, the output or the file's place is found before
+    # the file is unpickled; what is wrong inside it, after.
+    found_before = case in ('missing', 'directory', 'unknown arch', 'no directory', 'output exists')
+    assert_one_line_error(result, *fragments, unpickled=None if found_before else source)
     if case == 'output exists':
         assert output.read_bytes() == b'keep me'
     else:

@@ -136,7 +136,7 @@ def test_plot_only_into_an_unwritable_folder_or_a_failed_write_is_one_line(logs,
     monkeypatch.setattr(files.os, 'replace', full_disk)
     output = tmp_path / 'figures'
     assert error_of(capsys, '--plot-only', logs, '--output', output) == \
-        f'{output / "degradation.png"} cannot be written: No space left on device (see --help)\n'
+        f'{output / "degradation.png"} cannot be written: No space left on device\n'   # no flag helps
     assert list(output.iterdir()) == []
 
 
@@ -218,3 +218,68 @@ def test_the_committed_run_shows_the_degradation_problem_and_its_fix():
 def test_the_papers_page_table_is_the_committed_runs_table(readme):
     table = degradation.format_table(degradation.finished_runs(DOCS_RUNS))
     assert f'```text\n{table}\n```' in (REPO / readme).read_text(encoding='utf-8')
+
+
+def tree(directory):
+    """{relative path: bytes, or None for a folder} of everything in `directory`, the
+    lock file included."""
+    found = {}
+    for root, folders, names in os.walk(directory):
+        for name in folders:
+            found[os.path.relpath(os.path.join(root, name), directory)] = None
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, 'rb') as file:
+                found[os.path.relpath(path, directory)] = file.read()
+    return found
+
+
+DATA_MISTAKES = [
+    (['--data', 'cifar10'], '--data cifar10 needs --data-file cifar-10-python.tar.gz'),
+    (['--data', 'cifar10', '--data-file', 'MISSING'], '--data-file MISSING does not exist'),
+    (['--data', 'cifar10', '--data-file', 'FOLDER'], '--data-file FOLDER is not a file'),
+    (['--data', 'cifar10', '--data-file', 'JUNK'], '--data-file JUNK is not a CIFAR-10 python archive'),
+    (['--data-file', 'JUNK'], '--data-file is for --data cifar10'),
+    (['--train-size', '1439'], '--train-size 1439 is out of range: the data have 1438 such images'),
+    (['--test-size', '360'], '--test-size 360 is out of range: the data have 359 such images'),
+]
+
+
+@pytest.mark.parametrize('args, message, existing', [
+    *[(args, message, existing) for args, message in DATA_MISTAKES for existing in (True, False)],
+    ([], 'holds a run already', True)])
+def test_a_refusal_leaves_the_output_folder_as_it_was(args, message, existing, tmp_path, capsys):
+    output = tmp_path / 'out'
+    if existing:      # the user's own file; a run of before where the mistake is one
+        (output / 'mine').mkdir(parents=True)
+        (output / 'mine' / 'notes.txt').write_text('mine')
+        if not args:
+            write_run(output / 'cifar_plain20', 'cifar_plain20', [0.5], [0.6], 100)
+            (output / 'cifar_plain20' / checkpoints.MANIFEST).write_text('{}')
+    (tmp_path / 'FOLDER').mkdir()
+    (tmp_path / 'JUNK').write_bytes(b'not an archive')
+    places = {'MISSING': tmp_path / 'missing.tar.gz', 'FOLDER': tmp_path / 'FOLDER',
+              'JUNK': tmp_path / 'JUNK'}
+    before = tree(output) if existing else None
+    error = error_of(capsys, '--depths', '20', '--output', output,
+                     *[places.get(arg, arg) for arg in args])
+    assert ' '.join(str(places.get(word, word)) for word in message.split(' ')) in error
+    if existing:
+        assert tree(output) == before     # no .lock, nothing made or changed
+    else:
+        assert not output.exists()
+
+
+def test_a_run_whose_networks_all_fail_exits_1_in_one_line(tmp_path):
+    # At a rate of 1e30 both twins diverge in their first epoch: each says so on its
+    # line, and the run ends with exit code 1, not 2, and draws nothing.
+    output = tmp_path / 'out'
+    result = run_script('degradation.py', '--depths', '20', '--train-size', '64', '--test-size', '32',
+                        '--batch-size', '32', '--epochs', '1', '--lr', '1e30', '--jobs', '2',
+                        '--device', 'cpu', '--output', output)
+    assert result.returncode == 1
+    assert result.stderr == 'degradation.py: error: every network failed (the lines above say why)\n'
+    failed = sorted(line for line in result.stdout.splitlines() if ': failed: ' in line)
+    assert [line.split(': ')[0] for line in failed] == ['ResNet-20', 'plain-20']
+    assert all('the run diverged' in line for line in failed)
+    assert not (output / 'degradation.png').exists()

@@ -281,7 +281,7 @@ def test_outputs_it_refuses(tmp_path, capsys):
 def test_a_folder_that_refuses_the_write_is_one_line_even_for_root(capsys):
     # /proc passes os.access for root, yet no file can be made there: the folder is tried.
     assert errors(draw_script, ['--block', 'basic', '--output', '/proc/x.svg'], capsys) == \
-        '/proc is not writable, so x.svg cannot be written there (see --help)\n'
+        '/proc is not writable, so x.svg cannot be written there\n'
 
 
 def test_a_failed_write_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys, monkeypatch):
@@ -290,5 +290,5 @@ def test_a_failed_write_is_one_line_and_leaves_no_temporary_file(tmp_path, capsy
     monkeypatch.setattr(files.os, 'replace', full_disk)
     output = tmp_path / 'x.svg'
     assert errors(draw_script, ['--block', 'basic', '--output', str(output)], capsys) == \
-        f'{output} cannot be written: No space left on device (see --help)\n'
+        f'{output} cannot be written: No space left on device\n'
     assert list(tmp_path.iterdir()) == []

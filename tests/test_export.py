@@ -10,7 +10,9 @@ import pytest
 
 import resnet
 from helpers import load_script, run_script
+from resnet_tools import weights
 from resnet_tools.deploy import export, inference
+from resnet_tools.errors import UsageError
 
 SMALL = ['--layers', '18', '--input-size', '64', '--num-classes', '10']
 
@@ -66,14 +68,14 @@ def test_official_weights_reach_the_exported_model(tmp_path):
     paddle.seed(7)
     official = paddle.vision.models.resnet18(num_classes=10)
     official.eval()
-    paddle.save(official.state_dict(), str(tmp_path / 'official.pdparams'))
+    weights.save_atomically(official.state_dict(), tmp_path / 'official.safetensors')
     # The directories above --output are made as needed, and without --num-classes
     # the fc layer is the file's.
     output = tmp_path / 'exported' / 'official'
     result = run_script('export.py', '--layers', '18', '--input-size', '64',
-                        '--weights', tmp_path / 'official.pdparams', '--output', output)
+                        '--weights', tmp_path / 'official.safetensors', '--output', output)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f'resnet18 ({tmp_path / "official.pdparams"}): '
+    assert result.stdout.startswith(f'resnet18 ({tmp_path / "official.safetensors"}): '
                                     f'input [-1, 3, 64, 64], output [-1, 10]\n')
     images = inference.random_images(3, (-1, 3, 64, 64), seed=3)
     got = export.Predictor(str(output))(images)
@@ -124,6 +126,26 @@ def test_force_replaces_only_an_earlier_export(earlier_export):
     assert sorted(os.listdir(earlier_export)) == ['model.json', 'notes.txt']
 
 
+def test_force_replaces_no_link_and_sets_nothing_aside_over_what_is_not_ours(earlier_export, tmp_path):
+    script = load_script('export.py')
+    link = tmp_path / 'link'
+    link.symlink_to(earlier_export)
+    with pytest.raises(UsageError) as refused:
+        script.main([*SMALL, '--output', str(link), '--force'])
+    assert str(refused.value) == f'{link} is a symbolic link; --output names a directory to create'
+    # Where --force sets the earlier export aside, a folder of the user's: refused, kept.
+    aside = tmp_path / '.out.old'
+    aside.mkdir()
+    (aside / 'notes.txt').write_text('mine')
+    with pytest.raises(UsageError) as refused:
+        script.main([*SMALL, '--output', str(earlier_export), '--force'])
+    assert str(refused.value) == (f'{aside} is in the way: --force sets the earlier export aside '
+                                  f'there while the new one is put in place; move it elsewhere')
+    assert (aside / 'notes.txt').read_text() == 'mine'
+    assert (earlier_export / 'model.json').read_text() == 'earlier'
+    assert sorted(os.listdir(tmp_path)) == ['.out.old', 'link', 'out']
+
+
 @pytest.mark.parametrize('args, message', [
     (['--layers', '42'], '--layers 42 is not a ResNet depth; choose from 18, 34, 50, 101, 152'),
     (['--arch', 'resnet42'], '--arch resnet42 is not known; choose from resnet18, '),
@@ -131,6 +153,7 @@ def test_force_replaces_only_an_earlier_export(earlier_export):
     (['--layers', '18', '--input-size', '16'], '--input-size 16 is out of range for resnet18'),
     (['--layers', '18', '--num-classes', 'ten'], '--num-classes ten is not an integer'),
     (['--layers', '18', '--weights', 'missing.pdparams'], 'missing.pdparams: no such file'),
+    (['--layers', '18', '--weights', 'missing.safetensors'], 'missing.safetensors: no such file'),
 ])
 def test_bad_arguments_get_one_line(tmp_path, args, message):
     result = run_script('export.py', *args, '--output', tmp_path / 'out')
@@ -153,11 +176,11 @@ def test_output_must_be_creatable(tmp_path):
 
 
 def test_weights_of_another_network_are_named(tmp_path):
-    paddle.save(resnet.resnet34(num_classes=10).state_dict(), str(tmp_path / 'r34.pdparams'))
-    result = run_script('export.py', *SMALL, '--weights', tmp_path / 'r34.pdparams',
+    weights.save_atomically(resnet.resnet34(num_classes=10).state_dict(), tmp_path / 'r34.safetensors')
+    result = run_script('export.py', *SMALL, '--weights', tmp_path / 'r34.safetensors',
                         '--output', tmp_path / 'out')
-    assert_one_line_error(result, f'{tmp_path / "r34.pdparams"} holds resnet34 weights')
-    assert sorted(os.listdir(tmp_path)) == ['r34.pdparams']
+    assert_one_line_error(result, f'{tmp_path / "r34.safetensors"} holds resnet34 weights')
+    assert sorted(os.listdir(tmp_path)) == ['r34.safetensors']
 
 
 def test_a_cifar_network_is_exported_at_32x32_with_10_classes(tmp_path):
@@ -174,11 +197,11 @@ def test_a_cifar_network_takes_its_channels_and_classes_from_the_weights(tmp_pat
     paddle.seed(3)
     model = resnet.build('cifar_plain20', in_channels=1, num_classes=7)
     model.eval()
-    paddle.save(model.state_dict(), str(tmp_path / 'grey.pdparams'))
+    weights.save_atomically(model.state_dict(), tmp_path / 'grey.safetensors')
     result = run_script('export.py', '--arch', 'cifar_plain20', '--input-size', '8',
-                        '--weights', tmp_path / 'grey.pdparams', '--output', tmp_path / 'out')
+                        '--weights', tmp_path / 'grey.safetensors', '--output', tmp_path / 'out')
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f'cifar_plain20 ({tmp_path / "grey.pdparams"}): '
+    assert result.stdout.startswith(f'cifar_plain20 ({tmp_path / "grey.safetensors"}): '
                                     f'input [-1, 1, 8, 8], output [-1, 7]\n')
     images = inference.random_images(2, (-1, 1, 8, 8), seed=2)
     got = export.Predictor(str(tmp_path / 'out'))(images)

@@ -313,7 +313,8 @@ def test_leftovers_of_a_killed_save_are_removed_at_the_next_start(finished, tmp_
     output = tmp_path / 'run'
     shutil.copytree(finished, output)
     leftovers = ['.checkpoint-0003.tmp/model.safetensors', 'checkpoint-0001/state.json',
-                 '.checkpoint.json.tmp', '.log.csv.x1y2.tmp', '.run.json.abc.tmp']
+                 '.checkpoint.json.tmp', '.log.csv.x1y2_abc.tmp', '.run.json.abcd1234.tmp',
+                 '.responses.csv.0a1b2c3d.tmp']
     for name in leftovers:
         (output / name).parent.mkdir(exist_ok=True)
         (output / name).write_bytes(b'half')

@@ -53,3 +53,23 @@ def test_shortcuts_refuses_bad_runs_in_one_line(args, message, tmp_path):
     assert result.returncode == 2 and result.stderr.count('\n') == 1
     assert message in result.stderr
     assert not (tmp_path / 'x').exists()
+
+
+def test_shortcuts_whose_runs_all_fail_end_with_exit_code_1_in_one_line(tmp_path):
+    result = run_script('shortcuts.py', '--options', 'A', '--seeds', '0', *TINY, '--lr', '1e30',
+                        '--output', tmp_path / 'x')
+    assert result.returncode == 1
+    assert result.stderr == 'shortcuts.py: error: every run failed (the lines above say why)\n'
+    assert result.stdout.count(': failed: ') == 1
+    assert 'ResNet-20 A seed 0: failed: error: the training loss ' in result.stdout
+    assert not (tmp_path / 'x' / 'table.txt').exists()
+
+
+def test_shortcuts_refuses_a_bad_data_file_before_it_touches_the_output(tmp_path):
+    output = tmp_path / 'x'
+    output.mkdir()
+    result = run_script('shortcuts.py', '--data', 'cifar10', '--data-file', tmp_path / 'none.tar.gz',
+                        '--output', output)
+    assert result.returncode == 2 and result.stderr.count('\n') == 1
+    assert f'--data-file {tmp_path / "none.tar.gz"} does not exist' in result.stderr
+    assert list(output.iterdir()) == []      # no .lock

@@ -1,5 +1,6 @@
 """degradation.py --jobs: networks side by side, bitwise those of a sequential run."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pytest
 
 from helpers import REPO, run_script
 from resnet_tools import training
-from resnet_tools.training import checkpoints, jobs, locking
+from resnet_tools.training import checkpoints, jobs, locking, loop
 
 TINY = ('--train-size', '64', '--test-size', '32', '--batch-size', '32', '--device', 'cpu')
 TWINS = ('cifar_plain20', 'cifar_resnet20')
@@ -158,3 +159,158 @@ def test_the_wall_time_line_counts_minutes_seconds_and_what_ran():
     assert jobs.wall_time(now - 125.2, 9, 'network', 2) == \
         'wall time 2 min 5 s for 9 networks, 2 at a time'
     assert jobs.wall_time(now - 3, 1, 'run', 1) == 'wall time 0 min 3 s for 1 run, 1 at a time'
+
+
+# --- signals at every moment, and a signal the program was started with ignored ------------
+
+EPOCHS = ('--epochs', '8')
+
+
+@pytest.fixture(scope='module')
+def straight(tmp_path_factory):
+    """The uninterrupted run that every stopped and resumed run must end as."""
+    output = tmp_path_factory.mktemp('straight') / 'out'
+    result = run_script('degradation.py', '--depths', '20', *TINY, *EPOCHS, '--jobs', '2',
+                        '--output', output)
+    assert result.returncode == 0, result.stderr
+    return output
+
+
+def interrupted(output, signals, ignore_sigint=False):
+    """degradation.py with --jobs 2, sent signals as it prints: `signals` is a list of
+    (text, delay, number, to_group): `delay` seconds after the first line that holds
+    `text`, `number` goes to its process group (as a terminal's Ctrl-C does) or to it
+    alone.  (exit code, stdout, stderr)."""
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / 'scripts' / 'degradation.py'), '--depths', '20', *TINY,
+         *EPOCHS, '--jobs', '2', '--output', str(output)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=REPO, preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if ignore_sigint else None)
+    lines, waiting = [], list(signals)
+    try:
+        while waiting:
+            line = process.stdout.readline()
+            assert line, ''.join(lines) + process.stderr.read()
+            lines.append(line)
+            text, delay, number, to_group = waiting[0]
+            if text in line:
+                waiting.pop(0)
+                time.sleep(delay)
+                (os.killpg if to_group else os.kill)(process.pid, number)
+        out, err = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    return process.returncode, ''.join(lines) + out, err
+
+
+def assert_resumes_to(output, straight):
+    result = run_script('degradation.py', '--depths', '20', *TINY, *EPOCHS, '--jobs', '2',
+                        '--output', output, '--resume')
+    assert result.returncode == 0, result.stderr
+    for arch in TWINS:
+        assert weights(output / arch) == weights(straight / arch)
+        assert without_seconds(output / arch / training.LOG_FILE) == \
+            without_seconds(straight / arch / training.LOG_FILE)
+
+
+TITLE = '2 at a time'   # the first line, printed once a signal is a stop request
+
+
+@pytest.mark.parametrize('moment, delay, number, to_group', [
+    # Half a second after the first line the workers are still importing Paddle.
+    ('start-up', 0.5, signal.SIGINT, True),
+    ('start-up', 0.0, signal.SIGTERM, False),    # as the workers are made
+    ('training', 0.0, signal.SIGINT, True),
+    ('training', 0.0, signal.SIGTERM, False),
+])
+def test_a_signal_stops_in_one_line_and_the_resume_is_bitwise(moment, delay, number, to_group,
+                                                              tmp_path, straight):
+    output = tmp_path / 'out'
+    after = TITLE if moment == 'start-up' else ': epoch 1/'
+    code, out, err = interrupted(output, [(after, delay, number, to_group)])
+    name = signal.Signals(number).name
+    # The parent's one line; no worker says anything on stderr, let alone a traceback.
+    assert (code, err) == (128 + number, f'degradation.py: stopped by {name}; the last '
+                                         f'checkpoint of each network is kept; continue with '
+                                         f'--resume\n'), out
+    ends = {line.split(':')[0]: line for line in out.splitlines()
+            if line.startswith(('plain-20: ', 'ResNet-20: ')) and ': stopped' in line}
+    assert sorted(ends) == ['ResNet-20', 'plain-20'], out
+    if moment == 'start-up':
+        assert all(line.endswith('stopped before it started; start it with --resume')
+                   for line in ends.values())
+        assert not output.exists()      # nothing was written: the folder made goes again
+    else:
+        for arch, line in zip(TWINS, (ends['plain-20'], ends['ResNet-20'])):
+            # The loop's own line, or the worker's for a stop before the loop began.
+            found = re.search(r'the last checkpoint is epoch (\d+)', line)
+            assert found or line.endswith('before its first checkpoint; rerun it with --resume')
+            last = int(found.group(1)) if found else 0
+            log = output / arch / training.LOG_FILE
+            assert len(training.read_log(log) if log.exists() else []) == last < int(EPOCHS[1])
+    assert_resumes_to(output, straight)
+
+
+def test_an_ignored_sigint_stays_ignored_and_sigterm_still_stops(tmp_path, straight):
+    # A background job (`degradation.py ... &`) starts with SIGINT ignored: Ctrl-C at the
+    # terminal, in start-up and in training, is not for it.  SIGTERM stops it.
+    output = tmp_path / 'out'
+    code, out, err = interrupted(output, [(TITLE, 0.5, signal.SIGINT, True),
+                                          (': epoch 1/', 0.0, signal.SIGINT, True),
+                                          (': epoch 3/', 0.0, signal.SIGTERM, False)],
+                                 ignore_sigint=True)
+    assert code == 143 and err.startswith('degradation.py: stopped by SIGTERM; '), out + err
+    assert 'Traceback' not in err and err.count('\n') == 1
+    # Trained on past the Ctrl-Cs of epoch 1, and stopped by SIGTERM alone: a worker that
+    # a Ctrl-C had stopped would have made the run's code 130.  (Whether the slower of
+    # the two had finished epoch 2 when SIGTERM came depends on the machine's load.)
+    assert ': epoch 3/' in out and 'stopped by SIGINT' not in out + err
+    assert_resumes_to(output, straight)
+
+
+def _signal_dispositions(progress, report):
+    """In a worker: SIGINT sent to itself and to the parent, then whether SIGINT is still
+    ignored here and whether a stop was asked for."""
+    os.kill(os.getpid(), signal.SIGINT)
+    os.kill(os.getppid(), signal.SIGINT)
+    time.sleep(2 * jobs.POLL_SECONDS)
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN, jobs._should_stop()
+
+
+def test_run_jobs_leaves_an_ignored_sigint_ignored_in_the_parent_and_the_workers(tmp_path):
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        outcomes = jobs.run_jobs([jobs.Job('job', str(tmp_path), _signal_dispositions)], 1,
+                                 report=lambda line: None)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    # The worker's SIGINT stayed ignored, no stop was asked for, there or in the parent.
+    assert outcomes['job'] == ('done', (True, False))
+    assert outcomes.signal is None and jobs.exit_code(outcomes) == 0
+
+
+def test_the_training_loops_signals_leave_an_ignored_sigint_ignored():
+    sigterm = signal.getsignal(signal.SIGTERM)
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with loop.Signals() as signals:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) == signals.handle
+            os.kill(os.getpid(), signal.SIGINT)
+            assert signals.signal is None
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert signals.signal == signal.SIGTERM
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) == sigterm
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_a_signal_after_every_job_ended_still_stops_the_run():
+    outcomes = jobs.Outcomes({'a': ('done', None), 'b': ('failed', 'why')})
+    assert jobs.exit_code(outcomes) == 1
+    outcomes.signal = signal.SIGTERM
+    assert jobs.exit_code(outcomes) == 143

@@ -126,7 +126,7 @@ def make_cifar_archive(path, train=(20, 20, 20, 20, 20), test=30, seed=0):
     return path
 
 
-def test_cifar10_is_read_through_paddle_with_the_papers_augmentation(tmp_path):
+def test_cifar10_is_read_without_pickle_with_the_papers_augmentation(tmp_path):
     archive = make_cifar_archive(tmp_path / 'cifar-10-python.tar.gz')
     images = data.cifar10(str(archive))
     assert images.train_images.shape == (100, 3, 32, 32)

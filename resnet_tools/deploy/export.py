@@ -9,14 +9,22 @@ The check feeds the saved model, loaded by paddle.inference, the same input as t
 dynamic-graph model, at two batch sizes, and compares the logits relative to the
 largest one: random weights give logits in the thousands, where an absolute bound
 would say nothing.
+
+What a killed export.py leaves is put right by the next one (recover): a staging
+directory '.<name>.<random>.tmp' that no live export.py holds is removed, and the
+earlier export that --force set aside as '.<name>.old' is put back if <name> is
+missing, else removed.  Only directories that hold nothing but export files are
+touched, and a link is never followed.
 """
 import contextlib
 import errno
+import fcntl
 import json
+import math
 import os
 import pathlib
 import shutil
-import tempfile
+import stat
 import warnings
 
 from collections.abc import Iterator, Sequence
@@ -29,6 +37,7 @@ import resnet
 from resnet.configs import CIFAR_ARCHS
 from resnet_tools.deploy.inference import (CHECK_BATCHES, MODEL_FILE, PARAMS_FILE, SEED, Predictor,
                                            differences)
+from resnet_tools import files
 from resnet_tools.errors import UsageError, WeightsWarning
 from resnet_tools.paper import load_run
 from resnet_tools.specs import (COLOUR, check_channels, check_num_classes, default_input,
@@ -97,32 +106,57 @@ def build_model(arch: str, weights: str | None = None, num_classes: int | None =
 
 def save(model: nn.Layer, directory: str | os.PathLike[str], shape: Sequence[int],
          output: str | os.PathLike[str] | None = None) -> None:
-    """paddle.jit.save `model` into `directory` as model.json + model.pdiparams.
+    """paddle.jit.save `model` into `directory` as model.json + model.pdiparams, flushed
+    to the disk and checked.
 
     A write that fails (a full disk) is a UsageError naming `output`: Paddle reports it
-    as a RuntimeError of many lines from its C++ writer, or as an OSError."""
+    as a RuntimeError of many lines from its C++ writer, or as an OSError, or not at
+    all: on a full disk paddle.jit.save may return normally, leaving a model.json or a
+    model.pdiparams cut short, which check_saved finds."""
     spec = paddle.static.InputSpec(list(shape), 'float32', INPUT_NAME)
     try:
         paddle.jit.save(model, os.path.join(directory, 'model'), input_spec=[spec])
-        # On a full disk paddle.jit.save may also return normally, leaving an empty
-        # model.json: read the program back before anything trusts it.
-        with open(os.path.join(directory, MODEL_FILE), 'rb') as file:
-            json.loads(file.read())
-        if not os.path.getsize(os.path.join(directory, PARAMS_FILE)):
-            raise OSError(errno.EIO, f'{PARAMS_FILE} is empty')
+        check_saved(model, directory)
     except (OSError, RuntimeError, ValueError) as error:
-        raise UsageError(f'{output or directory} cannot be written: {write_failure(error, directory)}')
+        raise write_error(output or directory, error, directory, 'paddle.jit.save failed')
 
 
-def write_failure(error: Exception, directory: str | os.PathLike[str]) -> str:
-    """Why a write into `directory` failed, in a few words."""
+def check_saved(model: nn.Layer, directory: str | os.PathLike[str]) -> None:
+    """An OSError, or the ValueError of a program that does not parse, unless what
+    paddle.jit.save left in `directory` is on the disk and whole, as far as can be told
+    without loading it: the program parses, and the weights file holds at least the
+    bytes of `model`'s tensors."""
+    for name in os.listdir(directory):
+        files.flush_to_disk(os.path.join(directory, name))   # where a delayed write fails
+    files.flush_to_disk(directory)
+    with open(os.path.join(directory, MODEL_FILE), 'rb') as file:
+        json.loads(file.read())
+    weights = sum(math.prod(tensor.shape) * tensor.element_size()
+                  for tensor in model.state_dict().values())
+    size = os.path.getsize(os.path.join(directory, PARAMS_FILE))
+    if size < weights:
+        raise OSError(errno.EIO, f'{PARAMS_FILE} is cut short: {size:,} bytes of the '
+                                 f'{weights:,} of the weights')
+
+
+def write_error(output: str | os.PathLike[str], error: Exception,
+                directory: str | os.PathLike[str], failed: str) -> UsageError:
+    """The UsageError '<output> cannot be written: <why>' of a write into `directory`
+    that failed with `error`, or that Paddle could not read back: a full disk if the
+    file system says so, else the error's words (its first line, after `failed` if it
+    is not an OSError).  Its cause is an OSError: the state of the disk, not the
+    command line, is at fault (paddleinfo.arguments.run adds no '(see --help)')."""
     with contextlib.suppress(OSError):
         if os.statvfs(directory).f_bavail == 0:
-            return os.strerror(errno.ENOSPC)
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return f'paddle.jit.save failed ({lines[0] if lines else type(error).__name__})'
+            error = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if isinstance(error, OSError):
+        why = error.strerror or str(error)
+    else:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        why = f'{failed} ({lines[0] if lines else type(error).__name__})'
+    usage = UsageError(f'{output} cannot be written: {why}')
+    usage.__cause__ = error if isinstance(error, OSError) else OSError(errno.EIO, why)
+    return usage
 
 
 def missing_parents(output: str | os.PathLike[str]) -> list[pathlib.Path]:
@@ -140,9 +174,12 @@ def missing_parents(output: str | os.PathLike[str]) -> list[pathlib.Path]:
 def check_export_directory(output: str | os.PathLike[str], force: bool) -> None:
     """Refuse an `output` that exists (unless --force may replace it) or cannot be made."""
     output = pathlib.Path(output)
+    files.check_name_lengths(output, str(output), files.TEMPORARY_EXTRA)
     missing_parents(output)
-    if not output.exists():
+    if not os.path.lexists(output):
         return
+    if output.is_symlink():
+        raise UsageError(f'{output} is a symbolic link; --output names a directory to create')
     if not output.is_dir():
         raise UsageError(f'{output} is a file; --output names a directory to create')
     if not force:
@@ -151,6 +188,55 @@ def check_export_directory(output: str | os.PathLike[str], force: bool) -> None:
     if others:
         raise UsageError(f'{output} holds more than an exported model (e.g. {others[0]}); '
                          f'--force replaces only a directory that export.py wrote')
+    if os.path.lexists(set_aside(output)):     # what recover() did not take: not ours
+        raise UsageError(f'{set_aside(output)} is in the way: --force sets the earlier export '
+                         f'aside there while the new one is put in place; move it elsewhere')
+
+
+def set_aside(output: pathlib.Path) -> pathlib.Path:
+    """Where --force keeps the earlier export while the new one is put in place."""
+    return output.parent / f'.{output.name}.old'
+
+
+def only_export_files(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` is a directory (not a link to one) that holds nothing but regular
+    files of the names paddle.jit.save writes: what export.py may remove."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode) and all(
+            name in EXPORT_FILES and stat.S_ISREG(os.lstat(os.path.join(path, name)).st_mode)
+            for name in os.listdir(path))
+    except OSError:
+        return False
+
+
+def remove_export(path: str | os.PathLike[str]) -> None:
+    """Remove the directory `path` if only_export_files; else leave it.  An OSError if
+    it cannot be removed (a file put there meanwhile is never removed)."""
+    if only_export_files(path):
+        for name in os.listdir(path):
+            if name in EXPORT_FILES:
+                os.remove(os.path.join(path, name))
+        os.rmdir(path)
+
+
+def recover(output: str | os.PathLike[str]) -> None:
+    """Put right what a killed export.py left beside `output`: the earlier export that
+    --force set aside goes back if `output` is missing (the kill came between the two
+    renames of install), else it goes; staging directories that no live export.py
+    holds go.  Best effort: what cannot be done now is left as it was."""
+    output = pathlib.Path(output)
+    aside = set_aside(output)
+
+    def put_back_or_remove(path: str) -> None:
+        if not os.path.lexists(output):
+            if os.listdir(path):              # an export, not an empty folder of that name
+                os.rename(path, output)
+        else:
+            remove_export(path)
+    with contextlib.suppress(OSError):
+        if only_export_files(aside):
+            files.if_unheld(str(aside), stat.S_ISDIR, put_back_or_remove)
+    files.sweep_temporaries(output, directories=True, remove=remove_export)
 
 
 @contextlib.contextmanager
@@ -166,40 +252,55 @@ def staging(output: str | os.PathLike[str]) -> Iterator[str]:
     except OSError as error:
         raise UsageError(f'cannot create {output.parent}: {error.strerror}')
     try:
-        directory = tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.', suffix='.tmp')
+        # Locked while this process lives, so that no other export.py's recover()
+        # takes it for a killed one's.
+        directory, lock = files.locked_temporary(output, directory=True)
     except OSError as error:
         raise UsageError(f'{output} cannot be written: no directory can be made in '
                          f'{output.parent} ({error.strerror or error})')
-    # mkdtemp makes it private (0700); the export should get the usual permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(directory, 0o777 & ~umask)
     try:
+        # mkdtemp makes it private (0700); the export should get the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(directory, 0o777 & ~umask)
         yield directory
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-        if not output.exists():
+        os.close(lock)
+        if not os.path.lexists(output):
             for parent in reversed(made):
                 with contextlib.suppress(OSError):   # someone else put a file there meanwhile
                     parent.rmdir()
 
 
 def install(directory: str | os.PathLike[str], output: str | os.PathLike[str]) -> None:
-    """Move the finished `directory` to `output`, replacing an older export there."""
+    """Move the finished `directory` to `output`, replacing an older export there.
+
+    A directory cannot be renamed over a non-empty one: the old one is set aside first,
+    locked, so that another export.py's recover() leaves it alone.  A kill between the
+    two renames leaves it there, and the next export.py puts it back."""
     output = pathlib.Path(output)
-    if not output.exists():
+    if not os.path.lexists(output):
         os.rename(directory, output)
+        files.flush_to_disk(output.parent)
         return
-    # A directory cannot be renamed over a non-empty one: set the old one aside first.
-    old = tempfile.mkdtemp(dir=output.parent, prefix=f'.{output.name}.', suffix='.old')
-    os.rename(output, os.path.join(old, 'export'))
+    aside = set_aside(output)
+    lock = os.open(output, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        os.rename(directory, output)
-    except OSError:
-        os.rename(os.path.join(old, 'export'), output)
-        raise
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.rename(output, aside)
+        try:
+            os.rename(directory, output)
+        except OSError:
+            with contextlib.suppress(OSError):
+                if not os.path.lexists(output):
+                    os.rename(aside, output)
+            raise
+        files.flush_to_disk(output.parent)
+        with contextlib.suppress(OSError):   # if it stays, the next export.py removes it
+            remove_export(aside)
     finally:
-        shutil.rmtree(old, ignore_errors=True)
+        os.close(lock)
 
 
 def run_model(run: str, input_size: Sequence[int] | None = None
@@ -245,6 +346,7 @@ def export(arch: str | None, output: str | os.PathLike[str], weights: str | None
     for a CIFAR network).  `output` is only written when the relative difference is
     within TOLERANCE.
     """
+    recover(output)
     if run is not None:
         check_export_directory(output, force)
         model, arch, shape, weights = run_model(run, input_size)
@@ -260,7 +362,10 @@ def export(arch: str | None, output: str | os.PathLike[str], weights: str | None
         shape = input_shape(arch, input_size, model.conv._in_channels)
     with staging(output) as directory:
         save(model, directory, shape, output)
-        predictor = Predictor(directory)
+        try:       # the read-back: Paddle's own reader finds what check_saved cannot
+            predictor = Predictor(directory)
+        except (OSError, RuntimeError, ValueError) as error:
+            raise write_error(output, error, directory, 'the saved model does not load')
         max_diff, max_logit, output_shape = differences(model, predictor, shape)
         relative = max_diff / max_logit if max_logit else max_diff
         passed = relative <= TOLERANCE

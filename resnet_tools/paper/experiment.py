@@ -3,17 +3,20 @@ output folder, side by side in worker processes, and what they left behind.
 
 scripts/degradation.py (Figure 6) and scripts/shortcuts.py (Table 3) differ only in
 which runs they plan; both train them with `train_all`, which checks every run's folder
-before the data is read, holds the lock of the output folder, prints one line per event,
-and returns the exit code of the runs:
+and reads the data before it touches the output folder, holds the lock of the output
+folder, prints one line per event, and returns the exit code of the runs (0, or 1 if
+some failed), or raises the Stop of a run that was stopped or whose runs all failed:
 
     code = train_all(Experiment(runs, 'ResNet-20, shortcuts A B C', 'run'), source,
                      'runs/shortcuts', workers=2)
 """
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from resnet_tools.errors import FileError, Stop
 from resnet_tools.files import check_writable_directory
 from resnet_tools.paper.networks import train_job
 from resnet_tools.training import (DataSource, LogRow, RunRecord, Settings, jobs, locking,
@@ -44,32 +47,51 @@ def train_all(experiment: Experiment, source: DataSource, output: str, workers: 
               resume: bool = False, force: bool = False, device: str = 'cpu',
               shown: bool = False, report: Callable[[str], None] = print) -> int:
     """Train every run of `experiment` into output/<folder>, `workers` at a time, each in
-    a process of its own with one math thread; the exit code of the runs (jobs.exit_code).
+    a process of its own with one math thread; the exit code of the runs: 0, or 1 if
+    some failed.  A Stop (one line, the exit code its own) if a signal stopped them (130
+    or 143) or every run failed (1).
 
-    Every run's folder is checked, and the data read, before any run starts: a mistake
-    is one UsageError, not a failure an hour later.  --resume continues the runs that
-    have a checkpoint and starts the others."""
+    Every run's folder is checked, and the data read, before the output folder is
+    touched: a mistake is one UsageError that leaves the folder as it was (no .lock), not
+    a failure an hour later.  --resume continues the runs that have a checkpoint and
+    starts the others."""
     for settings in {run.settings for run in experiment.runs}:
         settings.check()
     set_device(device)
     check_writable_directory('--output', output)
+    locking.check_free(output)   # in use: said first, as the lock would say it
+    tasks = []
+    for run in experiment.runs:
+        # Read only, and checked again by the worker, which takes the folder (claim).
+        path = os.path.join(output, run.folder)
+        if os.path.islink(path):
+            # A received folder's link would have the run write, and --force remove,
+            # files outside the output folder.
+            raise FileError(f'--output {output}: {run.folder} is a symbolic link, not the folder '
+                             f'of a run; move it away (nothing was changed)')
+        started = resume and run_directory.has_checkpoint(path)
+        run_directory.check_run_folder(path, started, force)
+        tasks.append(jobs.Job(run.name, path, train_job,
+                              {'arch': run.arch, 'source': source, 'settings': run.settings,
+                               'output': path, 'shortcut': run.shortcut, 'resume': started,
+                               'force': force, 'device': device}))
+    # Read whole here, so that a bad file or size is refused now rather than by every
+    # worker; only its description is kept (each worker reads its own copy).
+    data = source.load().describe()
+    workers = min(workers, len(experiment.runs))
     with locking.owning(output):
-        tasks = []
-        for run in experiment.runs:
-            path = os.path.join(output, run.folder)
-            started = resume and run_directory.has_checkpoint(path)
-            run_directory.check_run_folder(path, started, force)
-            tasks.append(jobs.Job(run.name, path, train_job,
-                                  {'arch': run.arch, 'source': source, 'settings': run.settings,
-                                   'output': path, 'shortcut': run.shortcut, 'resume': started,
-                                   'force': force, 'device': device}))
-        images = source.load()
-        workers = min(workers, len(experiment.runs))
-        report(f'{experiment.title} on {images.describe()}; {workers} at a time')
         start = time.perf_counter()
-        outcomes = jobs.run_jobs(tasks, workers, report=report, shown=shown)
+        outcomes = jobs.run_jobs(tasks, workers, report=report, shown=shown,
+                                 title=f'{experiment.title} on {data}; {workers} at a time')
         report(jobs.wall_time(start, len(experiment.runs), experiment.noun, workers))
-    return jobs.exit_code(outcomes)
+        # Raised in the block: a folder made here that nothing was written to goes again.
+        code = jobs.exit_code(outcomes)
+        if code > 128:
+            raise Stop(f'stopped by {signal.Signals(code - 128).name}; the last checkpoint of '
+                       f'each {experiment.noun} is kept; continue with --resume', code)
+        if all(kind == 'failed' for kind, _ in outcomes.values()):
+            raise Stop(f'error: every {experiment.noun} failed (the lines above say why)', 1)
+    return code
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ built, trained (scripts/train.py) and loaded back as a network (load_run).
 The training loop, the data and the figures know nothing of ResNet
 (resnet_tools.training, resnet_tools.views.plots); this module picks the networks.
 """
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -14,7 +15,7 @@ from paddle import nn
 import resnet
 from resnet.configs import CIFAR_ARCHS
 from resnet_tools import training
-from resnet_tools.errors import UsageError
+from resnet_tools.errors import FileError, UsageError
 from resnet_tools.paper import responses
 from resnet_tools.specs import arch_name, shortcut_option
 from resnet_tools.training import Claim, Data, DataSource, LogRow, Settings, TrainResult, checkpoints
@@ -33,6 +34,9 @@ DEEPEST, DIGITS_DEEPEST_LR = 'cifar_resnet110', 0.02
 # train.py warms up the networks of this depth and deeper by default: ResNet-56 ends
 # near 53 % test error after 10 epochs on the digits without it.
 WARMUP_LAYERS = 56
+# What a checkpoint's description of its network may ask for (CIFAR-10: 3 channels, 10
+# classes, 32x32): generous bounds, so that a crafted one cannot ask for any memory.
+MAX_CHANNELS, MAX_CLASSES, MAX_SIDE = 64, 100_000, 4096
 
 
 def default_warmup(arch: str) -> int:
@@ -83,9 +87,26 @@ class Network:
                 'image_size': list(self.image_size)}
 
     @classmethod
-    def from_dict(cls, network: Mapping[str, Any]) -> 'Network':
-        return cls(network['arch'], network['in_channels'], network['num_classes'],
-                   network['shortcut'], tuple(network['image_size']))
+    def from_dict(cls, network: Any) -> 'Network':
+        """The network a checkpoint describes, or a ValueError saying what is wrong: a
+        crafted description must not build a network of any size it likes."""
+        if not isinstance(network, dict) or network.get('arch') not in CIFAR_ARCHS:
+            raise ValueError('does not say which CIFAR network it is')
+        arch, size = network['arch'], network.get('image_size')
+        for key, high in (('in_channels', MAX_CHANNELS), ('num_classes', MAX_CLASSES)):
+            if type(network.get(key)) is not int or not 1 <= network[key] <= high:
+                raise ValueError(f'gives {key} {checkpoints.short(network.get(key))}, not a '
+                                 f'whole number from 1 to {high:,}')
+        options = ('none',) if CIFAR_ARCHS[arch]['shortcut'] == 'none' else SHORTCUT_OPTIONS
+        if network.get('shortcut') not in options:
+            raise ValueError(f'gives the shortcut {checkpoints.short(network.get("shortcut"))}, '
+                             f'not one of {", ".join(options)} of {arch}')
+        if not (isinstance(size, list) and len(size) == 2
+                and all(type(side) is int and 1 <= side <= MAX_SIDE for side in size)):
+            raise ValueError(f'gives the image size {checkpoints.short(size)}, not two sides '
+                             f'from 1 to {MAX_SIDE:,}')
+        return cls(arch, network['in_channels'], network['num_classes'], network['shortcut'],
+                   tuple(size))
 
 
 def train_network(arch: str, data: Data, settings: Settings, output: str,
@@ -100,11 +121,18 @@ def train_network(arch: str, data: Data, settings: Settings, output: str,
     network = Network.of(arch, data, run_shortcut(arch, shortcut))
     details = {'data': data.name, 'train_images': len(data.train_labels),
                'test_images': len(data.test_labels), 'network': network.to_dict()}
-    result = training.train(training.Run(arch, network.build, data, settings, output, details,
-                                         progress=progress, report=report, **options), taken)
-    if training.processes()[1] == 0:
-        responses.write_responses(output, responses.layer_responses(result.model,
-                                                                    data.test_images))
+    run = training.Run(arch, network.build, data, settings, output, details, progress=progress,
+                       report=report, **options)
+    # Figure 7's data is written while the folder is still held: a run that took the
+    # folder after this one must not find this run's responses beside its checkpoint.
+    if taken is None:
+        training.set_device(run.device)   # as train() does before it takes a folder
+    with training.claim(output, run.resume, run.force) if taken is None \
+            else contextlib.nullcontext(taken) as held:
+        result = training.train(run, held)
+        if training.processes()[1] == 0:
+            responses.write_responses(output, responses.layer_responses(result.model,
+                                                                        data.test_images))
     return result
 
 
@@ -134,14 +162,20 @@ def load_run(directory: str | os.PathLike[str]) -> LoadedRun:
                          + ('; its model.pdparams is of the earlier, pickled format: train it '
                             'again, or convert that file once with scripts/convert.py'
                             if old else ': train one with scripts/train.py --output DIR'))
-    described = checkpoint.state.get('description', {}).get('network')
-    if not isinstance(described, dict) or described.get('arch') not in CIFAR_ARCHS:
-        raise UsageError(f'--run {directory}: its checkpoint does not say which CIFAR network '
-                         f'it is (no "network" in {checkpoints.STATE_FILE})')
-    network = Network.from_dict(described)
+    try:
+        network = Network.from_dict(checkpoint.state['description'].get('network'))
+    except ValueError as why:
+        raise FileError(f'--run {directory}: the network its checkpoint describes {why} '
+                         f'({checkpoints.STATE_FILE})')
     model = network.build()
-    weights.check_fits(weights.shapes_of(checkpoint.model), weights.shapes_of(model.state_dict()),
+    expected = model.state_dict()
+    weights.check_fits(weights.shapes_of(checkpoint.model), weights.shapes_of(expected),
                        network.arch, checkpoint.directory)
+    for key, value in checkpoint.model.items():
+        if str(value.dtype) != str(expected[key].dtype).removeprefix('paddle.'):
+            raise FileError(f'--run {directory}: its checkpoint holds {key} as {value.dtype}, '
+                             f'but {network.arch} is {str(expected[key].dtype).removeprefix("paddle.")}'
+                             f'; the checkpoint is damaged')
     # Paddle's hints ask for Tensors; set_state_dict takes numpy arrays as well.
     model.set_state_dict(cast(dict[str, Any], checkpoint.model))
     model.eval()

@@ -5,24 +5,21 @@ inside the package), split into training and test images once, with a fixed seed
 so that every run and every network sees the same split.
 
 `cifar10`: the CIFAR-10 python archive the user has (cifar-10-python.tar.gz), read
-by paddle.vision.datasets.Cifar10, with the augmentation of the paper's Section 4.2:
-4 pixels of zero padding on each side, a random 32x32 crop and a random horizontal
+without unpickling it (cifar_archive.py), with the augmentation of the paper's Section
+4.2: 4 pixels of zero padding on each side, a random 32x32 crop and a random horizontal
 flip, drawn anew every epoch.
 
 Both are scaled to [0, 1] and have the per-pixel mean of the training images
 subtracted (the paper's "per-pixel mean subtracted"), from training and test alike.
 Nothing here knows which network will see the images.
 """
-import os
-import pickle
-import tarfile
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from paddleinfo.arguments import choice
 from resnet_tools.errors import UsageError
+from resnet_tools.training.cifar_archive import read_cifar10
 
 DATASETS = ('digits', 'cifar10')
 # The fixed split of the digits: a fifth of them (359 images) for testing.
@@ -122,28 +119,7 @@ def digits(train_size: int | None = None, test_size: int | None = None) -> Data:
                 num_classes=len(bunch.target_names))
 
 
-def read_cifar10(data_file: str, mode: Literal['train', 'test']) -> tuple[np.ndarray, np.ndarray]:
-    """(images N x 3 x 32 x 32 uint8, labels) of one part of the archive, through Paddle."""
-    from paddle.vision.datasets import Cifar10
-
-    try:
-        dataset = Cifar10(data_file=data_file, mode=mode, download=False, backend='cv2')
-        samples = dataset.data
-    except (tarfile.TarError, pickle.UnpicklingError, EOFError, KeyError, ValueError,
-            AssertionError, OSError) as error:
-        raise UsageError(f'--data-file {data_file} is not a CIFAR-10 python archive '
-                         f'({type(error).__name__}: {error})'.replace('\n', ' '))
-    if not samples:
-        raise UsageError(f'--data-file {data_file} is not a CIFAR-10 python archive: it has no '
-                         f'{"data_batch" if mode == "train" else "test_batch"} files')
-    try:
-        images = np.stack([np.asarray(image, dtype=np.uint8).reshape(3, 32, 32)
-                           for image, _ in samples])
-    except ValueError:
-        raise UsageError(f'--data-file {data_file} is not a CIFAR-10 python archive: '
-                         f'its images are not 3x32x32')
-    return images, np.array([label for _, label in samples], dtype=np.int64)
-
+# --- the CIFAR-10 python archive, read without unpickling --------------------------------
 
 def cifar10(data_file: str | None, train_size: int | None = None,
             test_size: int | None = None) -> Data:
@@ -151,12 +127,9 @@ def cifar10(data_file: str | None, train_size: int | None = None,
     if data_file is None:
         raise UsageError('--data cifar10 needs --data-file cifar-10-python.tar.gz '
                          '(the CIFAR-10 python archive; nothing is downloaded)')
-    if not os.path.exists(data_file):
-        raise UsageError(f'--data-file {data_file} does not exist')
-    if not os.path.isfile(data_file):
-        raise UsageError(f'--data-file {data_file} is not a file')
-    train_images, train_labels = limit('--train-size', *read_cifar10(data_file, 'train'), train_size)
-    test_images, test_labels = limit('--test-size', *read_cifar10(data_file, 'test'), test_size)
+    train, test = read_cifar10(data_file)
+    train_images, train_labels = limit('--train-size', *train, train_size)
+    test_images, test_labels = limit('--test-size', *test, test_size)
     train_images, test_images = subtract_pixel_mean(train_images.astype(np.float32) / 255,
                                                     test_images.astype(np.float32) / 255)
     return Data('cifar10', train_images, train_labels, test_images, test_labels,

@@ -15,9 +15,14 @@ whose `summary` attribute ends the job's 'done' line.  The parent collects:
   - each job's lines (`report`), printed as '<name>: <line>';
   - its outcome: ('done', result), ('failed', one line), or ('stopped', one line);
   - on a terminal, one progress bar per running job.
-A failing job is one line; the others go on.  SIGINT or SIGTERM (Ctrl-C reaches
-every process of the terminal's group; the parent passes it on too) stops every
-worker at the next step boundary: the checkpoint of its last finished epoch stays.
+A failing job is one line; the others go on.  SIGINT or SIGTERM stops every worker at
+the next step boundary: the checkpoint of its last finished epoch stays.  The parent
+alone hears the signal (each worker has a process group of its own, away from the
+terminal's Ctrl-C) and passes it on to every worker once.  A worker starts with both
+signals blocked, so that one sent while it still imports Python and Paddle waits until
+its handler is in place: a stop request, not a KeyboardInterrupt's traceback.  A signal
+the program was started with ignored (a background job's SIGINT) stays ignored, here
+and in the workers.
 """
 import multiprocessing
 import os
@@ -36,6 +41,7 @@ from resnet_tools.errors import Stop, UsageError
 
 THREADS_PER_WORKER = 1
 POLL_SECONDS = 0.2
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,14 @@ def _ask_to_stop(signum: int, frame: FrameType | None) -> None:
 
 def _should_stop() -> bool:
     return _stop_requested or os.getppid() != _parent
+
+
+def handle_unless_ignored(handler: Callable[[int, FrameType | None], Any]) -> dict[int, Any]:
+    """Install `handler` for each of STOP_SIGNALS that is not ignored; {number: the
+    handler before}.  A program started with a signal ignored (`cmd &` ignores SIGINT,
+    nohup SIGHUP) was asked not to be stopped by it."""
+    return {number: signal.signal(number, handler) for number in STOP_SIGNALS
+            if signal.getsignal(number) is not signal.SIG_IGN}
 
 
 class _Bar:
@@ -117,8 +131,10 @@ def _worker(slot: int, tasks: 'multiprocessing.queues.Queue[Any]',
     # (which forwards it), and take the second for a user's "stop at once".  The parent
     # alone hears the terminal now, and tells each worker once.
     os.setpgrp()
-    signal.signal(signal.SIGINT, _ask_to_stop)
-    signal.signal(signal.SIGTERM, _ask_to_stop)
+    # Blocked since the parent made this process (run_jobs): a signal sent while Python
+    # and Paddle were importing has waited, and arrives now, as a stop request.
+    handle_unless_ignored(_ask_to_stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         import paddle
         paddle.base.core.set_num_threads(THREADS_PER_WORKER)
@@ -197,50 +213,42 @@ class Outcomes(dict[str, tuple[str, Any]]):
 
 
 def run_jobs(jobs: Sequence[Job], workers: int, report: Callable[[str], None] = print,
-             shown: bool = False) -> Outcomes:
+             shown: bool = False, title: str | None = None) -> Outcomes:
     """Run `jobs` in min(workers, len(jobs)) processes; {job name: outcome}.
 
     An outcome is ('done', result), ('failed', message) or ('stopped', epoch or None),
-    None when the job had not started.  `report(line)` gets every line; `shown` draws
-    progress bars on stderr."""
+    None when the job had not started.  `report(line)` gets every line, `title` first,
+    once a signal is a stop request (what a user who reads it and presses Ctrl-C gets);
+    `shown` draws progress bars on stderr."""
     check_workers(workers)
     workers = min(workers, len(jobs))
-    context = multiprocessing.get_context('spawn')
-    tasks, events = context.Queue(), context.Queue()
-    for item in enumerate(jobs):
-        tasks.put(item)
-    for _ in range(workers):
-        tasks.put(None)
-    saved = {name: os.environ.get(name) for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
-    os.environ.update({name: str(THREADS_PER_WORKER) for name in saved})
-    processes: list[multiprocessing.context.SpawnProcess] = []
     stopping: list[int] = []
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        if not stopping:
-            stopping.append(signum)
-            for process in processes:
-                if process.pid is not None and process.is_alive():
-                    os.kill(process.pid, signal.SIGINT)
+        # Only noted: the loop below tells the workers, once every one of them exists.
+        stopping.append(signum)
 
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = handle_unless_ignored(stop)     # first: from here a signal is a stop request
+    processes: list[multiprocessing.context.SpawnProcess] = []
     display = _Display(workers, shown, report)
     slots: dict[int, int]
-    outcomes, slots = Outcomes(), {}
+    outcomes, slots, told = Outcomes(), {}, False
     try:
-        try:
-            for slot in range(workers):
-                process = context.Process(target=_worker, args=(slot, tasks, events, shown),
-                                          daemon=True)
-                process.start()
-                processes.append(process)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        if title is not None:
+            display.write(title)
+        context = multiprocessing.get_context('spawn')
+        tasks, events = context.Queue(), context.Queue()
+        for item in enumerate(jobs):
+            tasks.put(item)
+        for _ in range(workers):
+            tasks.put(None)
+        _start_workers(context, workers, tasks, events, shown, processes)
         while len(outcomes) < len(jobs):
+            if stopping and not told:
+                told = True
+                for process in processes:
+                    if process.pid is not None and process.is_alive():
+                        os.kill(process.pid, stopping[0])
             try:
                 kind, index, *rest = events.get(timeout=POLL_SECONDS)
             except queue.Empty:
@@ -270,6 +278,32 @@ def run_jobs(jobs: Sequence[Job], workers: int, report: Callable[[str], None] = 
             if process.is_alive():
                 process.kill()
     return outcomes
+
+
+def _start_workers(context: multiprocessing.context.SpawnContext, workers: int,
+                   tasks: 'multiprocessing.queues.Queue[Any]',
+                   events: 'multiprocessing.queues.Queue[Any]', shown: bool,
+                   processes: list[multiprocessing.context.SpawnProcess]) -> None:
+    """Start `workers` worker processes into `processes`, each with one math thread.
+
+    A child inherits the signal mask through fork and exec: each starts with SIGINT and
+    SIGTERM blocked, and unblocks them once it handles them (_worker)."""
+    saved = {name: os.environ.get(name) for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        os.environ.update({name: str(THREADS_PER_WORKER) for name in saved})
+        for slot in range(workers):
+            process = context.Process(target=_worker, args=(slot, tasks, events, shown),
+                                      daemon=True)
+            process.start()
+            processes.append(process)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _lost(jobs: Sequence[Job], outcomes: Outcomes, slots: Mapping[int, int],
@@ -309,9 +343,10 @@ def wall_time(start: float, count: int, noun: str, workers: int) -> str:
 
 
 def exit_code(outcomes: Mapping[str, tuple[str, Any]]) -> int:
-    """128 + the signal if the run was stopped (130 for Ctrl-C, 143 for SIGTERM), 1 if a
-    job failed, else 0."""
+    """128 + the signal if the run was stopped (130 for Ctrl-C, 143 for SIGTERM), even
+    one whose jobs had all ended when the signal came; 1 if a job failed, else 0."""
     kinds = {kind for kind, _ in outcomes.values()}
-    if 'stopped' in kinds:
-        return 128 + (getattr(outcomes, 'signal', None) or signal.SIGINT)
+    number = getattr(outcomes, 'signal', None)
+    if 'stopped' in kinds or number:
+        return 128 + (number or signal.SIGINT)
     return 1 if 'failed' in kinds else 0

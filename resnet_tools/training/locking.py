@@ -16,22 +16,50 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 from collections.abc import Iterator
 
-from resnet_tools.errors import UsageError
+from resnet_tools.errors import FileError, UsageError
+from resnet_tools.files import kind_of
 
 LOCK_FILE = '.lock'
 _held: set[str] = set()   # the real paths of the directories this process holds
+
+
+def open_lock(directory: str | os.PathLike[str], flags: int) -> int:
+    """A descriptor of `directory/.lock`, opened with `flags` but never through a link
+    (a received folder's .lock -> ~/.bashrc would be truncated) and never blocking (a
+    FIFO named .lock would block the open for ever); a UsageError if it is not a
+    regular file."""
+    path = os.path.join(directory, LOCK_FILE)
+    try:
+        descriptor = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise FileError(f'{path} is a symbolic link, not the lock of a run; remove it '
+                             f'(nothing was changed)')
+        raise
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise FileError(f'{path} is {kind_of(mode)}, not the lock of a run; remove it '
+                         f'(nothing was changed)')
+    return descriptor
 
 
 def holder(directory: str | os.PathLike[str]) -> int | None:
     """The pid recorded in `directory/.lock` (an int), or None if none is recorded.
     It is the live holder only while the lock is held."""
     try:
-        with open(os.path.join(directory, LOCK_FILE), encoding='ascii') as file:
-            text = file.read().split()
-    except (OSError, UnicodeDecodeError):
+        descriptor = open_lock(directory, os.O_RDONLY)
+    except (OSError, UsageError):
         return None
+    try:
+        text = os.read(descriptor, 32).decode('ascii', 'replace').split()
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
     return int(text[0]) if text and text[0].isdigit() else None
 
 
@@ -71,7 +99,7 @@ def owning(directory: str | os.PathLike[str]) -> Iterator[str]:
     existed = os.path.isdir(directory)
     try:
         os.makedirs(directory, exist_ok=True)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        descriptor = open_lock(directory, os.O_RDWR | os.O_CREAT)
     except OSError as error:
         raise UsageError(f'{directory} cannot be locked: {error.strerror or error}')
     try:
@@ -111,7 +139,7 @@ def check_free(directory: str | os.PathLike[str]) -> None:
     if os.path.realpath(directory) in _held:
         return
     try:
-        descriptor = os.open(os.path.join(directory, LOCK_FILE), os.O_RDONLY | os.O_CLOEXEC)
+        descriptor = open_lock(directory, os.O_RDONLY)
     except OSError:
         return   # no lock file, or none that can be read: nobody to meet
     try:

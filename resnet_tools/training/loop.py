@@ -49,14 +49,14 @@ from paddle import nn
 
 from paddleinfo.arguments import paddle_notes_hidden
 from resnet_tools import files
-from resnet_tools.errors import Stop, UsageError
+from resnet_tools.errors import FileError, Stop, UsageError
 from resnet_tools.training import checkpoints
-from resnet_tools.training.checkpoints import Checkpoint
+from resnet_tools.training.checkpoints import Checkpoint, short, tensors_and_scalars
 from resnet_tools.training.data import Data
 from resnet_tools.training.distributed import (agree, all_sum, average_buffers, barrier,
                                                init_parallel, process_batches, processes,
                                                set_device)
-from resnet_tools.training.run_directory import (LOG_FILE, Claim, LogRow, RunRecord, claim,
+from resnet_tools.training.run_directory import (LOG_FILE, Claim, LogRow, RunRecord, claim, log_rows,
                                                  format_log, write_run)
 from resnet_tools.training.settings import Settings, learning_rate
 
@@ -103,36 +103,56 @@ def next_generator_state(seed: int, epoch: int) -> dict[str, Any]:
 
 
 def check_checkpoint(checkpoint: Checkpoint, run: 'Run', description: dict[str, Any],
-                     model: nn.Layer, optimizer_keys: dict[str, tuple[int, ...]]) -> None:
-    """A UsageError unless the checkpoint read back is of this run and this network."""
+                     model: nn.Layer, optimizer: Any) -> list[LogRow]:
+    """The log of a checkpoint read back, or a UsageError unless it is of this run and
+    this network: its description, its tensors' names, shapes and dtypes, its log and
+    its random state.  (checkpoints.load has checked the JSON types of state.json.)"""
     state, output, name = checkpoint.state, run.output, run.name
-    if state.get('model') != name:
-        raise UsageError(f'--resume: the checkpoint in {output} is of {state.get("model")}, '
+    if state['model'] != name:
+        raise UsageError(f'--resume: the checkpoint in {output} is of {short(state["model"])}, '
                          f'not {name}')
     # As JSON holds it (a tuple comes back a list).
-    saved, asked = flatten(state.get('description', {})), flatten(json.loads(json.dumps(description)))
-    differences = [f'{key} {saved.get(key)!r} (now {value!r})'
+    saved, asked = flatten(state['description']), flatten(json.loads(json.dumps(description)))
+    differences = [f'{key} {short(saved.get(key))} (now {value!r})'
                    for key, value in asked.items() if saved.get(key) != value]
     if differences:
         raise UsageError(f'--resume: the run in {output} had other settings: '
                          + ', '.join(differences))
-    expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
-    for what, saved_arrays, keys in (('weights', checkpoint.model, expected),
-                                     ('optimiser state', checkpoint.optimizer, optimizer_keys)):
-        got = {key: tuple(value.shape) for key, value in saved_arrays.items()}
+    for what, saved_arrays, keys in (
+            ('weights', checkpoint.model, layout(model.state_dict())),
+            ('optimiser state', checkpoint.optimizer, optimizer_accumulators(model))):
+        got = layout(saved_arrays)
         if got != keys:
             wrong = sorted(set(got) ^ set(keys)) or [key for key in keys if got[key] != keys[key]]
             raise UsageError(f'--resume: the {what} in {checkpoint.directory} are of another '
-                             f'network than {name} (e.g. {wrong[0]})')
-    if state.get('next_generator') != next_generator_state(state['description']['settings']['seed'],
-                                                           checkpoint.epoch):
-        raise UsageError(f'--resume: the random state in {checkpoint.directory} is not the one '
+                             f'network than {name} (e.g. {wrong[0]}: {got.get(wrong[0])}, '
+                             f'not {keys.get(wrong[0])})')
+    scalars = tensors_and_scalars(optimizer.state_dict())[1]
+    if set(state['optimizer_scalars']) != set(scalars):
+        raise FileError(f'--resume: the optimiser state in {checkpoint.directory} is not of '
+                         f'the optimiser this loop makes')
+    try:
+        log = log_rows(state['log'], checkpoint.epoch)
+    except ValueError as why:
+        raise FileError(f'--resume: the log in {checkpoint.directory} {why}; the checkpoint is '
+                         f'damaged, nothing was changed (start over with --force)')
+    if state['next_generator'] != next_generator_state(run.settings.seed, checkpoint.epoch):
+        raise FileError(f'--resume: the random state in {checkpoint.directory} is not the one '
                          f'this training loop makes for epoch {checkpoint.epoch + 1}')
+    return log
 
 
-def optimizer_accumulators(model: nn.Layer) -> dict[str, tuple[int, ...]]:
-    """{name: shape} of what paddle.optimizer.Momentum keeps: one velocity per parameter."""
-    return {f'{p.name}_velocity_0': tuple(p.shape) for p in model.parameters() if not p.stop_gradient}
+def layout(tensors: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
+    """{name: (shape, dtype)} of a state dict of tensors or numpy arrays."""
+    return {key: (tuple(value.shape), str(value.dtype).removeprefix('paddle.'))
+            for key, value in tensors.items()}
+
+
+def optimizer_accumulators(model: nn.Layer) -> dict[str, tuple[tuple[int, ...], str]]:
+    """{name: (shape, dtype)} of what paddle.optimizer.Momentum keeps: one velocity per
+    parameter, of its shape and dtype."""
+    return {f'{p.name}_velocity_0': (tuple(p.shape), str(p.dtype).removeprefix('paddle.'))
+            for p in model.parameters() if not p.stop_gradient}
 
 
 def save_checkpoint(output: str, model: nn.Layer, optimizer: Any, epoch: int,
@@ -145,10 +165,14 @@ def save_checkpoint(output: str, model: nn.Layer, optimizer: Any, epoch: int,
                          {**state, 'log': [asdict(row) for row in log],
                           'next_generator': next_generator_state(
                               state['description']['settings']['seed'], epoch)})
-    except OSError as error:
-        last = log[-2].epoch if len(log) > 1 else 0
-        raise UsageError(f'{output}: the checkpoint of epoch {epoch} cannot be written '
-                         f'({error.strerror or error}); the last checkpoint is epoch {last}')
+    except checkpoints.SaveFailed as failed:
+        cause = failed.error.strerror or failed.error
+        if failed.epoch == epoch:    # the error came after the switch: epoch's checkpoint is the run
+            raise UsageError(f'{output}: the checkpoint of epoch {epoch} was written, but flushing '
+                             f'it to the disk failed ({cause}); the last checkpoint is epoch {epoch}, '
+                             f'which --resume continues')
+        raise UsageError(f'{output}: the checkpoint of epoch {epoch} cannot be written ({cause}); '
+                         f'the last checkpoint is epoch {failed.epoch or 0}')
     # After the switch: log.csv follows the checkpoint (a kill just here leaves it one
     # epoch behind, which the next start repairs from the checkpoint).
     files.write_bytes(os.path.join(output, LOG_FILE), format_log(log))
@@ -168,7 +192,10 @@ class Signals:
         self.before: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for number in self.CODES:
-                self.before[number] = signal.signal(number, self.handle)
+                # One the program was started with ignored (a background job's SIGINT)
+                # stays ignored: the user asked for it not to stop the run.
+                if signal.getsignal(number) is not signal.SIG_IGN:
+                    self.before[number] = signal.signal(number, self.handle)
         return self
 
     def handle(self, number: int, frame: types.FrameType | None) -> None:
@@ -344,13 +371,13 @@ def _train(run: Run, checkpoint: Checkpoint | None, signals: Signals) -> TrainRe
         log: list[LogRow] = []
         first = 0
         if checkpoint is not None:
-            check_checkpoint(checkpoint, run, description, model, optimizer_accumulators(model))
+            log = check_checkpoint(checkpoint, run, description, model, optimizer)
             # Paddle's hints ask for Tensors; set_state_dict takes numpy arrays as well.
             model.set_state_dict(cast(dict[str, Any], checkpoint.model))
             optimizer.set_state_dict({**{key: paddle.to_tensor(value)
                                          for key, value in checkpoint.optimizer.items()},
-                                      **checkpoint.state.get('optimizer_scalars', {})})
-            log, first = [LogRow(**row) for row in checkpoint.state['log']], checkpoint.epoch
+                                      **checkpoint.state['optimizer_scalars']})
+            first = checkpoint.epoch
         network = paddle.DataParallel(model) if world_size > 1 else model
         parameters = count_parameters(model)
         if rank == 0:

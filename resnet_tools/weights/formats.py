@@ -4,11 +4,17 @@ A `.pdparams` file is what paddle.save writes: a pickle, and unpickling can run 
 code the file's author put in it.  A `.safetensors` file is a JSON header and the raw
 tensor bytes, parsed by the safetensors library without unpickling anything; a path
 ending in `.safetensors` is read and written that way, any other path with paddle.load
-and paddle.save.  A .pdparams file's md5 is checked against Paddle's published list.
+and paddle.save.  The scripts load no pickle (refuse_pickle): only convert.py unpickles,
+once, to make a .safetensors file.  A .pdparams file's md5 is checked against Paddle's
+published list.  Weights are read from regular files only: a FIFO would block for ever,
+/dev/zero never ends.
 """
 import hashlib
+import io
 import os
 import pathlib
+import shlex
+import stat
 
 from collections.abc import Mapping
 
@@ -17,21 +23,64 @@ import paddle
 import safetensors.numpy
 from paddle.vision.models.resnet import model_urls
 
+from resnet.configs import CIFAR_ARCHS
 from resnet_tools import files
 from resnet_tools.errors import WeightsError
 from resnet_tools.weights.names import Array, StateDict, detect_layout, listed
 
 
 SAFETENSORS = '.safetensors'
+# Four times the largest network here in float32 (wide_resnet101_2, 508 MB): no weights
+# file of these networks is larger.
+MAX_WEIGHTS_BYTES = 2 << 30
 WRITTEN_SUFFIXES = (SAFETENSORS, '.pdparams')   # what save_atomically writes
 
 
+def check_regular(path: str | os.PathLike[str]) -> None:
+    """A WeightsError unless `path` is a regular file (after symbolic links), checked
+    without opening it."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise WeightsError(f'{path}: no such file')
+    except OSError as error:
+        raise WeightsError(f'{path} cannot be read: {error.strerror}')
+    if stat.S_ISDIR(mode):
+        raise WeightsError(f'{path} is a directory, not a weights file')
+    if not stat.S_ISREG(mode):
+        raise WeightsError(f'{path} is {files.kind_of(mode)}, not a regular file: weights '
+                           f'are read from files only')
+
+
+def read_regular(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of the weights file `path`, a regular file: a FIFO would block the
+    reader for ever, /dev/zero never ends.  files.read_regular checks it again once it
+    is open, in case it was swapped since, and reads no more than it holds."""
+    check_regular(path)
+    try:
+        return files.read_regular(path, MAX_WEIGHTS_BYTES)
+    except OSError as error:
+        raise WeightsError(f'{path} cannot be read: {error.strerror}')
+    except ValueError as error:     # what it is instead, or its size
+        raise WeightsError(f'{path} {error}')
+
+
+def refuse_pickle(path: str, arch: str | None = None) -> None:
+    """A WeightsError for `--weights path` unless it is a .safetensors file: the scripts
+    load no pickle.  The error names the one-time conversion (convert.py, the one place
+    that unpickles); `arch` picks its direction, since a CIFAR network has our layout only."""
+    check_regular(path)          # a missing file is missing, whatever its name
+    if is_safetensors(path):
+        return
+    target = str(pathlib.Path(path).with_suffix(SAFETENSORS))
+    direction = '--to-ours' if arch in CIFAR_ARCHS else '--to-official'
+    command = shlex.join(['python', 'scripts/convert.py', direction, path, target])
+    raise WeightsError(f'--weights {path} is a pickle, which can run code when it is loaded; '
+                       f'convert it once: {command}, then give --weights {target}')
+
+
 def file_md5(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.md5()
-    with open(path, 'rb') as file:
-        for chunk in iter(lambda: file.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return hashlib.md5(read_regular(path)).hexdigest()
 
 
 def published_file(arch: str) -> str:
@@ -70,11 +119,11 @@ def format_name(path: str | os.PathLike[str]) -> str:
     return 'safetensors' if is_safetensors(path) else 'pickle'
 
 
-def read_safetensors(path: pathlib.Path) -> dict[str, np.ndarray]:
-    """{name: numpy array} of a .safetensors file.  The library parses the header as
-    JSON and views the bytes as arrays: nothing is unpickled."""
+def read_safetensors(data: bytes, path: pathlib.Path) -> dict[str, np.ndarray]:
+    """{name: numpy array} of the .safetensors file `path`, whose bytes are `data`.  The
+    library parses the header as JSON and views the bytes as arrays: nothing is unpickled."""
     try:
-        state = safetensors.numpy.load(path.read_bytes())
+        state = safetensors.numpy.load(data)
     except Exception as error:
         # The library's messages are one line, e.g. "Error while deserializing:
         # incomplete metadata, file not fully covered" for a truncated file.
@@ -86,10 +135,11 @@ def read_safetensors(path: pathlib.Path) -> dict[str, np.ndarray]:
     return state
 
 
-def read_pickle(path: pathlib.Path) -> StateDict:
-    """The state dict paddle.load reads from `path`: an unpickled object, checked."""
+def read_pickle(data: bytes, path: pathlib.Path) -> StateDict:
+    """The state dict paddle.load reads from the bytes `data` of `path`: an unpickled
+    object, checked."""
     try:
-        state = paddle.load(str(path))
+        state = paddle.load(io.BytesIO(data))
     except Exception:
         raise WeightsError(f'{path} is not a Paddle state dict: paddle.load cannot read it')
     if not (isinstance(state, dict) and state
@@ -107,16 +157,9 @@ def read_state_dict(path: str | os.PathLike[str]) -> Mapping[str, Array]:
     unpickled by paddle.load, so it should come from someone you trust.
     """
     path = pathlib.Path(path)
-    if not path.exists():
-        raise WeightsError(f'{path}: no such file')
-    if path.is_dir():
-        raise WeightsError(f'{path} is a directory, not a weights file')
-    try:
-        with open(path, 'rb'):
-            pass
-    except OSError as error:
-        raise WeightsError(f'{path} cannot be read: {error.strerror}')
-    state: Mapping[str, Array] = read_safetensors(path) if is_safetensors(path) else read_pickle(path)
+    data = read_regular(path)
+    state: Mapping[str, Array] = (read_safetensors(data, path) if is_safetensors(path)
+                                  else read_pickle(data, path))
     if detect_layout(state) is None:
         raise WeightsError(f'{path} is a state dict, but not of a ResNet: its keys start with '
                            f'{listed(state)}')
@@ -124,13 +167,14 @@ def read_state_dict(path: str | os.PathLike[str]) -> Mapping[str, Array]:
     return state
 
 
-def check_dtypes(state: Mapping[str, Array], path: pathlib.Path) -> None:
+def check_dtypes(state: Mapping[str, Array], where: str | os.PathLike[str]) -> None:
     """Every tensor of these networks, BatchNorm's statistics included, is float32;
-    set_state_dict would stop at another dtype with an assertion deep inside Paddle."""
+    set_state_dict would stop at another dtype with an assertion deep inside Paddle, or
+    cast it without a word."""
     for key, value in state.items():
         dtype = str(value.dtype).removeprefix('paddle.')
         if dtype != 'float32':
-            raise WeightsError(f'{path} holds {key} as {dtype}; the networks here are '
+            raise WeightsError(f'{where} holds {key} as {dtype}; the networks here are '
                                f'float32 throughout: convert the file to float32 first')
 
 

@@ -11,7 +11,7 @@ from paddle import nn
 import resnet
 from resnet.configs import CIFAR_ARCHS
 from resnet_tools.errors import WeightsError, WeightsWarning
-from resnet_tools.weights.formats import check_md5, read_state_dict
+from resnet_tools.weights.formats import check_dtypes, check_md5, read_state_dict
 from resnet_tools.weights.names import (LAYOUT_NAMES, OFFICIAL, OURS, Array, check_fits,
                                         detect_layout, key_map, layout_shapes, model_arch,
                                         no_official_layout, shapes_of)
@@ -24,9 +24,15 @@ def load_weights(model: nn.Layer, source: Source, layouts: Sequence[str] = (OURS
     """Load a .pdparams or .safetensors file (or a state dict) in either layout into
     our `model`; a CIFAR network takes our layout only.
 
+    A .safetensors file is read without unpickling anything.  A .pdparams file is a
+    pickle, unpickled by paddle.load, which runs any code the file holds: load one only
+    from a source you trust, or convert it once with scripts/convert.py (the scripts
+    themselves take .safetensors only).
+
     Returns the layout the weights were in.  A file named like one of Paddle's
     published files whose md5 differs gives a WeightsWarning.  Anything that does not
-    fit the model raises a WeightsError naming what is wrong.
+    fit the model (keys, shapes, a dtype other than float32) raises a WeightsError
+    naming what is wrong.
     """
     arch = model_arch(model)
     if arch in CIFAR_ARCHS:
@@ -36,6 +42,7 @@ def load_weights(model: nn.Layer, source: Source, layouts: Sequence[str] = (OURS
     state: Mapping[str, Array]
     if isinstance(source, Mapping):
         state, where = source, 'the state dict'
+        check_dtypes(state, where)      # read_state_dict checks a file's
     elif not isinstance(source, (str, os.PathLike)):
         raise WeightsError(f'weights come from a .pdparams or .safetensors path or a state '
                            f'dict, not {source!r}: nothing is downloaded here')
@@ -61,7 +68,8 @@ def load_weights(model: nn.Layer, source: Source, layouts: Sequence[str] = (OURS
 
 def pretrained(arch: str, source: Source, **kwargs: Any) -> nn.Layer:
     """The network `arch`, built by resnet.build with `kwargs`, holding the weights of
-    `source`: a .pdparams or .safetensors path in either layout, or a state dict.
+    `source`: a .pdparams or .safetensors path in either layout, or a state dict.  A
+    .pdparams file is unpickled (see load_weights): only from a source you trust.
     Nothing is downloaded: paddle.vision's pretrained=True is an error here."""
     model = resnet.build(arch, **kwargs)
     load_weights(model, source)

@@ -8,6 +8,7 @@ import io
 import itertools
 import json
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -15,7 +16,7 @@ import paddle
 import pytest
 from paddle import nn
 
-from paddleinfo import ShapeError, UsageError, profile, summary
+from paddleinfo import FactoryError, ShapeError, UsageError, profile, summary
 from paddleinfo.macs import MACS_CONVENTION
 from paddleinfo.macs import CONVS, RNNS, TRANSPOSED_CONVS
 
@@ -582,6 +583,18 @@ def test_an_input_that_does_not_fit_is_one_line_naming_the_layer(factory, argume
 def test_bad_arguments_are_usage_errors(arguments, message):
     with pytest.raises(UsageError, match=message.replace('[', r'\[').replace('(', r'\(')):
         summary(built(MLP), verbose=0, **arguments)
+
+
+@pytest.mark.parametrize('leave, message', [
+    (lambda: sys.exit(0), 'it called sys.exit(0)'),
+    (lambda: sys.exit('no model today'), "it called sys.exit('no model today')"),
+])
+def test_a_factory_that_calls_sys_exit_is_a_factory_error(leave, message):
+    # Not a SystemExit, which would end the caller's program: the factory failed.
+    with pytest.raises(FactoryError) as raised:
+        summary(leave, (1, 20), verbose=0)
+    assert str(raised.value) == message and isinstance(raised.value, UsageError)
+    assert paddle.in_dynamic_mode()
 
 
 def test_the_inputs_are_bound_by_cost_not_by_caps():

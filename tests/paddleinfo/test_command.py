@@ -8,9 +8,14 @@ tests call the command's main() in this process; a few run it as a user does.
 """
 import json
 import pathlib
+import signal
 import subprocess
 import sys
+import time
+import traceback
 
+import paddle
+import paddle.nn.layer.layers as paddle_layers
 import pytest
 from summaries import NETS, built, command, count_params, net, one_line_error
 
@@ -122,6 +127,11 @@ def test_input_size_names_what_the_model_takes_instead(capsys, name, args, messa
     ('mlp', ['--input', f'{2 ** 29}'], 'a summary takes at most 268,435,456'),
     ('mlp', ['--input', '20', '--depth', '0'], '--depth 0 is out of range: from 1 to 32'),
     ('mlp', ['--input', '20', '--format', 'xml'], '--format xml is not known'),
+    ('mlp', ['--input', '20', '--timeout', '0'], '--timeout 0 is out of range: above 0'),
+    ('mlp', ['--input', '20', '--timeout', 'soon'], '--timeout soon is not a number'),
+    ('mlp', ['--input', '20', '--timeout', '1e10'], 'at most 1,000,000'),
+    # a value holding a newline stays on the one line, escaped
+    ('mlp', ['--input', '20', '--format', 'plain\n'], '--format plain\\n is not known'),
 ])
 def test_every_mistake_is_one_line_and_exit_2(capsys, name, args, message):
     assert message in one_line_error(capsys, net(name), *args)
@@ -174,6 +184,7 @@ def test_help_fits_100_columns(capsys):
     assert code == 0 and max(map(len, out.splitlines())) <= 100
     for dtype in inputs.DTYPES:
         assert dtype in out
+    assert '--timeout SECONDS' in out and f'(default: {cli.TIMEOUT:g})' in ' '.join(out.split())
 
 
 def test_the_input_options_parse_to_shapes_and_dtypes():
@@ -235,3 +246,157 @@ def test_ctrl_c_is_one_line_and_130(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.run(interrupted, 'paddleinfo')
     assert exit_.value.code == 130 and capsys.readouterr().err == 'paddleinfo: interrupted\n'
+
+
+# --- a user's code that exits, prints or never finishes ------------------------------
+
+# Models that misbehave as a user's code may: each is told as its own failure, one line.
+MISBEHAVING = '''
+import sys
+
+from paddle import nn
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def exits():
+    sys.exit(0)
+
+
+def raises_system_exit():
+    raise SystemExit
+
+
+class Exiting(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        sys.exit(3)
+
+
+def exits_in_forward():
+    return Exiting()
+
+
+class Printing(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        print('building Printing')
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        print('forward of Printing')
+        return self.fc(x)
+
+
+def prints():
+    return Printing()
+
+
+class Looping(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        while True:
+            pass
+
+
+def loops_in_forward():
+    return Looping()
+
+
+def loops_as_built():
+    while True:
+        pass
+'''
+
+
+@pytest.fixture
+def misbehaving(tmp_path):
+    """misbehaving.py (MISBEHAVING above): the command line's name of each factory."""
+    path = tmp_path / 'misbehaving.py'
+    path.write_text(MISBEHAVING, encoding='utf-8')
+    return lambda name: f'{path}:{name}'
+
+
+@pytest.mark.parametrize('names, failing, message', [
+    (['exits'], 'exits', ': the factory failed: it called sys.exit(0)'),
+    (['mlp', 'exits'], 'exits', ': the factory failed: it called sys.exit(0)'),
+    (['exits', 'mlp'], 'exits', ': the factory failed: it called sys.exit(0)'),
+    (['raises_system_exit'], 'raises_system_exit', ': the factory failed: it called sys.exit()'),
+    (['exits_in_forward'], 'exits_in_forward', ' fails on an input of [4]: it called sys.exit(3)'),
+])
+def test_a_model_that_calls_sys_exit_fails_as_any_other(capsys, misbehaving, names, failing,
+                                                        message):
+    # Its sys.exit(0) once ended the command with exit 0 and no output at all.
+    err = one_line_error(capsys, *map(misbehaving, names), '--input', '4')
+    assert err.startswith(f'paddleinfo: error: {misbehaving(failing)}{message}')
+
+
+def test_a_module_that_calls_sys_exit_as_it_imports_is_one_line(capsys, tmp_path):
+    module = tmp_path / 'leaving.py'
+    module.write_text('import sys\nsys.exit(0)\n', encoding='utf-8')
+    assert f'{module}:build: {module} does not import: it called sys.exit(0)' in (
+        one_line_error(capsys, f'{module}:build'))
+
+
+@pytest.mark.parametrize('fmt', ['json', 'csv'])
+def test_what_a_model_prints_goes_to_stderr_and_stdout_stays_the_table(capsys, misbehaving, fmt):
+    code, out, err = command(capsys, misbehaving('prints'), '--input', '4', '--format', fmt)
+    assert code == 0, err
+    assert err == 'building Printing\nforward of Printing\n'
+    if fmt == 'json':
+        # Linear(4, 2): 4 x 2 weights and 2 biases; 4 x 2 MACs.
+        assert json.loads(out)['totals'] == {'params': 10, 'trainable_params': 10,
+                                             'non_trainable_params': 0, 'macs': 8}
+    else:
+        assert out.splitlines()[:2] == ['layer,input_shape,output_shape,params',
+                                        'Linear-1,"[[1, 4]]","[1, 2]",10']
+    # Side by side too: one row per model, the printing ones' text on stderr.
+    code, out, err = command(capsys, misbehaving('mlp'), misbehaving('prints'), '--input', '4',
+                             '--format', 'json')
+    assert code == 0 and 'forward of Printing' in err
+    assert [row['params'] for row in json.loads(out)['rows']] == [4 * 8 + 8 + 8 * 2 + 2, 10]
+
+
+def graph_state():
+    """What tracing changes while it runs and must put back: the graph mode, the Program,
+    the patches of static_graph() and cheap_tracing(), the SIGALRM handler and timer."""
+    return (paddle.in_dynamic_mode(), paddle.static.default_main_program(),
+            paddle.pir.Value.__dict__.get('__iter__'),
+            traceback.extract_stack, paddle_layers.name_struct,
+            signal.getsignal(signal.SIGALRM), signal.getitimer(signal.ITIMER_REAL))
+
+
+@pytest.mark.parametrize('name', ['loops_in_forward', 'loops_as_built'])
+def test_a_model_that_never_finishes_is_stopped_and_the_graph_put_back(capsys, misbehaving,
+                                                                         name):
+    before = graph_state()
+    start = time.monotonic()
+    err = one_line_error(capsys, misbehaving(name), '--input', '4', '--timeout', '1.5')
+    took = time.monotonic() - start
+    assert err.startswith(f'paddleinfo: error: {misbehaving(name)} did not finish within '
+                          f'1.5 s; give --timeout to allow longer')
+    assert 1.5 <= took < 20, took
+    # Stopped inside static_graph(): the dynamic graph and Paddle's functions are back,
+    # and the next summary is right.
+    assert graph_state() == before and paddle.in_dynamic_mode()
+    assert totals(capsys, misbehaving('mlp'), '--input', '4')['totals']['params'] == (
+        4 * 8 + 8 + 8 * 2 + 2)
+
+
+def test_a_model_that_never_finishes_is_stopped_as_a_user_runs_it(misbehaving):
+    # In its own process, beside a model that finishes: one line, exit 2, and stdout
+    # empty -- the table of several models is printed whole or not at all.
+    done = subprocess.run([sys.executable, '-m', 'paddleinfo', misbehaving('mlp'),
+                           misbehaving('loops_in_forward'), '--input', '4', '--timeout', '2'],
+                          capture_output=True, text=True, timeout=300, cwd=HOME)
+    assert (done.returncode, done.stdout) == (2, ''), done.stderr
+    assert done.stderr == (f'paddleinfo: error: {misbehaving("loops_in_forward")} did not '
+                           f'finish within 2 s; give --timeout to allow longer (see --help)\n')
