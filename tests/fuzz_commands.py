@@ -696,7 +696,7 @@ def cheap_sample(seed: int, count: int, limit: float = 2.5, scan: int = 3000) ->
     enough = math.ceil(count / len(COMMANDS)) + 1
     for index in range(scan):
         case = make_case(seed, index)
-        if (cost(case.name, case.words) <= limit and not shared_fixtures(case)
+        if (cost(case.name, case.words) <= limit and not fixtures_named(case)
                 and len(by_command[case.name]) < enough):
             by_command[case.name].append(case)
         if all(len(cases) >= enough for cases in by_command.values()):
@@ -782,7 +782,7 @@ not_callable = 3
 '''
 
 
-def shared_fixtures(case: Case) -> list[str]:
+def fixtures_named(case: Case) -> list[str]:
     """The fixtures built once per session that `case` names."""
     return [name for name in SHARED
             if any(re.search(rf'(?<![\w.]){re.escape(name)}(?![\w.])', word) for word in case.words)]
@@ -859,7 +859,7 @@ paddle.save(official, f'{folder}/r18v.pdparams')
 '''
 
 
-def build_shared(folder: pathlib.Path, names: Iterable[str], report: Callable[[str], None]) -> None:
+def build_fixtures(folder: pathlib.Path, names: Iterable[str], report: Callable[[str], None]) -> None:
     """The weights files and the trained run that cases name, built once into `folder`."""
     names = set(names)
     if names & {'w20.safetensors', 'r18.safetensors', 'r18v.safetensors', 'r18v.pdparams'}:
@@ -957,7 +957,7 @@ def group_alive(group: int) -> bool:
     return True
 
 
-def run_case(case: Case, folder: pathlib.Path, shared: pathlib.Path, timeout: float, memory: int,
+def run_case(case: Case, folder: pathlib.Path, fixtures: pathlib.Path, timeout: float, memory: int,
              prefix: Sequence[str], keep: bool = False) -> Result:
     """Run `case` in a fresh folder under `folder`, and classify how it ended."""
     root = pathlib.Path(tempfile.mkdtemp(prefix=f'case{case.index}-', dir=folder))
@@ -965,11 +965,11 @@ def run_case(case: Case, folder: pathlib.Path, shared: pathlib.Path, timeout: fl
     work.mkdir()
     (root / 'tmp').mkdir()
     make_workspace(work)
-    for name in shared_fixtures(case):
-        if (shared / name).is_dir():
-            shutil.copytree(shared / name, work / name)
-        elif (shared / name).exists():
-            shutil.copy(shared / name, work / name)
+    for name in fixtures_named(case):
+        if (fixtures / name).is_dir():
+            shutil.copytree(fixtures / name, work / name)
+        elif (fixtures / name).exists():
+            shutil.copy(fixtures / name, work / name)
     argv = case.argv()
     if os.geteuid() == 0 and 'unshare' not in prefix:
         argv = unsafe_words(argv)
@@ -1100,18 +1100,18 @@ def run_cases(cases: Sequence[Case], jobs: int, timeout: float, folder: pathlib.
               memory: int = 6 << 30, keep: bool = False,
               progress: Callable[[int, Sequence[Result], float], None] | None = None) -> list[Result]:
     """Every case, `jobs` at a time, each with its fixtures; the results in case order."""
-    shared = folder / 'shared'
-    shared.mkdir(parents=True, exist_ok=True)
-    needed = sorted({name for case in cases for name in shared_fixtures(case)})
+    fixtures = folder / 'fixtures'
+    fixtures.mkdir(parents=True, exist_ok=True)
+    needed = sorted({name for case in cases for name in fixtures_named(case)})
     if needed:
         print(f'building the fixtures the cases name: {", ".join(needed)}', flush=True)
-        build_shared(shared, needed, lambda line: print(line, flush=True))
+        build_fixtures(fixtures, needed, lambda line: print(line, flush=True))
     prefix = sandbox_prefix(memory)
     start = time.monotonic()
     results: list[Result] = []
     lock = threading.Lock()
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_case, case, folder, shared, timeout, memory, prefix, keep)
+        futures = [pool.submit(run_case, case, folder, fixtures, timeout, memory, prefix, keep)
                    for case in cases]
         for future in concurrent.futures.as_completed(futures):
             with lock:

@@ -3,7 +3,11 @@ user does.  (Fixtures are conftest.py's; paddleinfo's own tests, in tests/paddle
 share nothing of this.)"""
 import functools
 import importlib.util
+import json
+import os
 import pathlib
+import shutil
+import signal
 import subprocess
 import sys
 
@@ -75,3 +79,70 @@ def printed_totals(text):
         if name in TOTAL_LINES:
             found[TOTAL_LINES[name]] = int(value.replace(',', ''))
     return found
+
+
+# --- a kill at a file operation ---------------------------------------------------------------
+# A kill is simulated in a forked child that calls os._exit at the N-th file operation:
+# like SIGKILL it runs no `finally` and no cleanup, and the kernel drops its flocks.
+
+KILLED = 137
+# The file operations a writer of ours makes, at each of which a kill can come.
+FILE_OPERATIONS = ('write', 'fsync', 'rename', 'replace', 'mkdir', 'remove', 'unlink', 'rmdir')
+CHILD_SECONDS = 120     # a child that hangs (e.g. in a thread pool after fork) fails the test
+_real_write = os.write
+
+
+def in_child(work):
+    """Run work() in a forked child; (exit status, what it returned, through JSON, or its
+    repr where JSON has no form for it) once it ends."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                      # the child
+        os.close(read)
+        signal.alarm(CHILD_SECONDS)
+        code = 0
+        try:
+            answer = work()
+        except BaseException as error:  # noqa: BLE001 - reported to the parent
+            code, answer = 3, f'{type(error).__name__}: {error}'
+        _real_write(write, json.dumps(answer, default=repr).encode())
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read, 'rb') as pipe:
+        answer = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), json.loads(answer) if answer else None
+
+
+def kill_at(point, folder=None, operations=FILE_OPERATIONS):
+    """Patch the file operations of this (child) process, only those on what is in
+    `folder` if one is given: the `point`-th one is not done (a write is done half) and
+    the process ends at once.  Returns the count, a list, which the operations update."""
+    count = [0]
+    folder = os.path.abspath(folder) if folder is not None else None
+
+    def inside(argument):
+        if isinstance(argument, int):       # a descriptor: what it is open on
+            try:
+                argument = os.readlink(f'/proc/self/fd/{argument}')
+            except OSError:
+                return False
+        return (isinstance(argument, (str, os.PathLike))
+                and os.path.commonpath([os.path.abspath(argument), folder]) == folder)
+
+    def patched(name, original):
+        def operation(*args, **kwargs):
+            if folder is not None and not any(inside(argument) for argument in args[:2]):
+                return original(*args, **kwargs)
+            count[0] += 1
+            if count[0] == point:
+                if name == 'write':   # a torn write: half the bytes reach the file
+                    descriptor, data = args
+                    original(descriptor, bytes(data[:len(data) // 2]))
+                os._exit(KILLED)
+            return original(*args, **kwargs)
+        return operation
+    for name in operations:
+        setattr(os, name, patched(name, getattr(os, name)))
+    shutil.rmtree = patched('rmtree', shutil.rmtree)
+    return count

@@ -6,7 +6,6 @@ The runs are of a tiny network (one conv, BatchNorm, fc: 200 parameters) on 32 d
 so that a run of three epochs takes a fraction of a second and the ~70 kill points of
 one run fit in seconds.  A kill is simulated in a forked child that calls os._exit at
 the N-th file operation: like SIGKILL it runs no `finally` and no cleanup."""
-import json
 import os
 import shutil
 import signal
@@ -17,7 +16,7 @@ import numpy as np
 import paddle
 import pytest
 
-from helpers import REPO, load_script
+from helpers import KILLED, REPO, in_child, kill_at, load_script
 from resnet_tools import files, training
 from resnet_tools.errors import Stop, UsageError
 from resnet_tools.training import checkpoints, data, locking, loop
@@ -69,55 +68,7 @@ def assert_clean(directory, epoch):
     assert sorted(os.listdir(os.path.join(directory, checkpoints.directory_name(epoch)))) == inside
 
 
-# --- a kill at every moment ------------------------------------------------------------
-
-OPERATIONS = ('write', 'fsync', 'rename', 'replace', 'mkdir', 'remove', 'unlink', 'rmdir')
-
-
-def in_child(work):
-    """Run work() in a forked child; (exit status, what it wrote back) once it ends."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:                                     # the child
-        os.close(read)
-        code = 0
-        try:
-            answer = work()
-        except BaseException as error:   # noqa: BLE001 - reported to the parent
-            answer, code = f'{type(error).__name__}: {error}', 3
-        real_write(write, json.dumps(answer).encode())
-        os._exit(code)
-    os.close(write)
-    with os.fdopen(read, 'rb') as pipe:
-        answer = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), json.loads(answer) if answer else None
-
-
-real_write = os.write
-KILLED = 137
-
-
-def kill_at(point):
-    """Patch the file operations of this (child) process: the `point`-th one is not
-    done (a write is done half) and the process ends at once, as a SIGKILL would."""
-    count = [0]
-
-    def patched(name, original):
-        def operation(*args, **kwargs):
-            count[0] += 1
-            if count[0] == point:
-                if name == 'write':   # a torn write: half the bytes reach the file
-                    descriptor, data_ = args
-                    original(descriptor, bytes(data_[:len(data_) // 2]))
-                os._exit(KILLED)
-            return original(*args, **kwargs)
-        return operation
-    for name in OPERATIONS:
-        setattr(os, name, patched(name, getattr(os, name)))
-    shutil.rmtree = patched('rmtree', shutil.rmtree)
-    return count
-
+# --- a kill at every moment (helpers.kill_at) -------------------------------------------
 
 def test_a_kill_at_any_moment_leaves_a_run_that_goes_on_to_the_same_weights(tmp_path, digits):
     # The run that never stopped, and how many file operations it makes.

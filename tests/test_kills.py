@@ -4,9 +4,9 @@ never partial, and the next run of the same writer removes what the killed one l
 export that --force had set aside).  A live writer's temporary, and anything that is not
 a temporary of ours, is never removed.
 
-A kill is simulated as in test_faults.py: a forked child ends (os._exit, which like
-SIGKILL runs no `finally`) at its N-th file operation.  The kernel drops the child's
-flocks as it does a killed process's."""
+A kill is simulated by helpers.kill_at, as in test_faults.py: a forked child ends
+(os._exit, which like SIGKILL runs no `finally`) at its N-th file operation.  The
+kernel drops the child's flocks as it does a killed process's."""
 import hashlib
 import os
 import shutil
@@ -20,82 +20,21 @@ import paddle
 import pytest
 
 import resnet
-from helpers import REPO, load_script
+from helpers import FILE_OPERATIONS, KILLED, REPO, in_child, kill_at, load_script
 from paddleinfo import arguments
 from resnet_tools import files, weights
 from resnet_tools.deploy import export
 
 convert_script = load_script('convert.py')
 
-OPERATIONS = ('open', 'write', 'fsync', 'chmod', 'rename', 'replace', 'mkdir', 'remove', 'unlink',
-              'rmdir')
-KILLED = 137
-CHILD_SECONDS = 120     # a child that hangs (e.g. in a thread pool after fork) fails the test
-
-
-def in_child(work):
-    """Run work() in a forked child; (exit status, what it returned) once it ends."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:                                      # the child
-        os.close(read)
-        signal.alarm(CHILD_SECONDS)
-        code, answer = 0, b''
-        try:
-            answer = repr(work()).encode()
-        except BaseException as error:  # noqa: BLE001 - reported to the parent
-            code, answer = 3, f'{type(error).__name__}: {error}'.encode()
-        real_write(write, answer)
-        os._exit(code)
-    os.close(write)
-    with os.fdopen(read, 'rb') as pipe:
-        answer = pipe.read().decode()
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), answer
-
-
-real_write = os.write
-
-
-def kill_at(point, folder):
-    """Patch the file operations of this (child) process on what is in `folder`: the
-    `point`-th one is not done (a write is done half) and the process ends at once.
-    Returns the count, a list, which the operations update.  (Paddle's own temporary
-    files, its dy2static code under /tmp, are not counted.)"""
-    count = [0]
-    folder = os.path.abspath(folder)
-
-    def inside(argument):
-        if isinstance(argument, int):       # a descriptor: what it is open on
-            try:
-                argument = os.readlink(f'/proc/self/fd/{argument}')
-            except OSError:
-                return False
-        return (isinstance(argument, (str, os.PathLike))
-                and os.path.commonpath([os.path.abspath(argument), folder]) == folder)
-
-    def patched(name, original):
-        def operation(*args, **kwargs):
-            if not any(inside(argument) for argument in args[:2]):
-                return original(*args, **kwargs)
-            count[0] += 1
-            if count[0] == point:
-                if name == 'write':   # a torn write: half the bytes reach the file
-                    descriptor, data = args
-                    original(descriptor, bytes(data[:len(data) // 2]))
-                os._exit(KILLED)
-            return original(*args, **kwargs)
-        return operation
-    for name in OPERATIONS:
-        setattr(os, name, patched(name, getattr(os, name)))
-    shutil.rmtree = patched('rmtree', shutil.rmtree)
-    return count
+# convert.py's and export.py's own: opening and chmod as well (files.replacing's temporary).
+OPERATIONS = ('open', 'chmod', *FILE_OPERATIONS)
 
 
 def operations_of(work, folder):
     """How many file operations work() makes in `folder`, run straight through in a child."""
     def counted():
-        count = kill_at(0, folder)
+        count = kill_at(0, folder, OPERATIONS)
         work()
         return count[0]
     code, answer = in_child(counted)
@@ -104,7 +43,7 @@ def operations_of(work, folder):
 
 
 def killed_at(point, folder, work):
-    code, answer = in_child(lambda: (kill_at(point, folder), work()))
+    code, answer = in_child(lambda: (kill_at(point, folder, OPERATIONS), work()))
     assert code == KILLED, f'point {point}: not killed ({code}, {answer})'
 
 

@@ -20,6 +20,7 @@ from resnet_tools.paper import responses
 from resnet_tools.specs import arch_name, shortcut_option
 from resnet_tools.training import Claim, Data, DataSource, LogRow, Settings, TrainResult, checkpoints
 from resnet_tools.weights import names as weights
+from resnet_tools.weights.formats import check_dtypes
 
 SHORTCUT_OPTIONS = ('A', 'B', 'C')
 # On the 1,438 training digits: 15 epochs of batch 128 (180 steps), the first at
@@ -168,14 +169,9 @@ def load_run(directory: str | os.PathLike[str]) -> LoadedRun:
         raise FileError(f'--run {directory}: the network its checkpoint describes {why} '
                          f'({checkpoints.STATE_FILE})')
     model = network.build()
-    expected = model.state_dict()
-    weights.check_fits(weights.shapes_of(checkpoint.model), weights.shapes_of(expected),
+    weights.check_fits(weights.shapes_of(checkpoint.model), weights.shapes_of(model.state_dict()),
                        network.arch, checkpoint.directory)
-    for key, value in checkpoint.model.items():
-        if str(value.dtype) != str(expected[key].dtype).removeprefix('paddle.'):
-            raise FileError(f'--run {directory}: its checkpoint holds {key} as {value.dtype}, '
-                             f'but {network.arch} is {str(expected[key].dtype).removeprefix("paddle.")}'
-                             f'; the checkpoint is damaged')
+    check_dtypes(checkpoint.model, checkpoint.directory)
     # Paddle's hints ask for Tensors; set_state_dict takes numpy arrays as well.
     model.set_state_dict(cast(dict[str, Any], checkpoint.model))
     model.eval()
