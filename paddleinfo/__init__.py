@@ -5,6 +5,8 @@ published figures.  It knows nothing of ResNet.
     from paddleinfo import summary
     result = summary(model, input_size=(None, 3, 224, 224))
     result.total_params, result.trainable_params, result.macs
+    step = summary(model, (32, 3, 224, 224), training=True)   # a training step's cost
+    table = sweep(model, [(b, 3, 224, 224) for b in (1, 8, 32)])
 
 Importing the package imports no Paddle: `summary` and `ModelStatistics` are loaded
 from paddleinfo.api when first used, so that a script can quieten Paddle before Paddle
@@ -44,12 +46,15 @@ if not _paddle_installed():
 
 from paddleinfo.errors import FactoryError, NotALayerError, ShapeError, UsageError  # noqa: E402
 
-__all__ = ['FactoryError', 'ModelStatistics', 'NotALayerError', 'ShapeError', 'UsageError',
-           'summary']
+__all__ = ['FactoryError', 'ModelStatistics', 'NotALayerError', 'ShapeError', 'Sweep',
+           'UsageError', 'summary', 'sweep']
 
 
 def __getattr__(name: str) -> _Any:
     if name in ('summary', 'ModelStatistics'):
         from paddleinfo import api
         return getattr(api, name)
+    if name in ('sweep', 'Sweep'):
+        from paddleinfo import sweeps
+        return getattr(sweeps, name)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

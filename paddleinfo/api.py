@@ -24,23 +24,27 @@ import numpy as np
 import paddle
 from paddle import nn
 
-from paddleinfo import tables
-from paddleinfo.arguments import choice
+from paddleinfo import cost, tables
+from paddleinfo.arguments import MAX_RUNS, choice
 from paddleinfo.errors import UsageError
+from paddleinfo.memory import FLOATS, MemoryEstimate
+from paddleinfo.optimizers import NAMES as OPTIMIZERS
 from paddleinfo.profile import Input, Profile, profile_inputs
 from paddleinfo.render import memory_mb, render, summary_text
-from paddleinfo.view import FORMATS
+from paddleinfo.view import DEFAULT_RUNS, DEFAULT_WARMUP, FORMATS
 
 __all__ = ['ModelStatistics', 'summary']
 
 DTYPES = ('float16', 'bfloat16', 'float32', 'float64', 'int8', 'uint8', 'int16', 'int32',
           'int64', 'bool', 'complex64', 'complex128')
-VIEWS = ('layers', 'depth', 'paddle')
+VIEWS = ('layers', 'depth', 'paddle', 'training')
 
 
 def summary(model: nn.Layer | Callable[[], nn.Layer], input_size: Any = None, dtypes: Any = None,
             input: Any = None, *, depth: int | None = None, verbose: int = 1,
-            name: str | None = None) -> 'ModelStatistics':
+            name: str | None = None, training: bool = False, optimizer: str = 'adam',
+            precision: str | None = None, time: bool = False, runs: int = DEFAULT_RUNS,
+            warmup: int = DEFAULT_WARMUP) -> 'ModelStatistics':
     """Summarise `model` on its inputs; returns a ModelStatistics and, with verbose=1
     (the default), prints its table (the per-layer table with MACs, or the table
     grouped to `depth` levels of nesting if `depth` is given).  verbose=0 prints nothing.
@@ -56,6 +60,16 @@ def summary(model: nn.Layer | Callable[[], nn.Layer], input_size: Any = None, dt
         positional inputs), or a dict of tensors (the keyword inputs).
     depth: group the rows by nesting depth, as torchinfo's depth (see ModelStatistics.render).
     name: the network's name in the title (default: the model's class name).
+    training: also what one training step costs, from the traced Program with Paddle's
+        own backward pass appended (nothing runs): each layer's gradients' MACs, the
+        optimizer's update, and the memory of a step and of inference
+        (result.training, result.memory_estimate); the table printed is the step's.
+    optimizer: the training step's: 'sgd', 'momentum', 'adam' (the default) or 'adamw'.
+    precision: count every floating-point tensor as this dtype ('bfloat16', ...) in the
+        memory estimate (default: the dtypes the Program has).
+    time: measure each layer's time on this machine (result.timing): `warmup` passes,
+        then the median of `runs`; forward passes, and with `training` whole steps.  The
+        one mode that allocates the weights and runs the kernels.
     """
     if verbose not in (0, 1, False, True):
         raise UsageError(f'verbose is 0 (print nothing) or 1 (print the table), not {verbose!r}')
@@ -66,10 +80,31 @@ def summary(model: nn.Layer | Callable[[], nn.Layer], input_size: Any = None, dt
     if not isinstance(model, nn.Layer) and not callable(model):
         raise UsageError(f'model is a {type(model).__name__}: give a paddle.nn.Layer or a '
                          f'function that builds one')
-    result = ModelStatistics(profile_inputs(model, inputs), name, depth)
+    check_training(training, optimizer, precision, time, runs, warmup)
+    result = ModelStatistics(profile_inputs(model, inputs, training=bool(training)), name,
+                             depth, optimizer, precision)
+    if training and result.training is None:
+        raise UsageError(cost.why_not_costed(result.profile))
+    if time:
+        result.timing = cost.measure_rows(model, result.profile, bool(training), optimizer,
+                                          runs, warmup)
     if verbose:
-        print(result.render('plain', view='depth' if depth else 'layers'), end='')
+        view = 'depth' if depth else 'training' if training or time else 'layers'
+        print(result.render('plain', view=view), end='')
     return result
+
+
+def check_training(training: Any, optimizer: Any, precision: Any, time: Any, runs: Any,
+                   warmup: Any) -> None:
+    for flag, value in (('training', training), ('time', time)):
+        if not isinstance(value, bool):
+            raise UsageError(f'{flag} is True or False, not {value!r}')
+    choice('optimizer', optimizer, OPTIMIZERS)
+    if precision is not None:
+        choice('precision', precision, FLOATS)
+    for flag, value, low in (('runs', runs, 1), ('warmup', warmup, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_RUNS:
+            raise UsageError(f'{flag} is a whole number from {low} to {MAX_RUNS:,}, not {value!r}')
 
 
 # --- the inputs ---------------------------------------------------------------------
@@ -188,7 +223,8 @@ class ModelStatistics:
     str(result): the per-layer table with MACs; render(fmt, view) any other table.
     """
 
-    def __init__(self, profile: Profile, name: str | None = None, depth: int | None = None) -> None:
+    def __init__(self, profile: Profile, name: str | None = None, depth: int | None = None,
+                 optimizer: str = 'adam', precision: str | None = None) -> None:
         self.profile = profile
         self.name = name or type(profile.model).__name__
         self.depth = depth
@@ -203,6 +239,12 @@ class ModelStatistics:
         self.output_shape = profile.output_shape
         self.memory = memory_mb(profile)
         self.eager = profile.eager
+        # With training=True: one step's MACs and memory (else None); with time=True,
+        # the measured times.
+        self.training = cost.training_cost(profile, optimizer, precision)
+        self.memory_estimate: MemoryEstimate | None = (
+            self.training.memory if self.training else None)
+        self.timing: Any = None
 
     @property
     def notes(self) -> list[str]:
@@ -234,6 +276,11 @@ class ModelStatistics:
             if fmt != 'plain':
                 raise UsageError("view 'paddle' is paddle.summary's text: plain only")
             return summary_text(self.profile)[0]
+        if view == 'training':
+            if self.training is None and self.timing is None:
+                raise UsageError(self.no_training())
+            return render(cost.training_table(self.profile, self.name, self.training,
+                                              self.timing), cost.training_view, fmt)
         if view == 'depth':
             depth = depth or self.depth or 1
             return render(tables.depth_table(self.profile, self.name, depth),
@@ -241,6 +288,9 @@ class ModelStatistics:
         choice('view', view, VIEWS)
         return render(self.to_dict(), functools.partial(tables.layer_view, macs=macs,
                                                         explain=explain), fmt)
+
+    def no_training(self) -> str:
+        return "the training view needs summary(..., training=True) or time=True"
 
     def __str__(self) -> str:
         return self.render('plain')

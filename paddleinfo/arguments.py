@@ -22,8 +22,10 @@ import errno
 import functools
 import math
 import os
+import re
 import signal
 import sys
+import tempfile
 import threading
 import types
 import warnings
@@ -31,7 +33,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from paddleinfo.errors import UsageError
-from paddleinfo.view import FORMATS, View
+from paddleinfo.view import (DEFAULT_OPTIMIZER, DEFAULT_RUNS, DEFAULT_WARMUP, FLOAT_DTYPES,
+                             FORMATS, OPTIMIZERS, Step, View)
 
 # Messages Paddle prints that are about Paddle's own setup, not about the user's input.
 PADDLE_NOISE = (
@@ -48,6 +51,45 @@ def paddle_notes_hidden() -> Iterator[None]:
         for message in PADDLE_NOISE:
             warnings.filterwarnings('ignore', message=message)
         yield
+
+
+# A note Paddle's C++ logs (glog) straight to the process's stderr, at INFO or WARNING:
+# 'W1206 21:17:16.658875  4415 eager_utils.cc:3584] Paddle static graph(PIR) not support
+# input out tensor for now!!!!!', which F.softmax in the static graph logs, say.
+PADDLE_LOG = re.compile(rb'[IW]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+\.(cc|h):\d+\] ')
+
+
+@contextlib.contextmanager
+def paddle_logs_hidden() -> Iterator[None]:
+    """Paddle's C++ notes about itself (PADDLE_LOG), logged while inside, are dropped;
+    anything else written to the process's stderr meanwhile (a model's own print to
+    sys.stderr, a C++ error) is written there when the block ends.  For a library's calls
+    that trace a model, where the GLOG_minloglevel that quiet_paddle sets for a program
+    comes too late.  Where stderr cannot be captured, nothing is hidden."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    capture = tempfile.TemporaryFile()
+    try:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            capture.seek(0)
+            kept = [line for line in capture.read().splitlines(keepends=True)
+                    if not PADDLE_LOG.match(line)]
+            if kept:
+                with contextlib.suppress(OSError):
+                    os.write(2, b''.join(kept))
+    finally:
+        os.close(saved)
+        capture.close()
 
 
 def quiet_paddle() -> None:
@@ -392,3 +434,45 @@ def view_of(args: dict[str, Any]) -> View:
                          'its rows')
     return View(args['format'] or 'plain', bool(args['macs']), bool(args['explain']),
                 args['depth'])
+
+
+# --- a training step, timed runs and sweeps: shared by paddleinfo and summary.py -----
+
+MAX_RUNS = 10_000
+
+
+def add_step_arguments(parser: Any, plot: bool = True) -> None:
+    """--training, --optimizer, --precision, --time, --runs and (for a command that
+    sweeps) --plot."""
+    parser.add_argument('--training', action='store_true',
+                        help='one training step: every layer\'s forward MACs and its gradients\' '
+                             '(Paddle\'s own backward pass, appended to the traced Program), the '
+                             'optimizer\'s update, and the memory of a step and of inference, '
+                             'estimated without running anything')
+    add_choice(parser, '--optimizer', OPTIMIZERS, metavar='NAME',
+               help=f'with --training: {", ".join(OPTIMIZERS)} (default: {DEFAULT_OPTIMIZER})')
+    add_choice(parser, '--precision', FLOAT_DTYPES, metavar='DTYPE',
+               help='with --training: count every floating-point tensor of the memory '
+                    'estimate as DTYPE (default: the dtypes the model has)')
+    parser.add_argument('--time', action='store_true',
+                        help='measure every layer\'s time on this machine (forward, and with '
+                             '--training a whole step): builds the weights and runs the model')
+    add_integer(parser, '--runs', low=1, high=MAX_RUNS,
+                help=f'with --time: the timed runs, after {DEFAULT_WARMUP} warm-up runs (default: '
+                     f'{DEFAULT_RUNS}); each row is their median')
+    if plot:
+        parser.add_argument('--plot', metavar='FILE',
+                            help='with a sweep (--batch-size 1,8,32, or sizes of --input joined '
+                                 'by commas): draw its cost into FILE (.png, .svg or .pdf)')
+
+
+def step_of(args: dict[str, Any]) -> Step:
+    """The Step of parsed arguments; a flag that would be ignored is a UsageError."""
+    training, time = bool(args.get('training')), bool(args.get('time'))
+    for flag, needs, given in (('--optimizer', '--training', args.get('optimizer')),
+                               ('--precision', '--training', args.get('precision')),
+                               ('--runs', '--time', args.get('runs'))):
+        if given is not None and not (training if needs == '--training' else time):
+            raise UsageError(f'{flag} is for {needs}, which is not given')
+    return Step(training, args.get('optimizer') or DEFAULT_OPTIMIZER, args.get('precision'),
+                time, args.get('runs') or DEFAULT_RUNS, args.get('plot'))

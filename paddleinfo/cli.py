@@ -17,12 +17,12 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from paddleinfo.arguments import (ArgumentParser, add_number, add_view_arguments, quiet_paddle,
-                                  without_paddles_signal_handlers,
-                                  run, view_of)
+from paddleinfo.arguments import (ArgumentParser, add_number, add_step_arguments,
+                                  add_view_arguments, quiet_paddle, run, step_of, view_of,
+                                  without_paddles_signal_handlers)
 from paddleinfo.errors import UsageError
-from paddleinfo.inputs import DTYPES, add_input_arguments
-from paddleinfo.view import View
+from paddleinfo.inputs import DTYPES, add_input_arguments, sweep_points
+from paddleinfo.view import Step, View
 
 PROG = 'paddleinfo'
 # Seconds: all 43 paddle.vision models side by side take about 7 (2 shared Xeon cores), so
@@ -51,6 +51,9 @@ image (3x224x224; 3x299x299 for inception_v3, 1x28x28 for LeNet), and your own m
   paddleinfo mobilenet_v2 --macs --input-size 160  with MACs, on 3x160x160
   paddleinfo googlenet --depth 1                   one row per top-level layer
   paddleinfo alexnet vgg16 resnet50                side by side, with torchvision's figures
+  paddleinfo resnet50 --training --batch-size 32   a training step: backward MACs, memory
+  paddleinfo resnet18 --training --time            ... and each layer's time on this machine
+  paddleinfo resnet50 --batch-size 1,8,32,128 --plot cost.png   one table, and its plot
 
 Your own (the models of docs/examples/nets.py, in the clone):
   paddleinfo docs/examples/nets.py:lstm --input 50x16 --macs        50 steps of 16 features
@@ -84,8 +87,9 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('model', metavar='MODEL', nargs='+',
                         help=MODEL_HELP + '; several: side by side')
-    add_input_arguments(parser)
+    add_input_arguments(parser, sweep=True)
     add_view_arguments(parser)
+    add_step_arguments(parser)
     add_number(parser, '--timeout', low=0, high=MAX_TIMEOUT, above=True, default=TIMEOUT,
                metavar='SECONDS',
                help=f'stop with an error naming the model if the models are not summarised '
@@ -93,35 +97,81 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
     return vars(parser.parse_args(argv))
 
 
-def check_several(count: int, view: View) -> None:
-    """Several models are one table side by side: no flag of the table of one model."""
+def check_several(count: int, view: View, step: Step = Step(), sweep: bool = False) -> None:
+    """Several models are one table side by side: no flag of the table of one model.  A
+    training step, timed runs and a sweep are tables of their own, apart from --macs,
+    --explain and --depth."""
+    table_flags = (('--macs', view.macs), ('--explain', view.explain),
+                   ('--depth', view.depth is not None))
     if count > 1:
-        for flag, given in (('--macs', view.macs), ('--explain', view.explain),
-                            ('--depth', view.depth is not None)):
+        for flag, given in table_flags + (('--training', step.training), ('--time', step.time),
+                                          ('a sweep', sweep)):
             if given:
                 raise UsageError(f'{flag} is for the table of one model; several models are '
                                  f'shown side by side')
+    if step.asked or sweep:
+        what = 'a sweep' if sweep else '--training' if step.training else '--time'
+        for flag, given in table_flags:
+            if given:
+                raise UsageError(f'{what} has a table of its own; {flag} is for the '
+                                 f'per-layer table')
+    if step.plot is not None and not sweep:
+        raise UsageError('--plot draws a sweep: give several sizes, e.g. --batch-size 1,8,32 '
+                         'or --input 64,128,256:int64')
 
 
 def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: str = '',
-                several: bool | None = None, timeout: float | None = None) -> str:
+                several: bool | None = None, timeout: float | None = None,
+                step: Step = Step()) -> str:
     """The text the command prints for the models `names`: one model's table in `view`, or
     several side by side (`several` says which, by default: more than one name).
     `inputs` are the input options (a dict of paddleinfo.inputs' 'input', 'batch_size' and
     'input_size'); `flag` is how errors name a model ('--model NAME', or the NAME alone).
     What the models print goes to stderr; past `timeout` seconds (None: no bound) the
-    model being built or traced is a UsageError, and no text is returned."""
-    from paddleinfo import tables, zoo
+    model being built or traced is a UsageError, and no text is returned.  `step` asks for
+    a training step, timed runs, or the plot of a sweep (--batch-size 1,8,32)."""
+    from paddleinfo import cost, tables, zoo
     from paddleinfo.render import render
+    from paddleinfo.profile import Input as profile_input
+    from paddleinfo.sweeps import Sweep, add_row, axis_name, varying_axis
 
     try:
         with contextlib.redirect_stdout(sys.stderr), zoo.time_bound(timeout):
+            points = sweep_points(inputs)
+            if points is not None:
+                name, = names
+                specs = [zoo.model_spec(name, point, flag=flag) for point in points]
+                moving = varying_axis([spec.inputs.shapes for spec in specs])
+                first = [profile_input(shape, dtype) for shape, dtype in
+                         zip(specs[0].inputs.shapes, specs[0].inputs.dtypes)]
+                table = Sweep(name, axis_name(*moving, first), step.optimizer)
+                for spec in specs:
+                    result = zoo.profile_model(spec, flag=flag, training=True)
+                    training = cost.training_cost(result, step.optimizer, step.precision)
+                    if training is None:
+                        raise UsageError(f'{zoo.named(flag, spec.name)}: '
+                                         f'{cost.why_not_costed(result)}')
+                    add_row(table, result, training,
+                            cost.measure_rows(spec.build, result, True, step.optimizer,
+                                              step.runs, step.warmup) if step.time else None, moving)
+                if step.plot is not None:
+                    table.plot(step.plot)
+                return table.render(view.fmt)
             # Every model is checked before any is built.
             specs = [zoo.model_spec(name, inputs, flag=flag) for name in names]
             if len(specs) > 1 if several is None else several:
                 return render(zoo.models_table(specs, flag=flag), zoo.models_view, view.fmt)
             spec, = specs
-            result = zoo.profile_model(spec, flag=flag)
+            result = zoo.profile_model(spec, flag=flag, training=step.training)
+            if step.asked:
+                training = cost.training_cost(result, step.optimizer, step.precision)
+                if step.training and training is None:
+                    raise UsageError(f'{zoo.named(flag, spec.name)}: '
+                                     f'{cost.why_not_costed(result)}')
+                timing = (cost.measure_rows(spec.build, result, step.training, step.optimizer,
+                                            step.runs, step.warmup) if step.time else None)
+                return render(cost.training_table(result, spec.name, training, timing),
+                              cost.training_view, view.fmt)
             return tables.view_text(result, spec.name, view)
     except zoo.TimedOut as error:   # past the model's own work: the table, say
         raise UsageError(f'{", ".join(zoo.named(flag, name) for name in names)} {error}') from None
@@ -134,9 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     def command() -> int:
         args = parse_args(argv)
         view = view_of(args)
-        check_several(len(args['model']), view)
         inputs = {key: args[key] for key in ('input', 'batch_size', 'input_size')}
+        sweep = sweep_points(inputs) is not None
+        step = step_of({**args, 'training': args['training'] or sweep})
+        check_several(len(args['model']), view, step, sweep)
         without_paddles_signal_handlers()
-        sys.stdout.write(models_text(args['model'], inputs, view, timeout=args['timeout']))
+        sys.stdout.write(models_text(args['model'], inputs, view, timeout=args['timeout'],
+                                     step=step))
         return 0
     return run(command, PROG)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paddleinfo.arguments import add_integer, integer
+from paddleinfo.arguments import add_integer, converter, integer
 from paddleinfo.errors import UsageError
 
 DTYPES = ('float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8',
@@ -54,12 +54,73 @@ class Input:
         return dims if self.dtype == DEFAULT_DTYPE else f'{dims}:{self.dtype}'
 
 
-def add_input_arguments(parser: Any, input_size: bool = True) -> None:
-    """--input, --batch-size and (unless the parser has its own) --input-size."""
-    parser.add_argument('--input', metavar='SHAPE[:DTYPE]', action='append', help=INPUT_HELP)
-    add_batch_size(parser)
+SWEEP_HELP = ('; several, joined by commas (1,8,32), sweep the batch: one table of the cost '
+              'at each (with --training)')
+SWEEP_INPUT_HELP = ('; a size that is several, joined by commas (128,256,512:int64), sweeps '
+                    'that size, as --batch-size 1,8,32 sweeps the batch')
+MAX_POINTS = 32     # the sizes of one sweep
+
+
+def add_input_arguments(parser: Any, input_size: bool = True, sweep: bool = False) -> None:
+    """--input, --batch-size and (unless the parser has its own) --input-size; with
+    `sweep`, --batch-size and a size of --input may be several, joined by commas."""
+    parser.add_argument('--input', metavar='SHAPE[:DTYPE]', action='append',
+                        help=INPUT_HELP + (SWEEP_INPUT_HELP if sweep else ''))
+    if sweep:
+        parser.add_argument('--batch-size', metavar='N[,N...]', type=converter(
+            'batch sizes', batch_sizes), help=BATCH_HELP + SWEEP_HELP)
+    else:
+        add_batch_size(parser)
     if input_size:
         add_input_size(parser, SHORTHAND_HELP)
+
+
+def batch_sizes(text: str) -> tuple[int, ...]:
+    """'8' -> (8,); '1,8,32' -> (1, 8, 32): a batch, or the batches of a sweep."""
+    sizes = tuple(integer('--batch-size', part.strip(), 1, MAX_BATCH) for part in text.split(','))
+    check_points('--batch-size', text, sizes)
+    return sizes
+
+
+def check_points(flag: str, text: str, sizes: Sequence[int]) -> None:
+    if len(sizes) > MAX_POINTS:
+        raise UsageError(f'{flag} {text}: a sweep takes at most {MAX_POINTS} sizes')
+    if len(set(sizes)) != len(sizes):
+        raise UsageError(f'{flag} {text}: a size is given twice')
+
+
+def sweep_points(options: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The input options (a dict of 'input', 'batch_size', 'input_size') of every point
+    of a sweep, or None if they ask for none: --batch-size 1,8,32, or sizes of --input
+    joined by commas (all the sizes so given move together, one point each)."""
+    batches = options.get('batch_size')
+    batches = batches if isinstance(batches, tuple) else None
+    texts = options.get('input') or []
+    lists = {len(size.split(',')) for text in texts for size in text.partition(':')[0].split('x')
+             if ',' in size}
+    if len(lists) > 1:
+        raise UsageError('every --input size given as a list (joined by commas) moves with the '
+                         'others: give them the same number of sizes')
+    if lists and batches and len(batches) > 1:
+        raise UsageError('a sweep changes one size: give several batch sizes or several '
+                         '--input sizes, not both')
+    if lists:
+        count, = lists
+        for text in texts:
+            for size in text.partition(':')[0].split('x'):
+                if ',' in size:
+                    check_points('--input', text, [positive(f'--input {text}', part, 'size')
+                                                   for part in size.split(',')])
+
+        def point(text: str, index: int) -> str:
+            dims, colon, dtype = text.partition(':')
+            return 'x'.join(size.split(',')[index] if ',' in size else size
+                            for size in dims.split('x')) + colon + dtype
+        return [{**options, 'batch_size': batches[0] if batches else None,
+                 'input': [point(text, index) for text in texts]} for index in range(count)]
+    if batches and len(batches) > 1:
+        return [{**options, 'batch_size': batch} for batch in batches]
+    return None
 
 
 def add_batch_size(parser: Any, high: int = MAX_BATCH, default: int | None = None,
@@ -153,7 +214,13 @@ def inputs_from(args: Mapping[str, Any], default: Input | None = None,
     if given and size:
         raise UsageError('--input-size is the shorthand of one image input; with --input, '
                          'give every input with --input')
-    batch = batch_size(args.get('batch_size'))
+    given_batch = args.get('batch_size')
+    if isinstance(given_batch, tuple):
+        if len(given_batch) > 1:
+            raise UsageError('several --batch-size values are a sweep, which this table '
+                             'does not take')
+        given_batch = given_batch[0]
+    batch = batch_size(given_batch)
     if given:
         inputs = Inputs(tuple(parse_input(text) for text in given), batch)
     elif size:

@@ -24,6 +24,48 @@ def shape(value: Any) -> list[int] | None:
         return None
 
 
+def present(value: Any) -> bool:
+    """Whether an operator's result is computed (autograd prunes a gradient it does not
+    need, and an optional result may be left out)."""
+    try:
+        return bool(value.initialized())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def constant(value: Any, depth: int = 0) -> Any:
+    """The value of a shape expression the trace can know though Paddle wrote -1 for its
+    result's size: paddle.shape(x) of an x whose shape is known, sliced, listed and
+    stacked, and the constants among them ([2, 16, 8, 8] for paddle.shape(x) of such an
+    x); an int, a list of ints, or None if it is not such an expression."""
+    if depth >= 16:
+        return None
+    op: Any = value.get_defining_op()
+    if op is None:
+        return None
+    name, attrs = op.name(), op.attrs()
+    if name in ('pd_op.shape', 'pd_op.shape64'):
+        sizes = shape(op.operand_source(0))
+        return sizes if known(sizes) else None
+    if name == 'pd_op.full_int_array':
+        return [int(size) for size in attrs['value']]
+    if name == 'pd_op.full' and list(attrs.get('shape', [])) in ([], [1]):
+        number = attrs['value']
+        return int(number) if float(number).is_integer() else None
+    if name in ('builtin.combine', 'pd_op.stack'):
+        parts = [constant(item, depth + 1) for item in
+                 (op.operands_source() if name == 'builtin.combine'
+                  else op.operand_source(0).get_defining_op().operands_source())]
+        return parts if all(isinstance(part, int) for part in parts) else None
+    if name == 'pd_op.slice' and list(attrs.get('axes', [])) == [0]:
+        whole, starts, ends = (constant(op.operand_source(i), depth + 1) for i in range(3))
+        if not (isinstance(whole, list) and isinstance(starts, list) and isinstance(ends, list)):
+            return None
+        part = whole[starts[0]:ends[0]]
+        return part[0] if list(attrs.get('decrease_axis', [])) == [0] and len(part) == 1 else part
+    return None
+
+
 def known(sizes: list[int] | None) -> TypeGuard[list[int]]:
     return sizes is not None and all(isinstance(size, int) and size >= 0 for size in sizes)
 

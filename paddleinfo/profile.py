@@ -31,7 +31,8 @@ import paddle
 import paddle.nn.layer.layers as paddle_layers
 from paddle import nn
 
-from paddleinfo import ops
+from paddleinfo import backward, memory, ops
+from paddleinfo.arguments import paddle_logs_hidden
 from paddleinfo.errors import FactoryError, NotALayerError, ShapeError
 from paddleinfo.macs import CONVS, RNNS, TRANSPOSED_CONVS, eager_macs, evaluating
 
@@ -82,6 +83,8 @@ class Profile:
     inputs: list[Input] = field(default_factory=list)  # the Inputs it was given
     eager: bool = False      # run once in the dynamic graph: it could not be traced
     uncounted_ops: dict[str, list[str]] = field(default_factory=dict)   # {operator name: [layer names]}
+    training: 'Training | None' = None   # the backward pass and the memory: profile_inputs(training=True)
+    training_failure: str | None = None  # why, with training=True, there is none
 
     @property
     def input_shapes(self) -> list[list[int]]:
@@ -245,11 +248,24 @@ def static_graph() -> Iterator[tuple[paddle.static.Program, paddle.static.Progra
 
 
 @contextlib.contextmanager
+def static_mode() -> Iterator[None]:
+    """The static graph inside the block, and the mode as it was after."""
+    was_dynamic = paddle.in_dynamic_mode()
+    paddle.enable_static()
+    try:
+        yield
+    finally:
+        if was_dynamic:
+            paddle.disable_static()
+
+
+@contextlib.contextmanager
 def quiet() -> Iterator[None]:
     """Paddle's warnings about its own workings, raised by the calls made here, are not
     the user's business (dy2static's notes, BatchNorm's on running statistics); a
-    warning of the user's own code still shows.  Only inside the block."""
-    with warnings.catch_warnings():
+    warning of the user's own code still shows, and so does what it writes to stderr; the
+    notes Paddle's C++ logs there about itself do not.  Only inside the block."""
+    with warnings.catch_warnings(), paddle_logs_hidden():
         warnings.filterwarnings('ignore', module=r'paddle(\.|$)')
         yield
 
@@ -457,11 +473,15 @@ class Tracer:
     program: Any                        # the Program traced in (static)
     uncounted: dict[str, list[str]]
     failure: ShapeError | None
+    op_owner: dict[Any, nn.Layer]       # each forward operator: the layer it is charged to
+    training: 'Training | None'
+    training_failure: str | None
 
     def __init__(self, model: nn.Layer, static: bool) -> None:
         self.model, self.static = model, static
         self.order, self.calls, self.stack, self.starts, self.spans = {}, {}, [], [], []
         self.program, self.uncounted, self.failure = None, {}, None
+        self.op_owner, self.training, self.training_failure = {}, None, None
 
     def mark(self) -> Any:
         """The last operator of the Program so far (None: none yet).  Operators are
@@ -561,6 +581,7 @@ class Tracer:
         for index in range(first, len(all_ops)):
             layer = owner.get(index, self.model)
             op = all_ops[index]
+            self.op_owner[op] = layer
             count = ops.op_macs(op)
             if count is not None:
                 macs[layer] = macs.get(layer, 0) + count
@@ -570,6 +591,76 @@ class Tracer:
             self.calls[layer] = (inputs, output, macs.get(layer), calls)
         return {name: [summary_name(layer) for layer in layers]
                 for name, layers in sorted(uncounted.items())}
+
+
+def append_training(tracer: Tracer, program: Any, outputs: list[Any], parameters: list[Any],
+                    first: int = 0) -> None:
+    """Append the backward pass to the traced `program` (in the static graph, inside its
+    program_guard) and keep what a training step costs: the gradients' MACs of every
+    layer and the buffers of the memory estimate.  `parameters` are the model's.  If
+    Paddle's autograd cannot append it (an operator without a gradient, say), the
+    forward pass stands, and `tracer.training_failure` says why."""
+    try:
+        costed(tracer, program, outputs, parameters, first)
+    except Exception as error:  # noqa: BLE001 -- told to the user, who asked for the cost
+        tracer.training, tracer.training_failure = None, (
+            f'the backward pass could not be appended to the traced program: '
+            f'{type(error).__name__}: {first_line(error)}')
+
+
+def costed(tracer: Tracer, program: Any, outputs: list[Any], parameters: list[Any],
+           first: int) -> None:
+    model = tracer.model
+
+    def owner(op: Any) -> nn.Layer:
+        return tracer.op_owner.get(op, model)
+    appended = backward.append(program, outputs, owner)
+    if appended is None:    # nothing needs a gradient: the step is the forward pass
+        tracer.training = Training({}, {}, memory.program_memory(
+            program, program.global_block().num_ops(), parameters, (), first, owner))
+        return
+    names = {key: summary_name(key) if key is not None else type(model).__name__
+             for keys in appended.uncounted.values() for key in keys}
+    tracer.training = Training(
+        appended.macs, {name: [names[key] for key in keys]
+                        for name, keys in appended.uncounted.items()},
+        memory.program_memory(program, appended.first_op, parameters,
+                              appended.parameter_grads, first, owner))
+
+
+@dataclass
+class Training:
+    """What a training step adds to the forward pass: {layer: its gradients' MACs}, the
+    backward operators left out ({name: [layer names]}), and the step's buffers."""
+    grad_macs: dict[nn.Layer, backward.GradMACs]
+    uncounted: dict[str, list[str]]
+    memory: memory.ProgramMemory
+
+
+@contextlib.contextmanager
+def in_mode(model: nn.Layer, training: bool) -> Iterator[None]:
+    """The model in train mode (BatchNorm on the batch's statistics, dropout on) for a
+    training step, else evaluating() it.  Its mode is as it was after."""
+    if not training:
+        with evaluating(model):
+            yield
+        return
+    was_training = model.training
+    model.train()
+    try:
+        yield
+    finally:
+        if not was_training:
+            model.eval()
+
+
+def outputs_list(output: Any) -> list[Any]:
+    """Every tensor of a forward pass's output (a tensor, or lists, tuples, dicts of them)."""
+    if isinstance(output, dict):
+        return [item for value in output.values() for item in outputs_list(value)]
+    if isinstance(output, (list, tuple)):
+        return [item for value in output for item in outputs_list(value)]
+    return [output] if hasattr(output, 'shape') else []
 
 
 class ControlFlow(Exception):
@@ -616,21 +707,28 @@ def eager_inputs(inputs: list[Input]) -> tuple[list[Any], dict[str, Any]]:
     return args, kwargs
 
 
-def trace_factory(build_model: Callable[[], object], inputs: list[Input]) -> Traced:
-    """Build the model in the static graph and call it there: (model, output, tracer)."""
+def trace_factory(build_model: Callable[[], object], inputs: list[Input],
+                  training: bool = False) -> Traced:
+    """Build the model in the static graph and call it there: (model, output, tracer);
+    with `training`, in train mode, and the backward pass appended."""
     model = build(build_model)
     check_arguments(model, inputs)
     tracer = Tracer(model, static=True)
-    with evaluating(model), tracer.hooked():
+    with in_mode(model, training), tracer.hooked():
         args, kwargs = static_inputs(inputs)
         # The operators so far built the model (an RNN's flat weights, say).
         first = tracer.mark()
         output = model(*args, **kwargs)
-    tracer.uncounted = tracer.charge_operators(paddle.static.default_main_program(), first)
+    program = paddle.static.default_main_program()
+    tracer.uncounted = tracer.charge_operators(program, first)
+    if training:
+        ops_before = program.global_block().ops
+        start = ops_before.index(first) + 1 if first is not None else 0
+        append_training(tracer, program, outputs_list(output), model.parameters(), start)
     return model, model_output_shapes(output), tracer
 
 
-def trace_built(model: nn.Layer, inputs: list[Input]) -> Traced:
+def trace_built(model: nn.Layer, inputs: list[Input], training: bool = False) -> Traced:
     """A model built in the dynamic graph, turned into a Program by dy2static with an
     InputSpec per input, without running it: (model, output, tracer)."""
     check_arguments(model, inputs)
@@ -642,15 +740,19 @@ def trace_built(model: nn.Layer, inputs: list[Input]) -> Traced:
             parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
             for parameter in list(signature.parameters.values())[:len(ordered)]):
         raise NotImplementedError('dy2static takes positional inputs only')
+    # An input is data, which needs no gradient, as the factory's paddle.static.data and
+    # a tensor made by paddle.to_tensor; a tensor given that asks for one has one.
     specs = [paddle.static.InputSpec(list(item.shape), item.dtype,
-                                     name='input' if index == 0 else f'input_{index}')
+                                     name='input' if index == 0 else f'input_{index}',
+                                     stop_gradient=bool(item.value is None
+                                                        or item.value.stop_gradient))
              for index, item in enumerate(ordered)]
     check_input(model, specs)
     tracer = Tracer(model, static=True)
     forward = model.__dict__.get('forward')
     originals = dict(getattr(model, '_original_funcs', {}))
     try:
-        with evaluating(model), tracer.hooked(), cheap_tracing():
+        with in_mode(model, training), tracer.hooked(), cheap_tracing():
             static = paddle.jit.to_static(model, input_spec=specs, full_graph=True)
             # forward is now a StaticFunction, whose Program is traced when asked for.
             program = cast(Any, static.forward).concrete_program
@@ -668,6 +770,10 @@ def trace_built(model: nn.Layer, inputs: list[Input]) -> Traced:
     tracer.order = {model: None, **tracer.order}
     tracer.record(model, [list(item.shape) for item in ordered], shapes_of(output), None)
     tracer.uncounted = tracer.charge_operators(program.main_program)
+    if training:
+        parameters = model.parameters()     # (asked in the dynamic graph, where they live)
+        with static_mode(), paddle.static.program_guard(program.main_program):
+            append_training(tracer, program.main_program, list(outputs), parameters)
     # The Values live as long as their Program: shapes, not Values, leave here.
     return model, model_output_shapes(output), tracer
 
@@ -683,7 +789,8 @@ def trace_eager(source: nn.Layer | Callable[[], object], inputs: list[Input]) ->
     return model, model_output_shapes(output), tracer
 
 
-def profile_inputs(source: nn.Layer | Callable[[], object], inputs: list[Input]) -> Profile:
+def profile_inputs(source: nn.Layer | Callable[[], object], inputs: list[Input],
+                   training: bool = False) -> Profile:
     """The Profile of a model on `inputs` (a list of Input).  `source` is a built
     paddle.nn.Layer or a factory that returns one.  Any error of the model on these
     inputs is raised: FactoryError if the factory fails, NotALayerError if it returns
@@ -697,10 +804,11 @@ def profile_inputs(source: nn.Layer | Callable[[], object], inputs: list[Input])
                 if not paddle.in_dynamic_mode():
                     raise NotALayerError('the model was built in the static graph; build it '
                                          'in the dynamic graph (the default)')
-                traced = profile_of(inputs, *trace_built(source, inputs))
+                traced = profile_of(inputs, *trace_built(source, inputs, training))
             else:
                 with static_graph() as programs:
-                    traced = profile_of(inputs, *trace_factory(source, inputs), programs)
+                    traced = profile_of(inputs, *trace_factory(source, inputs, training),
+                                        programs)
         # A size the trace could not know (-1): the model read a value (dy2static
         # traces x.item() as a tensor); its real sizes are those of a real pass.
         if not unknown_sizes(traced):
@@ -760,7 +868,8 @@ def profile_of(inputs: list[Input], model: nn.Layer, output_shape: list[Any] | d
     order = [layer for layer in tracer.order if layer in calls]
     return Profile(model, list(inputs[0].shape) if inputs else [], list(rows.values()),
                    output_shape, order, {layer: calls[layer] for layer in order},
-                   programs, list(inputs), eager, tracer.uncounted)
+                   programs, list(inputs), eager, tracer.uncounted, tracer.training,
+                   tracer.training_failure)
 
 
 # --- the arithmetic of output sizes -------------------------------------------------

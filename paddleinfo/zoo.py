@@ -211,24 +211,24 @@ def time_bound(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def profile_model(spec: ModelSpec, flag: str = '--model') -> Profile:
+def profile_model(spec: ModelSpec, flag: str = '--model', training: bool = False) -> Profile:
     """The Profile of a ModelSpec; whatever goes wrong in the model is one UsageError,
     its sys.exit() and running out of time included.  An image shorthand (or a user's
     model given no input) must meet a 2-D convolution."""
     try:
-        return checked_profile(spec, named(flag, spec.name))
+        return checked_profile(spec, named(flag, spec.name), training)
     except TimedOut as error:
         raise UsageError(f'{named(flag, spec.name)} {error}') from None
 
 
-def checked_profile(spec: ModelSpec, name: str) -> Profile:
+def checked_profile(spec: ModelSpec, name: str, training: bool = False) -> Profile:
     given = described(spec.inputs)
     if spec.inputs.image == 'default' and not spec.vision:
         given += ' (its default; give its own with --input SHAPE[:DTYPE])'
     checked = spec.inputs.image is not None and not spec.vision
     flag_used = spec.inputs.image if spec.inputs.image != 'default' else ''
     try:
-        result = trace_inputs(spec.build, spec.inputs)
+        result = trace_inputs(spec.build, spec.inputs, training)
     except (FactoryError, NotALayerError) as error:
         raise UsageError(f'{name}: {"the factory failed: " * isinstance(error, FactoryError)}'
                          f'{error}')
@@ -278,10 +278,12 @@ def first_layer(build: Callable[[], nn.Layer], inputs: Inputs) -> Meeting:
     return first_meeting(None, None)
 
 
-def trace_inputs(build: Callable[[], nn.Layer], inputs: Inputs) -> Profile:
-    """The engine's Profile of `build()` on `inputs` (paddleinfo.inputs.Inputs)."""
+def trace_inputs(build: Callable[[], nn.Layer], inputs: Inputs, training: bool = False) -> Profile:
+    """The engine's Profile of `build()` on `inputs` (paddleinfo.inputs.Inputs); with
+    `training`, the backward pass appended."""
     return profile_inputs(build, [profile.Input(shape, dtype)
-                                  for shape, dtype in zip(inputs.shapes, inputs.dtypes)])
+                                  for shape, dtype in zip(inputs.shapes, inputs.dtypes)],
+                          training=training)
 
 
 # --- many models side by side -------------------------------------------------------

@@ -9,11 +9,12 @@ from paddleinfo.inputs import add_batch_size
 from paddleinfo.progress import on_terminal
 from resnet_tools import cli
 from resnet_tools.benchmarks import inference as benchmark
-from resnet_tools.benchmarks import machine, training as training_benchmark
+from resnet_tools.benchmarks import machine, memory as memory_benchmark, training as training_benchmark
 from resnet_tools.deploy import export
 from resnet_tools.specs import arch_name
 
 PROG = 'benchmark.py'
+MEMORY_CASES = '\n'.join(f'  {line}' for line in memory_benchmark.cases_lines())
 
 DESCRIPTION = f"""\
 Time this repository's ResNet against paddle.vision.models' (same weights, same
@@ -47,6 +48,17 @@ timed in turn with the step it changes:
 
   python scripts/benchmark.py --training
 
+--memory measures what a training step and a forward pass take in memory instead:
+Paddle's allocator's peak (its live bytes) during real steps with Adam (and SGD on
+one row), each case in a fresh process, next to paddleinfo's estimate from the traced
+program (summary(..., training=True)) and its parts, for
+
+{MEMORY_CASES}
+
+Target: the estimate within {100 * memory_benchmark.TOLERANCE:g} % of the measured peak:
+
+  python scripts/benchmark.py --memory
+
 A full ResNet-50 run takes a few minutes on 2 cores.  It is a benchmark, not a
 test: the exit code is 0 whether or not a target is met.
 """
@@ -69,11 +81,14 @@ def make_parser() -> ArgumentParser:
                      f"{machine.DEFAULT_THREADS}, Paddle's default)")
     parser.add_argument('--training', action='store_true',
                         help='time the training step of the CIFAR networks instead (see above)')
+    parser.add_argument('--memory', action='store_true',
+                        help='measure the memory of training steps against the estimate instead '
+                             '(see above)')
     return parser
 
 
-def show_progress(what: str) -> None:
-    sys.stderr.write(f'{PROG}: timing {what} ...\n')
+def show_progress(what: str, verb: str = 'timing') -> None:
+    sys.stderr.write(f'{PROG}: {verb} {what} ...\n')
     sys.stderr.flush()
 
 
@@ -81,6 +96,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = make_parser()
     args = parser.parse_args(argv)
     progress = show_progress if on_terminal() else lambda what: None
+    if args.memory:
+        given = given_flags(parser, argv, args)
+        refuse(given, ('training',), 'does not go with --memory: choose one')
+        refuse(given, ('layers', 'arch', 'input_size', 'batch_size', 'threads', 'repeats', 'warmup'),
+               'does not go with --memory, which measures its own networks, inputs and batches')
+        measuring = (lambda what: show_progress(what, 'measuring')) if on_terminal() else progress
+        text, _ = memory_benchmark.memory_report(progress=measuring)
+        print(text)
+        return
     if args.training:
         given = given_flags(parser, argv, args)
         refuse(given, ('layers', 'arch', 'input_size'),

@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Sequence
 
 from _bootstrap import run
-from paddleinfo.arguments import ArgumentParser, add_view_arguments
+from paddleinfo.arguments import ArgumentParser, add_step_arguments, add_view_arguments
 from paddleinfo.cli import add_model_argument, add_models_argument
 from paddleinfo.inputs import add_input_arguments
 from paddleinfo.macs import MACS_CONVENTION
@@ -32,6 +32,9 @@ Tables to teach from:
   python scripts/summary.py --explain --macs    every output size worked out, and MACs
   python scripts/summary.py --depth 2           one row per residual block
   python scripts/summary.py --stages --format json  the same numbers for a program
+  python scripts/summary.py --stages --training --batch-size 8   a training step by stage:
+                                                backward MACs, activations kept
+  python scripts/summary.py --stages --training --time --layers 18   ... and the time
 
 Any Paddle model:
   python scripts/summary.py --model mobilenet_v2 --macs      paddle.vision's network
@@ -78,6 +81,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              'and v1, output shape')
     add_models_argument(tables)
     add_view_arguments(parser, depth_group=tables, depth_help=' (2: one row per residual block)')
+    add_step_arguments(parser, plot=False)
     return parser.parse_args(argv)
 
 

@@ -1,5 +1,6 @@
 """Time the summary commands in fresh processes, as multiples of importing Paddle."""
 import argparse
+import textwrap
 from collections.abc import Sequence
 
 from _bootstrap import run
@@ -37,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f'machine: {timings.machine()}')
     print()
     print(timings.table(times, [target for _, target in chosen]))
+    for line in timings.relative_lines(times):
+        print()
+        print(textwrap.fill(line, 100, break_on_hyphens=False, break_long_words=False))
 
 
 if __name__ == '__main__':

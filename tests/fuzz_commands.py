@@ -128,27 +128,35 @@ SETTINGS = (flag('--epochs', 'int', '1', '2'), flag('--batch-size', 'int', '16',
             flag('--lr-decay', 'number', '0.1', '0.5'), flag('--seed', 'int', '0', '3', '12345'),
             flag('--warmup-epochs', 'int', '0', '1'))
 RUN = (flag('--device', 'choice', 'cpu'), switch('--resume'), switch('--force'))
+# A training step's cost (issue 23); --time runs the model, which a fuzzer's many runs of
+# full-size networks cannot afford, so it is left to the tests.
+STEP = (switch('--training'), flag('--optimizer', 'choice', 'sgd', 'momentum', 'adam', 'adamw'),
+        flag('--precision', 'choice', 'bfloat16', 'float32'))
 
 COMMANDS: dict[str, Command] = {
     'summary': Command('summary.py', (
         *NETWORK, *BLOCK, flag('--model', 'model', *MODELS), NUM_CLASSES, VARIANT, INPUT_SIZE,
         *INPUTS, switch('--stages'), switch('--overview'),
-        flag('--models', 'models', ('LeNet', 'alexnet'), 'resnet18', nargs='+'), *VIEW), (
+        flag('--models', 'models', ('LeNet', 'alexnet'), 'resnet18', nargs='+'), *VIEW, *STEP), (
         ('--layers', '18'), ('--layers', '18', '--macs', '--explain'), ('--block', 'basic'),
         ('--block', 'bottleneck', '--in-channels', '64', '--out-channels', '128', '--stride', '2'),
         ('--arch', 'cifar_resnet20', '--stages'), ('--stages', '--variant', 'v1'), ('--overview',),
         ('--depth', '2', '--layers', '18'), ('--stages', '--format', 'json'),
         ('--model', 'LeNet', '--macs'), ('--model', 'nets.py:lstm', '--input', '50x16'),
         ('--models', 'LeNet', 'alexnet'), ('--arch', 'resnet18', '--input-size', '64', '--format', 'csv'),
-        ('--layers', '18', '--num-classes', '0')), 2.0),
+        ('--layers', '18', '--num-classes', '0'),
+        ('--stages', '--training', '--arch', 'cifar_resnet20', '--input-size', '32')), 2.0),
     'paddleinfo': Command(PADDLEINFO, (
-        *INPUTS, INPUT_SIZE, *VIEW, flag('--timeout', 'number', '30', '120')), (
+        *INPUTS, INPUT_SIZE, *VIEW, flag('--timeout', 'number', '30', '120'), *STEP,
+        flag('--plot', 'file-out', 'p.png', 'p.svg')), (
         ('LeNet',), ('LeNet', '--macs'), ('mobilenet_v2', '--input-size', '64', '--depth', '1'),
         ('nets.py:lstm', '--input', '50x16', '--macs'), ('nets.py:text', '--input', '128:int64'),
         ('nets.py:two_inputs', '--input', '3x32x32', '--input', '10', '--batch-size', '2'),
         ('alexnet', 'LeNet', '--format', 'markdown'), ('resnet18', '--explain', '--format', 'github'),
         ('LeNet', '--timeout', '30'), ('bad_models.py:linear', '--input', '16'),
-        ('bad_models.py:loop', '--timeout', '2')), 2.0,
+        ('bad_models.py:loop', '--timeout', '2'), ('LeNet', '--training', '--optimizer', 'sgd'),
+        ('LeNet', '--batch-size', '1,2', '--plot', 'p.png'),
+        ('nets.py:text', '--input', '64,128:int64')), 2.0,
         (flag('MODEL', 'model', *MODELS, nargs='+'),)),
     'draw': Command('draw.py', (
         *NETWORK, *BLOCK, flag('--readme-figures', 'dir-out', 'figs', (), nargs='?'),

@@ -12,7 +12,7 @@ import pytest
 
 from helpers import REPO, run_script
 from resnet_tools.benchmarks import inference as benchmark
-from resnet_tools.benchmarks import machine, training as training_benchmark
+from resnet_tools.benchmarks import machine, memory as memory_benchmark, training as training_benchmark
 from resnet_tools.deploy import export, inference
 
 
@@ -130,6 +130,9 @@ def test_threads_reach_paddle_inference_and_the_dynamic_graph(tmp_path):
     (['--threads', str(machine.all_cores() + 1)],
      f'--threads {machine.all_cores() + 1} is out of range: from 0 to {machine.all_cores()}'),
     (['--threads', 'all'], '--threads all is not an integer'),
+    (['--memory', '--batch-size', '2'], '--batch-size does not go with --memory, which measures '
+                                        'its own networks, inputs and batches'),
+    (['--memory', '--training'], '--training does not go with --memory: choose one'),
 ])
 def test_bad_arguments_get_one_line(args, message):
     result = run_script('benchmark.py', *args)
@@ -200,3 +203,38 @@ def test_nhwc_is_refused_for_option_a_and_runs_the_plain_net():
     # On 8x8 about a sixteenth of the convs' work.
     assert training_benchmark.cifar_step('cifar_resnet20', (3, 32, 32), batch=2)[1] == 40_551_040
     assert 0 < macs < 40_551_040 / 15
+
+
+def test_the_memory_target_is_a_ratio_within_ten_percent():
+    assert memory_benchmark.ratio(90, 100) == 0.9
+    assert [memory_benchmark.verdict(value) for value in (0.9, 1.0, 1.1, 0.899, 1.101)] == \
+        ['yes', 'yes', 'yes', 'NO', 'NO']
+
+
+def test_the_memory_cases_are_named_once_per_network():
+    assert memory_benchmark.cases_lines()[0] == 'ResNet-50 (3x224x224 float32) at batch 2 and 8'
+    assert len(memory_benchmark.cases_lines()) == 3
+
+
+def test_a_memory_case_is_measured_in_a_fresh_process_next_to_its_estimate():
+    # The tiny MLP with SGD at batch 4, spawned: what is live after the step is exact on a
+    # CPU (tests/paddleinfo/test_measure.py says why): the parameters (16*8 + 8 + 8*4 + 4
+    # = 172 float32) and their gradients, the input (4 x 16 float32) and SGD's rate.
+    text, rows = memory_benchmark.memory_report([memory_benchmark.Case('tiny MLP', 4, 'sgd')])
+    row, = rows
+    if row.device == 'cpu':
+        assert row.at_rest == 2 * 172 * 4 + 4 * 16 * 4 + 4
+    assert row.training_peak > row.at_rest and row.inference_peak < row.training_peak
+    assert row.estimate.parameters == 172 * 4 and row.estimate.gradients == 172 * 4
+    assert row.estimate.optimizer_state == 0
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 100
+    machine_line = next(number for number, line in enumerate(lines) if line.startswith('machine: '))
+    assert lines[machine_line + 1] == 'tiny MLP: Linear(16, 8), ReLU, Linear(8, 4)'
+    peaks = next(line for line in lines if line.startswith('| tiny MLP'))
+    cells = [cell.strip() for cell in peaks.strip('|').split('|')]
+    assert cells[:3] == ['tiny MLP', '4', 'sgd']
+    assert float(cells[5]) == pytest.approx(row.estimate.training_peak / row.training_peak, abs=5e-4)
+    assert cells[6] in ('yes', 'NO')
+    assert lines[-1].startswith('target: estimate / measured from 0.9 to 1.1: training peak '
+                                f'{cells[6] == "yes":d} of 1 rows met, inference peak ')

@@ -40,8 +40,21 @@ def test_the_table_fits_100_columns_and_writes_cut_commands_in_full():
 def test_every_timed_command_has_a_target_or_none():
     for command, target in timings.COMMANDS + timings.SLOW_COMMANDS:
         script = command[2].split(':')[0] if command[:2] == ('-m', 'paddleinfo') else command[0]
-        assert script in ('resnet34',) or (timings.REPO / script).is_file()
+        assert script in ('resnet34', 'resnet50') or (timings.REPO / script).is_file()
         assert target is None or target > 1
+
+
+def test_the_training_estimate_is_timed_against_the_forward_summary():
+    (command, reference, target), = timings.RELATIVE
+    assert command in [c for c, _ in timings.COMMANDS] and reference in [c for c, _ in
+                                                                        timings.COMMANDS]
+    # import 1 s; the forward summary 3 s; the training estimate 4.5 s: 1.5 x whole,
+    # 1.75 x past the import (3.5 s against 2 s).
+    times = {timings.IMPORT: [1.0], reference: [3.0], command: [4.5]}
+    line, = timings.relative_lines(times)
+    assert '1.50 x' in line and f'target <= {target:g}: met' in line and '1.75 x' in line
+    line, = timings.relative_lines({**times, command: [7.0]})
+    assert '2.33 x' in line and 'missed' in line
 
 
 class Terminal(io.StringIO):

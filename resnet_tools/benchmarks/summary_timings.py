@@ -40,6 +40,16 @@ COMMANDS: tuple[Command, ...] = (
     (('-m', 'paddleinfo', 'resnet34'), None),
     (('-m', 'paddleinfo', f'{NETS}:transformer', '--input', '64x512'), None),
     (('-m', 'paddleinfo', f'{NETS}:lstm', '--input', '50x16'), None),
+    # issue 23: the training step's estimate against the forward pass's summary
+    (('-m', 'paddleinfo', 'resnet50', '--macs'), None),
+    (('-m', 'paddleinfo', 'resnet50', '--training'), None),
+)
+# (command, the command it is measured against, the most it may take as a multiple of
+# it): issue 23's target, the training step's MACs and memory of ResNet-50, estimated
+# without running a kernel, in at most twice the forward-only summary's time.
+RELATIVE: tuple[tuple[tuple[str, ...], tuple[str, ...], float], ...] = (
+    (('-m', 'paddleinfo', 'resnet50', '--training'), ('-m', 'paddleinfo', 'resnet50', '--macs'),
+     2.0),
 )
 SLOW_COMMANDS: tuple[Command, ...] = ((('scripts/compare.py',), None),)
 
@@ -70,6 +80,23 @@ def ratios(times: Mapping[tuple[str, ...], Sequence[float]]) -> list[tuple[str, 
     base = statistics.median(times[IMPORT])
     return [(command_text(arguments), statistics.median(seconds),
              statistics.median(seconds) / base) for arguments, seconds in times.items()]
+
+
+def relative_lines(times: Mapping[tuple[str, ...], Sequence[float]]) -> list[str]:
+    """A line for each pair of RELATIVE whose commands were timed: the one as a multiple of
+    the other, whole and past the import (which both pay), with its target."""
+    base = statistics.median(times[IMPORT])
+    lines = []
+    for command, reference, target in RELATIVE:
+        if command not in times or reference not in times:
+            continue
+        mine, theirs = statistics.median(times[command]), statistics.median(times[reference])
+        whole = mine / theirs
+        past = (mine - base) / (theirs - base) if theirs > base else float('inf')
+        lines.append(f'`{command_text(command)}` takes {whole:.2f} x `{command_text(reference)}` '
+                     f'(target <= {target:g}: {"met" if whole <= target else "missed"}); past the '
+                     f'import, {past:.2f} x.')
+    return lines
 
 
 def command_text(arguments: Iterable[str]) -> str:

@@ -11,18 +11,19 @@ by paddleinfo.render from the rows of paddleinfo.profile, byte for byte.
 from dataclasses import dataclass, field
 from typing import Any
 
-from paddleinfo import tables
-from paddleinfo.arguments import flag_name, refuse, view_of
+from paddleinfo import cost, tables
+from paddleinfo.arguments import flag_name, refuse, step_of, view_of
 from paddleinfo.cli import models_text
-from paddleinfo.profile import profile
+from paddleinfo.inputs import batch_size
+from paddleinfo.profile import Input, profile, profile_inputs
 from paddleinfo.render import render
-from paddleinfo.view import View
+from paddleinfo.view import Step, View
 from resnet.configs import CIFAR_ARCHS, DEFAULT_VARIANT
 from resnet_tools.errors import UsageError
 from resnet_tools.specs import (COLOUR, DEFAULT_INPUT_SIZE, IMAGENET_CLASSES, NetworkSpec,
                                 block_options, block_spec, display_name,
                                 every_resnet_size, network_spec)
-from resnet_tools.views import teaching
+from resnet_tools.views import teaching, training_stages
 
 # The current Paddle counts BatchNorm's weight and bias (gamma, beta) as trainable, and
 # only its running mean and variance as not; Paddle 2.1, which printed the article's
@@ -54,7 +55,8 @@ class Request:
 
     kind: 'stages' (the paper's Table 1), 'overview' (all five depths), 'models' (any
     Paddle models, as the paddleinfo command shows them), or 'layers' (the per-layer
-    table, or with view.depth one row per sublayer, of `spec`)."""
+    table, or with view.depth one row per sublayer, of `spec`).  `step` asks for a
+    training step's cost or measured times (--training, --time), at batch `batch`."""
     kind: str
     view: View
     spec: NetworkSpec | None = None
@@ -64,6 +66,8 @@ class Request:
     models: tuple[str, ...] = ()
     inputs: dict[str, Any] = field(default_factory=dict)
     several: bool = False
+    step: Step = Step()
+    batch: int = 1
 
 
 def given(args: dict[str, Any]) -> list[str]:
@@ -76,7 +80,16 @@ def check_request(args: dict[str, Any]) -> Request:
     """The Request of summary.py's parsed arguments (a dict: destination -> value, None
     or False where a flag is absent); every check of the command line is here."""
     view = view_of(args)
+    step = step_of(args)
     table = next((flag for flag in VIEWS if args.get(flag.lstrip('-'))), None)
+    if step.asked:
+        what = '--training' if step.training else '--time'
+        if table in ('--overview', '--models', '--depth') or view.macs or view.explain:
+            other = table or ('--macs' if view.macs else '--explain')
+            raise UsageError(f'{what} is for --stages, a network\'s per-layer table or '
+                             f'--model; {other} is a table of its own')
+        if args['block'] is not None:
+            raise UsageError(f'{what} is for a whole network, not for --block')
     for flag in ('--macs', '--explain'):
         if args[flag.lstrip('-')] and table in ('--stages', '--overview', '--models'):
             raise UsageError(f'{flag} adds a column to the per-layer table; '
@@ -87,10 +100,11 @@ def check_request(args: dict[str, Any]) -> Request:
             raise UsageError(f'--overview shows every depth in both variants; '
                              f'it takes no {flag_name(name)}')
     if table == '--models' or args['model'] is not None:
-        return model_request(args, table, view)
-    refuse(given(args), MODEL_INPUT_FLAGS,
+        return model_request(args, table, view, step)
+    refuse(given(args), ('input',) if step.asked else MODEL_INPUT_FLAGS,
            'is for --model and --models; this repository\'s ResNets take an image of '
-           '--input-size [channels] height [width], batch 1')
+           '--input-size [channels] height [width], batch 1 (with --training or --time, '
+           '--batch-size N)')
     sizes = args['input_size']
     if args['block'] is not None:
         if table == '--stages':
@@ -107,10 +121,11 @@ def check_request(args: dict[str, Any]) -> Request:
                        num_classes=IMAGENET_CLASSES if num_classes is None else num_classes)
     spec = network_spec(args['layers'], args['arch'], sizes, num_classes, args['variant'])
     return Request('stages' if table == '--stages' else 'layers', view, spec, spec.variant,
-                   spec.num_classes)
+                   spec.num_classes, step=step, batch=batch_size(args['batch_size']))
 
 
-def model_request(args: dict[str, Any], table: str | None, view: View) -> Request:
+def model_request(args: dict[str, Any], table: str | None, view: View,
+                  step: Step = Step()) -> Request:
     """The Request of --model NAME or --models NAME...: paddle.vision's networks or a
     user's own, which take none of the ResNet options; paddleinfo's own command line."""
     which = '--models' if table == '--models' else '--model'
@@ -122,7 +137,7 @@ def model_request(args: dict[str, Any], table: str | None, view: View) -> Reques
             raise UsageError('--model shows one network; --models lists several: give one')
         return Request('models', view, models=tuple(args['models']), inputs=inputs,
                        several=True)
-    return Request('models', view, models=(args['model'],), inputs=inputs)
+    return Request('models', view, models=(args['model'],), inputs=inputs, step=step)
 
 
 def produce(request: Request) -> str:
@@ -132,13 +147,15 @@ def produce(request: Request) -> str:
         # What the paddleinfo command prints for the same models, errors naming the flag.
         flag = '--models' if request.several else '--model'
         return models_text(request.models, request.inputs, request.view, flag,
-                           several=request.several)
+                           several=request.several, step=request.step)
     if request.kind == 'overview':
         assert request.num_classes is not None     # check_request sets it for both tables
         return render(teaching.overview(request.input_shape, request.num_classes),
                       teaching.overview_view, fmt)
     spec = request.spec
     assert spec is not None
+    if request.step.asked:
+        return training_text(request, spec)
     if request.kind == 'stages':
         assert request.num_classes is not None
         return render(teaching.stage_table(spec.name, spec.input_shape, request.num_classes,
@@ -149,3 +166,24 @@ def produce(request: Request) -> str:
     name = spec.name if spec.name in CIFAR_ARCHS else display_name(spec.name)
     return tables.view_text(result, name, request.view, request.variant,
                             teaching.PAPER_MACS_CONVENTION)
+
+
+def training_text(request: Request, spec: NetworkSpec) -> str:
+    """A network's training step (--training) or measured times (--time): by stage with
+    --stages, else per layer, at --batch-size."""
+    step, fmt = request.step, request.view.fmt
+    shape = [request.batch, *[size for size in spec.input_shape[1:] if size is not None]]
+    if request.kind == 'stages':
+        if not step.training:
+            raise UsageError('--stages --time shows a stage\'s share of a training step: '
+                             'give --training too')
+        assert request.num_classes is not None
+        return render(training_stages.training_stage_table(
+            spec.name, shape, request.num_classes, request.variant, step),
+            training_stages.training_stage_view, fmt)
+    result = profile_inputs(spec.build, [Input(shape)], training=step.training)
+    training = cost.training_cost(result, step.optimizer, step.precision)
+    timing = (cost.measure_rows(spec.build, result, step.training, step.optimizer, step.runs,
+                                step.warmup) if step.time else None)
+    name = spec.name if spec.name in CIFAR_ARCHS else display_name(spec.name)
+    return render(cost.training_table(result, name, training, timing), cost.training_view, fmt)
