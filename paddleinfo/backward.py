@@ -71,6 +71,7 @@ PRODUCT_OPERANDS: dict[str, tuple[int, ...]] = {
     'pd_op.conv2d_transpose': (0, 1), 'pd_op.conv3d_transpose': (0, 1),
     'pd_op.depthwise_conv2d_transpose': (0, 1),
     'pd_op.matmul': (0, 1), 'pd_op.bmm': (0, 1), 'pd_op.mv': (0, 1), 'pd_op.addmm': (1, 2),
+    'pd_op.baddbmm': (1, 2), 'pd_op.dot': (0, 1), 'pd_op.bilinear': (0, 1, 2),
 }
 
 
@@ -83,7 +84,7 @@ def product_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
     results = [result for grad in grads if grad.name() == forward.name() + '_grad'
                for result in grad.results()]
     for result_index, operand_index in enumerate(PRODUCT_OPERANDS[forward.name()]):
-        offset = result_index + (1 if forward.name() == 'pd_op.addmm' else 0)
+        offset = result_index + (1 if forward.name() in ('pd_op.addmm', 'pd_op.baddbmm') else 0)
         if offset < len(results) and ops.present(results[offset]):
             if is_parameter(forward.operand_source(operand_index)):
                 counted.weights += macs

@@ -151,12 +151,57 @@ def addmm(op: Any) -> int | None:
     return math.prod(out) * x[-1] if known(x) and known(out) else None
 
 
+def dot(op: Any) -> int | None:
+    # x . y along the last axis: every output value is K multiply-adds.
+    x = operand_shapes(op)[0]
+    return math.prod(x) if known(x) else None
+
+
+def baddbmm(op: Any) -> int | None:
+    # out = beta * input + alpha * x @ y, batched: as addmm, every output value is K.
+    return addmm(op)
+
+
+def bilinear(op: Any) -> int | None:
+    # out[b, o] = x[b] W[o] y[b]: for every output value, x W[o] (in1 x in2 multiply-adds,
+    # the order Paddle's kernel takes), then its dot product with y (in2).
+    x, y, weight = operand_shapes(op)[:3]
+    if not (known(x) and known(y) and known(weight)):
+        return None
+    return x[0] * weight[0] * weight[2] * (weight[1] + 1)
+
+
+def multi_dot(op: Any) -> int | None:
+    # A1 @ A2 @ ... @ An in the order that costs the fewest multiply-adds, which Paddle's
+    # kernel chooses (the matrix-chain order); a vector at either end is a 1 x n or n x 1
+    # matrix.
+    shapes = [shape(value) for value in op.operand_source(0).get_defining_op().operands_source()]
+    if not shapes or not all(map(known, shapes)):
+        return None
+    matrices = cast(list[list[int]], shapes)
+    if len(matrices[0]) == 1:
+        matrices[0] = [1, *matrices[0]]
+    if len(matrices[-1]) == 1:
+        matrices[-1] = [*matrices[-1], 1]
+    sizes = [matrices[0][0]] + [matrix[1] for matrix in matrices]
+    count = len(matrices)
+    cost = [[0] * count for _ in range(count)]
+    for length in range(1, count):
+        for first in range(count - length):
+            last = first + length
+            cost[first][last] = min(cost[first][split] + cost[split + 1][last]
+                                    + sizes[first] * sizes[split + 1] * sizes[last + 1]
+                                    for split in range(first, last))
+    return cost[0][count - 1]
+
+
 HANDLERS: dict[str, Callable[[Any], int | None]] = {
     'pd_op.conv2d': conv, 'pd_op.conv3d': conv, 'pd_op.depthwise_conv2d': conv,
     'pd_op.conv2d_transpose': transposed_conv, 'pd_op.conv3d_transpose': transposed_conv,
     'pd_op.depthwise_conv2d_transpose': transposed_conv,
     'pd_op.matmul': matmul, 'pd_op.bmm': bmm, 'pd_op.mv': matmul, 'pd_op.einsum': einsum,
-    'pd_op.addmm': addmm, 'pd_op.rnn': rnn,
+    'pd_op.addmm': addmm, 'pd_op.rnn': rnn, 'pd_op.dot': dot, 'pd_op.baddbmm': baddbmm,
+    'pd_op.bilinear': bilinear, 'pd_op.multi_dot': multi_dot,
 }
 
 # Operators that do no matrix product: data movement, creation, comparison, and the
@@ -188,6 +233,10 @@ NO_PRODUCT = {f'pd_op.{name}' for name in '''
     rms_norm local_response_norm lrn fused_bias_residual_layernorm
     pool2d pool3d max_pool2d_with_index max_pool3d_with_index lp_pool2d unpool
     unpool3d fractional_max_pool2d fractional_max_pool3d
+    sin cos tan sinh cosh asin acos atan swiglu set_value set_value_ set_value_with_tensor
+    set_value_with_tensor_ share_data_ assign_out_
+    cross_entropy_with_softmax sigmoid_cross_entropy_with_logits nll_loss kldiv_loss
+    huber_loss bce_loss log_loss
     dropout nearest_interp bilinear_interp bicubic_interp trilinear_interp linear_interp
     pixel_shuffle pixel_unshuffle channel_shuffle grid_sample affine_grid unfold fold
 '''.split()} | {'builtin.combine', 'builtin.split', 'builtin.slice', 'builtin.parameter',  # noqa: SIM905
