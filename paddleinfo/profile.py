@@ -406,16 +406,35 @@ def check_map(layer: nn.Layer, inputs: Sequence[Any], output: Any) -> None:
             raise ShapeError(f'{name} would make an empty output of its input {in_shape} '
                              f'(output {out_shape}): its window is larger than the input')
         return
+    sides_at = map_axes(layer)
     if not (len(out_shape) == 4 and all(isinstance(side, int) for side in out_shape)
-            and min(out_shape[-2:]) < 1):
+            and min(out_shape[axis] for axis in sides_at) < 1):
         return
     name = summary_name(layer)
-    if len(in_shape) != 4 or min(in_shape[-2:]) < 1:
+    if len(in_shape) == 4 and min(in_shape[axis] for axis in sides_at) < 0:
+        # A side the trace could not infer (-1), not one known to be below 1: a layer
+        # that shrank it would have said so; a real pass tells the sizes.
+        return
+    if len(in_shape) != 4 or min(in_shape[axis] for axis in sides_at) < 1:
         raise ShapeError(f'the map has shrunk below 1x1 by the time it reaches {name}')
-    # A conv or pool: the sizes from its own kernel, stride and padding.
-    size_formula(layer, in_shape, [*out_shape[:2], 1, 1])
-    raise ShapeError(f'{name} would make a map below 1x1 of its '
-                     f'{in_shape[-2]}x{in_shape[-1]} input')
+    if not isinstance(layer, WINDOWS):
+        return      # only a window's arithmetic says a side is below 1; else it is unknown
+    # A conv or pool: the sizes from its own kernel, stride and padding, which raises the
+    # ShapeError of a side below 1, with its formula.
+    ones = list(out_shape)
+    for axis in sides_at:
+        ones[axis] = 1
+    try:
+        size_formula(layer, in_shape, ones)
+    except AssertionError:
+        return      # the formula gives sides of 1 or more: the -1 is a size left unknown
+
+
+def map_axes(layer: nn.Layer) -> tuple[int, int]:
+    """The axes of a 4-D map's height and width: 1 and 2 for a layer of channels-last data
+    (data_format='NHWC'), else 2 and 3."""
+    layout = getattr(layer, '_data_format', getattr(layer, 'data_format', 'NCHW'))
+    return (1, 2) if layout in CHANNELS_LAST else (2, 3)
 
 
 def check_arguments(model: nn.Layer, inputs: list[Input]) -> None:
@@ -896,7 +915,10 @@ def size_formula(layer: nn.Layer, in_shape: Sequence[Any], out_shape: Sequence[A
     if not all(len(shape) == 4 and all(isinstance(size, int) for size in shape)
                for shape in (in_shape, out_shape)):
         return None     # not one feature map in and one out
-    sides = list(in_shape[-2:]), list(out_shape[-2:])
+    axes = map_axes(layer)
+    sides = [in_shape[axis] for axis in axes], [out_shape[axis] for axis in axes]
+    if min(sides[0] + sides[1]) < 0:
+        return None     # a side the trace could not infer (-1): no arithmetic to show
     if isinstance(layer, (nn.AdaptiveAvgPool2D, nn.AdaptiveMaxPool2D)):
         wanted = [sides[0][i] if size is None else size
                   for i, size in enumerate(pair(layer._output_size))]
