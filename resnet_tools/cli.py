@@ -15,6 +15,7 @@ name what this repository builds and trains:
   add_repeats      --repeats N: how many times each timed thing runs
   add_shortcut     --shortcut: the paper's option A, B, C (or none)
   add_output, add_force  where a script writes, and whether it may replace what is there
+  add_model_format, add_precision  what export.py writes (Paddle or ONNX) and runs it in
   add_data_arguments     --data, --data-file, --train-size, --test-size
   add_settings_arguments every field of training.Settings, as a flag
   add_run_arguments      --device, --resume, --force of a training run
@@ -34,6 +35,10 @@ from paddleinfo.arguments import run as run_command
 from paddleinfo.inputs import add_input_size as add_image_size
 from paddleinfo.progress import on_terminal
 from resnet.configs import ARCHS, CIFAR_ARCHS, STRIDE_PLACEMENT, SUPPORTED_LAYERS
+from resnet_tools.deploy.export import FORMATS as MODEL_FORMATS
+from resnet_tools.deploy.export import PADDLE
+from resnet_tools.deploy.inference import F32, PRECISIONS
+from resnet_tools.deploy.onnx import SETUP_LINE
 from resnet_tools.errors import Stop, UsageError
 from resnet_tools.files import check_writable_directory
 from resnet_tools.paper.experiment import Experiment, train_all
@@ -165,6 +170,25 @@ def add_output(parser: Any, what: str, metavar: str = 'DIR', required: bool = Fa
 def add_force(parser: Any, what: str) -> argparse.Action:
     """--force: replace what an earlier run left at --output."""
     return parser.add_argument('--force', action='store_true', help=f'replace {what}')
+
+
+# --- what an export is ---------------------------------------------------------------
+
+def add_model_format(parser: Any) -> argparse.Action:
+    """--format paddle|onnx: the model export.py writes.  (Not paddleinfo's --format of a
+    table: export.py prints no table.)"""
+    return add_choice(parser, '--format', MODEL_FORMATS, metavar='F', default=PADDLE,
+                      help=f'paddle (model.json and model.pdiparams for Paddle Inference; '
+                           f'default) or onnx (model.onnx, converted by paddle2onnx and checked '
+                           f'under ONNX Runtime: optional extras, `{SETUP_LINE}`)')
+
+
+def add_precision(parser: Any) -> argparse.Action:
+    """--precision f32|bf16: what Paddle Inference runs an export in."""
+    return add_choice(parser, '--precision', PRECISIONS, metavar='P', default=F32,
+                      help='f32 (default) or bf16: oneDNN\'s bfloat16, on a CPU with AVX512-BF16 '
+                           'or AMX; the export is checked in f32, then marked bf16, and what bf16 '
+                           'costs (top-1 agreement with f32, the largest logit moved) is printed')
 
 
 # --- training --------------------------------------------------------------------------

@@ -9,11 +9,13 @@ from paddleinfo.inputs import add_batch_size
 from paddleinfo.progress import on_terminal
 from resnet_tools import cli
 from resnet_tools.benchmarks import inference as benchmark
-from resnet_tools.benchmarks import machine, memory as memory_benchmark, training as training_benchmark
-from resnet_tools.deploy import export
+from resnet_tools.benchmarks import machine, memory as memory_benchmark, runtimes as runtimes_benchmark
+from resnet_tools.benchmarks import training as training_benchmark
+from resnet_tools.deploy import export, onnx
 from resnet_tools.specs import arch_name
 
 PROG = 'benchmark.py'
+RUNTIME_BATCHES = ' and '.join(map(str, runtimes_benchmark.RUNTIME_BATCHES))
 MEMORY_CASES = '\n'.join(f'  {line}' for line in memory_benchmark.cases_lines())
 
 DESCRIPTION = f"""\
@@ -37,6 +39,18 @@ threads, and shows every GMAC/s
 also as a share of it, naming the BLAS kernel that ran.  Target: the exported
 model at batch {max(benchmark.INFERENCE_BATCHES)} with all cores (--threads 0) at \
 >= {100 * benchmark.CEILING_TARGET:g} % of the ceiling.
+
+--runtimes times our exported model under Paddle Inference beside the same network
+converted to ONNX by paddle2onnx, under ONNX Runtime and OpenVINO, in one table,
+interleaved on the same input at the same threads, at batch {RUNTIME_BATCHES}: f32
+each, and bf16 where the CPU has bfloat16 instructions.  Each row gives its speed
+against ONNX Runtime f32, its share of the ceiling, and its top-1 agreement with
+Paddle Inference f32 on {runtimes_benchmark.AGREEMENT_IMAGES} generated images.  ONNX Runtime, OpenVINO and
+paddle2onnx are optional extras ({onnx.SETUP_LINE});
+a runtime not installed is left out with a line that says so.  Goal: our fastest
+Paddle Inference row at least even with ONNX Runtime f32 at each batch:
+
+  python scripts/benchmark.py --runtimes --threads 0
 
 --training times one training step (forward, backward, SGD) of the CIFAR networks
 instead: ResNet-20 and ResNet-56 at batch {training_benchmark.TRAINING_BATCH} on 1x8x8 (the digits) and
@@ -79,6 +93,9 @@ def make_parser() -> ArgumentParser:
                 help=f'math threads for the eager models, Paddle Inference and the ceiling; 0 '
                      f'for all {machine.all_cores()} cores (default: '
                      f"{machine.DEFAULT_THREADS}, Paddle's default)")
+    parser.add_argument('--runtimes', action='store_true',
+                        help='time Paddle Inference beside ONNX Runtime and OpenVINO instead (see '
+                             'above)')
     parser.add_argument('--training', action='store_true',
                         help='time the training step of the CIFAR networks instead (see above)')
     parser.add_argument('--memory', action='store_true',
@@ -98,12 +115,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     progress = show_progress if on_terminal() else lambda what: None
     if args.memory:
         given = given_flags(parser, argv, args)
-        refuse(given, ('training',), 'does not go with --memory: choose one')
+        refuse(given, ('training', 'runtimes'), 'does not go with --memory: choose one')
         refuse(given, ('layers', 'arch', 'input_size', 'batch_size', 'threads', 'repeats', 'warmup'),
                'does not go with --memory, which measures its own networks, inputs and batches')
         measuring = (lambda what: show_progress(what, 'measuring')) if on_terminal() else progress
         text, _ = memory_benchmark.memory_report(progress=measuring)
         print(text)
+        return
+    if args.runtimes:
+        given = given_flags(parser, argv, args)
+        refuse(given, ('training',), 'does not go with --runtimes: choose one')
+        refuse(given, ('batch_size',), f'does not go with --runtimes, which times batch {RUNTIME_BATCHES}')
+        arch = arch_name(args.layers, args.arch)
+        input_size = args.input_size or [224]
+        export.input_shape(arch, input_size)
+        print(runtimes_benchmark.report(arch, input_size, warmup=args.warmup, repeats=args.repeats,
+                                        threads=args.threads, progress=progress))
         return
     if args.training:
         given = given_flags(parser, argv, args)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from _bootstrap import run
 from paddleinfo.arguments import ArgumentParser, given_flags, refuse
 from resnet_tools import cli
-from resnet_tools.deploy import export
+from resnet_tools.deploy import export, inference, onnx
 from resnet_tools.specs import ALL_ARCHS, arch_name
 from resnet_tools.weights import formats
 
@@ -22,6 +22,8 @@ and compare the two: max|diff| / max|logit| must be at most {export.TOLERANCE:g}
   python scripts/export.py --layers 50 --weights resnet50.safetensors --output exported/r50
   python scripts/export.py --arch cifar_resnet20 --output exported/cifar_resnet20
   python scripts/export.py --run runs/resnet20 --output exported/resnet20
+  python scripts/export.py --layers 50 --format onnx --output exported/resnet50-onnx
+  python scripts/export.py --layers 50 --precision bf16 --output exported/resnet50-bf16
 
 The directory gets {export.MODEL_FILE} (the program) and {export.PARAMS_FILE} (the weights);
 the input, named '{export.INPUT_NAME}', is [-1, channels, height, width]: any batch size.
@@ -30,6 +32,10 @@ one trained for others (e.g. 1 channel for scikit-learn's digits).
 --run DIR deploys the network that scripts/train.py trained into DIR: its arch,
 input channels (1 for digits), classes and image size come from the run, its
 weights from the run's last checkpoint (checked, never unpickled).
+--format onnx writes {onnx.ONNX_FILE} instead, converted by paddle2onnx, and checks it under
+ONNX Runtime in the same way (optional extras: {onnx.SETUP_LINE}).
+--precision bf16 marks the export to run in oneDNN's bfloat16 ({inference.PRECISION_FILE}),
+on a CPU with AVX512-BF16 or AMX, and prints what that costs against f32.
 """
 
 EPILOG = """\
@@ -55,6 +61,8 @@ def make_parser() -> ArgumentParser:
     cli.add_input_size(parser, "224; 32 for a CIFAR network; a run's own with --run")
     cli.add_num_classes(parser, 'as in --weights, else 1000; 10 for a CIFAR network, which '
                                 'always has its fc')
+    cli.add_model_format(parser)
+    cli.add_precision(parser)
     return parser
 
 
@@ -65,18 +73,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         refuse(given_flags(parser, argv, args), ['layers', 'arch', 'weights', 'num_classes'],
                    'does not go with --run, which takes the network and its weights from the run')
         result = export.export(None, args.output, force=args.force, input_size=args.input_size,
-                               run=args.run)
+                               run=args.run, format=args.format, precision=args.precision)
     else:
         arch = arch_name(args.layers, args.arch, ALL_ARCHS)
         if args.weights is not None:
             formats.refuse_pickle(args.weights, arch)
         result = export.export(arch, args.output, args.weights, args.force, args.input_size,
-                               args.num_classes)
+                               args.num_classes, format=args.format, precision=args.precision)
     for note in result.notes:
         sys.stderr.write(f'{PROG}: warning: {note}\n')
     print('\n'.join(export.report(result)))
     if not result.passed:
-        sys.stderr.write(f'{PROG}: error: Paddle Inference does not reproduce the dynamic '
+        runtime = 'ONNX Runtime' if args.format == export.ONNX else 'Paddle Inference'
+        sys.stderr.write(f'{PROG}: error: {runtime} does not reproduce the dynamic '
                          f'graph: relative difference {result.relative:.3g} > '
                          f'{export.TOLERANCE:g}\n')
         return 1

@@ -4,7 +4,7 @@ import functools
 from collections.abc import Sequence
 
 from _bootstrap import run
-from paddleinfo.arguments import ArgumentParser
+from paddleinfo.arguments import ArgumentParser, add_number
 from paddleinfo.progress import bar as progress_bar, on_terminal
 from resnet.configs import CIFAR_ARCHS
 from resnet_tools import cli, training
@@ -52,15 +52,19 @@ Under paddle.distributed.launch the script trains data-parallel: --batch-size
 stays the global batch, split evenly among the processes; only rank 0 writes.
 BatchNorm normalises each process's share of the batch, and its running
 statistics are averaged over the processes after every epoch.  The last line
-each process prints is the sha256 of its weights: they agree.
+each process prints is the sha256 of its weights: they agree.  Across machines
+each runs a launcher with --nnodes N --master IP:PORT --rank R; a process that
+waits for the others longer than --collective-timeout (a node died or froze)
+stops with one line and exit code 1, and --resume on every node goes on.
 
 Ctrl-C or SIGTERM stops at the end of the step (or of the save) under way with
 one line, "stopped in epoch K; the last checkpoint is epoch J; continue with
 --resume".
 
-Exit codes: 0 trained; 1 the loss stopped being finite (the last good checkpoint
-is kept); 2 a bad argument, data file, checkpoint, output directory or a failed
-write (one line on stderr); 130 stopped by Ctrl-C; 143 stopped by SIGTERM.
+Exit codes: 0 trained; 1 the loss stopped being finite, or the other processes
+did not answer within --collective-timeout (the last good checkpoint is kept);
+2 a bad argument, data file, checkpoint, output directory or a failed write (one
+line on stderr); 130 stopped by Ctrl-C; 143 stopped by SIGTERM.
 """
 
 
@@ -76,6 +80,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     cli.add_settings_arguments(parser, derived={
         'warmup_epochs': f'1 for networks of {networks.WARMUP_LAYERS} layers or more, else 0'})
     cli.add_run_arguments(parser)
+    add_number(parser, '--collective-timeout', low=1, high=86400,
+               default=training.COLLECTIVE_TIMEOUT, metavar='SECONDS',
+               help='data parallel: how long a process waits for the others in one all-reduce '
+                    'or barrier before it stops with one line and exit code 1 (a node that '
+                    'died or froze); the wait for the gradients includes the backward pass, so '
+                    f'keep it above the slowest one (default {training.COLLECTIVE_TIMEOUT:g})')
     return parser.parse_args(argv)
 
 
@@ -96,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = networks.train_network(
             arch, images, settings, args.output, progress=progress,
             report=lambda line: print(line, flush=True), shortcut=args.shortcut, taken=taken,
-            resume=args.resume, force=args.force, device=args.device)
+            resume=args.resume, force=args.force, device=args.device,
+            collective_timeout=args.collective_timeout)
     if rank == 0:
         last = result.log[-1]
         print(f'{result.params:,} trainable parameters; final training error '

@@ -71,8 +71,8 @@ def test_the_ceiling_target_is_judged_at_the_largest_inference_batch():
 def test_the_ceiling_is_n_cubed_over_the_median_time_of_the_product(monkeypatch):
     products = []
 
-    def fake_interleaved(runs, warmup, repeats):
-        assert list(runs) == ['ours', 'ceiling']
+    def fake_interleaved(runs, warmup, repeats, pause):
+        assert list(runs) == ['ours', 'ceiling'] and pause == 0.0
         products.append(runs['ceiling']())
         return {'ours': 1.0, 'ceiling': 0.25}
     monkeypatch.setattr(machine, 'interleaved', fake_interleaved)
@@ -84,6 +84,17 @@ def test_the_ceiling_is_n_cubed_over_the_median_time_of_the_product(monkeypatch)
     rng = np.random.RandomState(export.SEED)
     a, b = (rng.standard_normal((64, 64)).astype('float32') for _ in range(2))
     assert np.array_equal(products[0], a @ b)
+
+
+def test_a_pause_comes_before_each_timed_call_and_is_not_timed(monkeypatch):
+    events = []
+    monkeypatch.setattr(machine.time, 'sleep', lambda seconds: events.append(('sleep', seconds)))
+    clock = iter(range(100))
+    monkeypatch.setattr(machine.time, 'perf_counter', lambda: next(clock))
+    medians = machine.interleaved({'a': lambda: events.append('a'), 'b': lambda: events.append('b')},
+                                  warmup=1, repeats=2, pause=0.25)
+    assert events == ['a', 'b'] + [('sleep', 0.25), 'a', ('sleep', 0.25), 'b'] * 2
+    assert medians == {'a': 1, 'b': 1}      # each call is one tick; the sleeps take none
 
 
 def test_zero_threads_means_every_core():
@@ -181,7 +192,7 @@ def test_long_lines_of_text_are_wrapped_and_tables_are_not():
 
 
 def test_a_training_row_counts_three_forward_passes(monkeypatch):
-    monkeypatch.setattr(machine, 'interleaved', lambda runs, warmup, repeats:
+    monkeypatch.setattr(machine, 'interleaved', lambda runs, warmup, repeats, pause:
                         {'step': 0.5, 'ceiling': 2.0})
     row = training_benchmark.training_throughput(lambda: None, macs=10 ** 9, batch=128, warmup=0,
                                         repeats=1)

@@ -279,8 +279,25 @@ def test_comparable_masks_only_the_measured_numbers():
                                 'relative difference # (limit 1e-05)')
 
 
+def extras_of(command):
+    """The optional extras (requirements-extras.txt) a command needs: export.py --format
+    onnx converts with paddle2onnx and checks under ONNX Runtime.  Without them the
+    command is one line and exit code 2 (tests/test_runtimes.py), so it is skipped."""
+    pairs = list(zip(command, command[1:]))
+    return ('paddle2onnx', 'onnxruntime') if ('--format', 'onnx') in pairs else ()
+
+
+def test_extras_are_asked_only_by_the_onnx_export():
+    assert extras_of(('scripts/export.py', '--arch', 'x', '--format', 'onnx')) == ('paddle2onnx',
+                                                                                 'onnxruntime')
+    assert extras_of(('scripts/export.py', '--format', 'paddle')) == ()
+    assert extras_of(('scripts/benchmark.py', '--runtimes')) == ()   # leaves them out, says so
+
+
 @pytest.mark.parametrize('command', all_commands(), ids=' '.join)
 def test_command_runs(command, tmp_path):
+    for module in extras_of(command):
+        pytest.importorskip(module)
     if command[0] == 'paddleinfo':   # the installed command is python -m paddleinfo; its
         # paths are the clone's, and it writes nothing
         result = subprocess.run([sys.executable, '-m', 'paddleinfo', *command[1:]],

@@ -45,20 +45,32 @@ def matmul(size: int = CEILING_SIZE) -> Callable[[], np.ndarray]:
 
 
 def with_ceiling(runs: Mapping[str, Callable[[], object]], warmup: int, repeats: int,
-                 size: int = CEILING_SIZE) -> tuple[dict[str, float], float]:
+                 size: int = CEILING_SIZE, pause: float = 0.0) -> tuple[dict[str, float], float]:
     """(interleaved() of `runs` and the matrix product, the product's GMAC/s)."""
-    medians = interleaved({**runs, 'ceiling': matmul(size)}, warmup, repeats)
+    medians = interleaved({**runs, 'ceiling': matmul(size)}, warmup, repeats, pause)
     return medians, gmac_per_second(size ** 3, medians.pop('ceiling'))
 
 
-def interleaved(runs: Mapping[str, Callable[[], object]], warmup: int, repeats: int) -> dict[str, float]:
-    """{name: median seconds per call} for the callables in `runs`, called in turn."""
+# How long the thread pools of different libraries in one process keep spinning after a
+# call: OpenBLAS's threads, Intel OpenMP's (KMP_BLOCKTIME, 200 ms by default), ONNX
+# Runtime's.  While they spin on the 2 cores, the next library's call runs at a
+# fraction of its speed (measured: Paddle Inference after numpy's product, 47 ms
+# against 4.5 ms), so runs of several libraries wait this long between calls, untimed.
+SETTLE = 0.25
+
+
+def interleaved(runs: Mapping[str, Callable[[], object]], warmup: int, repeats: int,
+                pause: float = 0.0) -> dict[str, float]:
+    """{name: median seconds per call} for the callables in `runs`, called in turn,
+    each after `pause` seconds, untimed (SETTLE where they are different libraries)."""
     for _ in range(warmup):
         for run in runs.values():
             run()
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
+            if pause:
+                time.sleep(pause)
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)

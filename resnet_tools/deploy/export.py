@@ -10,6 +10,12 @@ dynamic-graph model, at two batch sizes, and compares the logits relative to the
 largest one: random weights give logits in the thousands, where an absolute bound
 would say nothing.
 
+--format onnx converts the saved program to ONNX with paddle2onnx (deploy/onnx.py)
+and checks that model, run by ONNX Runtime, against the dynamic graph in the same way;
+the directory then holds model.onnx alone.  --precision bf16 keeps the float32 model,
+checked as above, and marks it to run in oneDNN's bfloat16 (precision.json), after
+measuring what that costs: top-1 agreement with float32 and the largest logit moved.
+
 What a killed export.py leaves is put right by the next one (recover): a staging
 directory '.<name>.<random>.tmp' that no live export.py holds is removed, and the
 earlier export that --force set aside as '.<name>.old' is put back if <name> is
@@ -30,23 +36,31 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import paddle
 from paddle import nn
 
 import resnet
 from resnet.configs import CIFAR_ARCHS
-from resnet_tools.deploy.inference import (CHECK_BATCHES, MODEL_FILE, PARAMS_FILE, SEED, Predictor,
-                                           differences)
+from resnet_tools.deploy import onnx
+from resnet_tools.deploy.inference import (BF16, CHECK_BATCHES, F32, MODEL_FILE, PARAMS_FILE,
+                                           PRECISION_FILE, SEED, Agreement, Predictor, Runner,
+                                           agreement, differences, fast_bf16, write_precision)
 from resnet_tools import files
 from resnet_tools.errors import UsageError, WeightsWarning
 from resnet_tools.paper import load_run
+from resnet_tools.training.data import digits
 from resnet_tools.specs import (COLOUR, check_channels, check_num_classes, default_input,
                                 network_image_size)
 from resnet_tools.weights import load_weights, network_options, read_state_dict, shapes_of
 
 # Everything paddle.jit.save may write for a model (older Paddle wrote .pdmodel);
 # --force replaces only a directory that holds nothing else.
-EXPORT_FILES = {MODEL_FILE, PARAMS_FILE, 'model.pdmodel', 'model.pdiparams.info'}
+EXPORT_FILES = {MODEL_FILE, PARAMS_FILE, 'model.pdmodel', 'model.pdiparams.info', onnx.ONNX_FILE,
+                PRECISION_FILE}
+# --format: the program and weights Paddle Inference loads, or an ONNX model.
+PADDLE, ONNX = 'paddle', 'onnx'
+FORMATS = (PADDLE, ONNX)
 INPUT_NAME = 'image'
 TOLERANCE = 1e-5          # the largest max|diff| / max|logit| accepted
 
@@ -329,23 +343,43 @@ class ExportResult:
     output_shape: tuple[int, ...]
     weights: str | None
     notes: list[str]
-    onednn: bool
+    checked_by: str
     max_diff: float
     max_logit: float
     relative: float
     passed: bool
+    precision: str = F32
+    agreement: Agreement | None = None      # bf16 against f32, with --precision bf16
+
+
+def check_format(format: str, precision: str) -> None:
+    """Refuse a --format and --precision that do not go together, or bf16 on a CPU
+    that has no bfloat16 instructions, before anything is built."""
+    if precision == BF16 and format != PADDLE:
+        raise UsageError('--precision bf16 is a mode of Paddle Inference (oneDNN); it does not '
+                         'go with --format onnx')
+    if precision == BF16 and not fast_bf16():
+        raise UsageError('--precision bf16 needs a CPU with bfloat16 instructions (AVX512-BF16 '
+                         'or AMX); this one has neither, and would run it slower than f32')
+    if format == ONNX:      # both extras, before the export is built
+        onnx.extra('paddle2onnx', '--format onnx')
+        onnx.extra('onnxruntime', '--format onnx')
 
 
 def export(arch: str | None, output: str | os.PathLike[str], weights: str | None = None,
            force: bool = False, input_size: Sequence[int] | None = None,
-           num_classes: int | None = None, run: str | None = None) -> ExportResult:
-    """Save `arch` to `output` and check it under Paddle Inference; with `run` (a
-    train.py output directory) the network trained there instead of `arch`.
+           num_classes: int | None = None, run: str | None = None, format: str = PADDLE,
+           precision: str = F32) -> ExportResult:
+    """Save `arch` to `output` and check it under Paddle Inference, or as ONNX under ONNX
+    Runtime (`format` ONNX); with `run` (a train.py output directory) the network
+    trained there instead of `arch`.
 
     `input_size` is [channels] height [width], by default the network's own (224, or 32
     for a CIFAR network).  `output` is only written when the relative difference is
-    within TOLERANCE.
+    within TOLERANCE.  `precision` BF16 marks the export to run in bfloat16, and
+    measures what that costs against float32.
     """
+    check_format(format, precision)
     recover(output)
     if run is not None:
         check_export_directory(output, force)
@@ -360,15 +394,21 @@ def export(arch: str | None, output: str | os.PathLike[str], weights: str | None
         check_export_directory(output, force)
         model, notes = build_model(arch, weights, num_classes, channels)
         shape = input_shape(arch, input_size, model.conv._in_channels)
+    cost = None
     with staging(output) as directory:
         save(model, directory, shape, output)
-        try:       # the read-back: Paddle's own reader finds what check_saved cannot
-            predictor = Predictor(directory)
-        except (OSError, RuntimeError, ValueError) as error:
-            raise write_error(output, error, directory, 'the saved model does not load')
-        max_diff, max_logit, output_shape = differences(model, predictor, shape)
+        runner, checked_by = (saved_onnx if format == ONNX else saved_paddle)(directory, output)
+        max_diff, max_logit, output_shape = differences(model, runner, shape)
         relative = max_diff / max_logit if max_logit else max_diff
         passed = relative <= TOLERANCE
+        if passed and precision == BF16:
+            cost = agreement(runner, Predictor(directory, precision=BF16), shape,
+                             real=real_images(shape) if run is not None else None,
+                             source='digits test images')
+            try:
+                write_precision(directory, cost)
+            except OSError as error:
+                raise write_error(output, error, directory, 'writing the precision failed')
         saved = sorted(os.listdir(directory))
         if passed:
             try:
@@ -376,7 +416,43 @@ def export(arch: str | None, output: str | os.PathLike[str], weights: str | None
             except OSError as error:
                 raise UsageError(f'{output} cannot be written: {error.strerror or error}')
     return ExportResult(arch, str(output), saved, shape, output_shape, weights, notes,
-                        predictor.onednn_enabled(), max_diff, max_logit, relative, passed)
+                        checked_by, max_diff, max_logit, relative, passed, precision, cost)
+
+
+def real_images(shape: Sequence[int]) -> np.ndarray | None:
+    """The digits' test images (359 real 8x8 grey images, the fixed split train.py
+    tests on) where a run's network takes them, else None."""
+    images = digits().test_images
+    return images if images.shape[1:] == tuple(shape[1:]) else None
+
+
+def saved_paddle(directory: str, output: str | os.PathLike[str]) -> tuple[Runner, str]:
+    """(Paddle Inference on the export in `directory`, what it is): the read-back,
+    Paddle's own reader, finds what check_saved cannot."""
+    try:
+        predictor = Predictor(directory)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise write_error(output, error, directory, 'the saved model does not load')
+    mode = 'oneDNN on' if predictor.onednn_enabled() else 'oneDNN off'
+    return predictor, f'Paddle Inference on CPU ({mode})'
+
+
+def saved_onnx(directory: str, output: str | os.PathLike[str]) -> tuple[Runner, str]:
+    """(ONNX Runtime on model.onnx, what it is): the program in `directory` converted by
+    paddle2onnx into model.onnx, which replaces it there, and read back from the disk."""
+    model = onnx.convert(directory)
+    path = os.path.join(directory, onnx.ONNX_FILE)
+    try:
+        with open(path, 'wb') as file:
+            file.write(model)
+        files.flush_to_disk(path)
+        for name in (MODEL_FILE, PARAMS_FILE):
+            os.remove(os.path.join(directory, name))
+        runner = onnx.OnnxRuntime(path)
+    except Exception as error:      # onnxruntime's own errors derive from Exception alone
+        raise write_error(output, error, directory, 'the ONNX model does not load')
+    return runner, (f'ONNX Runtime {onnx.version("onnxruntime")} on CPU (paddle2onnx '
+                    f'{onnx.version("paddle2onnx")}, opset {onnx.OPSET})')
 
 
 def report(result: ExportResult) -> list[str]:
@@ -384,15 +460,24 @@ def report(result: ExportResult) -> list[str]:
     weights = result.weights or f'random weights, paddle.seed({SEED})'
     shape, output_shape = (', '.join(map(str, value)) for value in (result.shape,
                                                                     result.output_shape))
-    mode = 'oneDNN on' if result.onednn else 'oneDNN off'
     verdict = 'OK' if result.passed else f'ABOVE {TOLERANCE:g}'
     lines = [f'{result.arch} ({weights}): input [{shape}], output [{output_shape}]',
-             f"Paddle Inference on CPU ({mode}) vs the dynamic graph, batches "
+             f"{result.checked_by} vs the dynamic graph, batches "
              f"{' and '.join(map(str, CHECK_BATCHES))}: max|diff| {result.max_diff:.3g}, "
              f'max|logit| {result.max_logit:.4g}',
              f'relative difference {result.relative:.3g} (limit {TOLERANCE:g}): {verdict}']
+    if result.agreement is not None:
+        lines.append(cost_line(result.agreement))
     if result.passed:
         lines.append(f"saved {result.output}/: {', '.join(result.files)}")
     else:
         lines.append(f'nothing saved to {result.output}')
     return lines
+
+
+def cost_line(cost: Agreement) -> str:
+    """What --precision bf16 costs, as export.py prints it."""
+    relative = cost.max_diff / cost.max_logit if cost.max_logit else cost.max_diff
+    return (f'bf16 cost against f32, on {cost.images} {cost.source}: top-1 agreement '
+            f'{cost.top1_percent:.1f} %, max|logit diff| {cost.max_diff:.3g} of max|logit| '
+            f'{cost.max_logit:.4g} ({relative:.2g} relative)')

@@ -24,7 +24,9 @@ a run resumed after epoch k continues exactly as if it had not stopped.
 Data parallel: under `python -m paddle.distributed.launch --nproc_per_node N`,
 each process takes batch_size / N images of every global batch (through
 paddle.io.DistributedBatchSampler), paddle.DataParallel averages the gradients,
-and only rank 0 writes.  BatchNorm normalises each process's own images
+and only rank 0 writes.  The same holds across machines, one launcher a node; a
+process that waits for the others longer than Run.collective_timeout ends with one
+line (distributed.Watchdog).  BatchNorm normalises each process's own images
 (Paddle's SyncBatchNorm runs on GPUs only); its running statistics are averaged
 over the processes after every epoch, so that all processes hold the same model.
 """
@@ -53,9 +55,9 @@ from resnet_tools.errors import FileError, Stop, UsageError
 from resnet_tools.training import checkpoints
 from resnet_tools.training.checkpoints import Checkpoint, short, tensors_and_scalars
 from resnet_tools.training.data import Data
-from resnet_tools.training.distributed import (agree, all_sum, average_buffers, barrier,
-                                               init_parallel, process_batches, processes,
-                                               set_device)
+from resnet_tools.training.distributed import (COLLECTIVE_TIMEOUT, agree, all_sum,
+                                               average_buffers, barrier, init_parallel,
+                                               process_batches, processes, set_device, waiting)
 from resnet_tools.training.run_directory import (LOG_FILE, Claim, LogRow, RunRecord, claim, log_rows,
                                                  format_log, write_run)
 from resnet_tools.training.settings import Settings, learning_rate
@@ -265,7 +267,9 @@ def train_epoch(network: nn.Layer, optimizer: Any, data: Data, settings: Setting
                 raise Diverged(step, value)
             if stop:
                 return None
-            loss.backward()
+            with waiting('in the all-reduce of the gradients') if world_size > 1 \
+                    else contextlib.nullcontext():
+                loss.backward()
             optimizer.step()
             optimizer.clear_grad()
             totals += (value * len(y), int((logits.argmax(axis=1) != y).sum()), len(y))
@@ -296,7 +300,9 @@ class Run:
     `details` are whatever else defines the run (the data, its sizes, the network), kept
     in run.json and the checkpoint and compared on --resume with the settings.
     `progress(total, text)` gives a tqdm-like bar, or None; `report` gets one line per
-    epoch (rank 0 only)."""
+    epoch (rank 0 only).  `collective_timeout`: the seconds a process of a data-parallel
+    run waits for the others in one collective before it ends with one line and exit
+    code 1 (distributed.Watchdog)."""
     name: str
     build_model: Callable[[], nn.Layer]
     data: Data
@@ -308,6 +314,7 @@ class Run:
     device: str = 'cpu'
     progress: Callable[[int, str], Any] | None = None
     report: Callable[[str], None] = print
+    collective_timeout: float = COLLECTIVE_TIMEOUT
 
     @property
     def description(self) -> dict[str, Any]:
@@ -356,7 +363,7 @@ def _in_claim(run: Run, taken: Claim) -> TrainResult:
 def _train(run: Run, checkpoint: Checkpoint | None, signals: Signals) -> TrainResult:
     world_size, rank = processes()
     settings, output, description = run.settings, run.output, run.description
-    init_parallel(world_size)
+    init_parallel(world_size, run.collective_timeout)
     if world_size > 1:
         # Every process has checked the output directory before rank 0 writes to it.
         barrier()
@@ -378,7 +385,10 @@ def _train(run: Run, checkpoint: Checkpoint | None, signals: Signals) -> TrainRe
                                          for key, value in checkpoint.optimizer.items()},
                                       **checkpoint.state['optimizer_scalars']})
             first = checkpoint.epoch
-        network = paddle.DataParallel(model) if world_size > 1 else model
+        network: nn.Layer = model
+        if world_size > 1:
+            with waiting('in the broadcast of the weights'):
+                network = paddle.DataParallel(model)
         parameters = count_parameters(model)
         if rank == 0:
             try:
