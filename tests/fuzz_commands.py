@@ -176,7 +176,8 @@ COMMANDS: dict[str, Command] = {
         ('--layers', '18', '--output', 'exists.svg', '--force')), 1.5),
     'train': Command('train.py', (
         flag('--arch', 'arch', *CIFAR), flag('--shortcut', 'choice', 'A', 'B', 'C'), *DATA,
-        flag('--output', 'dir-out', 't', 't2', 'ü'), *SETTINGS, *RUN), (
+        flag('--output', 'dir-out', 't', 't2', 'ü'), *SETTINGS, *RUN,
+        flag('--collective-timeout', 'number', '30', '300')), (
         ('--output', 't', *TINY), ('--arch', 'cifar_plain20', '--output', 't', *TINY),
         ('--shortcut', 'B', '--seed', '3', '--output', 't', *TINY),
         ('--output', 't', *TINY, '--lr', '0.05', '--momentum', '0.5', '--milestones', '0.5',
@@ -206,8 +207,11 @@ COMMANDS: dict[str, Command] = {
         *NETWORK, flag('--weights', 'file-in', 'w20.safetensors', 'r18.safetensors'),
         flag('--run', 'dir-in', 'run20'), flag('--output', 'dir-out', 'ex', 'ü'), switch('--force'),
         flag('--input-size', 'ints', '32', '64', ('1', '32'), nargs='+'),
-        flag('--num-classes', 'int', '10', '5', '0')), (
+        flag('--num-classes', 'int', '10', '5', '0'), flag('--format', 'choice', 'paddle', 'onnx'),
+        flag('--precision', 'choice', 'f32', 'bf16')), (
         ('--arch', 'cifar_resnet20', '--output', 'ex'),
+        ('--arch', 'cifar_resnet20', '--format', 'onnx', '--output', 'ex'),
+        ('--arch', 'cifar_resnet20', '--precision', 'bf16', '--output', 'ex'),
         ('--arch', 'cifar_plain20', '--num-classes', '5', '--output', 'ex'),
         ('--layers', '18', '--input-size', '64', '--output', 'ex'), ('--run', 'run20', '--output', 'ex'),
         ('--arch', 'cifar_resnet20', '--weights', 'w20.safetensors', '--output', 'ex'),
