@@ -31,7 +31,7 @@ from paddleinfo.memory import FLOATS, MemoryEstimate
 from paddleinfo.optimizers import NAMES as OPTIMIZERS
 from paddleinfo.profile import Input, Profile, profile_inputs
 from paddleinfo.render import memory_mb, render, summary_text
-from paddleinfo.view import DEFAULT_RUNS, DEFAULT_WARMUP, FORMATS
+from paddleinfo.view import DEFAULT_OPTIMIZER, DEFAULT_RUNS, DEFAULT_WARMUP, FORMATS
 
 __all__ = ['ModelStatistics', 'summary']
 
@@ -42,9 +42,9 @@ VIEWS = ('layers', 'depth', 'paddle', 'training')
 
 def summary(model: nn.Layer | Callable[[], nn.Layer], input_size: Any = None, dtypes: Any = None,
             input: Any = None, *, depth: int | None = None, verbose: int = 1,
-            name: str | None = None, training: bool = False, optimizer: str = 'adam',
-            precision: str | None = None, time: bool = False, runs: int = DEFAULT_RUNS,
-            warmup: int = DEFAULT_WARMUP) -> 'ModelStatistics':
+            name: str | None = None, training: bool = False, optimizer: str | None = None,
+            precision: str | None = None, time: bool = False, runs: int | None = None,
+            warmup: int | None = None) -> 'ModelStatistics':
     """Summarise `model` on its inputs; returns a ModelStatistics and, with verbose=1
     (the default), prints its table (the per-layer table with MACs, or the table
     grouped to `depth` levels of nesting if `depth` is given).  verbose=0 prints nothing.
@@ -64,12 +64,14 @@ def summary(model: nn.Layer | Callable[[], nn.Layer], input_size: Any = None, dt
         own backward pass appended (nothing runs): each layer's gradients' MACs, the
         optimizer's update, and the memory of a step and of inference
         (result.training, result.memory_estimate); the table printed is the step's.
-    optimizer: the training step's: 'sgd', 'momentum', 'adam' (the default) or 'adamw'.
+    optimizer: the training step's: 'sgd', 'momentum', 'adam' (the default) or 'adamw'
+        (with training only, as precision).
     precision: count every floating-point tensor as this dtype ('bfloat16', ...) in the
         memory estimate (default: the dtypes the Program has).
     time: measure each layer's time on this machine (result.timing): `warmup` passes,
-        then the median of `runs`; forward passes, and with `training` whole steps.  The
-        one mode that allocates the weights and runs the kernels.
+        then the median of `runs` (defaults 2 and 10); forward passes, and with `training`
+        whole steps.  The one mode that allocates the weights and runs the kernels; a built
+        model's parameters, buffers and modes are as they were after it.
     """
     if verbose not in (0, 1, False, True):
         raise UsageError(f'verbose is 0 (print nothing) or 1 (print the table), not {verbose!r}')
@@ -80,7 +82,9 @@ def summary(model: nn.Layer | Callable[[], nn.Layer], input_size: Any = None, dt
     if not isinstance(model, nn.Layer) and not callable(model):
         raise UsageError(f'model is a {type(model).__name__}: give a paddle.nn.Layer or a '
                          f'function that builds one')
-    check_training(training, optimizer, precision, time, runs, warmup)
+    check_training(training, optimizer, precision, time, runs, warmup, depth)
+    optimizer = optimizer or DEFAULT_OPTIMIZER
+    runs, warmup = runs or DEFAULT_RUNS, DEFAULT_WARMUP if warmup is None else warmup
     result = ModelStatistics(profile_inputs(model, inputs, training=bool(training)), name,
                              depth, optimizer, precision)
     if training and result.training is None:
@@ -95,16 +99,29 @@ def summary(model: nn.Layer | Callable[[], nn.Layer], input_size: Any = None, dt
 
 
 def check_training(training: Any, optimizer: Any, precision: Any, time: Any, runs: Any,
-                   warmup: Any) -> None:
+                   warmup: Any, depth: Any = None) -> None:
+    """The arguments of a training step and of timing, each checked, and none given that
+    would be ignored (as the command refuses them)."""
     for flag, value in (('training', training), ('time', time)):
         if not isinstance(value, bool):
             raise UsageError(f'{flag} is True or False, not {value!r}')
-    choice('optimizer', optimizer, OPTIMIZERS)
+    for flag, value, needs, given in (('optimizer', optimizer, 'training', training),
+                                      ('precision', precision, 'training', training),
+                                      ('runs', runs, 'time', time),
+                                      ('warmup', warmup, 'time', time)):
+        if value is not None and not given:
+            raise UsageError(f'{flag} is for {needs}=True, which is not given')
+    if optimizer is not None:
+        choice('optimizer', optimizer, OPTIMIZERS)
     if precision is not None:
         choice('precision', precision, FLOATS)
     for flag, value, low in (('runs', runs, 1), ('warmup', warmup, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_RUNS:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not low <= value <= MAX_RUNS):
             raise UsageError(f'{flag} is a whole number from {low} to {MAX_RUNS:,}, not {value!r}')
+    if depth is not None and (training or time):
+        raise UsageError('depth groups the per-layer table; a training step (or a timed '
+                         'run) has a table of its own')
 
 
 # --- the inputs ---------------------------------------------------------------------
@@ -224,7 +241,7 @@ class ModelStatistics:
     """
 
     def __init__(self, profile: Profile, name: str | None = None, depth: int | None = None,
-                 optimizer: str = 'adam', precision: str | None = None) -> None:
+                 optimizer: str = DEFAULT_OPTIMIZER, precision: str | None = None) -> None:
         self.profile = profile
         self.name = name or type(profile.model).__name__
         self.depth = depth

@@ -133,13 +133,15 @@ def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: 
     from paddleinfo import cost, tables, zoo
     from paddleinfo.render import render
     from paddleinfo.profile import Input as profile_input
-    from paddleinfo.sweeps import Sweep, add_row, axis_name, varying_axis
+    from paddleinfo.sweeps import Sweep, add_row, axis_name, check_plot, varying_axis
 
     try:
         with contextlib.redirect_stdout(sys.stderr), zoo.time_bound(timeout):
             points = sweep_points(inputs)
             if points is not None:
                 name, = names
+                if step.plot is not None:
+                    check_plot(step.plot)       # before the work, not after it
                 specs = [zoo.model_spec(name, point, flag=flag) for point in points]
                 moving = varying_axis([spec.inputs.shapes for spec in specs])
                 first = [profile_input(shape, dtype) for shape, dtype in

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from paddleinfo.backward import GradMACs
+from paddleinfo.errors import UsageError
 from paddleinfo.memory import MemoryEstimate, estimate
 from paddleinfo.optimizers import OPTIMIZERS
 from paddleinfo.render import Table, fit
@@ -96,7 +97,7 @@ def measure_rows(source: 'nn.Layer | Callable[[], nn.Layer]', profile: 'Profile'
     matched to the traced model's, which come in the same order."""
     from paddle import nn
 
-    from paddleinfo.profile import build
+    from paddleinfo.profile import build, paddle_reason
     from paddleinfo.timing import time_layers
     built = source if isinstance(source, nn.Layer) else build(source)
     layers = [row.layer for row in profile.rows]
@@ -104,8 +105,15 @@ def measure_rows(source: 'nn.Layer | Callable[[], nn.Layer]', profile: 'Profile'
         twins = dict(zip(profile.model.sublayers(include_self=True),
                          built.sublayers(include_self=True)))
         layers = [twins[layer] for layer in layers]
-    timing = time_layers(built, profile.inputs, layers, training=training, optimizer=optimizer,
-                         runs=runs, warmup=warmup)
+    try:
+        timing = time_layers(built, profile.inputs, layers, training=training,
+                             optimizer=optimizer, runs=runs, warmup=warmup)
+    except UsageError:
+        raise
+    except Exception as error:  # noqa: BLE001 -- the model's own failure on the device
+        # (a dtype the trace took and no kernel has, say): the user's to put right.
+        raise UsageError(f'the model fails when it runs for --time: {type(error).__name__}: '
+                         f'{paddle_reason(error)}') from error
     # The table's rows are the traced model's layers.
     for row, layer_time in zip(profile.rows, timing.rows):
         layer_time.layer = row.layer
@@ -116,13 +124,14 @@ def measure_rows(source: 'nn.Layer | Callable[[], nn.Layer]', profile: 'Profile'
 
 def readable(value: float, unit: str = '') -> str:
     """1,696 -> '1.70 K', 4.09e9 -> '4.09 G': three significant figures and the prefix
-    of the figure's own size (a number below 1,000 as it is)."""
+    of the figure's own size (a number below 1,000 as it is: 0.5 for half a MAC a token)."""
     for power, prefix in ((12, 'T'), (9, 'G'), (6, 'M'), (3, 'K')):
         if abs(value) >= 10 ** power:
             scaled = value / 10 ** power
             digits = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
             return f'{scaled:.{digits}f} {prefix}{unit}'
-    return f'{value:,.0f} {unit}'.rstrip() if unit else f'{value:,.0f}'
+    text = f'{value:,.0f}' if float(value).is_integer() else f'{value:.3g}'
+    return f'{text} {unit}'.rstrip()
 
 
 def readable_bytes(value: int) -> str:

@@ -139,16 +139,24 @@ def counting(model: nn.Layer) -> Iterator[dict[nn.Layer, int]]:
 @contextlib.contextmanager
 def evaluating(model: nn.Layer) -> Iterator[None]:
     """Run `model` in eval mode without gradients, so that a counting pass leaves
-    BatchNorm's running statistics as they were."""
-    was_training = model.training
-    model.eval()
-    try:
+    BatchNorm's running statistics as they were; every layer's mode is as it was after."""
+    with modes_kept(model):
+        model.eval()
         # The static graph computes no gradients unless asked to.
         with paddle.no_grad() if paddle.in_dynamic_mode() else contextlib.nullcontext():
             yield
+
+
+@contextlib.contextmanager
+def modes_kept(model: nn.Layer) -> Iterator[None]:
+    """Every layer's own train/eval mode put back when the block ends: a model in train
+    mode may hold a frozen BatchNorm in eval mode, which model.train() would undo."""
+    modes = [(layer, layer.training) for layer in model.sublayers(include_self=True)]
+    try:
+        yield
     finally:
-        if was_training:
-            model.train()
+        for layer, training in modes:
+            layer.training = training
 
 
 def model_macs(model: nn.Layer, input_shape: Sequence[int]) -> int:

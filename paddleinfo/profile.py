@@ -34,7 +34,7 @@ from paddle import nn
 from paddleinfo import backward, memory, ops
 from paddleinfo.arguments import paddle_logs_hidden
 from paddleinfo.errors import FactoryError, NotALayerError, ShapeError
-from paddleinfo.macs import CONVS, RNNS, TRANSPOSED_CONVS, eager_macs, evaluating
+from paddleinfo.macs import CONVS, RNNS, TRANSPOSED_CONVS, eager_macs, evaluating, modes_kept
 
 __all__ = ['FactoryError', 'Input', 'LayerRow', 'NotALayerError', 'Profile', 'ShapeError',
            'profile', 'profile_inputs']
@@ -664,13 +664,9 @@ def in_mode(model: nn.Layer, training: bool) -> Iterator[None]:
         with evaluating(model):
             yield
         return
-    was_training = model.training
-    model.train()
-    try:
+    with modes_kept(model):
+        model.train()
         yield
-    finally:
-        if not was_training:
-            model.eval()
 
 
 def outputs_list(output: Any) -> list[Any]:
@@ -705,6 +701,9 @@ def static_inputs(inputs: list[Input]) -> tuple[list[Any], dict[str, Any]]:
     for index, item in enumerate(inputs):
         name = item.keyword or ('input' if index == 0 else f'input_{index}')
         data = paddle.static.data(name, list(item.shape), item.dtype)
+        # Data needs no gradient, unless a tensor given asks for one (as dy2static's
+        # InputSpec of it does).
+        data.stop_gradient = bool(item.value is None or item.value.stop_gradient)
         if item.keyword:
             kwargs[item.keyword] = data
         else:
@@ -792,7 +791,7 @@ def trace_built(model: nn.Layer, inputs: list[Input], training: bool = False) ->
     if training:
         parameters = model.parameters()     # (asked in the dynamic graph, where they live)
         with static_mode(), paddle.static.program_guard(program.main_program):
-            append_training(tracer, program.main_program, list(outputs), parameters)
+            append_training(tracer, program.main_program, outputs_list(outputs), parameters)
     # The Values live as long as their Program: shapes, not Values, leave here.
     return model, model_output_shapes(output), tracer
 

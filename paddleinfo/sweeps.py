@@ -10,6 +10,7 @@ inference; with time=True the model also runs, and each row has its measured for
 pass and training step.  For a model whose first input is token ids (an integer
 [batch, length] input, a language model's), each row also gives the MACs per token.
 """
+import importlib.util
 import io
 import math
 import os
@@ -22,8 +23,8 @@ from paddle import nn
 
 from paddleinfo.cost import TrainingCost, readable, readable_bytes
 from paddleinfo.errors import FileError, UsageError
-from paddleinfo.render import Table, render
-from paddleinfo.view import DEFAULT_RUNS, DEFAULT_WARMUP
+from paddleinfo.render import Table, fit, render
+from paddleinfo.view import DEFAULT_OPTIMIZER
 
 if TYPE_CHECKING:
     from paddleinfo.profile import Profile
@@ -33,6 +34,7 @@ __all__ = ['Sweep', 'SweepRow', 'sweep', 'varying_axis']
 
 MAX_POINTS = 32
 TOKEN_IDS = ('int64', 'int32')
+PLOT_FORMATS = ('png', 'svg', 'pdf')
 
 
 @dataclass
@@ -118,13 +120,13 @@ def against(axis: str) -> str:
 
 
 def sweep(model: nn.Layer | Callable[[], nn.Layer], input_sizes: Sequence[Any],
-          dtypes: Any = None, *, name: str | None = None, optimizer: str = 'adam',
-          precision: str | None = None, time: bool = False, runs: int = DEFAULT_RUNS,
-          warmup: int = DEFAULT_WARMUP,
-          verbose: int = 1) -> Sweep:
+          dtypes: Any = None, *, name: str | None = None, optimizer: str | None = None,
+          precision: str | None = None, time: bool = False, runs: int | None = None,
+          warmup: int | None = None, verbose: int = 1) -> Sweep:
     """summary(training=True) of `model` at each of `input_sizes` (each what summary's
     input_size takes; they differ in one size), as one table: returns a Sweep and,
-    with verbose=1, prints it.  time=True measures each size on this machine too."""
+    with verbose=1, prints it.  time=True measures each size on this machine too; the
+    other arguments are summary's."""
     from paddleinfo.api import model_inputs, summary
     if verbose not in (0, 1, False, True):
         raise UsageError(f'verbose is 0 (print nothing) or 1 (print the table), not {verbose!r}')
@@ -134,7 +136,7 @@ def sweep(model: nn.Layer | Callable[[], nn.Layer], input_sizes: Sequence[Any],
                          f'point of the sweep, e.g. [(1, 20), (8, 20)], not {input_sizes!r}')
     points = [model_inputs(size, dtypes, None) for size in input_sizes]
     index, axis = varying_axis([[item.shape for item in point] for point in points])
-    table = Sweep(name or '', axis_name(index, axis, points[0]), optimizer)
+    table = Sweep(name or '', axis_name(index, axis, points[0]), optimizer or DEFAULT_OPTIMIZER)
     for size in input_sizes:
         result = summary(model, size, dtypes, training=True, optimizer=optimizer,
                          precision=precision, time=time, runs=runs, warmup=warmup,
@@ -169,7 +171,7 @@ def sweep_view(table: Sweep) -> Table:
     per_token = all(row.tokens for row in table.rows)
     header = [table.axis.capitalize(), 'Forward MACs', 'Step MACs']
     if per_token:
-        header += ['Fwd MACs/token']
+        header += ['MACs/token']
     header += ['Step peak', 'Inference peak']
     if timed:
         header += ['Fwd ms', 'Step ms']
@@ -186,6 +188,7 @@ def sweep_view(table: Sweep) -> Table:
         record = {key: ('' if value is None else value) for key, value in asdict(row).items()}
         record['shapes'] = str(row.shapes)
         csv_rows.append(record)
+    header, body = fit(header, body, {})
     title = f'{table.network}: cost against {against(table.axis)} ({table.optimizer})'
     notes = ['Step: one training step, forward and backward (the optimizer\'s update is '
              'elementwise, not MACs); peaks estimated from the Program'
@@ -203,6 +206,23 @@ def ms(seconds: float) -> str:
 
 # --- the plot -----------------------------------------------------------------------
 
+def check_plot(path: str | os.PathLike[str]) -> str:
+    """The plot's format, from the extension of `path`; a UsageError, before any work,
+    for an extension that is none of png, svg and pdf or a folder that is not there."""
+    text = os.fspath(path)
+    fmt = os.path.splitext(text)[1].lstrip('.').lower()
+    if fmt not in PLOT_FORMATS:
+        raise UsageError(f'{text}: the plot\'s format is its extension: {", ".join(PLOT_FORMATS)}')
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        raise FileError(f'{text} cannot be written: its folder {folder} is not a folder here')
+    if os.path.isdir(text):
+        raise FileError(f'{text} cannot be written: it is a folder')
+    if importlib.util.find_spec('matplotlib') is None:
+        raise UsageError('--plot needs matplotlib: pip install "paddleinfo[plot]" (or matplotlib)')
+    return fmt
+
+
 def figure_bytes(table: Sweep, path: str) -> bytes:
     """The plot, drawn in memory, in the format of `path`'s extension."""
     try:
@@ -210,10 +230,7 @@ def figure_bytes(table: Sweep, path: str) -> bytes:
         from matplotlib.figure import Figure
     except ImportError:
         raise UsageError('--plot needs matplotlib: pip install matplotlib') from None
-    fmt = os.path.splitext(path)[1].lstrip('.').lower()
-    formats = ('png', 'svg', 'pdf')
-    if fmt not in formats:
-        raise UsageError(f'{path}: the plot\'s format is its extension: {", ".join(formats)}')
+    fmt = check_plot(path)
     sizes = [row.size for row in table.rows]
     timed = any(row.step_s is not None for row in table.rows)
     # The same bytes for the same sweep: no date, no software version in the file.

@@ -209,6 +209,9 @@ def time_layers(model: nn.Layer, inputs: list[Input], layers: Sequence[nn.Layer]
 
     modes = {layer: layer.training for layer in model.sublayers(include_self=True)}
     threads_before = eager_threads()
+    # Timed steps update the weights, the optimizer's gradients and BatchNorm's running
+    # statistics: the user's model gets them back as they were.
+    state = saved_state(model) if training else {}
     try:
         if threads is not None:
             set_eager_threads(threads)
@@ -229,6 +232,8 @@ def time_layers(model: nn.Layer, inputs: list[Input], layers: Sequence[nn.Layer]
             layer.training = mode
         if threads is not None:
             set_eager_threads(threads_before)
+        if training:
+            put_back(model, state)
     return Timing(rows=[LayerTime(layer, summary_name(layer), measured.forward[layer],
                                   measured.backward[layer] if training else None)
                         for layer in layers],
@@ -241,6 +246,22 @@ def time_layers(model: nn.Layer, inputs: list[Input], layers: Sequence[nn.Layer]
                   optimizer_s=measured.medians.get('optimizer'),
                   runs=runs, warmup=warmup, threads=count, ceiling_gmacs=ceiling,
                   device=paddle.device.get_device())
+
+
+def saved_state(model: nn.Layer) -> dict[str, paddle.Tensor]:
+    """A copy of every parameter and buffer of `model`, and which had a gradient."""
+    with paddle.no_grad():
+        return {name: value.clone() for name, value in model.state_dict().items()}
+
+
+def put_back(model: nn.Layer, state: dict[str, paddle.Tensor]) -> None:
+    """`model`'s parameters and buffers as saved_state found them, and no gradient left
+    by the timed steps."""
+    with paddle.no_grad():
+        for name, value in model.state_dict().items():
+            value.set_value(state[name])
+    for parameter in model.parameters():
+        parameter.clear_gradient(False)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from paddle import nn
 
 from paddleinfo import summary, sweep
 from paddleinfo.errors import UsageError
-from summaries import command, net, one_line_error
+from summaries import NETS, command, net, one_line_error
 
 
 def mlp():
@@ -45,7 +45,7 @@ def test_a_length_sweep_of_token_ids_gives_macs_per_token():
     assert [row.tokens for row in table.rows] == [16, 32, 64]
     # every token meets the two Linears: 16 x 16 + 16 x 50 multiply-adds
     assert {row.forward_macs // row.tokens for row in table.rows} == {16 * 16 + 16 * 50}
-    assert 'Fwd MACs/token' in table.render()
+    assert 'MACs/token' in table.render()
 
 
 @pytest.mark.parametrize('sizes, message', [
@@ -108,3 +108,19 @@ def test_the_command_times_each_layer(capsys):
     assert all(row['forward_s'] > 0 and row['backward_s'] is not None for row in data['rows'])
     assert data['timing']['runs'] == 2 and data['timing']['ceiling_gmacs'] > 0
     assert data['timing']['step_s'] > 0
+
+
+def test_a_bad_plot_is_refused_before_the_work(capsys, tmp_path, monkeypatch):
+    from paddleinfo import sweeps
+    traced = []
+    monkeypatch.setattr(sweeps, 'add_row', lambda *args: traced.append(args))
+    err = one_line_error(capsys, net('mlp'), '--input', '20', '--batch-size', '1,2', '--plot',
+                         tmp_path / 'missing' / 'cost.png')
+    assert 'is not a folder here' in err and traced == []
+
+
+def test_a_timed_sweep_of_token_ids_fits_100_columns(capsys, monkeypatch):
+    monkeypatch.chdir(NETS.parents[2])     # the title names the model as it was given
+    code, out, _ = command(capsys, 'docs/examples/nets.py:text', '--input', '64,128:int64',
+                           '--time', '--runs', '1')
+    assert code == 0 and max(map(len, out.splitlines())) <= 100

@@ -279,3 +279,67 @@ def test_a_model_that_cannot_be_traced_has_no_estimate_and_is_told_so(capsys):
     assert summary(ReadsAValue, (2, 4), verbose=0).eager
     with pytest.raises(UsageError, match='could not be traced without running it'):
         summary(ReadsAValue, (2, 4), training=True, verbose=0)
+
+
+def test_every_layer_keeps_its_own_mode():
+    model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1D(4), nn.Linear(4, 2))
+    model.train()
+    model[1].eval()       # a frozen BatchNorm in a model that trains
+    modes = [layer.training for layer in model.sublayers(include_self=True)]
+    summary(model, (8, 4), training=True, verbose=0)
+    summary(model, (8, 4), verbose=0)
+    assert [layer.training for layer in model.sublayers(include_self=True)] == modes
+
+
+class TwoHeads(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(8, 4), nn.Linear(8, 3), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return {'a': self.a(x), 'rest': [self.b(x), {'c': self.c(x)}]}
+
+
+def test_every_output_of_a_nested_structure_takes_its_gradient():
+    # Each head's weight gradient is its forward: 2 x 8 x (4 + 3 + 2) multiply-adds,
+    # from a built model as from its factory.
+    for model in (TwoHeads, TwoHeads()):
+        step = summary(model, (2, 8), training=True, verbose=0).training
+        assert step.weight_grad_macs == 2 * 8 * (4 + 3 + 2)
+
+
+def test_a_given_tensor_that_asks_for_its_gradient_gets_it_from_a_factory_too():
+    x = paddle.randn([2, 8])
+    x.stop_gradient = False
+    counts = {summary(model, input=x, training=True, verbose=0).training.input_grad_macs
+              for model in (two_layers_of_eight, two_layers_of_eight())}
+    # dx of both Linears: 2 x 8 x 8 each.
+    assert counts == {2 * 2 * 8 * 8}
+
+
+def two_layers_of_eight():
+    return nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8))
+
+
+@pytest.mark.parametrize('keywords, message', [
+    ({'optimizer': 'sgd'}, 'optimizer is for training=True'),
+    ({'precision': 'bfloat16'}, 'precision is for training=True'),
+    ({'runs': 3}, 'runs is for time=True'), ({'warmup': 0}, 'warmup is for time=True'),
+    ({'training': True, 'depth': 1}, 'a table of its own')])
+def test_arguments_that_would_be_ignored_are_refused(keywords, message):
+    with pytest.raises(UsageError, match=message):
+        summary(two_layers, (16, 64), verbose=0, **keywords)
+
+
+def test_a_model_that_fails_when_it_runs_is_one_line(capsys, tmp_path):
+    # The trace takes a bfloat16 input into a float32 Linear; the kernel refuses it.
+    code, out, err = command(capsys, net('mlp'), '--input', '20:bfloat16', '--time', '--runs',
+                             '1')
+    assert (code, out) == (2, '') and err.count('\n') == 1
+    assert 'the model fails when it runs for --time' in err and 'Traceback' not in err
+
+
+def test_a_fraction_of_a_mac_is_shown_as_one():
+    from paddleinfo.cost import readable
+    assert [readable(value) for value in (0.5, 12, 1696, 4.089e9)] == [
+        '0.5', '12', '1.70 K', '4.09 G']
