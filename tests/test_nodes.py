@@ -192,7 +192,9 @@ def test_a_node_that_dies_mid_epoch_stops_the_other_and_both_resume_bitwise(how,
         if 'terminate called' not in log:
             assert len(stops) == 1 and stops[0].startswith(
                 'train.py: error: process 1 of 2 lost the connection '), log
-            assert 'Connection reset by peer' in stops[0] or 'closed' in stops[0], stops
+            # What gloo says of it is gloo's: the reset connection, or, when it had been
+            # waiting on it already, its own TIMEOUT of the pair; the end of the line is ours.
+            assert stops[0].endswith('start every node again with --resume'), stops
             assert code == 1
     # The checkpoint is whole: that of epoch 2 (or 3, had it just been saved).
     saved = checkpoints.load(str(output)).epoch
