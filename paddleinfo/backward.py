@@ -30,6 +30,7 @@ from typing import Any
 import paddle
 
 from paddleinfo import ops
+from paddleinfo.memory import is_float
 
 __all__ = ['Backward', 'GradMACs', 'append']
 
@@ -43,6 +44,13 @@ class GradMACs:
     @property
     def total(self) -> int:
         return self.inputs + self.weights
+
+    def charge(self, operand: Any, macs: int) -> None:
+        """The gradient with respect to `operand`: a weight's if it is a parameter."""
+        if is_parameter(operand):
+            self.weights += macs
+        else:
+            self.inputs += macs
 
 
 @dataclass
@@ -86,10 +94,7 @@ def product_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
     for result_index, operand_index in enumerate(PRODUCT_OPERANDS[forward.name()]):
         offset = result_index + (1 if forward.name() in ('pd_op.addmm', 'pd_op.baddbmm') else 0)
         if offset < len(results) and ops.present(results[offset]):
-            if is_parameter(forward.operand_source(operand_index)):
-                counted.weights += macs
-            else:
-                counted.inputs += macs
+            counted.charge(forward.operand_source(operand_index), macs)
     return counted
 
 
@@ -108,10 +113,7 @@ def einsum_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
         results = list(users[0].results()) if users else []
         for operand, result in zip(operands, results):
             if ops.present(result) and not result.use_empty():
-                if is_parameter(operand):
-                    counted.weights += macs
-                else:
-                    counted.inputs += macs
+                counted.charge(operand, macs)
     return counted
 
 
@@ -143,13 +145,13 @@ GRAD_RULES: dict[str, Callable[[Any, list[Any]], GradMACs | None]] = {
 
 def no_product(name: str) -> bool:
     """Whether a backward operator does no matrix product: the gradient of an operator
-    that does none, or autograd's own bookkeeping (sums of gradients, fills)."""
+    that does none (batch_norm_grad for batch_norm_), or autograd's own bookkeeping: the
+    sum of a value's gradients (add_n), and fills, which NO_PRODUCT names."""
     base = name[:-len('_grad')] if name.endswith('_grad') else name
     for suffix in ('_double', '_'):
         base = base[:-len(suffix)] if base.endswith(suffix) else base
     return (name in ops.NO_PRODUCT or base in ops.NO_PRODUCT or f'{base}_' in ops.NO_PRODUCT
-            or name in ('pd_op.add_n', 'pd_op.full_like', 'pd_op.batch_norm_grad',
-                        'pd_op.sum_grad', 'pd_op.mean_grad'))
+            or name == 'pd_op.add_n')
 
 
 @contextlib.contextmanager
@@ -186,14 +188,6 @@ def loss_of(outputs: list[Any]) -> Any:
     for value in floats[1:]:
         loss = loss + paddle.sum(value)
     return loss
-
-
-def is_float(value: Any) -> bool:
-    try:
-        return str(value.dtype).replace('paddle.', '') in ('float16', 'bfloat16', 'float32',
-                                                            'float64')
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def append(program: Any, outputs: list[Any], owner: Callable[[Any], Any]) -> Backward | None:

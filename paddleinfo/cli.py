@@ -149,13 +149,9 @@ def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: 
                 table = Sweep(name, axis_name(*moving, first), step.optimizer)
                 for spec in specs:
                     result = zoo.profile_model(spec, flag=flag, training=True)
-                    training = cost.training_cost(result, step.optimizer, step.precision)
-                    if training is None:
-                        raise UsageError(f'{zoo.named(flag, spec.name)}: '
-                                         f'{cost.why_not_costed(result)}')
-                    add_row(table, result, training,
-                            cost.measure_rows(spec.build, result, True, step.optimizer,
-                                              step.runs, step.warmup) if step.time else None, moving)
+                    add_row(table, result,
+                            *cost.asked(spec.build, result, step, zoo.named(flag, spec.name)),
+                            moving)
                 if step.plot is not None:
                     table.plot(step.plot)
                 return table.render(view.fmt)
@@ -166,14 +162,8 @@ def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: 
             spec, = specs
             result = zoo.profile_model(spec, flag=flag, training=step.training)
             if step.asked:
-                training = cost.training_cost(result, step.optimizer, step.precision)
-                if step.training and training is None:
-                    raise UsageError(f'{zoo.named(flag, spec.name)}: '
-                                     f'{cost.why_not_costed(result)}')
-                timing = (cost.measure_rows(spec.build, result, step.training, step.optimizer,
-                                            step.runs, step.warmup) if step.time else None)
-                return render(cost.training_table(result, spec.name, training, timing),
-                              cost.training_view, view.fmt)
+                return cost.step_text(spec.build, result, spec.name, step, view.fmt,
+                                      zoo.named(flag, spec.name))
             return tables.view_text(result, spec.name, view)
     except zoo.TimedOut as error:   # past the model's own work: the table, say
         raise UsageError(f'{", ".join(zoo.named(flag, name) for name in names)} {error}') from None

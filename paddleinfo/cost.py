@@ -16,13 +16,14 @@ from paddleinfo.backward import GradMACs
 from paddleinfo.errors import UsageError
 from paddleinfo.memory import MemoryEstimate, estimate
 from paddleinfo.optimizers import OPTIMIZERS
-from paddleinfo.render import Table, fit
+from paddleinfo.render import Table, fit, render
 
 if TYPE_CHECKING:   # (they import Paddle, which this module does not need to)
     from paddle import nn
 
     from paddleinfo.profile import Profile
     from paddleinfo.timing import Timing
+    from paddleinfo.view import Step
 
 __all__ = ['TrainingCost', 'readable', 'readable_bytes', 'training_cost', 'training_table',
            'training_view']
@@ -118,6 +119,26 @@ def measure_rows(source: 'nn.Layer | Callable[[], nn.Layer]', profile: 'Profile'
     for row, layer_time in zip(profile.rows, timing.rows):
         layer_time.layer = row.layer
     return timing
+
+
+def asked(source: 'nn.Layer | Callable[[], nn.Layer]', profile: 'Profile', step: 'Step',
+          who: str) -> tuple[TrainingCost | None, 'Timing | None']:
+    """What a command's Step asks of a Profile: the training step's cost (step.training)
+    and the measured times (step.time).  A UsageError naming `who` (the model, as the
+    command line gave it) if a training step was asked for and there is none."""
+    training = training_cost(profile, step.optimizer, step.precision)
+    if step.training and training is None:
+        raise UsageError(f'{who}: {why_not_costed(profile)}')
+    timing = (measure_rows(source, profile, step.training, step.optimizer, step.runs,
+                           step.warmup) if step.time else None)
+    return training, timing
+
+
+def step_text(source: 'nn.Layer | Callable[[], nn.Layer]', profile: 'Profile', network: str,
+              step: 'Step', fmt: str, who: str) -> str:
+    """The table of what `step` asks (asked()) in format `fmt`, titled `network`."""
+    return render(training_table(profile, network, *asked(source, profile, step, who)),
+                  training_view, fmt)
 
 
 # --- readable numbers ---------------------------------------------------------------

@@ -32,8 +32,8 @@ from typing import Any
 from paddleinfo import ops
 from paddleinfo.optimizers import OPTIMIZERS
 
-__all__ = ['DTYPE_BYTES', 'Buffer', 'MemoryEstimate', 'ProgramMemory', 'estimate',
-           'program_memory']
+__all__ = ['DTYPE_BYTES', 'FLOATS', 'Buffer', 'MemoryEstimate', 'ProgramMemory', 'dtype_name',
+           'dtype_of', 'estimate', 'is_float', 'program_memory']
 
 DTYPE_BYTES = {'float16': 2, 'bfloat16': 2, 'float32': 4, 'float64': 8, 'int8': 1, 'uint8': 1,
                'int16': 2, 'int32': 4, 'int64': 8, 'bool': 1, 'complex64': 8, 'complex128': 16}
@@ -139,8 +139,23 @@ class MemoryEstimate:
     parts: dict[str, int] = field(default_factory=dict)
 
 
+def dtype_name(dtype: Any) -> str:
+    """'float32' for paddle.float32, a Program's or an old VarType's float32 alike."""
+    return str(dtype).replace('paddle.', '').replace('VarType.', '').lower()
+
+
 def dtype_of(value: Any) -> str:
-    return str(value.dtype).replace('paddle.', '').replace('VarType.', '').lower()
+    """The dtype's name of a tensor or a Program value."""
+    return dtype_name(value.dtype)
+
+
+def is_float(value: Any) -> bool:
+    """Whether a tensor or a Program value holds floating-point numbers (False for what
+    has no dtype, an optional value left out)."""
+    try:
+        return dtype_of(value) in FLOATS
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def numel_of(value: Any) -> int | None:

@@ -32,6 +32,7 @@ import paddle.nn.layer.layers as paddle_layers
 from paddle import nn
 
 from paddleinfo import backward, memory, ops
+from paddleinfo.memory import dtype_name
 from paddleinfo.arguments import paddle_logs_hidden
 from paddleinfo.errors import FactoryError, NotALayerError, ShapeError
 from paddleinfo.macs import CONVS, RNNS, TRANSPOSED_CONVS, eager_macs, evaluating, modes_kept
@@ -312,10 +313,6 @@ def build(build_model: Callable[[], object]) -> nn.Layer:
 CHANNELS_LAST = ('NLC', 'NHWC', 'NDHWC')
 NORMS = (nn.BatchNorm, nn.BatchNorm1D, nn.BatchNorm2D, nn.BatchNorm3D, nn.SyncBatchNorm)
 INTEGERS = ('int32', 'int64', 'int16', 'int8', 'uint8')
-
-
-def dtype_name(dtype: Any) -> str:
-    return str(dtype).replace('paddle.', '').replace('VarType.', '').lower()
 
 
 def conv_rank(layer: nn.Layer) -> int | None:

@@ -12,10 +12,10 @@ import numpy as np
 import paddle
 
 from paddleinfo.errors import UsageError
-from paddleinfo.memory import FLOATS
+from paddleinfo.memory import FLOATS, is_float
 from paddleinfo.profile import Input
 
-__all__ = ['SEED', 'arguments', 'is_float', 'loss_of', 'random_value', 'tensors_in']
+__all__ = ['SEED', 'arguments', 'loss_of', 'random_value', 'tensors_in']
 
 # Of the random inputs made for Inputs without a value: the same numbers on every call.
 SEED = 0
@@ -31,10 +31,6 @@ def tensors_in(value: Any) -> Iterator[paddle.Tensor]:
     elif isinstance(value, dict):
         for item in value.values():
             yield from tensors_in(item)
-
-
-def is_float(tensor: paddle.Tensor) -> bool:
-    return str(tensor.dtype).split('.')[-1] in FLOATS
 
 
 def loss_of(output: Any) -> paddle.Tensor:

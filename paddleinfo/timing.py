@@ -56,7 +56,9 @@ from paddleinfo.errors import UsageError
 from paddleinfo.optimizers import paddle_optimizer
 from paddleinfo.profile import Input, quiet, summary_name
 from paddleinfo.view import DEFAULT_RUNS, DEFAULT_WARMUP
-from paddleinfo.running import arguments, is_float, loss_of, tensors_in
+from paddleinfo.macs import modes_kept
+from paddleinfo.memory import is_float
+from paddleinfo.running import arguments, loss_of, tensors_in
 
 __all__ = ['LayerTime', 'Timing', 'gmacs', 'time_layers']
 
@@ -207,7 +209,6 @@ def time_layers(model: nn.Layer, inputs: list[Input], layers: Sequence[nn.Layer]
             paddle.device.synchronize()
         return time.perf_counter()
 
-    modes = {layer: layer.training for layer in model.sublayers(include_self=True)}
     threads_before = eager_threads()
     # Timed steps update the weights, the optimizer's gradients and BatchNorm's running
     # statistics: the user's model gets them back as they were.
@@ -215,7 +216,7 @@ def time_layers(model: nn.Layer, inputs: list[Input], layers: Sequence[nn.Layer]
     try:
         if threads is not None:
             set_eager_threads(threads)
-        with quiet():
+        with quiet(), modes_kept(model):
             args, kwargs = arguments(inputs)
             if training:
                 model.train()
@@ -228,8 +229,6 @@ def time_layers(model: nn.Layer, inputs: list[Input], layers: Sequence[nn.Layer]
         count = threads if threads is not None else threads_before
         ceiling = ceiling_gmacs(count, ceiling_size)
     finally:
-        for layer, mode in modes.items():
-            layer.training = mode
         if threads is not None:
             set_eager_threads(threads_before)
         if training:

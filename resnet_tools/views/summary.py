@@ -182,8 +182,5 @@ def training_text(request: Request, spec: NetworkSpec) -> str:
             spec.name, shape, request.num_classes, request.variant, step),
             training_stages.training_stage_view, fmt)
     result = profile_inputs(spec.build, [Input(shape)], training=step.training)
-    training = cost.training_cost(result, step.optimizer, step.precision)
-    timing = (cost.measure_rows(spec.build, result, step.training, step.optimizer, step.runs,
-                                step.warmup) if step.time else None)
     name = spec.name if spec.name in CIFAR_ARCHS else display_name(spec.name)
-    return render(cost.training_table(result, name, training, timing), cost.training_view, fmt)
+    return cost.step_text(spec.build, result, name, step, fmt, name)

@@ -55,10 +55,8 @@ def training_stage_table(arch: str, input_shape: Sequence[int], num_classes: int
             return resnet.build(arch, num_classes=num_classes, in_channels=input_shape[1])
         return resnet.build(arch, num_classes=num_classes, variant=variant)
     profile = profile_inputs(build, [Input(list(input_shape))], training=True)
-    cost = costs.training_cost(profile, step.optimizer, step.precision)
-    assert cost is not None and profile.training is not None   # a ResNet always traces
-    timing = (costs.measure_rows(build, profile, True, step.optimizer, step.runs, step.warmup)
-              if step.time else None)
+    cost, timing = costs.asked(build, profile, step, arch)
+    assert cost is not None and profile.training is not None   # (step.training: asked says)
     stages = stage_of(profile.model)
     order = [stage for stage, _ in stage_blocks(profile.model)] + [HEAD]
     if 'conv1' in stages.values():
