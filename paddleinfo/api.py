@@ -27,16 +27,16 @@ from paddle import nn
 from paddleinfo import cost, tables
 from paddleinfo.arguments import MAX_RUNS, choice
 from paddleinfo.errors import UsageError
+from paddleinfo.inputs import DTYPES
 from paddleinfo.memory import FLOATS, MemoryEstimate
 from paddleinfo.optimizers import NAMES as OPTIMIZERS
-from paddleinfo.profile import Input, Profile, profile_inputs
+from paddleinfo.profile import profile_inputs
+from paddleinfo.result import Input, Profile
 from paddleinfo.render import memory_mb, render, summary_text
 from paddleinfo.view import DEFAULT_OPTIMIZER, DEFAULT_RUNS, DEFAULT_WARMUP, FORMATS
 
 __all__ = ['ModelStatistics', 'summary']
 
-DTYPES = ('float16', 'bfloat16', 'float32', 'float64', 'int8', 'uint8', 'int16', 'int32',
-          'int64', 'bool', 'complex64', 'complex128')
 VIEWS = ('layers', 'depth', 'paddle', 'training')
 
 

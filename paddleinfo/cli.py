@@ -132,7 +132,7 @@ def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: 
     a training step, timed runs, or the plot of a sweep (--batch-size 1,8,32)."""
     from paddleinfo import cost, tables, zoo
     from paddleinfo.render import render
-    from paddleinfo.profile import Input as profile_input
+    from paddleinfo.result import Input
     from paddleinfo.sweeps import Sweep, add_row, axis_name, check_plot, varying_axis
 
     try:
@@ -144,7 +144,7 @@ def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: 
                     check_plot(step.plot)       # before the work, not after it
                 specs = [zoo.model_spec(name, point, flag=flag) for point in points]
                 moving = varying_axis([spec.inputs.shapes for spec in specs])
-                first = [profile_input(shape, dtype) for shape, dtype in
+                first = [Input(shape, dtype) for shape, dtype in
                          zip(specs[0].inputs.shapes, specs[0].inputs.dtypes)]
                 table = Sweep(name, axis_name(*moving, first), step.optimizer)
                 for spec in specs:

@@ -21,7 +21,7 @@ from paddleinfo.render import Table, fit, render
 if TYPE_CHECKING:   # (they import Paddle, which this module does not need to)
     from paddle import nn
 
-    from paddleinfo.profile import Profile
+    from paddleinfo.result import Profile
     from paddleinfo.timing import Timing
     from paddleinfo.view import Step
 
@@ -98,7 +98,8 @@ def measure_rows(source: 'nn.Layer | Callable[[], nn.Layer]', profile: 'Profile'
     matched to the traced model's, which come in the same order."""
     from paddle import nn
 
-    from paddleinfo.profile import build, paddle_reason
+    from paddleinfo.errors import paddle_reason
+    from paddleinfo.graph import build
     from paddleinfo.timing import time_layers
     built = source if isinstance(source, nn.Layer) else build(source)
     layers = [row.layer for row in profile.rows]

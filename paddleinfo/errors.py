@@ -29,3 +29,32 @@ class FactoryError(UsageError, RuntimeError):
 
 class NotALayerError(UsageError, TypeError):
     """What was given (or what build_model() returned) is not a paddle.nn.Layer."""
+
+
+# --- what an error says, on one line ---------------------------------------------
+
+def text_of(error: BaseException) -> str:
+    """str(error), or '' for an error that cannot say what it is (a C++ one, at times)."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001
+        return ''
+
+
+def first_line(error: BaseException) -> str:
+    """The first non-blank line of an error's message (or its class name)."""
+    lines = [line.strip() for line in text_of(error).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def exited(error: SystemExit) -> str:
+    """What a user's sys.exit(code) (or raise SystemExit) is told as: 'it called sys.exit(0)'."""
+    return f'it called sys.exit({"" if error.code is None else repr(error.code)})'
+
+
+def paddle_reason(error: BaseException) -> str:
+    """Paddle's reason for refusing an operator's inputs, on one line (dy2static puts
+    the traceback of the forward pass first)."""
+    text = text_of(error)
+    lines = [line for line in text.splitlines() if '(InvalidArgument)' in line] or [first_line(error)]
+    return lines[0].split('(InvalidArgument)')[-1].strip().split('  [')[0]

@@ -43,7 +43,7 @@ SHORTHAND_HELP = (': the shorthand for an image model (one whose input first mee
 
 
 @dataclass(frozen=True)
-class Input:
+class InputSize:
     """One input of forward(): its shape without the batch, and its dtype."""
     shape: tuple[int, ...]
     dtype: str = DEFAULT_DTYPE
@@ -144,8 +144,8 @@ def positive(flag: str, text: str | int, what: str) -> int:
     return value
 
 
-def parse_input(text: str, flag: str = '--input') -> Input:
-    """The Input of '16x40' or '16x40:int64'."""
+def parse_input(text: str, flag: str = '--input') -> InputSize:
+    """The InputSize of '16x40' or '16x40:int64'."""
     dims, _, dtype = text.partition(':')
     dtype = dtype or DEFAULT_DTYPE
     if dtype not in DTYPES:
@@ -154,7 +154,7 @@ def parse_input(text: str, flag: str = '--input') -> Input:
     if not dims:
         raise UsageError(f'{flag} {text}: give the shape without the batch, sizes joined by '
                          f'x, e.g. 16x40 or 20:int64')
-    return Input(tuple(positive(f'{flag} {text}', size, 'size') for size in dims.split('x')),
+    return InputSize(tuple(positive(f'{flag} {text}', size, 'size') for size in dims.split('x')),
                  dtype)
 
 
@@ -169,11 +169,11 @@ def image_shape(values: Sequence[str | int], flag: str = '--input-size') -> tupl
     return channels, sizes[0], sizes[-1]
 
 
-def image_input(values: Sequence[str | int], channels: int = 3, flag: str = '--input-size') -> Input:
-    """The Input of --input-size [C] H [W]; `channels` when C is not given: the model's
+def image_input(values: Sequence[str | int], channels: int = 3, flag: str = '--input-size') -> InputSize:
+    """The InputSize of --input-size [C] H [W]; `channels` when C is not given: the model's
     own, 3 for colour."""
     given, height, width = image_shape(values, flag)
-    return Input((channels if given is None else given, height, width))
+    return InputSize((channels if given is None else given, height, width))
 
 
 def batch_size(value: str | int | None, flag: str = '--batch-size') -> int:
@@ -186,7 +186,7 @@ class Inputs:
     """What a command line asks a model to be given: inputs, batch, and where an image
     came from, which the model must then suit: '--input-size', or 'default' (the model's
     own input); None for inputs given in full with --input."""
-    inputs: tuple[Input, ...]
+    inputs: tuple[InputSize, ...]
     batch: int = 1
     image: str | None = None
 
@@ -201,14 +201,14 @@ class Inputs:
 
     def text(self) -> str:
         """The inputs as the title names them, e.g. '8x16x40, 8x20:int64'."""
-        return ', '.join(Input((self.batch, *item.shape), item.dtype).text()
+        return ', '.join(InputSize((self.batch, *item.shape), item.dtype).text()
                          for item in self.inputs)
 
 
-def inputs_from(args: Mapping[str, Any], default: Input | None = None,
+def inputs_from(args: Mapping[str, Any], default: InputSize | None = None,
                 channels: int = 3) -> Inputs | None:
     """The Inputs of parsed arguments (a dict with 'input', 'batch_size', 'input_size'),
-    or of `default` (an Input, the model's own image) when neither shape option is given.
+    or of `default` (an InputSize, the model's own image) when neither shape option is given.
     None when nothing is given and there is no default."""
     given, size = args.get('input'), args.get('input_size')
     if given and size:

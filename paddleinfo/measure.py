@@ -2,7 +2,7 @@
 training steps and a real forward pass, to check an estimate (paddleinfo.memory) against.
 
     from paddleinfo.measure import measured_peak
-    from paddleinfo.profile import Input
+    from paddleinfo.result import Input
     peak = measured_peak(lambda: MyNet(), [Input([8, 3, 32, 32])], optimizer='adam')
     peak.training_peak, peak.inference_peak, peak.at_rest      # bytes
 
@@ -54,7 +54,7 @@ from paddle import nn
 
 from paddleinfo.arguments import paddle_notes_hidden
 from paddleinfo.optimizers import paddle_optimizer
-from paddleinfo.profile import Input
+from paddleinfo.result import Input
 from paddleinfo.running import SEED, arguments, loss_of
 
 

@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 
 if TYPE_CHECKING:   # (it imports Paddle, which this module does not)
-    from paddleinfo.profile import Profile
+    from paddleinfo.result import Profile
 
 TABLE_STYLES = {'plain': 'simple', 'github': 'github', 'markdown': 'pipe'}
 GIGA = 10 ** 9

@@ -13,7 +13,7 @@ import paddle
 
 from paddleinfo.errors import UsageError
 from paddleinfo.memory import FLOATS, is_float
-from paddleinfo.profile import Input
+from paddleinfo.result import Input
 
 __all__ = ['SEED', 'arguments', 'loss_of', 'random_value', 'tensors_in']
 

@@ -27,7 +27,7 @@ from paddleinfo.render import Table, fit, render
 from paddleinfo.view import DEFAULT_OPTIMIZER
 
 if TYPE_CHECKING:
-    from paddleinfo.profile import Profile
+    from paddleinfo.result import Profile
     from paddleinfo.timing import Timing
 
 __all__ = ['Sweep', 'SweepRow', 'sweep', 'varying_axis']

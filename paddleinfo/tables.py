@@ -7,7 +7,8 @@ import functools
 from typing import Any
 
 from paddleinfo.macs import MACS_CONVENTION, uncounted
-from paddleinfo.profile import Profile, summary_name
+from paddleinfo.naming import summary_name
+from paddleinfo.result import Profile
 from paddleinfo.render import Table, fit, gmacs, paddle_notes, render, summary_text
 from paddleinfo.view import View
 

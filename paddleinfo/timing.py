@@ -54,7 +54,9 @@ from paddleinfo.ceiling import (CEILING_SIZE, ceiling_gmacs, eager_threads,
                                 gmac_per_second, set_eager_threads)
 from paddleinfo.errors import UsageError
 from paddleinfo.optimizers import paddle_optimizer
-from paddleinfo.profile import Input, quiet, summary_name
+from paddleinfo.graph import quiet
+from paddleinfo.naming import summary_name
+from paddleinfo.result import Input
 from paddleinfo.view import DEFAULT_RUNS, DEFAULT_WARMUP
 from paddleinfo.macs import modes_kept
 from paddleinfo.memory import is_float

@@ -28,12 +28,11 @@ import paddle
 from paddle import nn
 from paddle.vision import models
 
-from paddleinfo import profile
 from paddleinfo import torchvision_published as torchvision
 from paddleinfo.errors import UsageError
 from paddleinfo.inputs import (
     DEFAULT_DTYPE,
-    Input,
+    InputSize,
     Inputs,
     Meeting,
     check_image_model,
@@ -41,23 +40,17 @@ from paddleinfo.inputs import (
     inputs_from,
 )
 from paddleinfo.macs import COUNTED, MACS_CONVENTION, RNNS
-from paddleinfo.profile import (
-    FactoryError,
-    NotALayerError,
-    Profile,
-    ShapeError,
-    exited,
-    first_line,
-    profile_inputs,
-    quiet,
-    static_graph,
-)
+from paddleinfo.errors import FactoryError, NotALayerError, ShapeError, exited, first_line
+from paddleinfo.graph import quiet, static_graph
+from paddleinfo.profile import profile_inputs
+from paddleinfo.result import Input
+from paddleinfo.result import Profile
 from paddleinfo.progress import progress
 from paddleinfo.render import Table, fit, gmacs
 
-DEFAULT_INPUT = Input((3, 224, 224))
+DEFAULT_INPUT = InputSize((3, 224, 224))
 # The input each model is made for, where it is not 3x224x224.
-OWN_INPUT = {'inception_v3': Input((3, 299, 299)), 'LeNet': Input((1, 28, 28))}
+OWN_INPUT = {'inception_v3': InputSize((3, 299, 299)), 'LeNet': InputSize((1, 28, 28))}
 # Models that take no other input size: an fc layer follows a fixed-size feature map.
 FIXED_INPUT = {
     'alexnet': 'it has no adaptive pool before its fc layers',
@@ -281,7 +274,7 @@ def first_layer(build: Callable[[], nn.Layer], inputs: Inputs) -> Meeting:
 def trace_inputs(build: Callable[[], nn.Layer], inputs: Inputs, training: bool = False) -> Profile:
     """The engine's Profile of `build()` on `inputs` (paddleinfo.inputs.Inputs); with
     `training`, the backward pass appended."""
-    return profile_inputs(build, [profile.Input(shape, dtype)
+    return profile_inputs(build, [Input(shape, dtype)
                                   for shape, dtype in zip(inputs.shapes, inputs.dtypes)],
                           training=training)
 

@@ -14,7 +14,8 @@ from resnet.configs import CIFAR_NUM_CLASSES, SUPPORTED_LAYERS, layers_config
 from helpers import REPO, count_params, printed_totals, run_script, summarize
 from paddleinfo import tables
 from paddleinfo.macs import model_macs
-from paddleinfo.profile import profile, size_formula
+from paddleinfo.formulas import size_formula
+from paddleinfo.profile import profile
 from paddleinfo.render import render
 from resnet_tools.views import teaching
 from test_summary import ARTICLE_TABLES

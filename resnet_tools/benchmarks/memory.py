@@ -22,7 +22,7 @@ from tabulate import tabulate
 import resnet
 from paddleinfo import summary
 from paddleinfo.measure import measured_peak
-from paddleinfo.profile import Input
+from paddleinfo.result import Input
 from resnet_tools.benchmarks.machine import all_cores, machine, set_eager_threads, wrapped
 
 # The estimate is good where estimate / measured lies within this much of 1.

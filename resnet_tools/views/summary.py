@@ -15,7 +15,8 @@ from paddleinfo import cost, tables
 from paddleinfo.arguments import flag_name, refuse, step_of, view_of
 from paddleinfo.cli import models_text
 from paddleinfo.inputs import batch_size
-from paddleinfo.profile import Input, profile, profile_inputs
+from paddleinfo.profile import profile, profile_inputs
+from paddleinfo.result import Input
 from paddleinfo.render import render
 from paddleinfo.view import Step, View
 from resnet.configs import CIFAR_ARCHS, DEFAULT_VARIANT

@@ -13,7 +13,8 @@ from typing import Any, NotRequired, TypedDict, cast
 from paddle import nn
 
 import resnet
-from paddleinfo.profile import Profile, profile
+from paddleinfo.profile import profile
+from paddleinfo.result import Profile
 from paddleinfo.progress import progress
 from paddleinfo.render import Table, gmacs, percent
 from resnet.configs import CIFAR_ARCHS, DEFAULT_VARIANT, STRIDE_PLACEMENT, SUPPORTED_LAYERS

@@ -12,7 +12,8 @@ from typing import Any
 
 import resnet
 from paddleinfo import cost as costs
-from paddleinfo.profile import Input, profile_inputs
+from paddleinfo.profile import profile_inputs
+from paddleinfo.result import Input
 from paddleinfo.render import Table
 from paddleinfo.view import Step
 from resnet.configs import CIFAR_ARCHS

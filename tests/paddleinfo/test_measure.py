@@ -13,7 +13,7 @@ from paddle import nn
 
 from paddleinfo.measure import allocator_statistic, measured_peak
 from paddleinfo.running import random_value
-from paddleinfo.profile import Input
+from paddleinfo.result import Input
 
 FLOAT = 4                       # bytes of a float32
 BATCH, IN, HIDDEN, OUT = 4, 64, 32, 8

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(not (REPO / 'pyproject.toml').is_file(),
                                        f'which is not at {REPO}')
 
 # Left out of the copy: what a build or a test run leaves in a clone.
-NOT_COPIED = shutil.ignore_patterns('.git', '.venv', '__pycache__', '.pytest_cache', 'build',
+NOT_COPIED = shutil.ignore_patterns('.git', '.venv', '.zoo-venv', '__pycache__', '.pytest_cache', 'build',
                                     '*.egg-info', '.import_linter_cache', 'output', 'runs')
 
 

@@ -10,7 +10,8 @@ from paddle import nn
 from paddle.vision import models
 from summaries import paddle_summary
 
-from paddleinfo.profile import FactoryError, NotALayerError, ShapeError, profile
+from paddleinfo.errors import FactoryError, NotALayerError, ShapeError
+from paddleinfo.profile import profile
 from paddleinfo.render import summary_text
 
 

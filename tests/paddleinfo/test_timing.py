@@ -16,7 +16,8 @@ from paddle import nn
 
 from paddleinfo import ceiling
 from paddleinfo.errors import UsageError
-from paddleinfo.profile import Input, shown_by_summary, summary_name
+from paddleinfo.naming import shown_by_summary, summary_name
+from paddleinfo.result import Input
 from paddleinfo.running import loss_of
 from paddleinfo.timing import LayerTime, Timing, time_layers
 
