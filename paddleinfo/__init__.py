@@ -46,13 +46,18 @@ if not _paddle_installed():
 
 from paddleinfo.errors import FactoryError, NotALayerError, ShapeError, UsageError  # noqa: E402
 
-__all__ = ['FactoryError', 'ModelStatistics', 'NotALayerError', 'ShapeError', 'Sweep',
-           'UsageError', 'summary', 'sweep']
+__all__ = ['FactoryError', 'ModelDiff', 'ModelStatistics', 'NotALayerError',
+           'ParameterStatistics', 'ShapeError', 'Sweep', 'UsageError', 'diff', 'summary', 'sweep']
 
 
 def __getattr__(name: str) -> _Any:
-    if name in ('summary', 'ModelStatistics'):
-        from paddleinfo import api
+    if name in ('summary', 'ModelStatistics', 'ParameterStatistics', 'diff', 'ModelDiff'):
+        import warnings
+        with warnings.catch_warnings():
+            # Paddle's note on its own build, as it is first imported (a notebook's kernel
+            # has no quiet_paddle): not the user's business.
+            warnings.filterwarnings('ignore', message='No ccache found')
+            from paddleinfo import api
         return getattr(api, name)
     if name in ('sweep', 'Sweep'):
         from paddleinfo import sweeps

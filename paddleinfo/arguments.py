@@ -33,8 +33,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from paddleinfo.errors import UsageError
-from paddleinfo.view import (DEFAULT_OPTIMIZER, DEFAULT_RUNS, DEFAULT_WARMUP, FLOAT_DTYPES,
-                             FORMATS, OPTIMIZERS, Step, View)
+from paddleinfo.errors import ArgumentError
+from paddleinfo.view import (COLUMNS, DEFAULT_OPTIMIZER, DEFAULT_RUNS, DEFAULT_WARMUP,
+                             FLOAT_DTYPES, FORMATS, MODES, OPTIMIZERS, TABLES, Step, Trace, View)
 
 # Messages Paddle prints that are about Paddle's own setup, not about the user's input.
 PADDLE_NOISE = (
@@ -336,17 +337,43 @@ def number(flag: str, text: str | float, low: float | None = None, high: float |
 def choice(flag: str, text: str, options: Iterable[str]) -> str:
     """`text` if it is one of `options`, else a UsageError that lists them."""
     options = list(options)
-    if text not in options:
-        raise UsageError(f'{flag} {text} is not known; choose from {", ".join(options)}')
+    if not isinstance(text, str) or text not in options:
+        raise ArgumentError(f'{flag} {text} is not known; choose from {", ".join(options)}')
     return text
+
+
+def column_names(flag: str, names: str | Iterable[str]) -> tuple[str, ...]:
+    """The columns of the per-layer table: 'a,b,c' (a flag's text) or a list of names,
+    each one of COLUMNS, none twice, at least one."""
+    given = ([name.strip() for name in names.split(',')] if isinstance(names, str)
+             else list(names))
+    if not given or any(not isinstance(name, str) or not name for name in given):
+        raise ArgumentError(f'{flag} takes names of columns joined by commas, e.g. '
+                            f'output_size,num_params,mult_adds; choose from '
+                            f'{", ".join(COLUMNS)}')
+    for name in given:
+        choice(f'{flag} column', name, COLUMNS)
+    twice = sorted({name for name in given if given.count(name) > 1})
+    if twice:
+        raise ArgumentError(f'{flag} names {", ".join(twice)} twice')
+    return tuple(given)
 
 
 # --- flags: each kind added one way, checked as argparse reads it ---------------------
 
 def converter(name: str, convert: Callable[[str], Any]) -> Callable[[str], Any]:
-    """`convert` as argparse's `type`: argparse names it in its own messages."""
-    convert.__name__ = name
-    return convert
+    """`convert` as argparse's `type`: argparse names it in its own messages.  Its
+    UsageError is the message, as it is: argparse would put its own words in place of a
+    ValueError's or TypeError's (which the Python API's kinds of UsageError also are)."""
+    def checked(text: str) -> Any:
+        try:
+            return convert(text)
+        except UsageError as error:
+            if isinstance(error, (ValueError, TypeError)):
+                raise UsageError(str(error)) from None
+            raise
+    checked.__name__ = name
+    return checked
 
 
 def add_integer(parser: Any, flag: str, *, low: int | None = None, high: int | None = None,
@@ -426,14 +453,91 @@ def add_view_arguments(parser: Any, depth_group: Any = None, depth_help: str = '
     add_format(parser)
 
 
+def add_table_arguments(parser: Any) -> None:
+    """The paddleinfo command's choice of columns and tables: --columns, --weights,
+    --by-operator, --parameters, --receptive-field."""
+    parser.add_argument('--columns', metavar='A,B,...', type=converter(
+        'columns', lambda text: column_names('--columns', text)),
+        help=f'the per-layer table with these columns, as torchinfo\'s col_names: '
+             f'{", ".join(COLUMNS)}')
+    parser.add_argument('--weights', action='store_true',
+                        help='per-layer table: each layer\'s weights (name, shape, count) '
+                             'under it, as torchinfo\'s verbose=2')
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--by-operator', dest='table', action='store_const', const='operators',
+                       help='the MACs by operator (pd_op.conv2d, pd_op.matmul ...) and their '
+                            'share, as fvcore\'s by_operator')
+    group.add_argument('--parameters', dest='table', action='store_const', const='parameters',
+                       help='the parameters by module path (layer1.0.conv1), as fvcore\'s '
+                            'parameter_count_table: needs no input, traces nothing')
+    group.add_argument('--receptive-field', dest='table', action='store_const',
+                       const='receptive',
+                       help='each layer\'s receptive field and effective stride (jump) on '
+                            'the input, as torch-scan gives them')
+
+
 def view_of(args: dict[str, Any]) -> View:
-    """The View of parsed arguments (a dict with 'format', 'macs', 'explain', 'depth'),
-    once the flags are known to go together."""
+    """The View of parsed arguments (a dict with 'format', 'macs', 'explain', 'depth',
+    and those of add_table_arguments where the command has them), once the flags are
+    known to go together."""
     if args['explain'] and args['depth'] is not None:
         raise UsageError('--explain adds a column to the per-layer table; --depth groups '
                          'its rows')
+    columns, weights, table = args.get('columns'), bool(args.get('weights')), args.get('table')
+    per_layer = [flag for flag, given in (('--macs', args['macs']), ('--explain', args['explain']),
+                                          ('--columns', columns), ('--weights', weights))
+                 if given]
+    if table is not None:
+        assert table in TABLES
+        # --depth cuts the parameters' and the receptive fields' tree too.
+        depth = [('--depth', args['depth'] is not None and table == 'operators')]
+        for flag, given in depth + [(f, f != '--weights' or table != 'parameters')
+                                    for f in per_layer]:
+            if given:
+                raise UsageError(f'{flag} is for the per-layer table; {table_flag(table)} is '
+                                 f'a table of its own')
+    if args['depth'] is not None and table is None:
+        for flag in per_layer:
+            if flag in ('--columns', '--weights'):
+                raise UsageError(f'{flag} is for the per-layer table; --depth groups its rows')
+    if columns is not None:
+        for flag, given in (('--macs', args['macs']), ('--explain', args['explain'])):
+            if given:
+                raise UsageError(f'{flag} adds columns; with --columns, name them there '
+                                 f'(mult_adds, trainable, formula)')
     return View(args['format'] or 'plain', bool(args['macs']), bool(args['explain']),
-                args['depth'])
+                args['depth'], columns, weights, table)
+
+
+def table_flag(table: str) -> str:
+    return {'operators': '--by-operator', 'parameters': '--parameters',
+            'receptive': '--receptive-field'}[table]
+
+
+# --- how a model is traced and counted: the paddleinfo command's -----------------------
+
+def add_trace_arguments(parser: Any) -> None:
+    """--mode, --count, --rules and --strict."""
+    add_choice(parser, '--mode', MODES, metavar='MODE', default='eval',
+               help='the layers\' mode during the trace: eval (the default) or train '
+                    '(dropout and BatchNorm as in training)')
+    parser.add_argument('--count', metavar='NAME', default='macs',
+                        help='the counting convention: macs (the default, torchvision\'s '
+                             'GFLOPS), flops or full; the notes under the table state its rules')
+    parser.add_argument('--rules', metavar='MODULE:NAME',
+                        help='your own rules: a dict {operator name: function(op) -> count} '
+                             'named NAME in MODULE (importable from here or the Python path, '
+                             'or path/to/file.py)')
+    parser.add_argument('--strict', action='store_true',
+                        help='fail, naming what is left out, where the count is not whole '
+                             '(an operator with no rule, or one path of a branch on a value)')
+
+
+def trace_of(args: dict[str, Any]) -> Trace:
+    """The Trace of parsed arguments (the convention's name is checked where the
+    conventions are known, with Paddle)."""
+    return Trace(args.get('mode') or 'eval', args.get('count') or 'macs', args.get('rules'),
+                 bool(args.get('strict')))
 
 
 # --- a training step, timed runs and sweeps: shared by paddleinfo and summary.py -----

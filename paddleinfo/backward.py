@@ -15,6 +15,10 @@ transposed conv of dout) and the weight gradient (dout correlated with the input
 take the forward MACs too.  A gradient is a *weight* gradient when its operand is a
 parameter, else an *input* gradient (attention's QK^T has two input gradients).
 
+A product kernel of a GPU build (linear_v2, fused_gemm_epilogue, the attention kernels)
+counts as the matmuls it replaces: attention's dQ and dK take QK^T's MACs each, dV and
+dP AV's.  A parameter seen through a reshape, transpose or cast (w.T) is a parameter.
+
 An RNN's backward at every step, layer and direction: the gates' gradient meets the
 input weights (dx, gates x input x hidden) and the recurrent weights (dh, gates x
 hidden x hidden), and the weights' gradients take the same again.  So it is twice the
@@ -63,24 +67,52 @@ class Backward:
     parameter_grads: list[Any]     # the gradient Values of the parameters
 
 
-def is_parameter(value: Any) -> bool:
-    """Whether a Program value is a parameter (not data, not computed)."""
+# Operators that only view or retype a value: a product of a parameter seen through one
+# (w.T, paddle.outer's reshape of a weight vector, a weight cast to half precision) still
+# has that parameter's gradient computed.
+VIEWS = {f'pd_op.{name}' for name in 'reshape transpose unsqueeze squeeze flatten cast'.split()}
+
+
+def is_parameter(value: Any, depth: int = 0) -> bool:
+    """Whether a Program value is a parameter (not data, not computed), or a view of one."""
     try:
-        return bool(value.persistable or value.get_defining_op().name() == 'builtin.parameter')
+        if value.persistable:
+            return True
+        maker = value.get_defining_op()
+        if maker.name() == 'builtin.parameter':
+            return True
+        return bool(maker.name() in VIEWS and depth < 8
+                    and is_parameter(maker.operand_source(0), depth + 1))
     except (AttributeError, RuntimeError):
         return False
 
 
-# The operand of each product whose gradient each result of its gradient operator is:
-# result i of conv2d_grad is the gradient of operand i (input, filter); addmm's first
-# operand is the added term, whose gradient is not a product.
+# The operands of each product whose gradients its gradient operator computes: result i
+# of the gradient operator is the gradient of operand i (conv2d_grad: input, filter;
+# addmm_grad: input, x, y, of which the added input's is not a product), as Paddle 3.3's
+# backward definitions lay them out (paddle/phi/ops/yaml/backward.yaml).
 PRODUCT_OPERANDS: dict[str, tuple[int, ...]] = {
-    'pd_op.conv2d': (0, 1), 'pd_op.conv3d': (0, 1), 'pd_op.depthwise_conv2d': (0, 1),
-    'pd_op.conv2d_transpose': (0, 1), 'pd_op.conv3d_transpose': (0, 1),
-    'pd_op.depthwise_conv2d_transpose': (0, 1),
-    'pd_op.matmul': (0, 1), 'pd_op.bmm': (0, 1), 'pd_op.mv': (0, 1), 'pd_op.addmm': (1, 2),
-    'pd_op.baddbmm': (1, 2), 'pd_op.dot': (0, 1), 'pd_op.bilinear': (0, 1, 2),
+    **{f'pd_op.{name}': (0, 1) for name in (
+        'conv2d', 'conv3d', 'depthwise_conv2d', 'depthwise_conv2d_bias', 'conv2d_transpose',
+        'conv3d_transpose', 'depthwise_conv2d_transpose', 'matmul', 'bmm', 'mv', 'dot',
+        'legacy_matmul', 'fused_gemm_epilogue', 'linear_v2', 'matmul_with_flatten', 'kron')},
+    'pd_op.addmm': (1, 2), 'pd_op.addmm_': (1, 2), 'pd_op.baddbmm': (1, 2),
+    'pd_op.baddbmm_': (1, 2), 'pd_op.bilinear': (0, 1, 2),
+    # deformable_conv_grad: x, offset, filter, mask; the offsets' and mask's gradients
+    # go through the sampling, not the product.
+    'pd_op.deformable_conv': (0, 2),
 }
+
+
+def grad_results(forward: Any, grads: list[Any]) -> list[Any]:
+    """The results of the gradient operator of `forward` among `grads` (the gradient of
+    an in-place operator, addmm_, is addmm_grad)."""
+    names = {forward.name() + '_grad', forward.name().rstrip('_') + '_grad'}
+    return [result for grad in grads if grad.name() in names for result in grad.results()]
+
+
+def computed(results: list[Any], index: int) -> bool:
+    return index < len(results) and ops.present(results[index])
 
 
 def product_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
@@ -89,12 +121,98 @@ def product_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
     if macs is None:
         return None
     counted = GradMACs()
-    results = [result for grad in grads if grad.name() == forward.name() + '_grad'
-               for result in grad.results()]
-    for result_index, operand_index in enumerate(PRODUCT_OPERANDS[forward.name()]):
-        offset = result_index + (1 if forward.name() in ('pd_op.addmm', 'pd_op.baddbmm') else 0)
-        if offset < len(results) and ops.present(results[offset]):
+    results = grad_results(forward, grads)
+    for operand_index in PRODUCT_OPERANDS[forward.name()]:
+        if computed(results, operand_index):
             counted.charge(forward.operand_source(operand_index), macs)
+    return counted
+
+
+def multiply_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
+    # An outer product's gradients: dx = dout @ y^T and dy = x^T @ dout, each one
+    # multiply per output value, as the forward; an elementwise multiply's are nothing
+    # under the convention.
+    macs = ops.outer(forward)
+    if not macs:
+        return None if macs is None else GradMACs()
+    counted = GradMACs()
+    results = grad_results(forward, grads)
+    for operand_index in (0, 1):
+        if computed(results, operand_index):
+            counted.charge(forward.operand_source(operand_index), macs)
+    return counted
+
+
+def attention_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
+    # As the unfused matmuls': dQ = dS K and dK = dS^T Q take QK^T's count each, dV =
+    # P^T dO takes AV's, and dP = dO V^T (which dQ and dK need) AV's too.  A flash
+    # kernel's recomputation of QK^T is not counted.  Results: q, k, v gradients (one
+    # qkv gradient for the packed kernels).
+    macs = ops.op_macs(forward)
+    if macs is None:
+        return None
+    values = ops.operand_shapes(forward)
+    out = ops.result_shape(forward)
+    head = values[0][-1] if values[0] else 0
+    if not ops.known(out) or not head:
+        return None
+    # (macs = rows x keys x (head + value head), so the two products split it so.)
+    scores = macs // (head + out[-1])
+    qk, av = scores * head, scores * out[-1]
+    results = grad_results(forward, grads)
+    counted = GradMACs()
+    if forward.name() in PACKED_ATTENTION:
+        if computed(results, 0):
+            counted.charge(forward.operand_source(0), 2 * qk + 2 * av)
+        return counted
+    for index, work in ((0, qk), (1, qk), (2, av)):
+        if computed(results, index):
+            counted.charge(forward.operand_source(index), work)
+    if computed(results, 0) or computed(results, 1):
+        counted.inputs += av            # dP: the gradient of an intermediate
+    return counted
+
+
+PACKED_ATTENTION = {'pd_op.flash_attn_qkvpacked', 'pd_op.flash_attn_varlen_qkvpacked'}
+ATTENTION = {'pd_op.flash_attn', 'pd_op.flash_attn_v3', 'pd_op.flashmask_attention',
+             'pd_op.flashmask_attention_v2', 'pd_op.memory_efficient_attention',
+             'pd_op.fused_dot_product_attention', 'pd_op.flash_attn_unpadded',
+             'pd_op.flash_attn_v3_varlen', 'pd_op.sparse_attention'} | PACKED_ATTENTION
+
+
+def fused_feedforward_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
+    # Two Linears: the second's input gradient always (the first needs it), each
+    # weight's gradient if computed, the first's input gradient if x needs one.
+    # fused_feedforward_grad results: x, linear1_weight, linear1_bias, linear2_weight.
+    x, first, second = (ops.operand_shapes(forward)[i] for i in (0, 3, 5))
+    if not (ops.known(x) and ops.known(first) and ops.known(second)):
+        return None
+    rows = math.prod(x[:-1])
+    results = grad_results(forward, grads)
+    counted = GradMACs(inputs=rows * math.prod(second) if results else 0)
+    for index, operand, weight in ((0, 0, first), (1, 3, first), (3, 5, second)):
+        if computed(results, index):
+            counted.charge(forward.operand_source(operand), rows * math.prod(weight))
+    return counted
+
+
+def fused_attention_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
+    # The output projection's input gradient and the attention's four products
+    # (attention_grad) always; the QKV projection's input gradient if x needs one; each
+    # projection's weight gradient if computed.  fused_attention_grad results 8, 9, 10:
+    # x, qkv_weight, out_linear_weight.
+    macs = ops.op_macs(forward)
+    x, qkv_weight, out_weight = (ops.operand_shapes(forward)[i] for i in (0, 3, 7))
+    if macs is None or not (ops.known(x) and ops.known(qkv_weight) and ops.known(out_weight)):
+        return None
+    rows = math.prod(x[:-1])
+    qkv, projection = rows * math.prod(qkv_weight), rows * math.prod(out_weight)
+    products = macs - qkv - projection              # QK^T and AV, of equal size here
+    results = grad_results(forward, grads)
+    counted = GradMACs(inputs=projection + 2 * products if results else 0)
+    for index, operand, work in ((8, 0, qkv), (9, 3, qkv), (10, 7, projection)):
+        if computed(results, index):
+            counted.charge(forward.operand_source(operand), work)
     return counted
 
 
@@ -117,29 +235,39 @@ def einsum_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
     return counted
 
 
+# The result of an RNN's gradient operator that is its weights' gradient: rnn_grad's
+# results are x, pre_state, weight_list; cudnn_lstm_grad's x, init_h, init_c, weight_list.
+RNN_WEIGHT_GRAD = {'pd_op.rnn': 2, 'pd_op.rnn_': 2, 'pd_op.cudnn_lstm': 3}
+
+
 def rnn_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
     macs = ops.op_macs(forward)
     if macs is None:
         return None
-    results = [result for grad in grads if grad.name() == 'pd_op.rnn_grad'
-               for result in grad.results()]
+    results = grad_results(forward, grads)
     if not results:
         return GradMACs()
     attrs, data = forward.attrs(), ops.shape(forward.operand_source(0))
     directions = 2 if attrs['is_bidirec'] else 1
-    # The first layer's input projection, per step and direction: gates x input x hidden.
+    # The first layer's input projection, per step and direction: gates x input x
+    # hidden (a projection, proj_size, does not change it).
     steps = math.prod(data[:-1]) if data else 0     # time steps x sequences
-    first_input = (ops.GATES[attrs['mode']] * steps * directions * attrs['input_size']
-                   * attrs['hidden_size'])
+    gates = ops.GATES[attrs.get('mode', 'LSTM')]    # (cudnn_lstm has no mode: an LSTM)
+    input_size = attrs.get('input_size', data[-1] if data else 0)
+    first_input = gates * steps * directions * input_size * attrs['hidden_size']
     counted = GradMACs(inputs=macs - (0 if ops.present(results[0]) else first_input))
-    if len(results) > 2 and ops.present(results[2]):
+    if computed(results, RNN_WEIGHT_GRAD[forward.name()]):
         counted.weights = macs
     return counted
 
 
 GRAD_RULES: dict[str, Callable[[Any, list[Any]], GradMACs | None]] = {
     **{name: product_grad for name in PRODUCT_OPERANDS},
-    'pd_op.einsum': einsum_grad, 'pd_op.rnn': rnn_grad,
+    **{name: attention_grad for name in ATTENTION},
+    **{name: rnn_grad for name in RNN_WEIGHT_GRAD},
+    'pd_op.einsum': einsum_grad, 'pd_op.multiply': multiply_grad,
+    'pd_op.multiply_': multiply_grad, 'pd_op.fused_feedforward': fused_feedforward_grad,
+    'pd_op.fused_attention': fused_attention_grad,
 }
 
 

@@ -13,7 +13,7 @@ from paddleinfo.formulas import CHANNELS_LAST, map_axes, size_formula
 from paddleinfo.macs import CONVS, RNNS, TRANSPOSED_CONVS
 from paddleinfo.memory import dtype_name
 from paddleinfo.naming import summary_name
-from paddleinfo.result import Input, shapes_of
+from paddleinfo.result import Input, arranged, shapes_of
 
 
 NORMS = (nn.BatchNorm, nn.BatchNorm1D, nn.BatchNorm2D, nn.BatchNorm3D, nn.SyncBatchNorm)
@@ -143,8 +143,7 @@ def check_arguments(model: nn.Layer, inputs: list[Input]) -> None:
         signature = inspect.signature(model.forward)
     except (TypeError, ValueError):
         return
-    positional = [item for item in inputs if item.keyword is None]
-    keywords = {item.keyword: item for item in inputs if item.keyword is not None}
+    positional, keywords = arranged(inputs, inputs)
     try:
         signature.bind(*positional, **keywords)
     except TypeError as error:

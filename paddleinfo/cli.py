@@ -17,12 +17,14 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from paddleinfo.arguments import (ArgumentParser, add_number, add_step_arguments,
-                                  add_view_arguments, quiet_paddle, run, step_of, view_of,
+from paddleinfo.arguments import (ArgumentParser, add_choice, add_number, add_step_arguments,
+                                  add_table_arguments, add_trace_arguments, add_view_arguments,
+                                  quiet_paddle, run, step_of, trace_of, view_of,
                                   without_paddles_signal_handlers)
 from paddleinfo.errors import UsageError
 from paddleinfo.inputs import DTYPES, add_input_arguments, sweep_points
-from paddleinfo.view import Step, View
+from paddleinfo.errors import IncompleteCountError, RuleError
+from paddleinfo.view import Step, Trace, View
 
 PROG = 'paddleinfo'
 # Seconds: all 43 paddle.vision models side by side take about 7 (2 shared Xeon cores), so
@@ -54,6 +56,12 @@ image (3x224x224; 3x299x299 for inception_v3, 1x28x28 for LeNet), and your own m
   paddleinfo resnet50 --training --batch-size 32   a training step: backward MACs, memory
   paddleinfo resnet18 --training --time            ... and each layer's time on this machine
   paddleinfo resnet50 --batch-size 1,8,32,128 --plot cost.png   one table, and its plot
+  paddleinfo resnet50 --columns output_size,num_params,params_percent,mult_adds
+  paddleinfo resnet50 --parameters --depth 2       parameters by module path, no input
+  paddleinfo resnet50 --receptive-field --depth 1  receptive field of each stage
+  paddleinfo resnet50 --by-operator --count flops  FLOPs by operator
+  paddleinfo resnet18 resnet34 --diff              two models row by row, by module path
+  paddleinfo resnet18@3x224x224 resnet18@3x160x160 --diff   each model its own input
 
 Your own (the models of docs/examples/nets.py, in the clone):
   paddleinfo docs/examples/nets.py:lstm --input 50x16 --macs        50 steps of 16 features
@@ -86,9 +94,15 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
     parser = ArgumentParser(prog=PROG, description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('model', metavar='MODEL', nargs='+',
-                        help=MODEL_HELP + '; several: side by side')
+                        help=MODEL_HELP + '; several: side by side.  MODEL@SHAPE[:DTYPE][@...] '
+                                          'gives that model its own inputs, as --input')
     add_input_arguments(parser, sweep=True)
     add_view_arguments(parser)
+    add_table_arguments(parser)
+    add_choice(parser, '--diff', ('path', 'order'), nargs='?', const='path', metavar='BY',
+               help='two models row by row, aligned by module path (the default) or by '
+                    'order: params, MACs and output shapes, and what differs')
+    add_trace_arguments(parser)
     add_step_arguments(parser)
     add_number(parser, '--timeout', low=0, high=MAX_TIMEOUT, above=True, default=TIMEOUT,
                metavar='SECONDS',
@@ -97,18 +111,33 @@ def parse_args(argv: Sequence[str] | None) -> dict[str, Any]:
     return vars(parser.parse_args(argv))
 
 
-def check_several(count: int, view: View, step: Step = Step(), sweep: bool = False) -> None:
+def check_several(count: int, view: View, step: Step = Step(), sweep: bool = False,
+                  diff: str | None = None, trace: Trace = Trace()) -> None:
     """Several models are one table side by side: no flag of the table of one model.  A
     training step, timed runs and a sweep are tables of their own, apart from --macs,
-    --explain and --depth."""
+    --explain and --depth.  --diff takes two models and no other table."""
     table_flags = (('--macs', view.macs), ('--explain', view.explain),
-                   ('--depth', view.depth is not None))
+                   ('--depth', view.depth is not None), ('--columns', view.columns is not None),
+                   ('--weights', view.weights),
+                   (view.table and f'--{view.table}', view.table is not None))
+    if diff is not None:
+        if count != 2:
+            raise UsageError(f'--diff compares two models, row by row; {count} given')
+        for flag, given in table_flags + (('--training', step.training), ('--time', step.time),
+                                          ('a sweep', sweep)):
+            if given:
+                raise UsageError(f'{flag} is for the table of one model; --diff has a table '
+                                 f'of its own')
+        return
     if count > 1:
         for flag, given in table_flags + (('--training', step.training), ('--time', step.time),
                                           ('a sweep', sweep)):
             if given:
                 raise UsageError(f'{flag} is for the table of one model; several models are '
                                  f'shown side by side')
+        if trace.count != 'macs':
+            raise UsageError(f'--count {trace.count} is for one model: several models side by '
+                             f'side compare MACs with torchvision\'s GFLOPS')
     if step.asked or sweep:
         what = 'a sweep' if sweep else '--training' if step.training else '--time'
         for flag, given in table_flags:
@@ -120,23 +149,102 @@ def check_several(count: int, view: View, step: Step = Step(), sweep: bool = Fal
                          'or --input 64,128,256:int64')
 
 
+def own_inputs(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(the model's name, its input options) of MODEL or MODEL@SHAPE[:DTYPE][@SHAPE...]:
+    inputs after @ are that model's own, as --input gives them, at --batch-size."""
+    model, _, given = name.partition('@')
+    if not given:
+        return name, inputs
+    if inputs.get('input') or inputs.get('input_size'):
+        raise UsageError(f'{name}: give inputs after @ or with --input/--input-size, not both')
+    if not model or any(not part for part in given.split('@')):
+        raise UsageError(f'{name}: give MODEL@SHAPE[:DTYPE], e.g. resnet18@3x160x160 or '
+                         f'nets.py:text@128:int64')
+    return model, {**inputs, 'input': given.split('@'), 'input_size': None}
+
+
+def load_rules(text: str) -> dict[str, Any]:
+    """The dict named by --rules MODULE:NAME (or path/to/file.py:NAME), checked."""
+    import importlib
+    import importlib.util
+    import os
+    import pathlib
+    from paddleinfo.errors import exited, first_line
+    where, _, name = text.rpartition(':')
+    if not where or not name:
+        raise UsageError(f'--rules {text}: give MODULE:NAME or path/to/file.py:NAME, a dict '
+                         f'{{operator name: function(op) -> count}}')
+    try:
+        if where.endswith('.py') or '/' in where:
+            path = pathlib.Path(where)
+            if not path.is_file():
+                raise UsageError(f'--rules {text}: there is no file {where}')
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            if spec is None or spec.loader is None:
+                raise UsageError(f'--rules {text}: {where} is not a Python file')
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            if os.getcwd() not in sys.path and '' not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            module = importlib.import_module(where)
+    except UsageError:
+        raise
+    except SystemExit as error:
+        raise UsageError(f'--rules {text}: {where} does not import: {exited(error)}') from None
+    except Exception as error:  # noqa: BLE001 -- any error of the user's module is theirs
+        raise UsageError(f'--rules {text}: {where} does not import: {type(error).__name__}: '
+                         f'{first_line(error)}') from None
+    if not hasattr(module, name):
+        raise UsageError(f'--rules {text}: {where} has no {name}')
+    from paddleinfo.conventions import check_rules
+    try:
+        return check_rules(getattr(module, name))
+    except RuleError as error:
+        raise UsageError(f'--rules {text}: {error}') from None
+
+
+def trace_options(trace: Trace) -> dict[str, Any]:
+    """profile_inputs' keyword arguments of a Trace, those at their defaults left out."""
+    from paddleinfo import api, tables
+    from paddleinfo.arguments import choice
+    choice('--count', trace.count, tables.conventions())
+    rules = load_rules(trace.rules) if trace.rules is not None else None
+    options = api.trace_options(trace.mode, trace.count, rules, False)
+    options.pop('strict')
+    return options
+
+
+def check_strict(result: Any, trace: Trace, name: str) -> None:
+    if trace.strict:
+        from paddleinfo.tables import incomplete
+        message = incomplete(result)
+        if message:
+            raise IncompleteCountError(f'{name}: {message}')
+
+
 def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: str = '',
                 several: bool | None = None, timeout: float | None = None,
-                step: Step = Step()) -> str:
+                step: Step = Step(), trace: Trace = Trace(), diff: str | None = None) -> str:
     """The text the command prints for the models `names`: one model's table in `view`, or
-    several side by side (`several` says which, by default: more than one name).
+    several side by side (`several` says which, by default: more than one name), or two
+    row by row (`diff`: 'path' or 'order').
     `inputs` are the input options (a dict of paddleinfo.inputs' 'input', 'batch_size' and
-    'input_size'); `flag` is how errors name a model ('--model NAME', or the NAME alone).
+    'input_size'); a name MODEL@SHAPE... gives that model its own.  `flag` is how errors
+    name a model ('--model NAME', or the NAME alone).
     What the models print goes to stderr; past `timeout` seconds (None: no bound) the
     model being built or traced is a UsageError, and no text is returned.  `step` asks for
-    a training step, timed runs, or the plot of a sweep (--batch-size 1,8,32)."""
+    a training step, timed runs, or the plot of a sweep (--batch-size 1,8,32); `trace`
+    the layers' mode, the convention, the user's rules and --strict."""
     from paddleinfo import cost, tables, zoo
+    from paddleinfo.compare import diff_table, diff_view
     from paddleinfo.render import render
     from paddleinfo.result import Input
     from paddleinfo.sweeps import Sweep, add_row, axis_name, check_plot, varying_axis
 
     try:
         with contextlib.redirect_stdout(sys.stderr), zoo.time_bound(timeout):
+            options = trace_options(trace)
             points = sweep_points(inputs)
             if points is not None:
                 name, = names
@@ -148,7 +256,8 @@ def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: 
                          zip(specs[0].inputs.shapes, specs[0].inputs.dtypes)]
                 table = Sweep(name, axis_name(*moving, first), step.optimizer)
                 for spec in specs:
-                    result = zoo.profile_model(spec, flag=flag, training=True)
+                    result = zoo.profile_model(spec, flag=flag, training=True, **options)
+                    check_strict(result, trace, zoo.named(flag, spec.name))
                     add_row(table, result,
                             *cost.asked(spec.build, result, step, zoo.named(flag, spec.name)),
                             moving)
@@ -156,15 +265,39 @@ def models_text(names: Sequence[str], inputs: dict[str, Any], view: View, flag: 
                     table.plot(step.plot)
                 return table.render(view.fmt)
             # Every model is checked before any is built.
-            specs = [zoo.model_spec(name, inputs, flag=flag) for name in names]
+            specs = [zoo.model_spec(*own_inputs(name, inputs), flag=flag) for name in names]
+            if diff is not None:
+                first_spec, second_spec = specs
+                profiles = []
+                for spec in specs:
+                    profiles.append(zoo.profile_model(spec, flag=flag, **options))
+                    check_strict(profiles[-1], trace, zoo.named(flag, spec.name))
+                labels = (zoo.short_name(first_spec.name), zoo.short_name(second_spec.name))
+                if labels[0] == labels[1]:
+                    labels = (f'{labels[0]} (A)', f'{labels[1]} (B)')
+                return render(diff_table(profiles[0], profiles[1], labels, diff), diff_view,
+                              view.fmt)
             if len(specs) > 1 if several is None else several:
-                return render(zoo.models_table(specs, flag=flag), zoo.models_view, view.fmt)
+                if trace.strict:
+                    for spec in specs:
+                        check_strict(zoo.profile_model(spec, flag, **options), trace,
+                                     zoo.named(flag, spec.name))
+                return render(zoo.models_table(specs, flag=flag, **options), zoo.models_view,
+                              view.fmt)
             spec, = specs
-            result = zoo.profile_model(spec, flag=flag, training=step.training)
+            if view.table == 'parameters':
+                from paddleinfo.parameters import model_parameters, parameters_view
+                try:
+                    data = model_parameters(spec.build, spec.name, view.depth, view.weights)
+                except UsageError as error:
+                    raise UsageError(f'{zoo.named(flag, spec.name)}: {error}') from None
+                return render(data, parameters_view, view.fmt)
+            result = zoo.profile_model(spec, flag=flag, training=step.training, **options)
+            check_strict(result, trace, zoo.named(flag, spec.name))
             if step.asked:
                 return cost.step_text(spec.build, result, spec.name, step, view.fmt,
                                       zoo.named(flag, spec.name))
-            return tables.view_text(result, spec.name, view)
+            return tables.view_text(result, spec.name, view, mode=trace.mode)
     except zoo.TimedOut as error:   # past the model's own work: the table, say
         raise UsageError(f'{", ".join(zoo.named(flag, name) for name in names)} {error}') from None
 
@@ -179,9 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         inputs = {key: args[key] for key in ('input', 'batch_size', 'input_size')}
         sweep = sweep_points(inputs) is not None
         step = step_of({**args, 'training': args['training'] or sweep})
-        check_several(len(args['model']), view, step, sweep)
+        trace = trace_of(args)
+        check_several(len(args['model']), view, step, sweep, args['diff'], trace)
         without_paddles_signal_handlers()
         sys.stdout.write(models_text(args['model'], inputs, view, timeout=args['timeout'],
-                                     step=step))
+                                     step=step, trace=trace, diff=args['diff']))
         return 0
     return run(command, PROG)

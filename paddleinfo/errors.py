@@ -7,7 +7,9 @@ Every one is a UsageError: a command line shows its message and exits with code 
 
 class UsageError(Exception):
     """A mistake in what the user asked for; its message is shown as one line, with
-    '(see --help)' after it where the help can put it right (`see_help`)."""
+    '(see --help)' after it where the help can put it right (`see_help`).  Not itself a
+    ValueError, which argparse would take from a flag's converter for its own message;
+    the Python API raises its kinds that are (ArgumentError, ShapeError, ...)."""
     see_help = True
 
 
@@ -29,6 +31,28 @@ class FactoryError(UsageError, RuntimeError):
 
 class NotALayerError(UsageError, TypeError):
     """What was given (or what build_model() returned) is not a paddle.nn.Layer."""
+
+
+class ArgumentError(UsageError, ValueError):
+    """An argument's value is not one it takes: a name not among its choices, a number
+    out of its range, arguments that do not go together."""
+
+
+class ArgumentTypeError(UsageError, TypeError):
+    """An argument is of a type it does not take (a model that is no paddle.nn.Layer, a
+    rule that is not a function)."""
+
+
+class RuleError(UsageError, ValueError, TypeError):
+    """A rule of the user's own (summary(rules=...), --rules) that is not one: a key that
+    names no operator, a value that is no function, a rule that raised or returned no
+    whole number of MACs; or a count that names no convention."""
+
+
+class IncompleteCountError(ArgumentError):
+    """strict=True (--strict), and the count is not the whole of its convention: an
+    operator had no rule, or the forward pass branches on a value (one path's count)."""
+    see_help = False
 
 
 # --- what an error says, on one line ---------------------------------------------

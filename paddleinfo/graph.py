@@ -3,6 +3,8 @@ bookkeeping a trace does not need switched off, Paddle's own notes hidden, and t
 factory's model built there; and what an error raised inside says of the graph.
 """
 import contextlib
+import os
+import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -16,8 +18,19 @@ from paddleinfo.arguments import paddle_logs_hidden
 from paddleinfo.errors import FactoryError, NotALayerError, exited, first_line, text_of
 
 
-def _no_stack(*args: Any, **kwargs: Any) -> traceback.StackSummary:
-    return traceback.StackSummary()
+PADDLE = os.path.dirname(paddle.__file__) + os.sep
+
+
+def _stack_for_paddle(saved: Callable[..., traceback.StackSummary]) -> Callable[..., Any]:
+    """traceback.extract_stack, but empty where Paddle asks for it without arguments, as
+    its C++ does for every operator it adds (the caller is then Paddle's own code): any
+    other caller -- the user's code, a library imported by the factory (pyparsing asks for
+    `limit=2`) -- gets the real stack."""
+    def extract_stack(f: Any = None, limit: int | None = None) -> traceback.StackSummary:
+        if f is None and limit is None and sys._getframe(1).f_code.co_filename.startswith(PADDLE):
+            return traceback.StackSummary()
+        return saved(f, limit)
+    return extract_stack
 
 
 @contextlib.contextmanager
@@ -34,7 +47,8 @@ def cheap_tracing() -> Iterator[None]:
     the Program so far to label the new ones (for auto-parallel), which makes a
     deep network quadratic."""
     saved = traceback.extract_stack, paddle_layers.name_struct
-    traceback.extract_stack, paddle_layers.name_struct = _no_stack, _no_struct
+    traceback.extract_stack = _stack_for_paddle(saved[0])
+    paddle_layers.name_struct = _no_struct
     try:
         yield
     finally:
@@ -112,12 +126,25 @@ def build(build_model: Callable[[], object]) -> nn.Layer:
         except SystemExit as error:
             raise FactoryError(exited(error)) from error
         except Exception as error:  # noqa: BLE001 -- any error of the factory is its own
-            if not paddle.in_dynamic_mode() and names_the_graph(error):
+            if not paddle.in_dynamic_mode() and (names_the_graph(error) or raised_by_paddle(error)):
                 raise   # the static graph's, not the factory's: it is built again eagerly
             raise FactoryError(f'{type(error).__name__}: {first_line(error)}') from error
     if not isinstance(model, nn.Layer):
         raise NotALayerError(f'it returned a {type(model).__name__}, not a paddle.nn.Layer')
     return model
+
+
+def raised_by_paddle(error: BaseException) -> bool:
+    """Whether `error` was raised inside Paddle's code (or ours), not the factory's own:
+    register_buffer refusing a Value, .to() without a place, a Value read as a number.
+    A factory's own error is raised where it failed, and the factory is not run again."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return False
+    filename = frame.tb_frame.f_code.co_filename
+    return filename.startswith(PADDLE) or filename == __file__
 
 
 def untraceable(error: BaseException) -> bool:
@@ -135,7 +162,8 @@ def untraceable(error: BaseException) -> bool:
 
 def names_the_graph(error: BaseException) -> bool:
     """Whether `error` says it is the static graph's refusal (float(x), bool(x), x.numpy(),
-    iterating a Value of unknown length all name the static or the dynamic graph), or
+    iterating a Value of unknown length all name the static or the dynamic graph; a
+    method a Tensor has and a Value has not, `weight.set_value(...)`, names pir.Value), or
     cannot say what it is (a C++ error, at times)."""
     text = text_of(error)
-    return not text or 'static' in text or 'dynamic graph' in text
+    return not text or 'static' in text or 'dynamic graph' in text or 'pir.Value' in text

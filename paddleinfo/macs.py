@@ -6,15 +6,17 @@ that meets an input value on its way to an output value.  A conv output element 
 (in_channels / groups) * kernel size (depthwise convs included), an fc output value
 in_features, a transposed conv (out_channels / groups) * kernel size on every input
 element, a matmul, bmm or einsum output value its inner size K (attention's QK^T and
-AV included), and an RNN, at every time step, in every direction and layer,
-gates x (input + hidden) x hidden (4 gates for an LSTM, 3 for a GRU, 1 for a
-SimpleRNN).  Biases, normalisation, activations, pooling and elementwise arithmetic
-are left out.  MACS_CONVENTION says this once for every table; `uncounted` names the
-layers of a model that do work the convention leaves out.
+AV included), an outer or Kronecker product one per output value, and an RNN, at
+every time step, in every direction and layer, gates x (input + hidden) x hidden (4
+gates for an LSTM, 3 for a GRU, 1 for a SimpleRNN; an LSTM with proj_size feeds back
+its projection and adds hidden x proj_size).  Biases, normalisation, activations,
+pooling and elementwise arithmetic are left out.  MACS_CONVENTION says this once for
+every table; `uncounted` names the layers of a model that do work the convention leaves
+out; paddleinfo.conventions states the other conventions (flops, full).
 
 A traced model is counted from its Program's operators (paddleinfo.ops).  A model run
 in the dynamic graph (one that cannot be traced) is counted here, from its layers:
-convs, Linear, RNN layers and cells, and MultiHeadAttention -- not the products of
+convs, Linear, Bilinear, RNN layers and cells, and MultiHeadAttention -- not the products of
 functional calls in a forward(), which a note then names.  For every CNN both give
 the same figures, which follow the input size, the stride placement and any grouping.
 (paddle.flops would count layers too, but it raises a TypeError with numpy 2 on
@@ -28,23 +30,27 @@ from typing import Any, cast
 import paddle
 from paddle import nn
 
+from paddleinfo.ops import GATES, rnn_step_macs
+
 MACS_CONVENTION = (
     'MACs are the multiply-adds of every matrix product the forward pass runs, as '
     'torchvision reports "GFLOPS" for convs and fc layers: (in_channels / groups) x '
     'kernel size for every conv output value, (out_channels / groups) x kernel size '
     'for every input value of a transposed conv, in_features for every fc output, the '
     'inner size K for every output value of a matmul, bmm or einsum (attention\'s QK^T '
-    'and AV included), and gates x (input + hidden) x hidden for every time step, '
+    'and AV included, fused kernels as the matmuls they replace), one for every output '
+    'value of an outer product (a multiply of a column by a row, as paddle.outer) and '
+    'of a Kronecker product, and gates x (input + hidden) x hidden for every time step, '
     'direction and layer of an RNN (4 gates for an LSTM, 3 for a GRU, 1 for a '
-    'SimpleRNN). Biases, normalisation, activations, pooling and elementwise '
-    'arithmetic are not counted.'
+    'SimpleRNN; an LSTM with proj_size feeds back the projection instead of the hidden '
+    'state, and adds hidden x proj_size). Biases, normalisation, activations, pooling '
+    'and elementwise arithmetic are not counted.'
 )
 
 CONVS = (nn.Conv1D, nn.Conv2D, nn.Conv3D)
 TRANSPOSED_CONVS = (nn.Conv1DTranspose, nn.Conv2DTranspose, nn.Conv3DTranspose)
 RNNS = (nn.LSTM, nn.GRU, nn.SimpleRNN)
 RNN_CELLS = (nn.LSTMCell, nn.GRUCell, nn.SimpleRNNCell)
-GATES = {'LSTM': 4, 'GRU': 3, 'RNN_TANH': 1, 'RNN_RELU': 1}
 # The layers with weights that carry multiply-adds under the convention above.
 COUNTED = CONVS + TRANSPOSED_CONVS + (nn.Linear,)
 # Layers that multiply or average, and so do arithmetic the convention leaves out.
@@ -54,7 +60,7 @@ UNCOUNTED = tuple(getattr(nn, name) for name in (
     'GroupNorm', 'InstanceNorm1D', 'InstanceNorm2D', 'InstanceNorm3D', 'LocalResponseNorm',
     'AvgPool1D', 'AvgPool2D', 'AvgPool3D', 'AdaptiveAvgPool1D', 'AdaptiveAvgPool2D',
     'AdaptiveAvgPool3D', 'Hardswish', 'Hardsigmoid', 'Swish', 'Silu', 'Sigmoid', 'GELU',
-    'Mish', 'Softmax', 'Upsample', 'Bilinear') if hasattr(nn, name))
+    'Mish', 'Softmax', 'Upsample') if hasattr(nn, name))
 
 
 def layer_macs(layer: nn.Layer, output: Any, inputs: Sequence[Any] | None = None) -> int | None:
@@ -75,19 +81,23 @@ def layer_macs(layer: nn.Layer, output: Any, inputs: Sequence[Any] | None = None
 
 
 def rnn_macs(layer: nn.LSTM | nn.GRU | nn.SimpleRNN, inputs: Sequence[Any]) -> int:
-    """An RNN layer's gates at every step, direction and layer (see paddleinfo.ops.rnn)."""
+    """An RNN layer's gates at every step, direction and layer, and an LSTM's projection
+    (proj_size) if it has one (paddleinfo.ops.rnn_step_macs)."""
     data = list(inputs[0].shape)
-    hidden, directions = layer.hidden_size, layer.num_directions
-    per_step = sum((layer.input_size if index == 0 else hidden * directions) + hidden
-                   for index in range(layer.num_layers)) * hidden
-    return GATES[layer.mode] * math.prod(data[:-1]) * directions * per_step
+    return math.prod(data[:-1]) * rnn_step_macs(
+        GATES[layer.mode], layer.input_size, layer.hidden_size, layer.num_layers,
+        layer.num_directions, getattr(layer, 'proj_size', 0) or None)
 
 
 def cell_macs(layer: nn.LSTMCell | nn.GRUCell | nn.SimpleRNNCell, inputs: Sequence[Any]) -> int:
-    """One step of an RNN cell: gates x (input + hidden) x hidden for every sequence."""
+    """One step of an RNN cell for every sequence: gates x (input + recurrent) x hidden,
+    and for an LSTMCell with proj_size, whose recurrent state is the projection, the
+    projection hidden x proj_size too."""
     data = list(inputs[0].shape)
-    gates = 4 if isinstance(layer, nn.LSTMCell) else 3 if isinstance(layer, nn.GRUCell) else 1
-    return gates * math.prod(data[:-1]) * (layer.input_size + layer.hidden_size) * layer.hidden_size
+    mode = ('LSTM' if isinstance(layer, nn.LSTMCell)
+            else 'GRU' if isinstance(layer, nn.GRUCell) else 'RNN_TANH')
+    return math.prod(data[:-1]) * rnn_step_macs(
+        GATES[mode], layer.input_size, layer.hidden_size, 1, 1, getattr(layer, 'proj_size', 0) or None)
 
 
 def eager_macs(layer: nn.Layer, inputs: Sequence[Any], output: Any) -> int | None:
@@ -100,6 +110,11 @@ def eager_macs(layer: nn.Layer, inputs: Sequence[Any], output: Any) -> int | Non
         return rnn_macs(layer, inputs)      # else its cells run, and count themselves
     if isinstance(layer, RNN_CELLS) and inputs:
         return cell_macs(layer, inputs)
+    if isinstance(layer, nn.Bilinear) and inputs:
+        # weight: [out, in1, in2]: for every output value x W[o] (in1 x in2), then its
+        # dot product with y (in2), as paddleinfo.ops.bilinear.
+        out_features, in1, in2 = layer.weight.shape
+        return math.prod(list(inputs[0].shape)[:-1]) * out_features * in2 * (in1 + 1)
     if isinstance(layer, nn.MultiHeadAttention) and inputs:
         # QK^T and AV: batch x query length x key length x embed_dim, twice.
         query = list(inputs[0].shape)

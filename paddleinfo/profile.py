@@ -18,56 +18,190 @@ values in its forward pass or its __init__, say) is built and run once in the or
 dynamic graph instead, with the same rows, and its MACs counted from its layers (a note
 says so).
 """
-from collections.abc import Callable, Sequence
+import copy
+import dataclasses
+import os
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import paddle
 from paddle import nn
 
-from paddleinfo.errors import FactoryError, NotALayerError, ShapeError, text_of
+from paddleinfo.conventions import Rule, check_rules, convention
+from paddleinfo.errors import ArgumentError, FactoryError, NotALayerError, ShapeError, first_line, text_of
 from paddleinfo.formulas import size_formula
-from paddleinfo.graph import quiet, static_graph, untraceable
+from paddleinfo.graph import build, quiet, raised_by_paddle, static_graph, untraceable
+from paddleinfo.memory import dtype_name
 from paddleinfo.naming import shown_by_summary, summary_name
 from paddleinfo.result import Input, LayerRow, Profile, own_parameters, unknown_sizes
-from paddleinfo.tracer import ControlFlow, Tracer, trace_built, trace_eager, trace_factory
+from paddleinfo.view import MODES
+from paddleinfo.tracer import (ControlFlow, Tracer, static_twins, trace_built, trace_eager,
+                               trace_factory, trace_static)
 
 __all__ = ['profile', 'profile_inputs', 'profile_of']
 
 
 def profile_inputs(source: nn.Layer | Callable[[], object], inputs: list[Input],
-                   training: bool = False) -> Profile:
+                   training: bool = False, *, mode: str = 'eval', count: str = 'macs',
+                   rules: Mapping[str, Rule] | None = None) -> Profile:
+    """As counted(), with the convention and rules checked: count is one of
+    paddleinfo.conventions.CONVENTIONS, rules the user's own {operator name: fn(op)}."""
+    convention(count)
+    checked = check_rules(rules)
+    result = counted(source, inputs, training, mode, count, checked)
+    result.count, result.rules = count, tuple(sorted(checked))
+    if result.eager and checked:
+        # A rule reads an operator of a Program; the real pass has none to give it.
+        result.uncounted_ops = {**result.uncounted_ops, **{
+            f'{name} (your rule: the model ran in the dynamic graph)': [] for name in checked}}
+    if result.eager and count == 'full':
+        result.uncounted_ops = {**result.uncounted_ops, **{
+            'the work beyond products (count full: the model ran in the dynamic graph)': []}}
+    return result
+
+
+def counted(source: nn.Layer | Callable[[], object], inputs: list[Input], training: bool,
+            mode: str, count: str, rules: Mapping[str, Rule]) -> Profile:
     """The Profile of a model on `inputs` (a list of Input).  `source` is a built
-    paddle.nn.Layer or a factory that returns one.  Any error of the model on these
-    inputs is raised: FactoryError if the factory fails, NotALayerError if it returns
-    something else, ShapeError if the model does not take the inputs."""
+    paddle.nn.Layer or a factory that returns one; `mode` the layers' mode in the pass
+    ('eval', or 'train' for dropout paths and auxiliary heads; training=True is 'train').
+    Any error of the model on these inputs is raised: FactoryError if the factory fails,
+    NotALayerError if it returns something else, ShapeError if the model does not take
+    the inputs.
+
+    The way down, each step taken only where the one before cannot be: a factory's model
+    built and traced in the static graph (no weights are made); the model built in the
+    dynamic graph (an __init__ that reads a tensor, registers a buffer, casts with .to())
+    and traced by dy2static; one real pass in the dynamic graph (control flow on a value,
+    a size the trace could not infer), whose products are counted as they run
+    (paddleinfo.eager), and whose reason is kept in Profile.fallback."""
     if not isinstance(source, nn.Layer) and not callable(source):
         raise NotALayerError(f'a {type(source).__name__} is not a paddle.nn.Layer, nor a '
                              f'function that builds one')
-    try:
+    if mode not in MODES:
+        raise ArgumentError(f"mode is 'eval' or 'train', not {mode!r}")
+    train = mode == 'train'
+    if isinstance(source, nn.Layer):
+        if not paddle.in_dynamic_mode():
+            raise NotALayerError('the model was built in the static graph; build it '
+                                 'in the dynamic graph (the default)')
+        model = source
+    else:
+        try:
+            with quiet(), static_graph() as programs:
+                traced = profile_of(inputs, *trace_factory(source, inputs, training, train, count, rules),
+                                    programs)
+            if not unknown_sizes(traced):
+                return traced
+        except (FactoryError, NotALayerError, ShapeError):
+            raise
+        except Exception as error:  # noqa: BLE001 -- the static graph's refusal: built again
+            if not (isinstance(error, ControlFlow) or untraceable(error) or raised_by_paddle(error)):
+                raise       # the model's own error, which the dynamic graph would raise too
         with quiet():
-            if isinstance(source, nn.Layer):
-                if not paddle.in_dynamic_mode():
-                    raise NotALayerError('the model was built in the static graph; build it '
-                                         'in the dynamic graph (the default)')
-                traced = profile_of(inputs, *trace_built(source, inputs, training))
-            else:
-                with static_graph() as programs:
-                    traced = profile_of(inputs, *trace_factory(source, inputs, training),
-                                        programs)
-        # A size the trace could not know (-1): the model read a value (dy2static
-        # traces x.item() as a tensor); its real sizes are those of a real pass.
+            model = build(source)
+    reason, sites, reads = None, [], None
+    try:
+        traced = built_traced(model, inputs, training, train, count, rules)
         if not unknown_sizes(traced):
             return traced
+        reason = 'a size the trace could not infer (-1)'
     except (FactoryError, NotALayerError, ShapeError):
         raise
-    except ControlFlow:
-        pass
+    except ControlFlow as flow:
+        sites = flow.sites
+        reason = ('the forward pass branches or loops on a tensor value'
+                  + (f' ({", ".join(sites)})' if sites else ''))
     except Exception as error:  # noqa: BLE001 -- a model the static graph cannot trace
-        if not (untraceable(error) or isinstance(source, nn.Layer)
-                and '(InvalidArgument)' not in text_of(error)):
+        if '(InvalidArgument)' in text_of(error) and not untraceable(error):
             raise
+        if half(model, inputs):
+            # Paddle's CPU build has no float16 convs, in the static graph or out of it;
+            # counting needs no kernel: a float32 twin has the same shapes and products.
+            return twin_traced(model, inputs, training, train)
+        first = getattr(error, 'static_error', error)
+        reads = user_site(first) if untraceable(first) else None
+        reason = (f'it reads a tensor value in {reads}' if reads else
+                  f'the trace stopped: {type(error).__name__}: {first_line(error)}')
     with quiet():
-        return profile_of(inputs, *trace_eager(source, inputs), eager=True)
+        result = profile_of(inputs, *trace_eager(model, inputs, train, count), eager=True)
+    result.fallback = reason
+    decides = ', '.join(sites) or (f'a tensor value read in {reads}' if reads else '')
+    if decides and any(item.value is None for item in inputs):
+        result.estimate = (f'{decides} decides the path, and the pass ran on zeros of the '
+                           f'shapes given: the count is the path zeros take (give real tensors '
+                           f'for theirs)')
+    return result
+
+
+def user_site(error: BaseException) -> str | None:
+    """Where in the user's code `error` was raised: 'Gate.forward (nets.py:12)' for the
+    innermost frame of its traceback that is neither Paddle's nor paddleinfo's."""
+    ours = (os.path.dirname(paddle.__file__), os.path.dirname(__file__))
+    site = None
+    frame = error.__traceback__
+    while frame is not None:
+        code = frame.tb_frame.f_code
+        if not code.co_filename.startswith(ours):
+            owner = frame.tb_frame.f_locals.get('self')
+            name = f'{type(owner).__name__}.{code.co_name}' if owner is not None else code.co_name
+            where = os.path.basename(code.co_filename)
+            site = f'{name} ({where}:{frame.tb_lineno})' if not where.startswith('<') else name
+        frame = frame.tb_next
+    return site
+
+
+def built_traced(model: nn.Layer, inputs: list[Input], training: bool, train: bool, count: str,
+                 rules: Mapping[str, Rule]) -> Profile:
+    """A built model traced: called in the static graph with static twins of its
+    parameters (tracer.static_twins), as fast as a factory's; where that cannot be (a
+    tensor kept outside its parameters and buffers, `if` on a value), by dy2static."""
+    try:
+        with quiet(), static_graph() as programs:
+            with static_twins(model, training):
+                traced = trace_static(model, inputs, training, train, count, rules)
+        # (Outside static_twins: each row counts the model's own parameters.)
+        return profile_of(inputs, *traced, programs)
+    except ShapeError:
+        raise
+    except Exception as error:  # noqa: BLE001 -- dy2static rewrites forward() for what this cannot
+        static_error = error
+    try:
+        with quiet():
+            return profile_of(inputs, *trace_built(model, inputs, training, train, count, rules))
+    except Exception as error:
+        # The static call's error says where the model read a value (its frame is the
+        # user's code); dy2static's, from a rewritten copy, may not.
+        error.static_error = static_error      # type: ignore[attr-defined]
+        raise
+
+
+def half(model: nn.Layer, inputs: list[Input]) -> bool:
+    """Whether the model or its inputs are float16, which the CPU build cannot run."""
+    return not paddle.is_compiled_with_cuda() and (
+        any(item.dtype == 'float16' for item in inputs)
+        or any(dtype_name(p.dtype) == 'float16' for p in model.parameters()))
+
+
+def twin_traced(model: nn.Layer, inputs: list[Input], training: bool, train: bool) -> Profile:
+    """The Profile of a float32 copy of a float16 model, told as the model's own: the same
+    layers, names, shapes and products; its inputs and parameters as they are."""
+    twin = copy.deepcopy(model)
+    twin.to(dtype='float32')
+    as_float = [dataclasses.replace(item, dtype='float32', value=None)
+                if item.dtype == 'float16' else item for item in inputs]
+    with quiet():
+        result = profile_of(as_float, *trace_built(twin, as_float, training, train))
+    own = dict(zip(twin.sublayers(include_self=True), model.sublayers(include_self=True)))
+    for row in result.rows:
+        row.layer = own[row.layer]
+    result.model, result.inputs = model, list(inputs)
+    result.order = [own[layer] for layer in result.order]
+    result.calls = {own[layer]: call for layer, call in result.calls.items()}
+    if result.training is not None:
+        result.training.grad_macs = {own.get(layer, layer): macs
+                                     for layer, macs in result.training.grad_macs.items()}
+    return result
 
 
 # (Callable[..., object]: mypy cannot infer a `lambda v=v: ...` factory against Callable[[], ...].)
@@ -102,4 +236,6 @@ def profile_of(inputs: list[Input], model: nn.Layer, output_shape: list[Any] | d
     return Profile(model, list(inputs[0].shape) if inputs else [], list(rows.values()),
                    output_shape, order, {layer: calls[layer] for layer in order},
                    programs, list(inputs), eager, tracer.uncounted, tracer.training,
-                   tracer.training_failure)
+                   tracer.training_failure, by_operator=dict(sorted(
+                       tracer.by_operator.items(), key=lambda item: (-item[1], item[0]))),
+                   rules_used=tuple(sorted(tracer.used_rules)))

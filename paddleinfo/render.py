@@ -5,8 +5,10 @@ a dict, or an object whose `as_dict()` gives it) and a `view` function that turn
 into (title, header, body, csv_rows, notes).
 """
 import csv
+import html
 import io
 import json
+import math
 import re
 import textwrap
 from collections.abc import Callable, Mapping
@@ -33,6 +35,34 @@ def gmacs(value: float, digits: int = 3) -> str:
     return f'{value / GIGA:.{digits}f}'
 
 
+def readable(value: float, unit: str = '') -> str:
+    """A figure with the prefix of its own size and three significant figures: 1,696 ->
+    '1.70 K', 117,965,312 -> '118 M', 4,089,184,256 -> '4.09 G'; below 1,000 as it is."""
+    return scaled(value, 3, unit)
+
+
+def scaled(value: float, figures: int = 3, unit: str = '') -> str:
+    """`value` in K, M, G or T, whichever leaves 1 to 999 before the point, with
+    `figures` significant figures (4 for the side-by-side table: '4.089 G')."""
+    prefixes = ((12, 'T'), (9, 'G'), (6, 'M'), (3, 'K'), (0, ''))
+    for index, (power, prefix) in enumerate(prefixes):
+        mantissa = value / 10 ** power
+        if abs(mantissa) < 1 and power:
+            continue
+        if not power and float(value).is_integer():
+            return f'{value:,.0f} {unit}'.rstrip()
+        digits = max(figures - len(str(int(abs(mantissa)))), 0)
+        text = f'{mantissa:.{digits}f}'
+        whole = len(text.lstrip('-').split('.')[0])
+        if whole + digits > figures and digits:     # 99.95 K rounds to 100.0 K: 100 K
+            text = f'{mantissa:.{max(figures - whole, 0)}f}'
+        # 999.96 K is 1.00 M once rounded.
+        if len(text.lstrip('-').split('.')[0]) > 3 and index:
+            return scaled(float(text) * 10 ** power, figures, unit)
+        return f'{text} {prefix}{unit}'.rstrip()
+    raise AssertionError   # (the last prefix takes every value)
+
+
 def percent(part: float, whole: float) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
@@ -44,6 +74,8 @@ def render(data: TableData, view: Callable[[TableData], Table], fmt: str) -> str
         plain = data.as_dict() if hasattr(data, 'as_dict') else data
         return json.dumps(plain, indent=2, sort_keys=True) + '\n'
     title, header, body, csv_rows, notes = view(data)
+    if fmt == 'html':
+        return html_table(title, header, body, notes)
     if fmt == 'csv':
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(csv_rows[0]), lineterminator='\n')
@@ -70,6 +102,26 @@ def render(data: TableData, view: Callable[[TableData], Table], fmt: str) -> str
         return f'{title}\n\n{table}\n\n' + '\n\n'.join(wrapped) + '\n'
     return f'**{title}**\n\n{table}\n\n' + ''.join(f'- {line}\n' for note in lines
                                                      for line in note)
+
+
+def html_table(title: str, header: list[str], body: list[list[str]], notes: list[str]) -> str:
+    """The table as an HTML fragment (a notebook's rich output, --format html): every
+    cell escaped, a line break of a cell kept, numbers right-aligned."""
+    def cell(tag: str, text: str, right: bool) -> str:
+        style = ' style="text-align: right"' if right else ''
+        lines = '<br>'.join(html.escape(line) for line in text.split('\n'))
+        return f'<{tag}{style}>{lines}</{tag}>'
+
+    numbers = [bool(body) and all(NUMBER.fullmatch(line[i].replace('\n', '')) for line in body)
+               for i in range(len(header))]
+    head = ''.join(cell('th', text, right) for text, right in zip(header, numbers))
+    rows = ''.join('<tr>' + ''.join(cell('td', text, right) for text, right in zip(line, numbers))
+                   + '</tr>\n' for line in body)
+    paragraphs = ''.join(f'<p>{"<br>".join(html.escape(line) for line in note.split(chr(10)))}</p>\n'
+                         for note in notes)
+    return (f'<div class="paddleinfo">\n<p><strong>{html.escape(title)}</strong></p>\n'
+            f'<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n'
+            f'{paragraphs}</div>\n')
 
 
 # --- tables that fit a terminal ----------------------------------------------------
@@ -189,9 +241,12 @@ def summary_text(profile: 'Profile') -> tuple[str, dict[str, int]]:
                                     'trainable_params': trainable_params}
 
 
-def memory_mb(profile: 'Profile') -> dict[str, float]:
+def memory_mb(profile: 'Profile', by_dtype: bool = False) -> dict[str, float]:
     """paddle.summary's memory figures, in MB: every value taken as 4 bytes, the outputs
-    of every row twice (for their gradients), all at the batch of the input."""
+    of every row twice (for their gradients), all at the batch of the input.  With
+    `by_dtype`, each value at its dtype's size instead (what result.memory and the JSON
+    give): an input at its own, a parameter at its own, an output at the model's
+    floating-point dtype (its first floating-point parameter's; float32 without one)."""
     total_output = 0
     for row in profile.rows:
         try:
@@ -199,9 +254,21 @@ def memory_mb(profile: 'Profile') -> dict[str, float]:
         except ValueError:      # several outputs of different ranks
             for shape in row.output_shape:
                 total_output += np.sum(np.prod(shape, axis=-1))
-    input_size = sum(abs(np.prod(shape) * 4.0 / (1024 ** 2.0)) for shape in profile.input_shapes)
-    output_size = abs(2.0 * total_output * 4.0 / (1024 ** 2.0))     # x2 for gradients
-    params_size = abs(profile.params * 4.0 / (1024 ** 2.0))
+    mb = 1024 ** 2.0
+    if not by_dtype:
+        input_size = sum(abs(np.prod(shape) * 4.0 / mb) for shape in profile.input_shapes)
+        output_size = abs(2.0 * total_output * 4.0 / mb)     # x2 for gradients
+        params_size = abs(profile.params * 4.0 / mb)
+    else:
+        from paddleinfo.memory import DTYPE_BYTES as ITEMSIZE, FLOATS, dtype_name
+        floats = [dtype_name(p.dtype) for p in profile.model.parameters()
+                  if dtype_name(p.dtype) in FLOATS]
+        activation = ITEMSIZE[floats[0]] if floats else 4
+        input_size = sum(math.prod(item.shape) * ITEMSIZE.get(item.dtype, 4)
+                         for item in profile.inputs) / mb
+        output_size = 2.0 * float(total_output) * activation / mb
+        params_size = sum(math.prod(p.shape) * ITEMSIZE.get(dtype_name(p.dtype), 4)
+                          for p in profile.model.parameters()) / mb
     return {'input': float(input_size), 'forward_backward': float(output_size),
             'params': float(params_size),
             'total': float(params_size + output_size + input_size)}

@@ -5,6 +5,7 @@ LayerRow, the Profile of the whole model with its totals, and what a training st
 (Training).  It holds no logic of tracing: paddleinfo.tracer fills them in.
 """
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from paddle import nn
 
 from paddleinfo import backward, memory
 
-__all__ = ['Call', 'Input', 'LayerRow', 'Profile', 'Training']
+__all__ = ['Call', 'Completeness', 'Input', 'LayerRow', 'Profile', 'Training', 'arranged']
 
 
 @dataclass
@@ -24,6 +25,9 @@ class Input:
     dtype: str = 'float32'
     keyword: str | None = None
     value: paddle.Tensor | None = None
+    # One of the tensors of a list that forward() takes as one argument
+    # (forward(self, images)), as paddle.summary(net, input=[a, b]) calls net([a, b]).
+    packed: bool = False
 
 
 @dataclass
@@ -54,6 +58,25 @@ class Training:
     memory: memory.ProgramMemory
 
 
+@dataclass(frozen=True)
+class Completeness:
+    """The completeness contract of a count, as torch-scan's status: `complete` when every
+    operator of the pass had a rule and the pass is the one the inputs take; otherwise the
+    MACs are a lower bound (or one path's), and the rest says why."""
+    complete: bool
+    left_out: dict[str, list[str]]   # {operator with no rule: [layers that ran it]}
+    fallback: str | None             # why the model ran in the dynamic graph, if it did
+    estimate: str | None             # the branch or loop on a value that makes it one path's
+    count: str = 'macs'              # the convention
+    rules: tuple[str, ...] = ()      # operators the user's own rules counted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {'complete': self.complete, 'count': self.count,
+                'left_out': {name: list(layers) for name, layers in self.left_out.items()},
+                'fallback': self.fallback, 'estimate': self.estimate,
+                'user_rules': list(self.rules)}
+
+
 @dataclass
 class Profile:
     model: nn.Layer
@@ -70,6 +93,22 @@ class Profile:
     uncounted_ops: dict[str, list[str]] = field(default_factory=dict)   # {operator name: [layer names]}
     training: 'Training | None' = None   # the backward pass and the memory: profile_inputs(training=True)
     training_failure: str | None = None  # why, with training=True, there is none
+    # Why the model ran in the dynamic graph instead of being traced (None: traced).
+    fallback: str | None = None
+    # Not None where the count is one path of several: the forward pass branches or loops
+    # on a tensor value, and the inputs were zeros of the shapes given (says which `if`).
+    estimate: str | None = None
+    by_operator: dict[str, int] = field(default_factory=dict)   # {operator name: MACs}
+    count: str = 'macs'      # the convention counted in (paddleinfo.ops.CONVENTIONS)
+    rules: tuple[str, ...] = ()        # the operators the user gave rules for ...
+    rules_used: tuple[str, ...] = ()   # ... and those of them the pass ran
+
+    @property
+    def status(self) -> 'Completeness':
+        """Whether the MACs are the whole count of the convention, or a lower bound."""
+        return Completeness(not self.uncounted_ops and self.estimate is None,
+                            dict(self.uncounted_ops), self.fallback, self.estimate, self.count,
+                            self.rules_used)
 
     @property
     def input_shapes(self) -> list[list[int]]:
@@ -112,6 +151,25 @@ class Profile:
                    if p is not None}
         return [(name, list(p.shape)) for name, p in self.model.named_parameters()
                 if id(p) not in counted]
+
+
+def arranged(inputs: Sequence[Input], values: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """forward()'s arguments, one value per Input: the positional ones in order (those
+    `packed` as one list, where the first of them stands), the keyword ones by name."""
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    packed: list[Any] | None = None
+    for item, value in zip(inputs, values):
+        if item.keyword:
+            kwargs[item.keyword] = value
+        elif item.packed:
+            if packed is None:
+                packed = []
+                args.append(packed)
+            packed.append(value)
+        else:
+            args.append(value)
+    return args, kwargs
 
 
 def trainable(parameter: paddle.Tensor) -> bool:

@@ -13,7 +13,7 @@ import paddle
 
 from paddleinfo.errors import UsageError
 from paddleinfo.memory import FLOATS, is_float
-from paddleinfo.result import Input
+from paddleinfo.result import Input, arranged
 
 __all__ = ['SEED', 'arguments', 'loss_of', 'random_value', 'tensors_in']
 
@@ -63,15 +63,7 @@ def arguments(inputs: Sequence[Input], seed: int = SEED,
     """forward()'s positional and keyword arguments: each Input's value (a copy of it with
     `copy_given`, so that it is allocated like the made ones), else random_value with a
     seed of its own."""
-    positional: list[Any] = []
-    keywords: dict[str, Any] = {}
-    for number, item in enumerate(inputs):
-        if item.value is None:
-            value = random_value(item, seed + number)
-        else:
-            value = item.value.detach().clone() if copy_given else item.value
-        if item.keyword is None:
-            positional.append(value)
-        else:
-            keywords[item.keyword] = value
-    return positional, keywords
+    values = [random_value(item, seed + number) if item.value is None
+              else item.value.detach().clone() if copy_given else item.value
+              for number, item in enumerate(inputs)]
+    return arranged(inputs, values)

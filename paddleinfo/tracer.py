@@ -5,7 +5,8 @@ appended are kept; the operators' MACs are charged to the innermost layer that a
 them (paddleinfo.ops), and with training the backward pass is appended too."""
 import contextlib
 import inspect
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import paddle
@@ -15,9 +16,12 @@ from paddleinfo import backward, memory, ops
 from paddleinfo.checks import check_arguments, check_input, check_map
 from paddleinfo.errors import ShapeError, first_line, paddle_reason, text_of
 from paddleinfo.graph import build, cheap_tracing, static_mode
-from paddleinfo.macs import eager_macs, evaluating, modes_kept
+from paddleinfo.conventions import Rule, op_count, uncounted_ops
+from paddleinfo.eager import counting_products
+from paddleinfo.macs import RNNS, evaluating, modes_kept, rnn_macs
+from paddleinfo.memory import dtype_name
 from paddleinfo.naming import summary_name
-from paddleinfo.result import Call, Input, Training, input_shapes, model_output_shapes, shapes_of
+from paddleinfo.result import Call, Input, Training, arranged, input_shapes, model_output_shapes, shapes_of
 
 
 class Tracer:
@@ -36,12 +40,27 @@ class Tracer:
     op_owner: dict[Any, nn.Layer]       # each forward operator: the layer it is charged to
     training: 'Training | None'
     training_failure: str | None
+    by_operator: dict[str, int]         # {operator name: MACs}
+    charged: dict[nn.Layer, int]        # eager: the products of each call running, so far
 
-    def __init__(self, model: nn.Layer, static: bool) -> None:
+    def __init__(self, model: nn.Layer, static: bool, count: str = 'macs',
+                 rules: Mapping[str, Rule] | None = None) -> None:
         self.model, self.static = model, static
+        # The convention counted in, and the user's own rules (paddleinfo.conventions).
+        self.count, self.rules = count, dict(rules or {})
+        self.used_rules: set[str] = set()   # the user's rules that met an operator
         self.order, self.calls, self.stack, self.starts, self.spans = {}, {}, [], [], []
         self.program, self.uncounted, self.failure = None, {}, None
         self.op_owner, self.training, self.training_failure = {}, None, None
+        self.by_operator, self.charged = {}, {}
+        self.sites: list[str] = []          # the `if`s and `while`s on values (dy2static)
+
+    def charge(self, operator: str, macs: int) -> None:
+        """A product of the eager pass (paddleinfo.eager): to the innermost layer running."""
+        layer = self.stack[-1] if self.stack else self.model
+        macs *= 2 if self.count == 'flops' else 1
+        self.charged[layer] = self.charged.get(layer, 0) + macs
+        self.by_operator[operator] = self.by_operator.get(operator, 0) + macs
 
     def mark(self) -> Any:
         """The last operator of the Program so far (None: none yet).  Operators are
@@ -66,7 +85,12 @@ class Tracer:
             self.spans.append((layer, start, self.mark()))
             macs = None
         else:
-            macs = eager_macs(layer, inputs, output)
+            macs = self.charged.pop(layer, None)
+            if isinstance(layer, RNNS) and inputs and getattr(layer, 'could_use_cudnn', False):
+                # One fused kernel (_C_ops.rnn), which no public function shows.
+                fused = rnn_macs(layer, inputs) * (2 if self.count == 'flops' else 1)
+                self.by_operator['pd_op.rnn'] = self.by_operator.get('pd_op.rnn', 0) + fused
+                macs = (macs or 0) + fused
         self.record(layer, [input_shapes(x) for x in inputs], shapes_of(output), macs)
 
     def checked(self, check: Callable[..., None], *args: Any) -> None:
@@ -121,14 +145,14 @@ class Tracer:
         if any(ops.blocks(op) for op in all_ops):
             # An `if` or a loop on a tensor's value: which branch runs, and how often,
             # is the value's to say.
-            raise ControlFlow('the forward pass branches or loops on a tensor value')
+            raise ControlFlow('the forward pass branches or loops on a tensor value', self.sites)
 
         def after(op: Any) -> int:
             if op is None:
                 return 0
             index = index_of.get(op)
             if index is None:       # a mark inside a block of control flow
-                raise ControlFlow('a layer ran inside control flow')
+                raise ControlFlow('a layer ran inside control flow', self.sites)
             return index + 1
 
         owner: dict[int, nn.Layer] = {}
@@ -142,10 +166,14 @@ class Tracer:
             layer = owner.get(index, self.model)
             op = all_ops[index]
             self.op_owner[op] = layer
-            count = ops.op_macs(op)
+            count = op_count(op, self.count, self.rules)
+            if op.name() in self.rules:
+                self.used_rules.add(op.name())
             if count is not None:
                 macs[layer] = macs.get(layer, 0) + count
-            for name in ops.uncounted_ops(op):
+                if count:
+                    self.by_operator[op.name()] = self.by_operator.get(op.name(), 0) + count
+            for name in uncounted_ops(op, self.count, self.rules):
                 uncounted.setdefault(name, {})[layer] = None
         for layer, (inputs, output, _, calls) in self.calls.items():
             self.calls[layer] = (inputs, output, macs.get(layer), calls)
@@ -212,7 +240,48 @@ def outputs_list(output: Any) -> list[Any]:
 
 class ControlFlow(Exception):
     """The traced program branches or loops on a tensor's value: only a real pass tells
-    which layers run."""
+    which layers run.  `sites` names each `if` and `while` ('an `if` in Gate.forward')."""
+
+    def __init__(self, message: str, sites: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.sites = list(sites)
+
+
+@contextlib.contextmanager
+def control_flow_sites() -> Iterator[list[str]]:
+    """The `if`s and `while`s on a tensor value that dy2static turns into operators while
+    inside, each named by the method it is in: dy2static's own converters are wrapped for
+    the length of the block (they are called by the code it generates, `_jst.IfElse`)."""
+    import paddle.jit.dy2static as jst     # (the module the generated code calls)
+    sites: list[str] = []
+
+    def where(frame: Any) -> str:
+        owner = frame.f_locals.get('self') if frame is not None else None
+        method = frame.f_code.co_name if frame is not None else '?'
+        return f'{type(owner).__name__}.{method}' if owner is not None else f'{method}()'
+
+    def whiles() -> int:
+        block = paddle.static.default_main_program().global_block()
+        return sum(1 for op in block.ops if op.name() == 'pd_op.while')
+
+    def if_else(pred: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(pred, paddle.pir.Value):
+            sites.append(f'an `if` in {where(sys._getframe(1))}')
+        return original_if(pred, *args, **kwargs)
+
+    def while_loop(*args: Any, **kwargs: Any) -> Any:
+        before = whiles()
+        result = original_while(*args, **kwargs)
+        if whiles() > before:
+            sites.append(f'a `while` in {where(sys._getframe(1))}')
+        return result
+
+    original_if, original_while = jst.IfElse, jst.While
+    jst.IfElse, jst.While = if_else, while_loop
+    try:
+        yield sites
+    finally:
+        jst.IfElse, jst.While = original_if, original_while
 
 
 # What a trace gives: (the model, the shape of its output, the Tracer of its calls).
@@ -221,42 +290,40 @@ Traced = tuple[nn.Layer, list[Any] | dict[Any, Any], Tracer]
 
 def static_inputs(inputs: list[Input]) -> tuple[list[Any], dict[str, Any]]:
     """paddle.static.data for every input, named input, input_1, ... or by its keyword."""
-    args, kwargs = [], {}
+    values = []
     for index, item in enumerate(inputs):
         name = item.keyword or ('input' if index == 0 else f'input_{index}')
         data = paddle.static.data(name, list(item.shape), item.dtype)
         # Data needs no gradient, unless a tensor given asks for one (as dy2static's
         # InputSpec of it does).
         data.stop_gradient = bool(item.value is None or item.value.stop_gradient)
-        if item.keyword:
-            kwargs[item.keyword] = data
-        else:
-            args.append(data)
-    return args, kwargs
+        values.append(data)
+    return arranged(inputs, values)
 
 
 def eager_inputs(inputs: list[Input]) -> tuple[list[Any], dict[str, Any]]:
     """The real tensors given, or zeros of each shape and dtype (zeros are valid token ids)."""
-    args, kwargs = [], {}
-    for item in inputs:
-        # (Paddle's types take a dtype's name only as one of a Literal of names.)
-        value = item.value if item.value is not None else paddle.zeros(list(item.shape),
-                                                                        dtype=cast(Any, item.dtype))
-        if item.keyword:
-            kwargs[item.keyword] = value
-        else:
-            args.append(value)
-    return args, kwargs
+    # (Paddle's types take a dtype's name only as one of a Literal of names.)
+    return arranged(inputs, [item.value if item.value is not None
+                             else paddle.zeros(list(item.shape), dtype=cast(Any, item.dtype))
+                             for item in inputs])
 
 
 def trace_factory(build_model: Callable[[], object], inputs: list[Input],
-                  training: bool = False) -> Traced:
+                  training: bool = False, train: bool = False, count: str = 'macs',
+                  rules: Mapping[str, Rule] | None = None) -> Traced:
     """Build the model in the static graph and call it there: (model, output, tracer);
     with `training`, in train mode, and the backward pass appended."""
-    model = build(build_model)
+    return trace_static(build(build_model), inputs, training, train, count, rules)
+
+
+def trace_static(model: nn.Layer, inputs: list[Input], training: bool = False,
+                 train: bool = False, count: str = 'macs',
+                 rules: Mapping[str, Rule] | None = None) -> Traced:
+    """Call a model whose parameters are the static graph's, inside static_graph()."""
     check_arguments(model, inputs)
-    tracer = Tracer(model, static=True)
-    with in_mode(model, training), tracer.hooked():
+    tracer = Tracer(model, static=True, count=count, rules=rules)
+    with in_mode(model, training or train), tracer.hooked():
         args, kwargs = static_inputs(inputs)
         # The operators so far built the model (an RNN's flat weights, say).
         first = tracer.mark()
@@ -270,34 +337,91 @@ def trace_factory(build_model: Callable[[], object], inputs: list[Input],
     return model, model_output_shapes(output), tracer
 
 
-def trace_built(model: nn.Layer, inputs: list[Input], training: bool = False) -> Traced:
+@contextlib.contextmanager
+def static_twins(model: nn.Layer, training: bool = False) -> Iterator[None]:
+    """A built model's parameters and buffers replaced, inside (and inside static_graph()),
+    by static-graph ones of the same names, shapes, dtypes and trainability, so that the
+    model can be called there as a factory's is: as fast, and without dy2static's
+    rewriting of every forward().  A tensor shared by two layers (tied weights) gets one
+    twin.  The model's own tensors are back in place after, whatever happened."""
+    twins: dict[int, Any] = {}
+    swapped: list[tuple[dict[str, Any], str, Any]] = []
+    try:
+        for layer in model.sublayers(include_self=True):
+            for table, persistable in ((layer._parameters, True), (layer._buffers, False)):
+                for name, tensor in list(table.items()):
+                    if tensor is None:
+                        continue
+                    if id(tensor) not in twins:
+                        twins[id(tensor)] = (twin_of(tensor, persistable) if training
+                                             else data_twin(tensor, len(twins)))
+                    swapped.append((table, name, tensor))
+                    table[name] = twins[id(tensor)]
+        yield
+    finally:
+        for table, name, tensor in reversed(swapped):
+            table[name] = tensor
+
+
+def data_twin(tensor: paddle.Tensor, index: int) -> Any:
+    """A twin for a forward pass only: a data Value of the same shape and dtype, ten times
+    cheaper to make than a parameter (which adds its initializer to the startup program);
+    a training step's backward pass needs the parameters (twin_of)."""
+    twin = paddle.static.data(f'paddleinfo_twin_{index}', list(tensor.shape),
+                              cast(Any, dtype_name(tensor.dtype)))
+    twin.stop_gradient = True
+    return twin
+
+
+def twin_of(tensor: paddle.Tensor, parameter: bool) -> Any:
+    """A static-graph parameter like `tensor` (a buffer's twin is a parameter that does
+    not train: the program reads it and nothing updates it)."""
+    twin = paddle.static.create_parameter(
+        list(tensor.shape), cast(Any, dtype_name(tensor.dtype)),
+        default_initializer=paddle.nn.initializer.Constant(0.0))
+    twin.stop_gradient = bool(tensor.stop_gradient) if parameter else True
+    if hasattr(tensor, 'trainable'):
+        twin.trainable = bool(getattr(tensor, 'trainable'))
+    elif not parameter:
+        twin.trainable = False
+    return twin
+
+
+def trace_built(model: nn.Layer, inputs: list[Input], training: bool = False,
+                train: bool = False, count: str = 'macs',
+                rules: Mapping[str, Rule] | None = None) -> Traced:
     """A model built in the dynamic graph, turned into a Program by dy2static with an
     InputSpec per input, without running it: (model, output, tracer)."""
     check_arguments(model, inputs)
     signature = inspect.signature(model.forward)
-    bound = signature.bind(*[item for item in inputs if item.keyword is None],
-                           **{item.keyword: item for item in inputs if item.keyword})
-    ordered = list(bound.arguments.values())
-    if len(ordered) != len(inputs) or any(
-            parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
-            for parameter in list(signature.parameters.values())[:len(ordered)]):
-        raise NotImplementedError('dy2static takes positional inputs only')
+    keywords = [item.keyword for item in inputs if item.keyword]
+    ordered = [item for item in inputs if item.keyword is None] + [
+        item for item in inputs if item.keyword]
+    positional = not keywords and not any(item.packed for item in inputs) and all(
+        parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        for parameter in list(signature.parameters.values())[:len(ordered)])
     # An input is data, which needs no gradient, as the factory's paddle.static.data and
     # a tensor made by paddle.to_tensor; a tensor given that asks for one has one.
-    specs = [paddle.static.InputSpec(list(item.shape), item.dtype,
-                                     name='input' if index == 0 else f'input_{index}',
+    specs = [paddle.static.InputSpec(list(item.shape), cast(Any, item.dtype),
+                                     name=item.keyword or ('input' if index == 0
+                                                           else f'input_{index}'),
                                      stop_gradient=bool(item.value is None
                                                         or item.value.stop_gradient))
              for index, item in enumerate(ordered)]
     check_input(model, specs)
-    tracer = Tracer(model, static=True)
+    tracer = Tracer(model, static=True, count=count, rules=rules)
     forward = model.__dict__.get('forward')
     originals = dict(getattr(model, '_original_funcs', {}))
     try:
-        with in_mode(model, training), tracer.hooked(), cheap_tracing():
-            static = paddle.jit.to_static(model, input_spec=specs, full_graph=True)
-            # forward is now a StaticFunction, whose Program is traced when asked for.
-            program = cast(Any, static.forward).concrete_program
+        with in_mode(model, training or train), tracer.hooked(), cheap_tracing(), \
+                control_flow_sites() as tracer.sites:
+            if positional:
+                static = paddle.jit.to_static(model, input_spec=specs, full_graph=True)
+                # forward is now a StaticFunction, whose Program is traced when asked for.
+                program = cast(Any, static.forward).concrete_program
+            else:   # keyword inputs: dy2static takes positional ones, here one list of them
+                program = paddle.jit.to_static(called_with(model, ordered), input_spec=[specs],
+                                               full_graph=True).concrete_program
     finally:
         # to_static replaced forward on the instance: the model is the user's, as it was.
         if forward is None:
@@ -320,12 +444,22 @@ def trace_built(model: nn.Layer, inputs: list[Input], training: bool = False) ->
     return model, model_output_shapes(output), tracer
 
 
-def trace_eager(source: nn.Layer | Callable[[], object], inputs: list[Input]) -> Traced:
+def called_with(model: nn.Layer, inputs: list[Input]) -> Callable[[list[Any]], Any]:
+    """A function of one list of values, one per Input, that calls the model with them
+    as its arguments: what dy2static traces for keyword inputs and a packed list."""
+    def call(values: list[Any]) -> Any:
+        args, kwargs = arranged(inputs, values)
+        return model(*args, **kwargs)
+    return call
+
+
+def trace_eager(model: nn.Layer, inputs: list[Input], train: bool = False,
+                count: str = 'macs') -> Traced:
     """One ordinary forward pass in the dynamic graph: (model, output, tracer)."""
-    model = build(source) if not isinstance(source, nn.Layer) else source
     check_arguments(model, inputs)
-    tracer = Tracer(model, static=False)
-    with evaluating(model), tracer.hooked():
+    tracer = Tracer(model, static=False, count=count)
+    with in_mode(model, train), paddle.no_grad(), tracer.hooked():
         args, kwargs = eager_inputs(inputs)
-        output = model(*args, **kwargs)
+        with counting_products(tracer.charge):
+            output = model(*args, **kwargs)
     return model, model_output_shapes(output), tracer

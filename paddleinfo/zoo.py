@@ -46,7 +46,7 @@ from paddleinfo.profile import profile_inputs
 from paddleinfo.result import Input
 from paddleinfo.result import Profile
 from paddleinfo.progress import progress
-from paddleinfo.render import Table, fit, gmacs
+from paddleinfo.render import Table, fit, scaled
 
 DEFAULT_INPUT = InputSize((3, 224, 224))
 # The input each model is made for, where it is not 3x224x224.
@@ -204,24 +204,27 @@ def time_bound(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def profile_model(spec: ModelSpec, flag: str = '--model', training: bool = False) -> Profile:
+def profile_model(spec: ModelSpec, flag: str = '--model', training: bool = False,
+                  **options: Any) -> Profile:
     """The Profile of a ModelSpec; whatever goes wrong in the model is one UsageError,
     its sys.exit() and running out of time included.  An image shorthand (or a user's
-    model given no input) must meet a 2-D convolution."""
+    model given no input) must meet a 2-D convolution.  `options` are profile_inputs'
+    mode, count and rules, passed on where given."""
     try:
-        return checked_profile(spec, named(flag, spec.name), training)
+        return checked_profile(spec, named(flag, spec.name), training, **options)
     except TimedOut as error:
         raise UsageError(f'{named(flag, spec.name)} {error}') from None
 
 
-def checked_profile(spec: ModelSpec, name: str, training: bool = False) -> Profile:
+def checked_profile(spec: ModelSpec, name: str, training: bool = False,
+                    **options: Any) -> Profile:
     given = described(spec.inputs)
     if spec.inputs.image == 'default' and not spec.vision:
         given += ' (its default; give its own with --input SHAPE[:DTYPE])'
     checked = spec.inputs.image is not None and not spec.vision
     flag_used = spec.inputs.image if spec.inputs.image != 'default' else ''
     try:
-        result = trace_inputs(spec.build, spec.inputs, training)
+        result = trace_inputs(spec.build, spec.inputs, training, **options)
     except (FactoryError, NotALayerError) as error:
         raise UsageError(f'{name}: {"the factory failed: " * isinstance(error, FactoryError)}'
                          f'{error}')
@@ -271,12 +274,13 @@ def first_layer(build: Callable[[], nn.Layer], inputs: Inputs) -> Meeting:
     return first_meeting(None, None)
 
 
-def trace_inputs(build: Callable[[], nn.Layer], inputs: Inputs, training: bool = False) -> Profile:
+def trace_inputs(build: Callable[[], nn.Layer], inputs: Inputs, training: bool = False,
+                 **options: Any) -> Profile:
     """The engine's Profile of `build()` on `inputs` (paddleinfo.inputs.Inputs); with
-    `training`, the backward pass appended."""
+    `training`, the backward pass appended; `options`: profile_inputs' mode, count, rules."""
     return profile_inputs(build, [Input(shape, dtype)
                                   for shape, dtype in zip(inputs.shapes, inputs.dtypes)],
-                          training=training)
+                          training=training, **options)
 
 
 # --- many models side by side -------------------------------------------------------
@@ -294,14 +298,16 @@ TORCHVISION_PARAMS_NOTE = (
     "Trainable column, not with Params.")
 
 
-def models_table(specs: Sequence[ModelSpec], flag: str = '--models') -> dict[str, Any]:
-    """One row per model of `specs` (from model_spec): input, params, trainable, MACs,
-    weighted layers, output shape, and torchvision's published parameter count and
-    GFLOPS where it has the network."""
+def models_table(specs: Sequence[ModelSpec], flag: str = '--models',
+                 **options: Any) -> dict[str, Any]:
+    """One row per model of `specs` (from model_spec, each with its own inputs): input,
+    params, trainable, MACs, weighted layers, output shape, and torchvision's published
+    parameter count and GFLOPS where it has the network.  `options` are profile_inputs'
+    mode and rules, for every model."""
     rows: list[dict[str, Any]] = []
     differences: dict[str, str] = {}
     for spec in progress(specs, 'models'):
-        result = profile_model(spec, flag)
+        result = profile_model(spec, flag, **options)
         published = torchvision.PUBLISHED.get(spec.name) if spec.vision else None
         shapes = [list(item.shape) for item in spec.inputs.inputs]
         row: dict[str, Any] = {'model': spec.name, 'input_shape': shapes[0] if len(shapes) == 1 else shapes,
@@ -327,8 +333,32 @@ def models_table(specs: Sequence[ModelSpec], flag: str = '--models') -> dict[str
     notes += [f'* {name}: paddle.vision\'s network differs from torchvision\'s: {text}.'
               for name, text in differences.items()]
     notes.append(WEIGHTED_NOTE)
+    batches = {spec.inputs.batch for spec in specs}
     return {'view': 'models', 'batch': specs[0].inputs.batch if specs else 1, 'rows': rows,
-            'notes': notes}
+            'notes': notes, 'title': side_by_side_title(specs),
+            'batches': sorted(batches)}
+
+
+def short_name(name: str) -> str:
+    """A user's model as a table names it: 'nets.py:mlp' for 'path/to/nets.py:mlp'."""
+    where, colon, function = name.rpartition(':')
+    return f'{pathlib.PurePath(where).name}:{function}' if colon and '/' in where else name
+
+
+def side_by_side_title(specs: Sequence[ModelSpec]) -> str:
+    """What is compared: paddle.vision's networks, your own, or both; and the batch."""
+    vision = all(spec.vision for spec in specs)
+    names = [spec.name for spec in specs]
+    what = ('paddle.vision.models' if vision
+            else ', '.join(map(short_name, names)) if len(names) <= 3
+            else f'{len(names)} models')
+    batches = sorted({spec.inputs.batch for spec in specs})
+    batch = (f'batch {batches[0]}' if len(batches) == 1
+             else 'batches ' + ', '.join(map(str, batches)))
+    return f'{what} side by side, {batch}'
+
+
+
 
 
 # The weighted layers' column is left to csv and json, so that the table fits 100 columns.
@@ -339,17 +369,19 @@ WEIGHTED_NOTE = ('--format csv and json add the weighted layers of each model: t
 def models_view(data: dict[str, Any]) -> Table:
     # Each torchvision (tv) column next to the one it compares with: its num_params is a
     # count of trainable parameters.
-    header = ['Model', 'Input', 'Params', 'Trainable', 'tv params', 'MACs (G)', 'tv GFLOPS',
+    # MACs in the unit of each figure's size (4 significant figures: '4.089 G' beside
+    # torchvision's 4.089, '714.2 M' beside its 0.714), the exact integer in csv and json.
+    header = ['Model', 'Input', 'Params', 'Trainable', 'tv params', 'MACs', 'tv GFLOPS',
               'Output shape']
     body: list[list[str]] = []
     csv_rows: list[dict[str, Any]] = []
     for row in data['rows']:
         mark = ' *' if row['differs_from_torchvision'] else ''
         published = row['torchvision_params'] is not None
-        body.append([row['model'] + mark, row['input'],
+        body.append([short_name(row['model']) + mark, row['input'],
                      f'{row["params"]:,}', f'{row["trainable_params"]:,}',
                      f'{row["torchvision_params"]:,}' if published else '-',
-                     gmacs(row['macs']),
+                     scaled(row['macs'], 4),
                      f'{row["torchvision_gflops"]:.3f}' if published else '-',
                      str(row['output_shape'])])
         csv_rows.append({'model': row['model'], 'input_shape': row['input']} | {
@@ -360,5 +392,5 @@ def models_view(data: dict[str, Any]) -> Table:
     # To fit 100 columns: the headers break at their spaces, the inputs between them and
     # a list of output shapes between its shapes.
     header, body = fit(header, body, {1: 'text', 7: 'shapes'})
-    return (f'paddle.vision.models side by side, batch {data["batch"]}', header, body,
-            csv_rows, data['notes'])
+    title = data.get('title') or f'paddle.vision.models side by side, batch {data["batch"]}'
+    return title, header, body, csv_rows, data['notes']

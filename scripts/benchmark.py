@@ -10,7 +10,7 @@ from paddleinfo.progress import on_terminal
 from resnet_tools import cli
 from resnet_tools.benchmarks import inference as benchmark
 from resnet_tools.benchmarks import machine, memory as memory_benchmark, runtimes as runtimes_benchmark
-from resnet_tools.benchmarks import training as training_benchmark
+from resnet_tools.benchmarks import summary_speed, training as training_benchmark
 from resnet_tools.deploy import export, onnx
 from resnet_tools.specs import arch_name
 
@@ -73,6 +73,12 @@ Target: the estimate within {100 * memory_benchmark.TOLERANCE:g} % of the measur
 
   python scripts/benchmark.py --memory
 
+--summaries times paddleinfo's summary of a built model against paddle.summary on the
+same model, in turn in one process, for small and deep CNNs of paddle.vision; target:
+never slower (a ratio at most 1.00x):
+
+  python scripts/benchmark.py --summaries
+
 A full ResNet-50 run takes a few minutes on 2 cores.  It is a benchmark, not a
 test: the exit code is 0 whether or not a target is met.
 """
@@ -101,6 +107,8 @@ def make_parser() -> ArgumentParser:
     parser.add_argument('--memory', action='store_true',
                         help='measure the memory of training steps against the estimate instead '
                              '(see above)')
+    parser.add_argument('--summaries', action='store_true',
+                        help="time paddleinfo's summary against paddle.summary instead (see above)")
     return parser
 
 
@@ -113,6 +121,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = make_parser()
     args = parser.parse_args(argv)
     progress = show_progress if on_terminal() else lambda what: None
+    if args.summaries:
+        given = given_flags(parser, argv, args)
+        refuse(given, ('training', 'runtimes', 'memory'), 'does not go with --summaries: choose one')
+        refuse(given, ('layers', 'arch', 'input_size', 'batch_size', 'threads', 'warmup'),
+               'does not go with --summaries, which times its own models and input')
+        text, _ = summary_speed.report(repeats=args.repeats if 'repeats' in given else 5,
+                                       progress=progress)
+        print(text)
+        return
     if args.memory:
         given = given_flags(parser, argv, args)
         refuse(given, ('training', 'runtimes'), 'does not go with --memory: choose one')

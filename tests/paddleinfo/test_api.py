@@ -526,11 +526,12 @@ class DropPathRates(nn.Layer):
         return x
 
 
-def test_a_factory_that_reads_values_as_it_builds_is_built_and_run_once():
+def test_a_factory_that_reads_values_as_it_builds_is_built_eagerly_and_traced():
     # It used to loop for ever: paddle.linspace's Value has no known length in the static
-    # graph, and Python iterates it by indexing until an IndexError that never comes.
+    # graph, and Python iterates it by indexing until an IndexError that never comes.  Its
+    # __init__ needs the dynamic graph; its forward pass does not, so dy2static traces it.
     result = summary(DropPathRates, (2, 4), verbose=0)
-    assert result.eager and result.total_params == 3 * (4 * 4 + 4)
+    assert not result.eager and result.total_params == 3 * (4 * 4 + 4)
     assert result.macs == 3 * 2 * 4 * 4
     assert [row.name for row in result.rows] == [
         'Linear-1', 'Identity-1', 'Linear-2', 'Dropout-1', 'Linear-3', 'Dropout-2']
@@ -571,7 +572,7 @@ def test_an_input_that_does_not_fit_is_one_line_naming_the_layer(factory, argume
 
 
 @pytest.mark.parametrize('arguments, message', [
-    ({}, 'give input_size'),
+    ({'dtypes': 'int64'}, 'give input_size'),
     ({'input_size': (None, None, 20)}, 'only the batch, the first size, may be None or -1'),
     ({'input_size': (1, 0)}, 'every size must be at least 1'),
     ({'input_size': [(1, 20), 5]}, 'mixes sizes and shapes'),
@@ -703,3 +704,16 @@ def test_a_built_model_and_its_factory_give_the_same_summary():
     assert (model.macs, model.total_params) == (factory.macs, factory.total_params)
     assert model.render(view='paddle') == factory.render(view='paddle')
     assert model.render('json') == factory.render('json')
+
+
+def test_memory_takes_each_value_at_its_dtype_and_is_in_the_json():
+    # Linear(8, 8) in float64: 72 values of 8 bytes; the input [4, 8] of float64, 32 x 8;
+    # the output [4, 8] twice (paddle.summary's gradient), at the model's 8 bytes.
+    model = nn.Linear(8, 8)
+    model.to(dtype='float64')
+    result = summary(model, (4, 8), dtypes='float64', verbose=0)
+    mb = 1024 ** 2
+    assert result.memory['params'] == 72 * 8 / mb
+    assert result.memory['input'] == 32 * 8 / mb
+    assert result.memory['forward_backward'] == 2 * 32 * 8 / mb
+    assert json.loads(result.render('json'))['memory_mb'] == result.memory

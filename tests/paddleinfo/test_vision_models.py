@@ -245,7 +245,7 @@ def test_models_side_by_side():
     # torchvision's num_params leaves out BatchNorm's running statistics: it stands next
     # to the Trainable column, which it equals (25,557,032 for resnet50), not to Params.
     assert columns[2:5] == ['Params', 'Trainable', 'tv params']
-    assert columns[5:7] == ['MACs (G)', 'tv GFLOPS']
+    assert columns[5:7] == ['MACs', 'tv GFLOPS']
     assert any(note.startswith("The tv columns are torchvision's") for note in data['notes'])
     assert body['squeezenet1_0 *'][6] == '0.819'
     assert [body['LeNet'][4], body['LeNet'][6]] == ['-', '-']
