@@ -105,7 +105,7 @@ def summary(model: nn.Layer | Callable[[], nn.Layer], input_size: Any = None, dt
         model's parameters, buffers and modes are as they were after it.
     mode: the layers' mode during the trace, 'eval' (the default) or 'train'.
     count: the counting convention, 'macs' (the default), 'flops' or 'full'
-        (paddleinfo.ops.CONVENTIONS states each one's rules; the notes repeat them).
+        (paddleinfo.conventions.CONVENTIONS states each one's rules; the notes repeat them).
     rules: your own rules, {operator name: function(op) -> count}, e.g.
         {'pd_op.kron': kron_macs}, used before paddleinfo's own.
     strict: raise an IncompleteCountError (a ValueError) naming what is left out where

@@ -20,6 +20,7 @@ patched and put back too.
 import contextlib
 import math
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,10 +28,13 @@ import paddle
 import paddle.nn.functional as F
 from paddle import _C_ops
 
+from paddleinfo.ops import attention_products, chain_macs
+
 __all__ = ['PRODUCTS', 'counting_products']
 
-# A rule: (positional arguments, keyword arguments, result) -> MACs.
-Rule = Callable[[tuple[Any, ...], dict[str, Any], Any], int]
+# A formula of a real call: (positional arguments, keyword arguments, result) -> MACs, or
+# None where it cannot read them (the operator is then named as not counted).
+Formula = Callable[[tuple[Any, ...], dict[str, Any], Any], int | None]
 
 
 def shape(value: Any) -> list[int]:
@@ -61,13 +65,14 @@ def rmatmul(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
 
 
 def mm(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
-    x = shape(argument(args, kwargs, 0, 'input'))
+    x = shape(argument(args, kwargs, 0, 'input', kwargs.get('x')))
     return math.prod(shape(result)) * (x[-1] if x else 1)
 
 
 def linear(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
-    weight = shape(argument(args, kwargs, 1, 'weight'))     # [in_features, out_features]
-    return math.prod(shape(result)) * weight[0]
+    # Every output value is a dot product over x's last axis (the weight may come
+    # transposed, as _C_ops.linear_v2 takes it).
+    return math.prod(shape(result)) * shape(argument(args, kwargs, 0, 'x'))[-1]
 
 
 def conv(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
@@ -83,21 +88,21 @@ def transposed_conv(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) 
             * math.prod(shape(argument(args, kwargs, 1, 'weight'))[1:]))
 
 
-def einsum(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
+def einsum(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int | None:
     # The product of the sizes of every index of the equation: each combination of
     # them is one multiply-add (two operands; more are counted as one contraction).
     equation = str(argument(args, kwargs, 0, 'equation')).replace(' ', '')
     operands = list(args[1:]) or list(kwargs.get('operands', []))
     inputs = equation.split('->')[0].split(',')
     if len(operands) < 2 or '.' in equation or len(inputs) != len(operands):
-        return 0
+        return None     # an ellipsis or one operand: named in the notes, not guessed
     sizes: dict[str, int] = {}
     for letters, operand in zip(inputs, operands):
         sizes.update(zip(letters, shape(operand)))
     return math.prod(sizes.values())
 
 
-def einsum_c(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
+def einsum_c(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int | None:
     # _C_ops.einsum(operands, equation): the public function's arguments, the other way.
     return einsum((args[1], *args[0]) if len(args) > 1 else (), {}, result)
 
@@ -115,20 +120,10 @@ def addmm(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
     return math.prod(shape(result)) * (x[-1] if x else 1)
 
 
-def multi_dot(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
-    # Paddle multiplies in the cheapest order; counted here left to right, as the
-    # static graph's rule does when it cannot see the order (paddleinfo.ops.multi_dot).
+def multi_dot(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int | None:
+    # In the cheapest order, which Paddle's kernel takes, as the traced rule counts it.
     shapes = [shape(item) for item in argument(args, kwargs, 0, 'x') or []]
-    if len(shapes) < 2:
-        return 0
-    rows = shapes[0][0] if len(shapes[0]) == 2 else 1
-    total = 0
-    inner = shapes[0][-1]
-    for item in shapes[1:]:
-        columns = item[-1] if len(item) == 2 else 1
-        total += rows * inner * columns
-        inner = columns
-    return total
+    return chain_macs(shapes) if len(shapes) > 1 else None
 
 
 def bilinear(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
@@ -137,17 +132,19 @@ def bilinear(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
     return math.prod(shape(argument(args, kwargs, 0, 'x1'))[:-1]) * out_features * in2 * (in1 + 1)
 
 
-def attention(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int:
-    # query [batch, length, heads, dim], key [batch, key length, heads, dim]: QK^T and
-    # the weights times V, each batch x heads x length x key length x dim.
-    query, key = shape(argument(args, kwargs, 0, 'query')), shape(argument(args, kwargs, 1, 'key'))
-    if len(query) != 4 or len(key) != 4:
-        return 0
-    return 2 * math.prod(query) * key[1]
+def attention(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> int | None:
+    # query [batch, length, heads, dim], key and value [batch, key length, heads, dim]:
+    # QK^T and the weights times V for every query row (ops.attention_products).
+    query = shape(argument(args, kwargs, 0, 'query', kwargs.get('q')))
+    key = shape(argument(args, kwargs, 1, 'key', kwargs.get('k')))
+    value = shape(argument(args, kwargs, 2, 'value', kwargs.get('v')))
+    if len(query) != 4 or len(key) != 4 or len(value) != 4:
+        return None
+    return attention_products([*query[:-1], value[-1]], key[1], query[-1])
 
 
 # (where the function lives, its name, its rule, the static graph's operator name)
-PRODUCTS: list[tuple[Any, str, Rule, str]] = [
+PRODUCTS: list[tuple[Any, str, Formula, str]] = [
     (paddle, 'matmul', matmul, 'pd_op.matmul'),
     (paddle, 'mm', mm, 'pd_op.matmul'),
     (paddle, 'bmm', mm, 'pd_op.bmm'),
@@ -199,13 +196,18 @@ def copies(functions: set[int]) -> list[tuple[Any, str, Any]]:
 
 
 @contextlib.contextmanager
-def counting_products(charge: Callable[[str, int], None]) -> Iterator[None]:
-    """Inside, each product a Paddle function or Tensor method computes calls
-    charge(operator name, MACs) once; outside, every function is Paddle's own again."""
+def counting_products(charge: Callable[[str, int | None], None]) -> Iterator[None]:
+    """Inside, each product a Paddle function or Tensor method computes on this thread
+    calls charge(operator name, MACs) once (MACs None: its operands could not be read);
+    another thread's calls pass through uncounted.  Outside, every function is Paddle's
+    own again, also where a module imported inside took a wrapper by name."""
     depth = [0]
+    thread = threading.get_ident()
 
-    def counted(function: Any, rule: Rule, operator: str) -> Any:
+    def counted(function: Any, rule: Formula, operator: str) -> Any:
         def product(*args: Any, **kwargs: Any) -> Any:
+            if threading.get_ident() != thread:
+                return function(*args, **kwargs)
             depth[0] += 1
             try:
                 result = function(*args, **kwargs)
@@ -214,8 +216,8 @@ def counting_products(charge: Callable[[str, int], None]) -> Iterator[None]:
             if depth[0] == 0:
                 try:
                     macs = rule(args, kwargs, result)
-                except Exception:  # noqa: BLE001 -- a call the formula cannot read: 0
-                    macs = 0
+                except Exception:  # noqa: BLE001 -- a call the formula cannot read: named
+                    macs = None
                 charge(operator, macs)
             return result
         product.__wrapped__ = function     # type: ignore[attr-defined]
@@ -240,3 +242,7 @@ def counting_products(charge: Callable[[str, int], None]) -> Iterator[None]:
     finally:
         for namespace, name, original, _ in patched:
             setattr(namespace, name, original)
+        # A module imported inside (`from paddle import matmul`) bound a wrapper: its own.
+        originals = {id(wrapper): original for _, _, original, wrapper in patched}
+        for namespace, name, wrapper in copies(set(originals)):
+            setattr(namespace, name, originals[id(wrapper)])

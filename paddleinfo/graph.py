@@ -19,15 +19,17 @@ from paddleinfo.errors import FactoryError, NotALayerError, exited, first_line, 
 
 
 PADDLE = os.path.dirname(paddle.__file__) + os.sep
+OURS = (PADDLE, os.path.dirname(__file__) + os.sep)     # Paddle's code, and paddleinfo's
 
 
 def _stack_for_paddle(saved: Callable[..., traceback.StackSummary]) -> Callable[..., Any]:
     """traceback.extract_stack, but empty where Paddle asks for it without arguments, as
     its C++ does for every operator it adds (the caller is then Paddle's own code): any
-    other caller -- the user's code, a library imported by the factory (pyparsing asks for
+    other caller (paddleinfo's own calls of Paddle's operators count as Paddle's) -- the
+    user's code, a library imported by the factory (pyparsing asks for
     `limit=2`) -- gets the real stack."""
     def extract_stack(f: Any = None, limit: int | None = None) -> traceback.StackSummary:
-        if f is None and limit is None and sys._getframe(1).f_code.co_filename.startswith(PADDLE):
+        if f is None and limit is None and sys._getframe(1).f_code.co_filename.startswith(OURS):
             return traceback.StackSummary()
         return saved(f, limit)
     return extract_stack
@@ -144,7 +146,7 @@ def raised_by_paddle(error: BaseException) -> bool:
     if frame is None:
         return False
     filename = frame.tb_frame.f_code.co_filename
-    return filename.startswith(PADDLE) or filename == __file__
+    return filename.startswith(OURS)
 
 
 def untraceable(error: BaseException) -> bool:

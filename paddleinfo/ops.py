@@ -223,13 +223,17 @@ def bilinear(op: Any) -> int | None:
 
 
 def multi_dot(op: Any) -> int | None:
-    # A1 @ A2 @ ... @ An in the order that costs the fewest multiply-adds, which Paddle's
-    # kernel chooses (the matrix-chain order); a vector at either end is a 1 x n or n x 1
-    # matrix.
     shapes = [shape(value) for value in op.operand_source(0).get_defining_op().operands_source()]
     if not shapes or not all(map(known, shapes)):
         return None
-    matrices = cast(list[list[int]], shapes)
+    return chain_macs(cast(list[list[int]], shapes))
+
+
+def chain_macs(shapes: list[list[int]]) -> int:
+    """A1 @ A2 @ ... @ An in the order that costs the fewest multiply-adds, which Paddle's
+    kernel chooses (the matrix-chain order); a vector at either end is a 1 x n or n x 1
+    matrix.  (paddleinfo.eager counts a real pass's multi_dot with it too.)"""
+    matrices = [list(item) for item in shapes]
     if len(matrices[0]) == 1:
         matrices[0] = [1, *matrices[0]]
     if len(matrices[-1]) == 1:

@@ -30,7 +30,7 @@ from paddle import nn
 from paddleinfo.conventions import Rule, check_rules, convention
 from paddleinfo.errors import ArgumentError, FactoryError, NotALayerError, ShapeError, first_line, text_of
 from paddleinfo.formulas import size_formula
-from paddleinfo.graph import build, quiet, raised_by_paddle, static_graph, untraceable
+from paddleinfo.graph import OURS, build, quiet, raised_by_paddle, static_graph, untraceable
 from paddleinfo.memory import dtype_name
 from paddleinfo.naming import shown_by_summary, summary_name
 from paddleinfo.result import Input, LayerRow, Profile, own_parameters, unknown_sizes
@@ -118,7 +118,7 @@ def counted(source: nn.Layer | Callable[[], object], inputs: list[Input], traini
         if half(model, inputs):
             # Paddle's CPU build has no float16 convs, in the static graph or out of it;
             # counting needs no kernel: a float32 twin has the same shapes and products.
-            return twin_traced(model, inputs, training, train)
+            return twin_traced(model, inputs, training, mode, count, rules)
         first = getattr(error, 'static_error', error)
         reads = user_site(first) if untraceable(first) else None
         reason = (f'it reads a tensor value in {reads}' if reads else
@@ -137,7 +137,7 @@ def counted(source: nn.Layer | Callable[[], object], inputs: list[Input], traini
 def user_site(error: BaseException) -> str | None:
     """Where in the user's code `error` was raised: 'Gate.forward (nets.py:12)' for the
     innermost frame of its traceback that is neither Paddle's nor paddleinfo's."""
-    ours = (os.path.dirname(paddle.__file__), os.path.dirname(__file__))
+    ours = OURS     # (with the separator: paddlenlp/, paddleseg/ ... are the user's)
     site = None
     frame = error.__traceback__
     while frame is not None:
@@ -162,9 +162,9 @@ def built_traced(model: nn.Layer, inputs: list[Input], training: bool, train: bo
                 traced = trace_static(model, inputs, training, train, count, rules)
         # (Outside static_twins: each row counts the model's own parameters.)
         return profile_of(inputs, *traced, programs)
-    except ShapeError:
-        raise
     except Exception as error:  # noqa: BLE001 -- dy2static rewrites forward() for what this cannot
+        # (A ShapeError too: where it is the input's, dy2static raises it as well; where
+        # the twins caused it, dy2static has the model's own parameters.)
         static_error = error
     try:
         with quiet():
@@ -183,15 +183,17 @@ def half(model: nn.Layer, inputs: list[Input]) -> bool:
         or any(dtype_name(p.dtype) == 'float16' for p in model.parameters()))
 
 
-def twin_traced(model: nn.Layer, inputs: list[Input], training: bool, train: bool) -> Profile:
+def twin_traced(model: nn.Layer, inputs: list[Input], training: bool, mode: str, count: str,
+                rules: Mapping[str, Rule]) -> Profile:
     """The Profile of a float32 copy of a float16 model, told as the model's own: the same
-    layers, names, shapes and products; its inputs and parameters as they are."""
+    layers, names, shapes and products, counted the same way down as any model; its
+    inputs and parameters as they are.  (A copy: the user's model is not cast.)"""
     twin = copy.deepcopy(model)
     twin.to(dtype='float32')
-    as_float = [dataclasses.replace(item, dtype='float32', value=None)
+    as_float = [dataclasses.replace(item, dtype='float32', value=None if item.value is None
+                                    else item.value.astype('float32'))
                 if item.dtype == 'float16' else item for item in inputs]
-    with quiet():
-        result = profile_of(as_float, *trace_built(twin, as_float, training, train))
+    result = counted(twin, as_float, training, mode, count, rules)
     own = dict(zip(twin.sublayers(include_self=True), model.sublayers(include_self=True)))
     for row in result.rows:
         row.layer = own[row.layer]

@@ -99,7 +99,7 @@ class Profile:
     # on a tensor value, and the inputs were zeros of the shapes given (says which `if`).
     estimate: str | None = None
     by_operator: dict[str, int] = field(default_factory=dict)   # {operator name: MACs}
-    count: str = 'macs'      # the convention counted in (paddleinfo.ops.CONVENTIONS)
+    count: str = 'macs'      # the convention counted in (paddleinfo.conventions.CONVENTIONS)
     rules: tuple[str, ...] = ()        # the operators the user gave rules for ...
     rules_used: tuple[str, ...] = ()   # ... and those of them the pass ran
 

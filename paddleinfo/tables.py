@@ -4,14 +4,13 @@ Knows nothing of ResNet; each table is `data` (for --format json) and a `*_view`
 function for paddleinfo.render.
 """
 import functools
-import importlib
 import math
 from typing import Any
 
-from paddleinfo import ops
 from paddleinfo.macs import MACS_CONVENTION, uncounted
 from paddleinfo.naming import summary_name
 from paddleinfo.receptive import field_text, geometry, kernel_text, receptive_fields
+from paddleinfo.conventions import CONVENTIONS
 from paddleinfo.result import Profile
 from paddleinfo.render import (Table, fit, memory_mb, paddle_notes, percent, readable, render,
                                summary_text)
@@ -19,20 +18,13 @@ from paddleinfo.view import COLUMNS, View, count_label
 
 
 def conventions() -> dict[str, str]:
-    """{name: the rules it counts by} of every counting convention (paddleinfo.ops', or
-    paddleinfo.conventions' where it states them)."""
-    found = getattr(ops, 'CONVENTIONS', None)
-    if not found:
-        try:
-            found = importlib.import_module('paddleinfo.conventions').CONVENTIONS
-        except (ImportError, AttributeError):
-            found = None
-    return dict(found or {'macs': MACS_CONVENTION})
+    """{name: the rules it counts by} of every counting convention."""
+    return dict(CONVENTIONS)
 
 
 def count_of(result: Profile) -> str:
     """The convention a Profile was counted in: 'macs', 'flops', 'full'."""
-    return getattr(result, 'count', 'macs') or 'macs'
+    return result.count
 
 
 def convention_text(result: Profile, convention: str = MACS_CONVENTION) -> str:
@@ -51,18 +43,12 @@ def mode_note(mode: str) -> str | None:
 
 def status_of(result: Profile) -> dict[str, Any]:
     """The completeness contract (Completeness.to_dict()): whether the count is whole."""
-    status = getattr(result, 'status', None)
-    if status is not None:
-        return dict(status.to_dict())
-    return {'complete': not result.uncounted_ops, 'count': count_of(result),
-            'left_out': dict(result.uncounted_ops), 'fallback': None, 'estimate': None,
-            'user_rules': []}
+    return result.status.to_dict()
 
 
 def by_operator(result: Profile) -> dict[str, int]:
     """{operator name: its count} (fvcore's by_operator), largest first."""
-    found = dict(getattr(result, 'by_operator', None) or {})
-    return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
+    return dict(sorted(result.by_operator.items(), key=lambda item: (-item[1], item[0])))
 
 
 def totals(result: Profile) -> dict[str, int]:

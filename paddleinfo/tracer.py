@@ -53,11 +53,16 @@ class Tracer:
         self.program, self.uncounted, self.failure = None, {}, None
         self.op_owner, self.training, self.training_failure = {}, None, None
         self.by_operator, self.charged = {}, {}
+        self.eager_uncounted: dict[str, dict[nn.Layer, None]] = {}   # {operator: {layer}}
         self.sites: list[str] = []          # the `if`s and `while`s on values (dy2static)
 
-    def charge(self, operator: str, macs: int) -> None:
-        """A product of the eager pass (paddleinfo.eager): to the innermost layer running."""
+    def charge(self, operator: str, macs: int | None) -> None:
+        """A product of the eager pass (paddleinfo.eager): to the innermost layer running;
+        one whose operands could not be read is named as not counted."""
         layer = self.stack[-1] if self.stack else self.model
+        if macs is None:
+            self.eager_uncounted.setdefault(operator, {})[layer] = None
+            return
         macs *= 2 if self.count == 'flops' else 1
         self.charged[layer] = self.charged.get(layer, 0) + macs
         self.by_operator[operator] = self.by_operator.get(operator, 0) + macs
@@ -367,8 +372,11 @@ def data_twin(tensor: paddle.Tensor, index: int) -> Any:
     """A twin for a forward pass only: a data Value of the same shape and dtype, ten times
     cheaper to make than a parameter (which adds its initializer to the startup program);
     a training step's backward pass needs the parameters (twin_of)."""
-    twin = paddle.static.data(f'paddleinfo_twin_{index}', list(tensor.shape),
-                              cast(Any, dtype_name(tensor.dtype)))
+    # (paddle.static.data walks every operator so far to put a data operator first: a
+    # twin, made before the model's first operator, is appended where it belongs.)
+    twin = cast(Any, paddle)._pir_ops.data(f'paddleinfo_twin_{index}', list(tensor.shape),
+                                paddle.pir.core.convert_np_dtype_to_dtype_(dtype_name(tensor.dtype)),
+                                paddle.base.core.Place())
     twin.stop_gradient = True
     return twin
 
@@ -462,4 +470,6 @@ def trace_eager(model: nn.Layer, inputs: list[Input], train: bool = False,
         args, kwargs = eager_inputs(inputs)
         with counting_products(tracer.charge):
             output = model(*args, **kwargs)
+    tracer.uncounted = {name: [summary_name(layer) for layer in layers]
+                        for name, layers in sorted(tracer.eager_uncounted.items())}
     return model, model_output_shapes(output), tracer

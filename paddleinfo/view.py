@@ -34,7 +34,7 @@ COLUMNS = {
 # layer's receptive field (torch-scan's).
 TABLES = ('operators', 'parameters', 'receptive')
 MODES = ('eval', 'train')
-# How a column header and a total name each counting convention (paddleinfo.ops.CONVENTIONS).
+# How a column header and a total name each counting convention (paddleinfo.conventions.CONVENTIONS).
 COUNT_LABELS = {'macs': 'MACs', 'flops': 'FLOPs', 'full': 'FLOPs (full)'}
 
 

@@ -144,6 +144,9 @@ def test_threads_reach_paddle_inference_and_the_dynamic_graph(tmp_path):
     (['--memory', '--batch-size', '2'], '--batch-size does not go with --memory, which measures '
                                         'its own networks, inputs and batches'),
     (['--memory', '--training'], '--training does not go with --memory: choose one'),
+    (['--summaries', '--layers', '50'], '--layers does not go with --summaries, which times its '
+                                        'own models and input'),
+    (['--summaries', '--memory'], '--memory does not go with --summaries: choose one'),
 ])
 def test_bad_arguments_get_one_line(args, message):
     result = run_script('benchmark.py', *args)

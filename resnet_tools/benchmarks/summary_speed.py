@@ -11,6 +11,7 @@ path (the `paddleinfo` command's) is timed beside them.
 import contextlib
 import io
 import statistics
+import textwrap
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -76,12 +77,12 @@ def report(models: Sequence[str] = MODELS, repeats: int = 5,
         rows.append(measure(name, repeats))
     table = tabulate([[row.model, f'{row.paddle_summary:.3f}', f'{row.built:.3f}',
                        f'{row.ratio:.2f}x', f'{row.factory:.3f}'] for row in rows],
-                     headers=['Model', 'paddle.summary (s)', 'paddleinfo, built (s)',
-                              'built / paddle', 'paddleinfo, factory (s)'],
+                     headers=['Model', 'paddle.summary s', 'paddleinfo built s', 'built / paddle',
+                              'paddleinfo factory s'],
                      disable_numparse=True)
     slower = [row.model for row in rows if row.ratio > 1]
     verdict = (f'paddleinfo slower than paddle.summary on: {", ".join(slower)}' if slower
                else 'paddleinfo at most as slow as paddle.summary on every model')
     text = (f'median of {repeats} rounds after one untimed, input {SHAPE}, in turn in one '
-            f'process\nmachine: {machine()}\n\n{table}\n\n{verdict}')
+            f'process\nmachine: {machine()}\n\n{table}\n\n{textwrap.fill(verdict, 100)}')
     return text, rows

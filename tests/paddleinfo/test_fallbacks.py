@@ -261,3 +261,71 @@ def test_a_forward_of_one_list_of_tensors_takes_the_list():
         # Linear(8, 8) on two [2, 8] tensors: 2 x LINEAR, traced, not run.
         assert result.macs == 2 * LINEAR and not result.eager
         assert result.input_shapes == [[2, 8], [2, 8]]
+
+
+def test_strict_refuses_a_count_that_is_one_path_of_several():
+    from paddleinfo import summary
+    from paddleinfo.errors import IncompleteCountError
+    with pytest.raises(IncompleteCountError, match='an `if` in Gate.forward'):
+        summary(Gate(), (2, 8), verbose=0, strict=True)
+    # Real tensors: their path is the whole count.
+    assert summary(Gate(), input=paddle.ones([2, 8]), verbose=0, strict=True).macs == LINEAR
+
+
+def test_a_half_precision_twin_counts_in_the_convention_asked():
+    result = profile_inputs(Image().to(dtype='float16'), [Input([1, 3, 8, 8], 'float16')],
+                            count='flops')
+    assert result.macs == 2 * 6 * 6 * 8 * 27 and result.status.count == 'flops'
+
+
+class Chain(nn.Layer):
+    """multi_dot, in a forward that must run: the real pass counts it as the trace does."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = self.create_parameter([100, 2])
+        self.b = self.create_parameter([2, 100])
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return paddle.linalg.multi_dot([self.a, self.b, x])
+        return x
+
+
+def test_the_real_pass_takes_multi_dots_cheapest_order():
+    # [100, 2] @ [2, 100] @ [100, 2]: (B x) first, 2 x 100 x 2 = 400, then A (B x),
+    # 100 x 2 x 2 = 400: 800 (left to right would be 20,000 + 20,000).
+    result = profile_inputs(Chain(), [Input([100, 2], value=paddle.ones([100, 2]))])
+    assert result.eager and result.macs == 800 and result.status.complete
+
+
+def test_the_functions_are_paddles_own_after_a_pass_that_failed_or_imported_one():
+    class Fails(nn.Layer):
+        def forward(self, x):
+            if x.sum() > 0:
+                return x
+            import json
+            # A module that takes paddle.matmul by name inside the pass keeps Paddle's.
+            json.borrowed_matmul = paddle.matmul
+            raise ValueError('the model fails')
+
+    original = paddle.matmul
+    with pytest.raises(ValueError, match='the model fails'):
+        profile_inputs(Fails(), X8)
+    import json
+    assert paddle.matmul is original and paddle.Tensor.__dict__['__matmul__'] is not None
+    assert json.borrowed_matmul is original
+    del json.borrowed_matmul
+
+
+def test_a_built_model_is_the_users_own_after_its_static_twins():
+    # Its parameters and buffers are back, the very tensors, with their values.
+    model = nn.Sequential(nn.Conv2D(3, 8, 3), nn.BatchNorm2D(8))
+    before = {name: (id(tensor), tensor.numpy().copy())
+              for name, tensor in model.state_dict().items()}
+    result = profile_inputs(model, [Input([1, 3, 8, 8])])
+    assert result.macs == 6 * 6 * 8 * 27 and not result.eager
+    after = model.state_dict()
+    assert {name: id(tensor) for name, tensor in after.items()} == {
+        name: ident for name, (ident, _) in before.items()}
+    assert all((after[name].numpy() == value).all() for name, (_, value) in before.items())

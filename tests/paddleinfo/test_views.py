@@ -231,23 +231,33 @@ class Kron(nn.Layer):
         return paddle.kron(x, x)
 
 
-def test_strict_names_what_is_left_out(monkeypatch):
-    from paddleinfo import tables
-    monkeypatch.setattr(tables, 'status_of', lambda result: {
-        'complete': False, 'left_out': {'pd_op.frobnicate': ['Kron']}, 'estimate': None})
+class Inverse(nn.Layer):
+    def forward(self, x):
+        return paddle.linalg.inv(x)     # pd_op.inverse: no MACs rule
+
+
+def test_strict_names_what_is_left_out():
     with pytest.raises(IncompleteCountError, match=r'the MACs are not the whole count \(strict\): '
-                       r'operators with no rule were left out: pd_op.frobnicate \(in Kron\)'):
-        summary(built(Kron), (1, 2, 2), verbose=0, strict=True)
-    result = summary(built(Kron), (1, 2, 2), verbose=0)      # without: a lower bound, said so
+                       r'operators with no rule were left out: pd_op.inverse \(in Inverse-1\)'):
+        summary(built(Inverse), (1, 3, 3), verbose=0, strict=True)
+    result = summary(built(Inverse), (1, 3, 3), verbose=0)      # without: a lower bound, said so
     assert result.status['complete'] is False
+    assert result.status['left_out'] == {'pd_op.inverse': ['Inverse-1']}
 
 
-def test_strict_from_the_shell_is_one_line(capsys, monkeypatch):
-    from paddleinfo import tables
-    monkeypatch.setattr(tables, 'status_of', lambda result: {
-        'complete': False, 'left_out': {}, 'estimate': 'forward() branches on a value'})
-    message = one_line_error(capsys, net('mlp'), '--input', '20', '--strict')
-    assert message.endswith("the count is one path's: forward() branches on a value\n"), message
+def test_strict_from_the_shell_is_one_line(capsys, tmp_path):
+    model = tmp_path / 'gate.py'
+    model.write_text('from paddle import nn\n'
+                     'class Gate(nn.Layer):\n'
+                     '    def __init__(self):\n'
+                     '        super().__init__()\n'
+                     '        self.fc = nn.Linear(4, 4)\n'
+                     '    def forward(self, x):\n'
+                     '        if x.sum() > 0:\n'
+                     '            return self.fc(x)\n'
+                     '        return x\n')
+    message = one_line_error(capsys, f'{model}:Gate', '--input', '4', '--strict')
+    assert "the count is one path's: an `if` in Gate.forward decides the path" in message, message
 
 
 # --- 9. two models row by row -------------------------------------------------------
