@@ -165,43 +165,15 @@ def own_inputs(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def load_rules(text: str) -> dict[str, Any]:
     """The dict named by --rules MODULE:NAME (or path/to/file.py:NAME), checked."""
-    import importlib
-    import importlib.util
-    import os
-    import pathlib
-    from paddleinfo.errors import exited, first_line
-    where, _, name = text.rpartition(':')
-    if not where or not name:
-        raise UsageError(f'--rules {text}: give MODULE:NAME or path/to/file.py:NAME, a dict '
-                         f'{{operator name: function(op) -> count}}')
-    try:
-        if where.endswith('.py') or '/' in where:
-            path = pathlib.Path(where)
-            if not path.is_file():
-                raise UsageError(f'--rules {text}: there is no file {where}')
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            if spec is None or spec.loader is None:
-                raise UsageError(f'--rules {text}: {where} is not a Python file')
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            if os.getcwd() not in sys.path and '' not in sys.path:
-                sys.path.insert(0, os.getcwd())
-            module = importlib.import_module(where)
-    except UsageError:
-        raise
-    except SystemExit as error:
-        raise UsageError(f'--rules {text}: {where} does not import: {exited(error)}') from None
-    except Exception as error:  # noqa: BLE001 -- any error of the user's module is theirs
-        raise UsageError(f'--rules {text}: {where} does not import: {type(error).__name__}: '
-                         f'{first_line(error)}') from None
-    if not hasattr(module, name):
-        raise UsageError(f'--rules {text}: {where} has no {name}')
     from paddleinfo.conventions import check_rules
+    from paddleinfo.zoo import imported_name
+    label = f'--rules {text}'
+    rules = imported_name(text, label, 'give MODULE:NAME or path/to/file.py:NAME, a dict '
+                                       '{operator name: function(op) -> count}', cwd=True)
     try:
-        return check_rules(getattr(module, name))
+        return check_rules(rules)
     except RuleError as error:
-        raise UsageError(f'--rules {text}: {error}') from None
+        raise UsageError(f'{label}: {error}') from None
 
 
 def trace_options(trace: Trace) -> dict[str, Any]:

@@ -37,17 +37,7 @@ Rule = Callable[[Any], int | None]
 
 # Operators that cost nothing under `full` either: they move, copy, make, select or
 # compare values (ReLU and max pooling compare, as paddle.flops counts them: zero).
-FREE = {f'pd_op.{name}' for name in '''
-    data full full_like full_int_array full_with_tensor assign assign_value assign_value_
-    arange linspace zeros_like ones_like empty empty_like eye tril triu tril_indices
-    triu_indices gaussian uniform randint randperm bernoulli
-    cast reshape reshape_ flatten flatten_ squeeze squeeze_ unsqueeze unsqueeze_
-    transpose concat split split_with_num slice strided_slice gather gather_nd
-    index_select index_put take_along_axis put_along_axis scatter scatter_nd_add stack
-    unstack unbind expand expand_as tile roll flip pad pad3d shape shape64 numel
-    embedding one_hot where masked_select masked_fill nonzero argmax argmin argsort sort
-    topk unique meshgrid broadcast_tensors chunk as_strided view_shape view_dtype
-    share_data share_data_ increment memcpy memcpy_d2h memcpy_h2d coalesce_tensor
+FREE = ops.MOVES | {f'pd_op.{name}' for name in '''
     set_value set_value_ set_value_with_tensor set_value_with_tensor_ assign_out_
     maximum minimum max min amax amin abs sign floor ceil round clip clip_
     equal not_equal less_than less_equal greater_than greater_equal logical_and
@@ -352,15 +342,21 @@ ATTENTION_SCORES = {'pd_op.flash_attn', 'pd_op.flash_attn_v3', 'pd_op.flashmask_
 FULL_REPLACES_MACS = {'pd_op.multiply', 'pd_op.multiply_'}
 
 
+def of_products(macs: int, count: str) -> int:
+    """Products' multiply-adds as `count` counts them: twice under 'flops' (a multiply and
+    an add each), as they are under 'macs' and 'full'."""
+    return 2 * macs if count == 'flops' else macs
+
+
 def own_count(op: Any, count: str, rules: Mapping[str, Rule]) -> int | None:
     """`op`'s own count (not its blocks') under `count`, or None if it has none."""
     name = op.name()
     if name in rules:
         value = user_count(name, rules[name], op)
-        return value * 2 if value is not None and count == 'flops' else value
+        return None if value is None else of_products(value, count)
     if count != 'full':
         macs = ops.own_macs(op)
-        return macs * 2 if macs is not None and count == 'flops' else macs
+        return None if macs is None else of_products(macs, count)
     macs = None if name in FULL_REPLACES_MACS else ops.own_macs(op)
     extra = extra_work(op)
     if macs is None and not extra:

@@ -454,7 +454,9 @@ HANDLERS: dict[str, Callable[[Any], int | None]] = {
 
 # Operators that do no matrix product: data movement, creation, comparison, and the
 # arithmetic the convention leaves out (elementwise, normalisation, activations, pooling).
-NO_PRODUCT = {f'pd_op.{name}' for name in '''
+# Operators that move, copy, make or select values: no arithmetic at all, in any
+# convention (paddleinfo.conventions counts them as nothing under `full` too).
+MOVES = {f'pd_op.{name}' for name in '''
     data full full_like full_int_array full_with_tensor assign assign_value assign_value_
     arange linspace zeros_like ones_like empty empty_like eye tril triu tril_indices
     triu_indices gaussian uniform randint randperm bernoulli
@@ -464,7 +466,10 @@ NO_PRODUCT = {f'pd_op.{name}' for name in '''
     unstack unbind expand expand_as tile roll flip pad pad3d shape shape64 numel
     embedding one_hot where masked_select masked_fill nonzero argmax argmin argsort sort
     topk unique meshgrid broadcast_tensors chunk as_strided view_shape view_dtype
-    share_data increment memcpy memcpy_d2h memcpy_h2d coalesce_tensor add_n
+    share_data share_data_ increment memcpy memcpy_d2h memcpy_h2d coalesce_tensor
+'''.split()}
+NO_PRODUCT = MOVES | {f'pd_op.{name}' for name in '''
+    add_n
     add add_ subtract subtract_ multiply multiply_ divide divide_ scale scale_ pow
     elementwise_pow maximum minimum floor_divide remainder sqrt rsqrt exp log log1p
     log2 log10 abs sign neg square reciprocal floor ceil round clip clip_ sum mean

@@ -29,6 +29,17 @@ class Input:
     # (forward(self, images)), as paddle.summary(net, input=[a, b]) calls net([a, b]).
     packed: bool = False
 
+    def name(self, index: int) -> str:
+        """Its name in a traced program, as the `index`-th input: its keyword, or input,
+        input_1, input_2 ..."""
+        return self.keyword or ('input' if index == 0 else f'input_{index}')
+
+    @property
+    def stop_gradient(self) -> bool:
+        """An input is data, which needs no gradient (as paddle.to_tensor makes it), unless
+        a tensor given asks for one."""
+        return bool(self.value is None or self.value.stop_gradient)
+
 
 @dataclass
 class LayerRow:

@@ -16,7 +16,7 @@ from paddleinfo import backward, memory, ops
 from paddleinfo.checks import check_arguments, check_input, check_map
 from paddleinfo.errors import ShapeError, first_line, paddle_reason, text_of
 from paddleinfo.graph import build, cheap_tracing, static_mode
-from paddleinfo.conventions import Rule, op_count, uncounted_ops
+from paddleinfo.conventions import Rule, of_products, op_count, uncounted_ops
 from paddleinfo.eager import counting_products
 from paddleinfo.macs import RNNS, evaluating, modes_kept, rnn_macs
 from paddleinfo.memory import dtype_name
@@ -63,7 +63,7 @@ class Tracer:
         if macs is None:
             self.eager_uncounted.setdefault(operator, {})[layer] = None
             return
-        macs *= 2 if self.count == 'flops' else 1
+        macs = of_products(macs, self.count)
         self.charged[layer] = self.charged.get(layer, 0) + macs
         self.by_operator[operator] = self.by_operator.get(operator, 0) + macs
 
@@ -93,7 +93,7 @@ class Tracer:
             macs = self.charged.pop(layer, None)
             if isinstance(layer, RNNS) and inputs and getattr(layer, 'could_use_cudnn', False):
                 # One fused kernel (_C_ops.rnn), which no public function shows.
-                fused = rnn_macs(layer, inputs) * (2 if self.count == 'flops' else 1)
+                fused = of_products(rnn_macs(layer, inputs), self.count)
                 self.by_operator['pd_op.rnn'] = self.by_operator.get('pd_op.rnn', 0) + fused
                 macs = (macs or 0) + fused
         self.record(layer, [input_shapes(x) for x in inputs], shapes_of(output), macs)
@@ -297,11 +297,8 @@ def static_inputs(inputs: list[Input]) -> tuple[list[Any], dict[str, Any]]:
     """paddle.static.data for every input, named input, input_1, ... or by its keyword."""
     values = []
     for index, item in enumerate(inputs):
-        name = item.keyword or ('input' if index == 0 else f'input_{index}')
-        data = paddle.static.data(name, list(item.shape), item.dtype)
-        # Data needs no gradient, unless a tensor given asks for one (as dy2static's
-        # InputSpec of it does).
-        data.stop_gradient = bool(item.value is None or item.value.stop_gradient)
+        data = paddle.static.data(item.name(index), list(item.shape), item.dtype)
+        data.stop_gradient = item.stop_gradient
         values.append(data)
     return arranged(inputs, values)
 
@@ -408,13 +405,8 @@ def trace_built(model: nn.Layer, inputs: list[Input], training: bool = False,
     positional = not keywords and not any(item.packed for item in inputs) and all(
         parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
         for parameter in list(signature.parameters.values())[:len(ordered)])
-    # An input is data, which needs no gradient, as the factory's paddle.static.data and
-    # a tensor made by paddle.to_tensor; a tensor given that asks for one has one.
     specs = [paddle.static.InputSpec(list(item.shape), cast(Any, item.dtype),
-                                     name=item.keyword or ('input' if index == 0
-                                                           else f'input_{index}'),
-                                     stop_gradient=bool(item.value is None
-                                                        or item.value.stop_gradient))
+                                     name=item.name(index), stop_gradient=item.stop_gradient)
              for index, item in enumerate(ordered)]
     check_input(model, specs)
     tracer = Tracer(model, static=True, count=count, rules=rules)

@@ -14,6 +14,7 @@ import difflib
 import importlib
 import importlib.util
 import inspect
+import os
 import pathlib
 import signal
 import sys
@@ -131,15 +132,29 @@ def described(inputs: Inputs) -> str:
 
 def user_factory(text: str, flag: str = '--model') -> Callable[[], nn.Layer]:
     """The function named by 'path/to/file.py:function' or 'package.module:function'."""
-    where, _, function = text.rpartition(':')
-    if not where or not function:
-        raise UsageError(f'{named(flag, text)}: give path/to/file.py:function or '
-                         f'package.module:function')
+    function = text.rpartition(':')[2]
+    factory = imported_name(text, named(flag, text),
+                            'give path/to/file.py:function or package.module:function')
+    if not callable(factory):
+        raise UsageError(f'{named(flag, text)}: {function} is not callable (its type is '
+                         f'{type(factory).__name__}); give a function that returns a '
+                         f'paddle.nn.Layer')
+    return factory
+
+
+def imported_name(text: str, label: str, usage: str, cwd: bool = False) -> Any:
+    """What 'path/to/file.py:NAME' or 'package.module:NAME' names, its module imported
+    (a file's folder on the path while it runs; with `cwd`, the current directory for a
+    module too, as the installed command does not have it).  Every failure is one
+    UsageError line that starts with `label`; `usage` says what to give instead."""
+    where, _, name = text.rpartition(':')
+    if not where or not name:
+        raise UsageError(f'{label}: {usage}')
     try:
         if where.endswith('.py') or '/' in where:
             path = pathlib.Path(where)
             if not path.is_file():
-                raise UsageError(f'{named(flag, text)}: there is no file {where}')
+                raise UsageError(f'{label}: there is no file {where}')
             # (None for a file Python does not load, a .txt say: module_from_spec's
             # AttributeError is then told below as the file not importing.)
             spec = cast(ModuleSpec, importlib.util.spec_from_file_location(path.stem, path))
@@ -150,24 +165,21 @@ def user_factory(text: str, flag: str = '--model') -> Callable[[], nn.Layer]:
             finally:
                 sys.path.pop(0)
         else:
+            if cwd and os.getcwd() not in sys.path and '' not in sys.path:
+                sys.path.insert(0, os.getcwd())
             module = importlib.import_module(where)
     except UsageError:
         raise
     except SystemExit as error:
-        raise UsageError(f'{named(flag, text)}: {where} does not import: {exited(error)}')
+        raise UsageError(f'{label}: {where} does not import: {exited(error)}')
     except TimedOut as error:
-        raise UsageError(f'{named(flag, text)}: importing {where} {error}') from None
+        raise UsageError(f'{label}: importing {where} {error}') from None
     except Exception as error:  # noqa: BLE001 -- any error of the user's module is theirs
-        raise UsageError(f'{named(flag, text)}: {where} does not import: '
+        raise UsageError(f'{label}: {where} does not import: '
                          f'{type(error).__name__}: {first_line(error)}')
-    factory = getattr(module, function, None)
-    if factory is None:
-        raise UsageError(f'{named(flag, text)}: {where} has no {function}')
-    if not callable(factory):
-        raise UsageError(f'{named(flag, text)}: {function} is not callable (its type is '
-                         f'{type(factory).__name__}); give a function that returns a '
-                         f'paddle.nn.Layer')
-    return factory
+    if not hasattr(module, name):
+        raise UsageError(f'{label}: {where} has no {name}')
+    return getattr(module, name)
 
 
 class TimedOut(BaseException):
