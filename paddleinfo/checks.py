@@ -60,46 +60,52 @@ def expected_input(layer: nn.Layer) -> tuple[str, int, int] | None:
     return None
 
 
+# The layers check_input has something to check of.
+CHECKED = (nn.Embedding, nn.Linear, nn.MultiHeadAttention, *NORMS, *RNNS, *CONVS,
+           *TRANSPOSED_CONVS)
+
+
 def check_input(layer: nn.Layer, inputs: Sequence[Any]) -> None:
     """Raise ShapeError if `layer` cannot take `inputs` (rank, dtype or size), naming
     the layer, what it got and what it takes; the dynamic graph would refuse them too,
     and the static graph does not always."""
-    if not inputs or not hasattr(inputs[0], 'shape'):
-        return
+    if not inputs or not hasattr(inputs[0], 'shape') or not isinstance(layer, CHECKED):
+        return      # (the hook runs on every call of every layer: the common case is fast)
     shape, dtype = list(inputs[0].shape), dtype_name(inputs[0].dtype)
-    name = summary_name(layer)
     if isinstance(layer, nn.Embedding):
         if dtype not in INTEGERS:
-            raise ShapeError(f'{name} takes integer token ids (int64 or int32), not {dtype} '
-                             f'(its input is {shape}); give the input dtype int64')
+            raise ShapeError(f'{summary_name(layer)} takes integer token ids (int64 or int32), '
+                             f'not {dtype} (its input is {shape}); give the input dtype int64')
         return
-    if dtype not in ('float16', 'bfloat16', 'float32', 'float64') and (
-            expected_input(layer) or conv_rank(layer)):
-        raise ShapeError(f'{name} takes a floating-point input, not {dtype} '
+    wanted, rank = expected_input(layer), conv_rank(layer)
+    if dtype not in ('float16', 'bfloat16', 'float32', 'float64') and (wanted or rank):
+        raise ShapeError(f'{summary_name(layer)} takes a floating-point input, not {dtype} '
                          f'(its input is {shape})')
-    rank = conv_rank(layer)
     if rank and len(shape) != rank:
-        raise ShapeError(f'{name} takes a {rank}-D input [batch, channels, {SPATIAL[rank]}], '
-                         f'not {len(shape)}-D {shape}')
+        raise ShapeError(f'{summary_name(layer)} takes a {rank}-D input '
+                         f'[batch, channels, {SPATIAL[rank]}], not {len(shape)}-D {shape}')
     if isinstance(layer, RNNS) and len(shape) != 3:
         order = 'time, batch' if layer.time_major else 'batch, time'
-        raise ShapeError(f'{name} takes a 3-D input [{order}, {layer.input_size} features], '
-                         f'not {len(shape)}-D {shape}')
-    wanted = expected_input(layer)
+        raise ShapeError(f'{summary_name(layer)} takes a 3-D input '
+                         f'[{order}, {layer.input_size} features], not {len(shape)}-D {shape}')
     if wanted is None:
         return
     what, axis, size = wanted
     if len(shape) < (1 if isinstance(layer, nn.Linear) else 2) or shape[axis] < 0:
         return      # -1: a size the static graph does not know
     if shape[axis] != size:
-        raise ShapeError(f'{name} takes {size:,} {what}, not {shape[axis]:,} '
+        raise ShapeError(f'{summary_name(layer)} takes {size:,} {what}, not {shape[axis]:,} '
                          f'(its input is {shape})')
 
 
-def check_map(layer: nn.Layer, inputs: Sequence[Any], output: Any) -> None:
+def check_map(layer: nn.Layer, inputs: Sequence[Any], out_shape: list[Any]) -> None:
     """Raise ShapeError if `layer` made a feature map with a side below 1, naming the
-    sizes it had and would make (the static graph writes -1 for such a size)."""
-    out_shape, in_shape = shapes_of(output), shapes_of(inputs[0]) if inputs else []
+    sizes it had and would make (the static graph writes -1 for such a size).
+    `out_shape` is shapes_of() its output."""
+    if len(out_shape) not in (3, 4, 5) or all(isinstance(size, int) and size > 0
+                                              for size in out_shape):
+        return      # (the hook runs on every call of every layer: the common case is fast)
+    in_shape = shapes_of(inputs[0]) if inputs else []
     if isinstance(layer, WINDOWS) and len(out_shape) in (3, 5) and len(in_shape) == len(
             out_shape) and all(isinstance(size, int) for size in out_shape + in_shape):
         # Conv1D/3D and their pools: no formula, the sizes Paddle gave.

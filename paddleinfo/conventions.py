@@ -375,6 +375,13 @@ def op_count(op: Any, count: str = 'macs', rules: Mapping[str, Rule] | None = No
     return counted(op, count, checked)
 
 
+def nothing_to_count(name: str, count: str, rules: Mapping[str, Rule]) -> bool:
+    """Whether an operator of this name, holding no blocks, has no count and no note under
+    `count` and `rules` (a relu, a reshape under 'macs'): a trace asks of every operator,
+    and most are such."""
+    return count != 'full' and name not in rules and name not in ops.HANDLERS and ops.no_product(name)
+
+
 def counted(op: Any, count: str, rules: Mapping[str, Rule]) -> int | None:
     total = own_count(op, count, rules)
     for block in ops.blocks(op):

@@ -9,7 +9,6 @@ from paddleinfo.errors import ShapeError
 from paddleinfo.naming import summary_name
 
 # The input's layout of each data_format: where the channels are.
-# The input's layout of each data_format: where the channels are.
 CHANNELS_LAST = ('NLC', 'NHWC', 'NDHWC')
 
 
@@ -35,12 +34,17 @@ def window_formula(size: int, kernel: int, stride: int, padding: int, dilation: 
     return f'({size} + 2*{padding} - {reach}) // {stride} + 1', span // stride + 1
 
 
+# The layers whose output size has a formula here.
+FORMULA_KINDS = (nn.AdaptiveAvgPool2D, nn.AdaptiveMaxPool2D, nn.Conv2D, nn.MaxPool2D, nn.AvgPool2D)
+
+
 def size_formula(layer: nn.Layer, in_shape: Sequence[Any], out_shape: Sequence[Any]) -> str | None:
     """The output size of a conv or pooling layer worked out from its own kernel,
     stride and padding, e.g. '(224 + 2*3 - 7) // 2 + 1 = 112'.  Raises AssertionError
     if the result is not the size Paddle produced."""
-    if not all(len(shape) == 4 and all(isinstance(size, int) for size in shape)
-               for shape in (in_shape, out_shape)):
+    if not isinstance(layer, FORMULA_KINDS) or not all(
+            len(shape) == 4 and all(isinstance(size, int) for size in shape)
+            for shape in (in_shape, out_shape)):
         return None     # not one feature map in and one out
     axes = map_axes(layer)
     sides = [in_shape[axis] for axis in axes], [out_shape[axis] for axis in axes]

@@ -3,12 +3,13 @@ bookkeeping a trace does not need switched off, Paddle's own notes hidden, and t
 factory's model built there; and what an error raised inside says of the graph.
 """
 import contextlib
+import gc
 import os
 import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import paddle
 import paddle.nn.layer.layers as paddle_layers
@@ -35,9 +36,22 @@ def _stack_for_paddle(saved: Callable[..., traceback.StackSummary]) -> Callable[
     return extract_stack
 
 
-@contextlib.contextmanager
-def _no_struct(prefix: str | None = None) -> Iterator[None]:
-    yield
+class _NoStruct:
+    """Paddle's name_struct(prefix), which labels a layer's operators, labelling nothing:
+    one object that is its own context, as cheap as a call can be (every layer call
+    enters it)."""
+
+    def __call__(self, prefix: str | None = None) -> '_NoStruct':
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_no_struct = _NoStruct()
 
 
 @contextlib.contextmanager
@@ -47,14 +61,21 @@ def cheap_tracing() -> Iterator[None]:
     inference itself: every operator records the Python stack it was created from
     (for error messages at run time), and every layer call walks all operators of
     the Program so far to label the new ones (for auto-parallel), which makes a
-    deep network quadratic."""
+    deep network quadratic.  Python's cyclic garbage collector waits too: a trace
+    makes thousands of objects and frees few, and each collection would walk every
+    object that Paddle keeps alive."""
     saved = traceback.extract_stack, paddle_layers.name_struct
     traceback.extract_stack = _stack_for_paddle(saved[0])
-    paddle_layers.name_struct = _no_struct
+    # (Paddle's type says a generator's context manager; any context manager does.)
+    paddle_layers.name_struct = cast(Any, _no_struct)
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
         traceback.extract_stack, paddle_layers.name_struct = saved
+        if collecting:
+            gc.enable()
 
 
 def _iterate(value: Any) -> Iterator[Any]:

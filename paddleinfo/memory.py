@@ -24,6 +24,7 @@ reshape, which Paddle makes a view of its input, make no new buffer.  What it do
 see: the allocator's rounding and caching, a kernel's own workspace (oneDNN's
 reorders, say), and Python's objects.
 """
+import contextlib
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -141,7 +142,17 @@ class MemoryEstimate:
 
 def dtype_name(dtype: Any) -> str:
     """'float32' for paddle.float32, a Program's or an old VarType's float32 alike."""
-    return str(dtype).replace('paddle.', '').replace('VarType.', '').lower()
+    key = (type(dtype), dtype)      # (VarType.FP32 == DataType.FLOAT32, named apart)
+    try:
+        return _NAMES[key]
+    except (KeyError, TypeError):       # (TypeError: a dtype that cannot be hashed)
+        name = str(dtype).replace('paddle.', '').replace('VarType.', '').lower()
+    with contextlib.suppress(TypeError):
+        _NAMES[key] = name      # (a trace asks this of every layer's input: str() is slow)
+    return name
+
+
+_NAMES: dict[tuple[type, Any], str] = {}
 
 
 def dtype_of(value: Any) -> str:

@@ -12,6 +12,7 @@ def shown_by_summary(layer: nn.Layer, model: nn.Layer) -> bool:
     # paddle.summary leaves out containers and the model itself (unless it has no
     # sublayers), but for an RNN layer (LSTM, GRU, SimpleRNN subclass LayerList), which
     # it shows when it runs as one operator (could_use_cudnn, on the CPU too).
+    # (model._sub_layers: model.sublayers() would walk the whole model.)
     return (not isinstance(layer, (nn.Sequential, nn.LayerList)) and (
-        layer is not model or not model.sublayers())) or bool(
+        layer is not model or all(sub is None for sub in model._sub_layers.values()))) or bool(
         getattr(layer, 'could_use_cudnn', False))

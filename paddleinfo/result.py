@@ -225,10 +225,13 @@ def model_output_shapes(value: Any) -> list[Any] | dict[Any, Any]:
 def unknown_sizes(result: Profile) -> bool:
     """Whether a shape of the trace has a size it could not infer (-1)."""
     def unknown(shape: Any) -> bool:
-        if isinstance(shape, (list, tuple)):
-            return any(unknown(item) for item in shape)
         if isinstance(shape, dict):
-            return any(unknown(item) for item in shape.values())
-        return isinstance(shape, int) and shape < 0
+            shape = list(shape.values())
+        if not isinstance(shape, (list, tuple)):
+            return isinstance(shape, int) and shape < 0
+        for item in shape:      # (a loop, not any(): every row of every trace comes here)
+            if (item < 0) if isinstance(item, int) else unknown(item):
+                return True
+        return False
     return unknown(result.output_shape) or any(
         unknown(row.input_shape) or unknown(row.output_shape) for row in result.rows)

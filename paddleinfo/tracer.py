@@ -16,9 +16,9 @@ from paddleinfo import backward, memory, ops
 from paddleinfo.checks import check_arguments, check_input, check_map
 from paddleinfo.errors import ShapeError, first_line, paddle_reason, text_of
 from paddleinfo.graph import build, cheap_tracing, static_mode
-from paddleinfo.conventions import Rule, of_products, op_count, uncounted_ops
+from paddleinfo.conventions import Rule, nothing_to_count, of_products, op_count, uncounted_ops
 from paddleinfo.eager import counting_products
-from paddleinfo.macs import RNNS, evaluating, modes_kept, rnn_macs
+from paddleinfo.macs import RNNS, evaluating, every_layer, modes_kept, rnn_macs
 from paddleinfo.memory import dtype_name
 from paddleinfo.naming import summary_name
 from paddleinfo.result import Call, Input, Training, arranged, input_shapes, model_output_shapes, shapes_of
@@ -51,6 +51,8 @@ class Tracer:
         self.used_rules: set[str] = set()   # the user's rules that met an operator
         self.order, self.calls, self.stack, self.starts, self.spans = {}, {}, [], [], []
         self.program, self.uncounted, self.failure = None, {}, None
+        self.block: Any = None              # the Program's global block, and whether it
+        self.empty = True                   # had no operator at the last mark()
         self.op_owner, self.training, self.training_failure = {}, None, None
         self.by_operator, self.charged = {}, {}
         self.eager_uncounted: dict[str, dict[nn.Layer, None]] = {}   # {operator: {layer}}
@@ -73,8 +75,11 @@ class Tracer:
         would move and the operator itself does not."""
         if self.program is None:
             self.program = paddle.static.default_main_program()
-        block = self.program.global_block()
-        return block.back() if block.num_ops() else None
+            self.block = self.program.global_block()
+        # (Asking how many operators there are costs as much as the rest of a hook.)
+        if self.empty:
+            self.empty = not self.block.num_ops()
+        return None if self.empty else self.block.back()
 
     def before(self, layer: nn.Layer, inputs: tuple[Any, ...]) -> None:
         self.stack.append(layer)
@@ -84,7 +89,8 @@ class Tracer:
 
     def after(self, layer: nn.Layer, inputs: tuple[Any, ...], output: Any) -> None:
         start = self.starts.pop()
-        self.checked(check_map, layer, inputs, output)
+        shapes = shapes_of(output)
+        self.checked(check_map, layer, inputs, shapes)
         self.stack.pop()
         if self.static:
             self.spans.append((layer, start, self.mark()))
@@ -96,7 +102,7 @@ class Tracer:
                 fused = of_products(rnn_macs(layer, inputs), self.count)
                 self.by_operator['pd_op.rnn'] = self.by_operator.get('pd_op.rnn', 0) + fused
                 macs = (macs or 0) + fused
-        self.record(layer, [input_shapes(x) for x in inputs], shapes_of(output), macs)
+        self.record(layer, [input_shapes(x) for x in inputs], shapes, macs)
 
     def checked(self, check: Callable[..., None], *args: Any) -> None:
         # dy2static re-raises an error of the forward pass with its traceback in the
@@ -118,7 +124,7 @@ class Tracer:
     @contextlib.contextmanager
     def hooked(self) -> Iterator['Tracer']:
         handles = []
-        for layer in self.model.sublayers(include_self=True):
+        for layer in every_layer(self.model):
             # Paddle's hook types take a Tensor and give one back; a hook is given the
             # tuple of inputs, and returning None leaves the call as it is.
             handles += [layer.register_forward_pre_hook(cast(Any, self.before)),
@@ -167,17 +173,23 @@ class Tracer:
         first = after(first)
         macs: dict[nn.Layer, int] = {}
         uncounted: dict[str, dict[nn.Layer, None]] = {}
+        free: dict[str, bool] = {}      # {operator name: nothing_to_count}
         for index in range(first, len(all_ops)):
             layer = owner.get(index, self.model)
             op = all_ops[index]
             self.op_owner[op] = layer
+            name = op.name()
+            if name not in free:
+                free[name] = nothing_to_count(name, self.count, self.rules)
+            if free[name] and not op.num_regions():
+                continue
             count = op_count(op, self.count, self.rules)
-            if op.name() in self.rules:
-                self.used_rules.add(op.name())
+            if name in self.rules:
+                self.used_rules.add(name)
             if count is not None:
                 macs[layer] = macs.get(layer, 0) + count
                 if count:
-                    self.by_operator[op.name()] = self.by_operator.get(op.name(), 0) + count
+                    self.by_operator[name] = self.by_operator.get(name, 0) + count
             for name in uncounted_ops(op, self.count, self.rules):
                 uncounted.setdefault(name, {})[layer] = None
         for layer, (inputs, output, _, calls) in self.calls.items():
@@ -345,20 +357,23 @@ def static_twins(model: nn.Layer, training: bool = False) -> Iterator[None]:
     by static-graph ones of the same names, shapes, dtypes and trainability, so that the
     model can be called there as a factory's is: as fast, and without dy2static's
     rewriting of every forward().  A tensor shared by two layers (tied weights) gets one
-    twin.  The model's own tensors are back in place after, whatever happened."""
-    twins: dict[int, Any] = {}
+    twin; for a forward pass, which reads only shapes and dtypes, so do all tensors of one
+    shape and dtype (each twin is an operator, and making one costs as much as tracing a
+    conv).  The model's own tensors are back in place after, whatever happened."""
+    twins: dict[object, Any] = {}
     swapped: list[tuple[dict[str, Any], str, Any]] = []
     try:
-        for layer in model.sublayers(include_self=True):
+        for layer in every_layer(model):
             for table, persistable in ((layer._parameters, True), (layer._buffers, False)):
                 for name, tensor in list(table.items()):
                     if tensor is None:
                         continue
-                    if id(tensor) not in twins:
-                        twins[id(tensor)] = (twin_of(tensor, persistable) if training
-                                             else data_twin(tensor, len(twins)))
+                    key = id(tensor) if training else (tuple(tensor.shape), tensor.dtype)
+                    if key not in twins:
+                        twins[key] = (twin_of(tensor, persistable) if training
+                                      else data_twin(tensor, len(twins)))
                     swapped.append((table, name, tensor))
-                    table[name] = twins[id(tensor)]
+                    table[name] = twins[key]
         yield
     finally:
         for table, name, tensor in reversed(swapped):

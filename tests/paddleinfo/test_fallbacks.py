@@ -329,3 +329,49 @@ def test_a_built_model_is_the_users_own_after_its_static_twins():
     assert {name: id(tensor) for name, tensor in after.items()} == {
         name: ident for name, (ident, _) in before.items()}
     assert all((after[name].numpy() == value).all() for name, (_, value) in before.items())
+
+
+def test_tensors_of_one_shape_share_a_twin_and_each_row_keeps_its_own_parameters():
+    # BatchNorm's weight, bias, mean and variance are all [8]: one data twin serves the four
+    # (and the conv and the linear each have their own shape), yet each row counts its own.
+    model = nn.Sequential(nn.Conv2D(3, 8, 3), nn.BatchNorm2D(8), nn.Flatten(),
+                          nn.Linear(8 * 6 * 6, 8, bias_attr=False), nn.Linear(8, 8))
+    model.eval()
+    from paddleinfo.graph import static_graph
+    from paddleinfo.tracer import static_twins
+    with static_graph() as (main, _):
+        with static_twins(model):
+            model(paddle.static.data('x', [1, 3, 8, 8]))
+        twins = [op for op in main.global_block().ops
+                 if op.name() == 'pd_op.data' and op.attrs()['name'].startswith('paddleinfo_twin')]
+    # conv weight [8,3,3,3], conv bias/BN x4/last bias [8], fc1 [288,8], fc2 [8,8]
+    assert len(twins) == 4
+    result = profile_inputs(model, [Input([1, 3, 8, 8])])
+    assert [row.params for row in result.rows] == [3 * 9 * 8 + 8, 4 * 8, 0, 288 * 8, 8 * 8 + 8]
+    assert result.macs == 6 * 6 * 8 * 27 + 288 * 8 + 8 * 8 and not result.eager
+
+
+def test_every_layer_walks_as_paddle_does_shared_layers_once():
+    from paddleinfo.macs import every_layer
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.Sequential(shared, nn.ReLU(), nn.LayerList([shared])),
+                          nn.Sequential(nn.Tanh()))
+    assert every_layer(model) == model.sublayers(include_self=True)
+    assert len(every_layer(model)) == 7
+
+
+def test_a_trace_leaves_the_modes_and_the_garbage_collector_as_they_were():
+    import gc
+    model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.Linear(8, 8))
+    model.train()
+    model[1].eval()     # a frozen layer inside a training model stays frozen
+    gc.disable()
+    try:
+        profile_inputs(model, X8)
+        assert not gc.isenabled()   # the user's choice is kept: not switched on
+    finally:
+        gc.enable()
+    profile_inputs(model, X8)
+    assert gc.isenabled()
+    assert [layer.training for layer in model.sublayers(include_self=True)] == [
+        True, True, False, True]

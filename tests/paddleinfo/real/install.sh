@@ -15,6 +15,9 @@
 #   paddleclas 2.6.0   pins numpy==1.24.4, opencv-python==4.6.0.66 and faiss-cpu 1.8
 #                      (numpy<2): given opencv-python 4.x and faiss-cpu built for numpy 2.
 #   paddleseg 2.8.0    pins opencv-python<=4.6 (numpy<2): given the same opencv-python.
+#   paddledet 2.6.0    pins numpy<1.24 and opencv-python<=4.6: given what ppdet.modeling
+#                      imports (pycocotools, typeguard).  Its wheel ships no YAML config:
+#                      detection.py writes out the two it builds.
 #   paddlenlp 3.0.0b4  pins numpy<=1.26.4 and some twenty server and data packages: given
 #                      only what paddlenlp.transformers imports.  aistudio-sdk 0.3 removed
 #                      aistudio_sdk.hub.download, which it imports (0.2.6 has it); datasets 4
@@ -67,11 +70,17 @@ echo "installing paddleclas 2.6.0, paddleseg 2.8.0 and paddlenlp 3.0.0b4 (--no-d
     "tokenizers>=0.21,<0.22" "aistudio-sdk==0.2.6" "datasets>=3,<4" \
     "huggingface_hub>=0.26,<0.30"
 
+# paddledet 2.6.0 pins numpy<1.24 and opencv-python<=4.6 (numpy<2), and a dozen packages
+# for data, tracking and metrics: given only what ppdet.modeling imports.
+echo "installing paddledet 2.6.0 (--no-deps)"
+"${pip[@]}" --no-deps paddledet==2.6.0
+"${pip[@]}" -c "$constraints" pycocotools typeguard
+
 echo "checking that each imports"
 "$venv/bin/python" - <<'EOF'
 import importlib
 for module in ('paddle', 'paddleinfo', 'paddleclas.ppcls.arch.backbone', 'paddleseg.models',
-               'paddlenlp.transformers'):
+               'paddlenlp.transformers', 'ppdet.modeling'):
     importlib.import_module(module)
 import paddle
 print(f'ok: paddlepaddle {paddle.__version__}')

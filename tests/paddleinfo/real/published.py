@@ -71,3 +71,15 @@ PADDLECLAS = {
     'alt_gvt_small': (2.81, 24.06, 691),
     'MobileViTV2_x1_0': (1.84381, 4.90, 819),
 }
+
+
+# PaddleDetection publishes "FLOPs(G)" as two per multiply-add (PicoDet-S at 320: 0.97 G
+# for 0.48 G MACs), of the network as deployed: a CSPRepResNet's RepVgg blocks each fused
+# into one 3x3 conv (convert_to_deploy), as PaddleClas's RepVGG.  Params are in millions.
+# name: (FLOPs in G, params in M, where)
+PADDLEDET = {
+    'PP-YOLOE_s': (17.36, 7.93, 'PaddleDetection configs/ppyoloe/README_legacy.md at commit '
+                   '8a2a6772a0c445b824118a606b707355e5ccec8a, line 7 (ppyoloe_crn_s_300e_coco)'),
+    'PicoDet_s': (0.97, 1.18, 'PaddleDetection configs/picodet/README_en.md at commit '
+                  '084e537bc217bf7fa587e11ce283bf5faeb67fda, line 38 (picodet_s_320_coco_lcnet)'),
+}

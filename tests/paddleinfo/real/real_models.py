@@ -1,6 +1,6 @@
 """paddleinfo on real architectures: every paddle.vision model, and those of PaddleClas,
-PaddleSeg and PaddleNLP that install beside Paddle (tests/paddleinfo/real/install.sh),
-built with random weights (nothing is downloaded).
+PaddleSeg, PaddleNLP and PaddleDetection that install beside Paddle
+(tests/paddleinfo/real/install.sh), built with random weights (nothing is downloaded).
 
     .zoo-venv/bin/python tests/paddleinfo/real/real_models.py [--only NAME...] [--out FILE]
                                                              [--list] [--timeout SECONDS]
@@ -43,13 +43,15 @@ warnings.filterwarnings('ignore', message='No ccache found')
 @dataclass
 class Spec:
     name: str
-    library: str            # the distribution: paddlepaddle, paddleclas, paddleseg, paddlenlp
+    library: str            # the distribution: paddlepaddle, paddleclas, paddleseg, paddlenlp,
+                            # paddledet
     build: str              # the Python expression that builds it (in the child)
     inputs: str = 'image'   # image, ids (int64 token ids) or t5 (ids and decoder ids)
     shape: tuple[int, ...] = (1, 3, 224, 224)
     published: Any = None   # (FLOPs G, params M, source)
     note: str = ''          # a stated convention where the published figure differs
     imports: list[str] = field(default_factory=list)
+    deployable: bool = False    # its layers fuse for deployment (convert_to_deploy): counted so too
 
 
 # --- the architectures --------------------------------------------------------------
@@ -163,6 +165,18 @@ def nlp_specs() -> list[Spec]:
             for name, build in NLP.items()]
 
 
+# (the function of detection.py, the input's side)
+DET = {'PP-YOLOE_s': ('ppyoloe_s', 640), 'PicoDet_s': ('picodet_s', 320)}
+
+
+def det_specs() -> list[Spec]:
+    from published import PADDLEDET
+    return [Spec(name, 'paddledet', f'detection.{function}()', shape=(1, 3, side, side),
+                 published=PADDLEDET[name], deployable=name == 'PP-YOLOE_s',
+                 imports=['import detection'])
+            for name, (function, side) in DET.items()]
+
+
 def installed(library: str) -> str | None:
     try:
         return importlib.metadata.version(library)
@@ -171,7 +185,7 @@ def installed(library: str) -> str | None:
 
 
 def all_specs() -> list[Spec]:
-    specs = vision_specs() + clas_specs() + seg_specs() + nlp_specs()
+    specs = vision_specs() + clas_specs() + seg_specs() + nlp_specs() + det_specs()
     return [spec for spec in specs if installed(spec.library)]
 
 
@@ -241,6 +255,13 @@ def child(spec: Spec, mode: str) -> None:
         emit(stage='count', macs=count.macs, flops=flops[0], no_rule=sorted(count.no_rule),
              seconds=time.perf_counter() - start)
     run_paddleinfo(model)
+    if spec.deployable:     # the network as the library deploys it, and publishes it
+        for layer in model.sublayers():
+            if hasattr(layer, 'convert_to_deploy'):
+                layer.convert_to_deploy()
+        deployed = paddleinfo.summary(model, verbose=0, **inputs())
+        emit(stage='deployed', params=deployed.total_params, macs=deployed.macs,
+             trainable=deployed.trainable_params)
 
 
 # --- the parent ---------------------------------------------------------------------
@@ -343,6 +364,17 @@ def explain(spec: Spec, count: dict[str, Any], result: dict[str, Any]) -> str:
     flops, params, source = spec.published
     macs, paddle_flops = count['macs'] / 1e9, count['flops'] / 1e9
     said = f'published {flops:g} G ({source})'
+    if spec.library == 'paddledet':
+        deployed = result.get('deployed')
+        if deployed:
+            macs = deployed['macs'] / 1e9
+            said += (f': deployed (convert_to_deploy), {deployed["trainable"] / 1e6:.2f} M '
+                     f'trainable params, MACs {macs:.3f} G')
+        doubled = 2 * macs
+        if near(doubled, flops, 0.01):
+            return (f'{said}: two FLOPs per multiply-add, 2 x MACs = {doubled:.3f} G, within '
+                    f'1%')
+        return f'{said}: NOT explained: 2 x MACs = {doubled:.3f} G'
     if spec.library == 'paddlepaddle':
         if round(macs, 3) == round(flops, 3):
             return f'{said}: equal to the MACs to 3 decimals'
@@ -366,7 +398,7 @@ def explain(spec: Spec, count: dict[str, Any], result: dict[str, Any]) -> str:
 def table(specs: list[Spec], results: dict[str, dict[str, Any]]) -> str:
     import paddle
     versions = ', '.join(f'{library} {installed(library)}' for library in
-                         ('paddlepaddle', 'paddleclas', 'paddleseg', 'paddlenlp')
+                         ('paddlepaddle', 'paddleclas', 'paddleseg', 'paddlenlp', 'paddledet')
                          if installed(library))
     intro = ('Params and MACs are paddleinfo\'s, on the built model and on a factory; "=" '
              'where they equal the sum of numel of model.parameters() and the independent '
