@@ -190,8 +190,8 @@ class Tracer:
                 macs[layer] = macs.get(layer, 0) + count
                 if count:
                     self.by_operator[name] = self.by_operator.get(name, 0) + count
-            for name in uncounted_ops(op, self.count, self.rules):
-                uncounted.setdefault(name, {})[layer] = None
+            for left_out in uncounted_ops(op, self.count, self.rules):
+                uncounted.setdefault(left_out, {})[layer] = None
         for layer, (inputs, output, _, calls) in self.calls.items():
             self.calls[layer] = (inputs, output, macs.get(layer), calls)
         return {name: [summary_name(layer) for layer in layers]
