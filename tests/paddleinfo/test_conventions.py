@@ -5,11 +5,12 @@ import math
 
 import paddle
 import pytest
+from paddle import nn
 from paddle.hapi.dynamic_flops import register_hooks
 from paddle.vision.models import resnet18, resnet50
 from test_rules import Op, program_ops
 
-from paddleinfo import conventions, ops
+from paddleinfo import conventions, ops, summary
 from paddleinfo.errors import UsageError
 
 
@@ -172,3 +173,38 @@ def test_a_rule_that_returns_no_number_or_raises_is_one_line():
         conventions.op_count(kron, rules={'kron': lambda op: 1 // 0})
     with pytest.raises(ValueError, match=r'count must be one of macs, flops, full'):
         conventions.op_count(kron, 'gflops')
+
+
+@pytest.mark.skipif(not paddle.is_compiled_with_cuda(),
+                    reason="needs Paddle's GPU build; on the CPU build, the test below "
+                           "takes the GPU build's path through paddle.nn.functional.linear")
+def test_a_gpu_build_counts_every_linear_of_an_mlp():
+    # On Paddle's GPU build a Linear with a bias is traced as pd_op.linear_v2 (on the CPU
+    # build, matmul and add): by hand, 4 rows x (64 x 512 + 512 x 256) multiply-adds.
+    model = nn.Sequential(nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 256))
+    result = summary(model, (4, 64), verbose=0)
+    assert result.macs == 4 * (64 * 512 + 512 * 256)
+    assert result.status['complete'] and not result.eager
+    assert sum(result.profile.by_operator.values()) == result.macs
+
+
+@pytest.mark.parametrize('compatible', [False, True])
+def test_a_linear_lowered_as_the_gpu_build_lowers_it_counts_in_full(monkeypatch, compatible):
+    # paddle.nn.functional.linear asks paddle.is_compiled_with_cuda() and, on the GPU build,
+    # appends pd_op.linear_v2 (with FLAGS_use_accuracy_compatible_kernel, of the transposed
+    # weight): the CPU build's own code takes that path here, and shape inference needs no
+    # kernel.  The issue's MLP dropped to 0 MACs that way; by hand, 4 x (64 x 512 + 512 x 256).
+    monkeypatch.setattr(paddle, 'is_compiled_with_cuda', lambda: True)
+    flag = 'FLAGS_use_accuracy_compatible_kernel'
+    saved = paddle.get_flags([flag])[flag]
+    paddle.set_flags({flag: compatible})
+    try:
+        def mlp():
+            return nn.Sequential(nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 256))
+        for source in (mlp(), mlp):
+            result = summary(source, (4, 64), verbose=0)
+            assert result.macs == 4 * (64 * 512 + 512 * 256)
+            assert result.profile.by_operator == {'pd_op.linear_v2': result.macs}
+            assert result.status['complete'] and not result.eager
+    finally:
+        paddle.set_flags({flag: saved})
