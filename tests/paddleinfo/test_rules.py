@@ -394,4 +394,3 @@ def test_the_operators_that_multiply_nothing_are_named_so():
     layer = nn.Bilinear(8, 8, 3)
     data = paddle.zeros([4, 8])
     assert layer_count.eager_macs(layer, [data, data], layer(data, data)) == 4 * 3 * (8 * 8 + 8)
-
