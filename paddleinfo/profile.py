@@ -157,9 +157,12 @@ def built_traced(model: nn.Layer, inputs: list[Input], training: bool, train: bo
     parameters (tracer.static_twins), as fast as a factory's; where that cannot be (a
     tensor kept outside its parameters and buffers, `if` on a value), by dy2static."""
     try:
-        with quiet(), static_graph() as programs:
-            with static_twins(model, training):
-                traced = trace_static(model, inputs, training, train, count, rules)
+        for distinct in (False, True):
+            with quiet(), static_graph() as programs:
+                with static_twins(model, training, distinct) as twins:
+                    traced = trace_static(model, inputs, training, train, count, rules)
+            if not twins.listed:
+                break   # (else forward() listed parameters, which shared twins would make fewer)
         # (Outside static_twins: each row counts the model's own parameters.)
         return profile_of(inputs, *traced, programs)
     except Exception as error:  # noqa: BLE001 -- dy2static rewrites forward() for what this cannot

@@ -6,6 +6,7 @@ them (paddleinfo.ops), and with training the backward pass is appended too."""
 import contextlib
 import inspect
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
@@ -351,33 +352,75 @@ def trace_static(model: nn.Layer, inputs: list[Input], training: bool = False,
     return model, model_output_shapes(output), tracer
 
 
+class Twins:
+    """What static_twins() saw: whether forward() listed a layer's parameters or buffers
+    (parameters(), buffers(), named_...), where twins that share a data operator would
+    show fewer than the model has (in the static graph they drop repeats by Value)."""
+
+    listed = False
+
+
 @contextlib.contextmanager
-def static_twins(model: nn.Layer, training: bool = False) -> Iterator[None]:
+def static_twins(model: nn.Layer, training: bool = False,
+                 distinct: bool = False) -> Iterator[Twins]:
     """A built model's parameters and buffers replaced, inside (and inside static_graph()),
     by static-graph ones of the same names, shapes, dtypes and trainability, so that the
     model can be called there as a factory's is: as fast, and without dy2static's
     rewriting of every forward().  A tensor shared by two layers (tied weights) gets one
-    twin; for a forward pass, which reads only shapes and dtypes, so do all tensors of one
-    shape and dtype (each twin is an operator, and making one costs as much as tracing a
-    conv).  The model's own tensors are back in place after, whatever happened."""
-    twins: dict[object, Any] = {}
+    twin, two tensors two twins (`a.weight is b.weight` tells what it tells of the model).
+    For a forward pass, which reads only shapes and dtypes, the twins of one shape and
+    dtype are objects of one data operator (each operator costs as much to make as
+    tracing a conv), unless `distinct`; the Twins yielded says whether forward() listed
+    parameters or buffers, which then must be traced again with distinct ones.  The
+    model's own tensors are back in place after, whatever happened."""
+    twins: dict[int, Any] = {}
+    operators: dict[tuple[tuple[int, ...], Any], Any] = {}     # (shape, dtype): its data
     swapped: list[tuple[dict[str, Any], str, Any]] = []
+    seen = Twins()
     try:
         for layer in every_layer(model):
             for table, persistable in ((layer._parameters, True), (layer._buffers, False)):
                 for name, tensor in list(table.items()):
                     if tensor is None:
                         continue
-                    key = id(tensor) if training else (tuple(tensor.shape), tensor.dtype)
-                    if key not in twins:
-                        twins[key] = (twin_of(tensor, persistable) if training
-                                      else data_twin(tensor, len(twins)))
+                    if id(tensor) not in twins:
+                        if training or distinct:
+                            twins[id(tensor)] = (twin_of(tensor, persistable) if training
+                                                 else data_twin(tensor, len(twins)))
+                        else:
+                            kind = (tuple(tensor.shape), tensor.dtype)
+                            if kind not in operators:
+                                operators[kind] = data_twin(tensor, len(operators))
+                            # (A Value's object, asked of its operator again, is another.)
+                            twins[id(tensor)] = operators[kind].get_defining_op().result(0)
                     swapped.append((table, name, tensor))
-                    table[name] = twins[key]
-        yield
+                    table[name] = twins[id(tensor)]
+        with listing_watched(seen) if operators else contextlib.nullcontext():
+            yield seen
     finally:
         for table, name, tensor in reversed(swapped):
             table[name] = tensor
+
+
+@contextlib.contextmanager
+def listing_watched(seen: Twins) -> Iterator[None]:
+    """seen.listed set if this thread lists a layer's parameters or buffers inside; Paddle's
+    own methods, called through, for the length of the block."""
+    thread = threading.get_ident()
+    originals = nn.Layer.named_parameters, nn.Layer.named_buffers
+
+    def watching(original: Callable[..., Any]) -> Callable[..., Any]:
+        def listing(self: nn.Layer, *args: Any, **kwargs: Any) -> Any:
+            if threading.get_ident() == thread:
+                seen.listed = True
+            return original(self, *args, **kwargs)
+        return listing
+    nn.Layer.named_parameters = watching(originals[0])    # type: ignore[method-assign]
+    nn.Layer.named_buffers = watching(originals[1])       # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        nn.Layer.named_parameters, nn.Layer.named_buffers = originals  # type: ignore[method-assign]
 
 
 def data_twin(tensor: paddle.Tensor, index: int) -> Any:

@@ -375,3 +375,32 @@ def test_a_trace_leaves_the_modes_and_the_garbage_collector_as_they_were():
     assert gc.isenabled()
     assert [layer.training for layer in model.sublayers(include_self=True)] == [
         True, True, False, True]
+
+
+class Orthogonal(nn.Layer):
+    """An orthogonality penalty over its own weights, listed in forward(); and a branch on
+    whether two weights are one tensor."""
+
+    def __init__(self, tied=False):
+        super().__init__()
+        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 8)
+        if tied:
+            self.b.weight = self.a.weight
+
+    def forward(self, x):
+        penalty = sum((paddle.matmul(w, w, transpose_y=True) - paddle.eye(8)).square().sum()
+                      for w in self.parameters() if w.ndim == 2)
+        if self.a.weight is self.b.weight:
+            x = x @ self.a.weight
+        return self.b(self.a(x)) + penalty
+
+
+@pytest.mark.parametrize('tied', [False, True])
+def test_twins_tell_forward_as_many_parameters_and_the_same_identities_as_the_model(tied):
+    # Two weights of one shape share a data operator, yet forward() lists both (once when
+    # tied) and `is` tells them apart (or not, when tied): by hand, 2 rows x 8 x 8 for each
+    # Linear, 8 x 8 x 8 for each listed weight's W W^T, and 2 x 8 x 8 for the tied branch.
+    result = profile_inputs(Orthogonal(tied), [Input([2, 8])])
+    weights = 1 if tied else 2
+    assert result.macs == 2 * (2 * 8 * 8) + weights * 8 ** 3 + tied * 2 * 8 * 8
+    assert not result.eager
