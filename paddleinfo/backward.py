@@ -174,10 +174,8 @@ def attention_grad(forward: Any, grads: list[Any]) -> GradMACs | None:
 
 
 PACKED_ATTENTION = {'pd_op.flash_attn_qkvpacked', 'pd_op.flash_attn_varlen_qkvpacked'}
-ATTENTION = {'pd_op.flash_attn', 'pd_op.flash_attn_v3', 'pd_op.flashmask_attention',
-             'pd_op.flashmask_attention_v2', 'pd_op.memory_efficient_attention',
-             'pd_op.fused_dot_product_attention', 'pd_op.flash_attn_unpadded',
-             'pd_op.flash_attn_v3_varlen', 'pd_op.sparse_attention'} | PACKED_ATTENTION
+# (variable_length_memory_efficient_attention is an inference kernel: it has no gradient.)
+ATTENTION = ops.ATTENTION - {'pd_op.variable_length_memory_efficient_attention'}
 
 
 def fused_feedforward_grad(forward: Any, grads: list[Any]) -> GradMACs | None:

@@ -314,7 +314,7 @@ def extra_work(op: Any) -> int | None:
         if activation and str(op.attrs().get(activation, '')).lower() not in FREE_ACTIVATIONS:
             paid += 1
         return out * paid
-    if name in ATTENTION_SCORES:
+    if name in ops.ATTENTION:
         macs = ops.own_macs(op)
         query, result = ops.operand_shapes(op)[0], ops.result_shape(op)
         if macs is None or not query or not ops.known(result):
@@ -332,12 +332,6 @@ def extra_work(op: Any) -> int | None:
     return 0
 
 
-ATTENTION_SCORES = {'pd_op.flash_attn', 'pd_op.flash_attn_v3', 'pd_op.flashmask_attention',
-                    'pd_op.flashmask_attention_v2', 'pd_op.memory_efficient_attention',
-                    'pd_op.fused_dot_product_attention', 'pd_op.flash_attn_unpadded',
-                    'pd_op.flash_attn_v3_varlen', 'pd_op.flash_attn_qkvpacked',
-                    'pd_op.flash_attn_varlen_qkvpacked', 'pd_op.sparse_attention',
-                    'pd_op.variable_length_memory_efficient_attention'}
 # Multiply's outer-product MACs are its elementwise work under `full`: counted once.
 FULL_REPLACES_MACS = {'pd_op.multiply', 'pd_op.multiply_'}
 

@@ -452,6 +452,11 @@ HANDLERS: dict[str, Callable[[Any], int | None]] = {
     'pd_op.fused_feedforward': fused_feedforward,
 }
 
+# The attention kernels: scores QK^T and their product with V, each by one of the rules
+# above (paddleinfo.conventions and paddleinfo.backward read this set).
+ATTENTION = frozenset(name for name, rule in HANDLERS.items() if rule in (
+    attention, attention_heads_first, packed_attention, unpadded_attention, sparse_attention))
+
 # Operators that do no matrix product: data movement, creation, comparison, and the
 # arithmetic the convention leaves out (elementwise, normalisation, activations, pooling).
 # Operators that move, copy, make or select values: no arithmetic at all, in any
